@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.11;
+
+import {Consortium, NotActiveMember} from "./Consortium.sol";
+
+/// @title CertificateRegistry
+/// @notice The on-chain half of the consortium PKI. A member requests a certificate by the hash of its
+/// certificate signing request; an appointed certificate authority issues it (recording the certificate's
+/// hash, serial, validity and where to fetch it) and can revoke it with a reason. Gateways refuse peers
+/// whose certificate does not read `Issued` here.
+/// @dev Validity times are X.509 times (Unix seconds) checked by gateways off chain: the chain never
+/// compares them with block.timestamp (FISCO BCOS counts it in milliseconds).
+contract CertificateRegistry {
+    enum CertificateStatus {
+        None,
+        Requested,
+        Issued,
+        Revoked,
+        Rejected
+    }
+
+    struct Certificate {
+        uint256 id;
+        address member;
+        bytes32 csrHash;
+        bytes32 certificateHash;
+        uint256 serial;
+        uint64 notBefore;
+        uint64 notAfter;
+        string uri;
+        address issuer;
+        CertificateStatus status;
+        uint64 requestedBlock;
+        uint64 issuedBlock;
+        uint64 revokedBlock;
+        string reason;
+    }
+
+    uint256 public constant MAX_URI_LENGTH = 512;
+    uint256 public constant MAX_REASON_LENGTH = 256;
+
+    error NotCertificateAuthority(address account);
+    error ZeroHash();
+    error UnknownCertificate(uint256 certificateId);
+    error UnknownCertificateHash(bytes32 certificateHash);
+    error InvalidCertificateStatus(uint256 certificateId, CertificateStatus status);
+    error CertificateHashInUse(bytes32 certificateHash, uint256 certificateId);
+    error SerialInUse(address issuer, uint256 serial);
+    error InvalidValidity(uint64 notBefore, uint64 notAfter);
+    error InvalidUri(uint256 length);
+    error InvalidReason(uint256 length);
+    error NotAllowedToRevoke(uint256 certificateId, address account);
+
+    /// @notice A member asked for a certificate for the key in the CSR with hash `csrHash`.
+    event CertificateRequested(uint256 indexed certificateId, address indexed member, bytes32 csrHash);
+    /// @notice A certificate authority issued the certificate.
+    event CertificateIssued(
+        uint256 indexed certificateId,
+        address indexed member,
+        address indexed issuer,
+        bytes32 certificateHash,
+        uint256 serial,
+        uint64 notBefore,
+        uint64 notAfter,
+        string uri
+    );
+    /// @notice A certificate authority declined a request.
+    event CertificateRequestRejected(uint256 indexed certificateId, address indexed by, string reason);
+    /// @notice The certificate was revoked; it never reads valid again.
+    event CertificateRevoked(uint256 indexed certificateId, address indexed by, uint8 reasonCode, string reason);
+
+    Consortium public immutable consortium;
+    Certificate[] private _certificates; // id = index + 1
+    mapping(bytes32 => uint256) public certificateIdByHash;
+    mapping(address => mapping(uint256 => bool)) private _serialUsed;
+    mapping(address => uint256) public latestCertificateOf;
+
+    modifier onlyAuthority() {
+        if (!consortium.isCertificateAuthority(msg.sender)) revert NotCertificateAuthority(msg.sender);
+        _;
+    }
+
+    /// @param consortium_ The consortium whose members and authorities this registry serves.
+    constructor(Consortium consortium_) {
+        consortium = consortium_;
+    }
+
+    /// @notice Requests a certificate. Only active members may request.
+    /// @param csrHash SM3 (or SHA-256) hash of the DER-encoded certificate signing request.
+    /// @return certificateId The id of the request, which becomes the certificate's id.
+    function request(bytes32 csrHash) external returns (uint256 certificateId) {
+        if (!consortium.isActive(msg.sender)) revert NotActiveMember(msg.sender);
+        if (csrHash == bytes32(0)) revert ZeroHash();
+        certificateId = _certificates.length + 1;
+        Certificate storage c = _certificates.push();
+        c.id = certificateId;
+        c.member = msg.sender;
+        c.csrHash = csrHash;
+        c.status = CertificateStatus.Requested;
+        c.requestedBlock = uint64(block.number);
+        emit CertificateRequested(certificateId, msg.sender, csrHash);
+    }
+
+    /// @notice Issues a requested certificate. Only appointed certificate authorities may issue, and only
+    /// for members that are still active.
+    /// @param certificateId The request being answered.
+    /// @param certificateHash Hash of the DER-encoded certificate; unique across the registry.
+    /// @param serial The certificate's serial number; unique per issuer.
+    /// @param notBefore Start of validity, Unix seconds (X.509 notBefore).
+    /// @param notAfter End of validity, Unix seconds (X.509 notAfter); must be after notBefore.
+    /// @param uri Where peers can download the certificate (at most 512 bytes, may be empty).
+    function issue(
+        uint256 certificateId,
+        bytes32 certificateHash,
+        uint256 serial,
+        uint64 notBefore,
+        uint64 notAfter,
+        string calldata uri
+    ) external onlyAuthority {
+        Certificate storage c = _get(certificateId);
+        if (c.status != CertificateStatus.Requested) revert InvalidCertificateStatus(certificateId, c.status);
+        if (!consortium.isActive(c.member)) revert NotActiveMember(c.member);
+        if (certificateHash == bytes32(0)) revert ZeroHash();
+        uint256 other = certificateIdByHash[certificateHash];
+        if (other != 0) revert CertificateHashInUse(certificateHash, other);
+        if (_serialUsed[msg.sender][serial]) revert SerialInUse(msg.sender, serial);
+        if (notAfter <= notBefore) revert InvalidValidity(notBefore, notAfter);
+        if (bytes(uri).length > MAX_URI_LENGTH) revert InvalidUri(bytes(uri).length);
+
+        _serialUsed[msg.sender][serial] = true;
+        certificateIdByHash[certificateHash] = certificateId;
+        latestCertificateOf[c.member] = certificateId;
+        c.certificateHash = certificateHash;
+        c.serial = serial;
+        c.notBefore = notBefore;
+        c.notAfter = notAfter;
+        c.uri = uri;
+        c.issuer = msg.sender;
+        c.status = CertificateStatus.Issued;
+        c.issuedBlock = uint64(block.number);
+        emit CertificateIssued(certificateId, c.member, msg.sender, certificateHash, serial, notBefore, notAfter, uri);
+    }
+
+    /// @notice Declines a pending request. Only certificate authorities may.
+    /// @param certificateId The request.
+    /// @param reason Why (at most 256 bytes).
+    function reject(uint256 certificateId, string calldata reason) external onlyAuthority {
+        Certificate storage c = _get(certificateId);
+        if (c.status != CertificateStatus.Requested) revert InvalidCertificateStatus(certificateId, c.status);
+        _checkReason(reason);
+        c.status = CertificateStatus.Rejected;
+        c.reason = reason;
+        c.revokedBlock = uint64(block.number);
+        emit CertificateRequestRejected(certificateId, msg.sender, reason);
+    }
+
+    /// @notice Revokes an issued certificate. Any certificate authority may revoke; the member itself may
+    /// revoke its own certificate (e.g. after a key compromise).
+    /// @param certificateId The certificate.
+    /// @param reasonCode RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise, 4 superseded, ...).
+    /// @param reason Free text (at most 256 bytes).
+    function revoke(uint256 certificateId, uint8 reasonCode, string calldata reason) external {
+        Certificate storage c = _get(certificateId);
+        if (!consortium.isCertificateAuthority(msg.sender) && msg.sender != c.member) {
+            revert NotAllowedToRevoke(certificateId, msg.sender);
+        }
+        if (c.status != CertificateStatus.Issued) revert InvalidCertificateStatus(certificateId, c.status);
+        _checkReason(reason);
+        c.status = CertificateStatus.Revoked;
+        c.reason = reason;
+        c.revokedBlock = uint64(block.number);
+        emit CertificateRevoked(certificateId, msg.sender, reasonCode, reason);
+    }
+
+    /// @notice The status of certificate `certificateId` (None when unknown).
+    function status(uint256 certificateId) external view returns (CertificateStatus) {
+        if (certificateId == 0 || certificateId > _certificates.length) return CertificateStatus.None;
+        return _certificates[certificateId - 1].status;
+    }
+
+    /// @notice True only for an issued, unrevoked certificate with this hash. Validity times are checked by
+    /// the caller against its own clock.
+    function isValid(bytes32 certificateHash) external view returns (bool) {
+        uint256 id = certificateIdByHash[certificateHash];
+        return id != 0 && _certificates[id - 1].status == CertificateStatus.Issued;
+    }
+
+    /// @notice The full record of certificate `certificateId`; reverts when unknown.
+    function getCertificate(uint256 certificateId) external view returns (Certificate memory) {
+        return _get(certificateId);
+    }
+
+    /// @notice The full record of the certificate with hash `certificateHash`; reverts when unknown.
+    function getCertificateByHash(bytes32 certificateHash) external view returns (Certificate memory) {
+        uint256 id = certificateIdByHash[certificateHash];
+        if (id == 0) revert UnknownCertificateHash(certificateHash);
+        return _certificates[id - 1];
+    }
+
+    /// @notice Number of requests ever made.
+    function certificateCount() external view returns (uint256) {
+        return _certificates.length;
+    }
+
+    function _get(uint256 certificateId) private view returns (Certificate storage) {
+        if (certificateId == 0 || certificateId > _certificates.length) revert UnknownCertificate(certificateId);
+        return _certificates[certificateId - 1];
+    }
+
+    function _checkReason(string calldata reason) private pure {
+        if (bytes(reason).length > MAX_REASON_LENGTH) revert InvalidReason(bytes(reason).length);
+    }
+}

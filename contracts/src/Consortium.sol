@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.11;
+
+/// @notice The caller (or a named account) is not an active member of the consortium.
+error NotActiveMember(address account);
+/// @notice A zero address was given where an account is required.
+error ZeroAddress();
+
+/// @title Consortium
+/// @notice Members and admins of a wefe consortium. Institutions apply as members with a name, a
+/// gateway endpoint and a 64-byte SM2 public key; admins decide by M-of-N proposals who is approved,
+/// suspended, reinstated or removed, who is an admin, what the threshold is and which accounts act as
+/// certificate authorities.
+/// @dev No logic depends on block.timestamp (FISCO BCOS counts it in milliseconds). No state-changing
+/// function loops over members or admins. A change of the admin set starts a new admin epoch: proposals
+/// opened in an earlier epoch can no longer be voted on, so votes of removed admins never count.
+contract Consortium {
+    enum MemberStatus {
+        None,
+        Pending,
+        Active,
+        Suspended,
+        Removed
+    }
+
+    enum ProposalKind {
+        ApproveMember,
+        SuspendMember,
+        ReinstateMember,
+        RemoveMember,
+        AddAdmin,
+        RemoveAdmin,
+        ChangeThreshold,
+        AppointCertificateAuthority,
+        DismissCertificateAuthority
+    }
+
+    enum ProposalStatus {
+        None,
+        Open,
+        Executed,
+        Cancelled
+    }
+
+    struct Member {
+        address account;
+        string name;
+        string endpoint;
+        bytes publicKey;
+        MemberStatus status;
+        uint64 appliedBlock;
+        uint64 updatedBlock;
+    }
+
+    struct Proposal {
+        uint256 id;
+        ProposalKind kind;
+        address target;
+        uint256 value;
+        address proposer;
+        ProposalStatus status;
+        uint64 epoch;
+        uint64 createdBlock;
+        uint64 closedBlock;
+        uint32 approvals;
+    }
+
+    uint256 public constant MAX_NAME_LENGTH = 64;
+    uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+    uint256 public constant PUBLIC_KEY_LENGTH = 64;
+    uint256 public constant MAX_PAGE = 100;
+
+    error NotAdmin(address account);
+    error InvalidThreshold(uint256 threshold, uint256 adminCount);
+    error DuplicateAdmin(address account);
+    error AlreadyApplied(address account, MemberStatus status);
+    error InvalidName(uint256 length);
+    error InvalidEndpoint(uint256 length);
+    error InvalidPublicKey(uint256 length);
+    error UnknownMember(address account);
+    error InvalidMemberStatus(address account, MemberStatus status);
+    error UnknownProposal(uint256 proposalId);
+    error ProposalNotOpen(uint256 proposalId, ProposalStatus status);
+    error ProposalStale(uint256 proposalId, uint64 proposalEpoch, uint64 currentEpoch);
+    error ProposalAlreadyOpen(uint256 proposalId);
+    error AlreadyVoted(uint256 proposalId, address admin);
+    error NotProposer(uint256 proposalId, address account);
+    error AlreadyAdmin(address account);
+    error AdminCountBelowThreshold(uint256 adminCount, uint256 threshold);
+    error AlreadyCertificateAuthority(address account);
+    error NotCertificateAuthority(address account);
+    error InvalidProposalValue(ProposalKind kind, uint256 value);
+
+    /// @notice An institution applied (or re-applied after removal) to join.
+    event MemberApplied(address indexed member, string name, string endpoint, bytes publicKey);
+    /// @notice A member's status changed; `proposalId` is 0 when the member caused it (key rotation).
+    event MemberStatusChanged(address indexed member, MemberStatus from, MemberStatus to, uint256 indexed proposalId);
+    /// @notice A member moved its gateway endpoint.
+    event MemberEndpointUpdated(address indexed member, string endpoint);
+    /// @notice A member registered a new SM2 public key; it is pending again until re-approved.
+    event MemberKeyRotated(address indexed member, bytes publicKey);
+    /// @notice An admin joined (at deployment or by proposal).
+    event AdminAdded(address indexed admin, uint256 indexed proposalId);
+    /// @notice An admin left by proposal.
+    event AdminRemoved(address indexed admin, uint256 indexed proposalId);
+    /// @notice The number of admin approvals a proposal needs changed.
+    event ThresholdChanged(uint256 from, uint256 to, uint256 indexed proposalId);
+    /// @notice An account may now issue and revoke certificates.
+    event CertificateAuthorityAppointed(address indexed authority, uint256 indexed proposalId);
+    /// @notice An account may no longer issue certificates.
+    event CertificateAuthorityDismissed(address indexed authority, uint256 indexed proposalId);
+    /// @notice An admin opened a proposal (and voted for it).
+    event ProposalCreated(
+        uint256 indexed proposalId, ProposalKind kind, address indexed target, uint256 value, address indexed proposer
+    );
+    /// @notice An admin voted for a proposal.
+    event ProposalVoted(uint256 indexed proposalId, address indexed admin, uint32 approvals, uint256 threshold);
+    /// @notice A proposal reached the threshold and took effect.
+    event ProposalExecuted(uint256 indexed proposalId, ProposalKind kind, address indexed target, uint256 value);
+    /// @notice The proposer withdrew an open proposal.
+    event ProposalCancelled(uint256 indexed proposalId, address indexed by);
+
+    mapping(address => Member) private _members;
+    address[] private _memberList;
+    uint256 public activeMemberCount;
+
+    mapping(address => bool) public isAdmin;
+    address[] private _adminList;
+    mapping(address => uint256) private _adminIndex; // 1-based position in _adminList
+    uint256 public threshold;
+    uint64 public adminEpoch;
+
+    mapping(address => bool) public isCertificateAuthority;
+    address[] private _authorityList;
+    mapping(address => uint256) private _authorityIndex; // 1-based
+
+    Proposal[] private _proposals; // id = index + 1
+    mapping(uint256 => mapping(address => bool)) public hasVoted;
+    mapping(bytes32 => uint256) private _openProposal; // keccak(kind, target, value) => id
+
+    modifier onlyAdmin() {
+        if (!isAdmin[msg.sender]) revert NotAdmin(msg.sender);
+        _;
+    }
+
+    /// @notice Deploys a consortium with its first admins.
+    /// @param initialAdmins The initial admin accounts (distinct, non-zero).
+    /// @param threshold_ Approvals a proposal needs; 1 <= threshold <= admins.length.
+    constructor(address[] memory initialAdmins, uint256 threshold_) {
+        if (threshold_ == 0 || threshold_ > initialAdmins.length) {
+            revert InvalidThreshold(threshold_, initialAdmins.length);
+        }
+        for (uint256 i = 0; i < initialAdmins.length; i++) {
+            address a = initialAdmins[i];
+            if (a == address(0)) revert ZeroAddress();
+            if (isAdmin[a]) revert DuplicateAdmin(a);
+            _addAdmin(a, 0);
+        }
+        threshold = threshold_;
+        emit ThresholdChanged(0, threshold_, 0);
+    }
+
+    // ------------------------------------------------------------------ members
+
+    /// @notice Applies for membership. The caller's account becomes the member's identity.
+    /// @dev Allowed for new accounts and for removed members re-applying; the status becomes Pending.
+    /// @param name Institution name, 1..64 bytes.
+    /// @param endpoint Gateway endpoint (e.g. `https://gw.bank-a.example:7443`), 1..256 bytes.
+    /// @param publicKey Uncompressed SM2 public key without the 0x04 prefix: exactly 64 bytes (x || y).
+    function applyForMembership(string calldata name, string calldata endpoint, bytes calldata publicKey) external {
+        Member storage m = _members[msg.sender];
+        MemberStatus old = m.status;
+        if (old != MemberStatus.None && old != MemberStatus.Removed) revert AlreadyApplied(msg.sender, old);
+        _checkName(name);
+        _checkEndpoint(endpoint);
+        _checkPublicKey(publicKey);
+        if (old == MemberStatus.None) {
+            _memberList.push(msg.sender);
+            m.account = msg.sender;
+        }
+        m.name = name;
+        m.endpoint = endpoint;
+        m.publicKey = publicKey;
+        m.status = MemberStatus.Pending;
+        m.appliedBlock = uint64(block.number);
+        m.updatedBlock = uint64(block.number);
+        emit MemberApplied(msg.sender, name, endpoint, publicKey);
+        emit MemberStatusChanged(msg.sender, old, MemberStatus.Pending, 0);
+    }
+
+    /// @notice Moves the caller's gateway to a new endpoint. Status is unchanged.
+    /// @param endpoint The new endpoint, 1..256 bytes.
+    function updateEndpoint(string calldata endpoint) external {
+        Member storage m = _members[msg.sender];
+        MemberStatus s = m.status;
+        if (s == MemberStatus.None) revert UnknownMember(msg.sender);
+        if (s == MemberStatus.Removed) revert InvalidMemberStatus(msg.sender, s);
+        _checkEndpoint(endpoint);
+        m.endpoint = endpoint;
+        m.updatedBlock = uint64(block.number);
+        emit MemberEndpointUpdated(msg.sender, endpoint);
+    }
+
+    /// @notice Registers a new SM2 public key for the caller. An active member becomes Pending again and
+    /// must be re-approved by the admins, because peers trust the key, not the account.
+    /// @dev Suspended members cannot rotate (that would be a way out of suspension).
+    /// @param publicKey The new 64-byte public key.
+    function rotateKey(bytes calldata publicKey) external {
+        Member storage m = _members[msg.sender];
+        MemberStatus s = m.status;
+        if (s == MemberStatus.None) revert UnknownMember(msg.sender);
+        if (s != MemberStatus.Active && s != MemberStatus.Pending) revert InvalidMemberStatus(msg.sender, s);
+        _checkPublicKey(publicKey);
+        m.publicKey = publicKey;
+        m.updatedBlock = uint64(block.number);
+        emit MemberKeyRotated(msg.sender, publicKey);
+        if (s == MemberStatus.Active) {
+            activeMemberCount--;
+            m.status = MemberStatus.Pending;
+            emit MemberStatusChanged(msg.sender, s, MemberStatus.Pending, 0);
+        }
+    }
+
+    /// @notice True when `account` is an approved member that is neither suspended nor removed.
+    function isActive(address account) external view returns (bool) {
+        return _members[account].status == MemberStatus.Active;
+    }
+
+    /// @notice The status of `account` (None when it never applied).
+    function memberStatus(address account) external view returns (MemberStatus) {
+        return _members[account].status;
+    }
+
+    /// @notice The full record of `account`; reverts for accounts that never applied.
+    function getMember(address account) external view returns (Member memory) {
+        Member storage m = _members[account];
+        if (m.status == MemberStatus.None) revert UnknownMember(account);
+        return m;
+    }
+
+    /// @notice Number of accounts that ever applied (removed members included).
+    function memberCount() external view returns (uint256) {
+        return _memberList.length;
+    }
+
+    /// @notice Members in application order, `limit` (at most 100) from `offset`.
+    function membersPage(uint256 offset, uint256 limit) external view returns (Member[] memory page) {
+        uint256 end = _pageEnd(offset, limit, _memberList.length);
+        page = new Member[](end - offset);
+        for (uint256 i = offset; i < end; i++) {
+            page[i - offset] = _members[_memberList[i]];
+        }
+    }
+
+    // ------------------------------------------------------------------- admins
+
+    /// @notice The current admins.
+    function admins() external view returns (address[] memory) {
+        return _adminList;
+    }
+
+    /// @notice The number of current admins.
+    function adminCount() external view returns (uint256) {
+        return _adminList.length;
+    }
+
+    /// @notice The current certificate authorities.
+    function certificateAuthorities() external view returns (address[] memory) {
+        return _authorityList;
+    }
+
+    // ---------------------------------------------------------------- proposals
+
+    /// @notice Opens an M-of-N proposal; the proposer's vote is counted at once, so with threshold 1 it
+    /// executes immediately.
+    /// @param kind What to do.
+    /// @param target The member, admin or authority concerned (ignored, must be zero, for ChangeThreshold).
+    /// @param value The new threshold for ChangeThreshold; must be 0 otherwise.
+    /// @return proposalId The new proposal's id (ids start at 1).
+    function propose(ProposalKind kind, address target, uint256 value) external onlyAdmin returns (uint256 proposalId) {
+        _checkProposal(kind, target, value);
+        bytes32 key = keccak256(abi.encode(kind, target, value));
+        uint256 open = _openProposal[key];
+        if (open != 0) {
+            Proposal storage existing = _proposals[open - 1];
+            if (existing.status == ProposalStatus.Open && existing.epoch == adminEpoch) {
+                revert ProposalAlreadyOpen(open);
+            }
+        }
+        proposalId = _proposals.length + 1;
+        _proposals.push(
+            Proposal({
+                id: proposalId,
+                kind: kind,
+                target: target,
+                value: value,
+                proposer: msg.sender,
+                status: ProposalStatus.Open,
+                epoch: adminEpoch,
+                createdBlock: uint64(block.number),
+                closedBlock: 0,
+                approvals: 0
+            })
+        );
+        _openProposal[key] = proposalId;
+        emit ProposalCreated(proposalId, kind, target, value, msg.sender);
+        _vote(proposalId);
+    }
+
+    /// @notice Votes for an open proposal of the current admin epoch; executes it when the threshold is met.
+    /// @param proposalId The proposal to support.
+    function vote(uint256 proposalId) external onlyAdmin {
+        _openProposalRef(proposalId);
+        if (hasVoted[proposalId][msg.sender]) revert AlreadyVoted(proposalId, msg.sender);
+        _vote(proposalId);
+    }
+
+    /// @notice Withdraws an open proposal; only its proposer may.
+    /// @param proposalId The proposal to cancel.
+    function cancel(uint256 proposalId) external onlyAdmin {
+        if (proposalId == 0 || proposalId > _proposals.length) revert UnknownProposal(proposalId);
+        Proposal storage p = _proposals[proposalId - 1];
+        if (p.status != ProposalStatus.Open) revert ProposalNotOpen(proposalId, p.status);
+        if (p.proposer != msg.sender) revert NotProposer(proposalId, msg.sender);
+        p.status = ProposalStatus.Cancelled;
+        p.closedBlock = uint64(block.number);
+        emit ProposalCancelled(proposalId, msg.sender);
+    }
+
+    /// @notice The proposal with `proposalId`; reverts when unknown.
+    function getProposal(uint256 proposalId) external view returns (Proposal memory) {
+        if (proposalId == 0 || proposalId > _proposals.length) revert UnknownProposal(proposalId);
+        return _proposals[proposalId - 1];
+    }
+
+    /// @notice Number of proposals ever opened.
+    function proposalCount() external view returns (uint256) {
+        return _proposals.length;
+    }
+
+    /// @notice Proposals in id order, `limit` (at most 100) from `offset`.
+    function proposalsPage(uint256 offset, uint256 limit) external view returns (Proposal[] memory page) {
+        uint256 end = _pageEnd(offset, limit, _proposals.length);
+        page = new Proposal[](end - offset);
+        for (uint256 i = offset; i < end; i++) {
+            page[i - offset] = _proposals[i];
+        }
+    }
+
+    /// @notice The id of the open, current-epoch proposal for exactly (kind, target, value), or 0.
+    /// @dev Lets a client vote on an existing proposal instead of opening a duplicate.
+    function openProposalFor(ProposalKind kind, address target, uint256 value) external view returns (uint256) {
+        uint256 id = _openProposal[keccak256(abi.encode(kind, target, value))];
+        if (id == 0) return 0;
+        Proposal storage p = _proposals[id - 1];
+        return (p.status == ProposalStatus.Open && p.epoch == adminEpoch) ? id : 0;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _openProposalRef(uint256 proposalId) private view returns (Proposal storage p) {
+        if (proposalId == 0 || proposalId > _proposals.length) revert UnknownProposal(proposalId);
+        p = _proposals[proposalId - 1];
+        if (p.status != ProposalStatus.Open) revert ProposalNotOpen(proposalId, p.status);
+        if (p.epoch != adminEpoch) revert ProposalStale(proposalId, p.epoch, adminEpoch);
+    }
+
+    function _vote(uint256 proposalId) private {
+        Proposal storage p = _proposals[proposalId - 1];
+        hasVoted[proposalId][msg.sender] = true;
+        p.approvals += 1;
+        emit ProposalVoted(proposalId, msg.sender, p.approvals, threshold);
+        if (p.approvals >= threshold) {
+            _execute(p);
+        }
+    }
+
+    function _execute(Proposal storage p) private {
+        ProposalKind kind = p.kind;
+        address target = p.target;
+        uint256 value = p.value;
+        uint256 id = p.id;
+        // Re-check: the world may have changed since the proposal was opened.
+        _checkProposal(kind, target, value);
+        p.status = ProposalStatus.Executed;
+        p.closedBlock = uint64(block.number);
+        emit ProposalExecuted(id, kind, target, value);
+
+        if (kind == ProposalKind.ApproveMember) {
+            _setStatus(target, MemberStatus.Active, id);
+        } else if (kind == ProposalKind.SuspendMember) {
+            _setStatus(target, MemberStatus.Suspended, id);
+        } else if (kind == ProposalKind.ReinstateMember) {
+            _setStatus(target, MemberStatus.Active, id);
+        } else if (kind == ProposalKind.RemoveMember) {
+            _setStatus(target, MemberStatus.Removed, id);
+        } else if (kind == ProposalKind.AddAdmin) {
+            _addAdmin(target, id);
+            adminEpoch++;
+        } else if (kind == ProposalKind.RemoveAdmin) {
+            _removeAdmin(target, id);
+            adminEpoch++;
+        } else if (kind == ProposalKind.ChangeThreshold) {
+            emit ThresholdChanged(threshold, value, id);
+            threshold = value;
+            adminEpoch++;
+        } else if (kind == ProposalKind.AppointCertificateAuthority) {
+            isCertificateAuthority[target] = true;
+            _authorityList.push(target);
+            _authorityIndex[target] = _authorityList.length;
+            emit CertificateAuthorityAppointed(target, id);
+        } else {
+            uint256 idx = _authorityIndex[target];
+            address last = _authorityList[_authorityList.length - 1];
+            _authorityList[idx - 1] = last;
+            _authorityIndex[last] = idx;
+            _authorityList.pop();
+            delete _authorityIndex[target];
+            isCertificateAuthority[target] = false;
+            emit CertificateAuthorityDismissed(target, id);
+        }
+    }
+
+    /// @dev Validates a proposal against the current state; used when opening and again when executing.
+    function _checkProposal(ProposalKind kind, address target, uint256 value) private view {
+        if (kind == ProposalKind.ChangeThreshold) {
+            if (target != address(0)) revert InvalidProposalValue(kind, uint256(uint160(target)));
+            if (value == 0 || value > _adminList.length) revert InvalidThreshold(value, _adminList.length);
+            return;
+        }
+        if (value != 0) revert InvalidProposalValue(kind, value);
+        if (target == address(0)) revert ZeroAddress();
+        if (kind == ProposalKind.AddAdmin) {
+            if (isAdmin[target]) revert AlreadyAdmin(target);
+        } else if (kind == ProposalKind.RemoveAdmin) {
+            if (!isAdmin[target]) revert NotAdmin(target);
+            if (_adminList.length - 1 < threshold) revert AdminCountBelowThreshold(_adminList.length - 1, threshold);
+        } else if (kind == ProposalKind.AppointCertificateAuthority) {
+            if (isCertificateAuthority[target]) revert AlreadyCertificateAuthority(target);
+        } else if (kind == ProposalKind.DismissCertificateAuthority) {
+            if (!isCertificateAuthority[target]) revert NotCertificateAuthority(target);
+        } else {
+            MemberStatus s = _members[target].status;
+            if (s == MemberStatus.None) revert UnknownMember(target);
+            bool ok = (kind == ProposalKind.ApproveMember && s == MemberStatus.Pending)
+                || (kind == ProposalKind.SuspendMember && s == MemberStatus.Active)
+                || (kind == ProposalKind.ReinstateMember && s == MemberStatus.Suspended)
+                || (kind == ProposalKind.RemoveMember && s != MemberStatus.Removed);
+            if (!ok) revert InvalidMemberStatus(target, s);
+        }
+    }
+
+    function _setStatus(address account, MemberStatus to, uint256 proposalId) private {
+        Member storage m = _members[account];
+        MemberStatus from = m.status;
+        if (from == MemberStatus.Active) activeMemberCount--;
+        if (to == MemberStatus.Active) activeMemberCount++;
+        m.status = to;
+        m.updatedBlock = uint64(block.number);
+        emit MemberStatusChanged(account, from, to, proposalId);
+    }
+
+    function _addAdmin(address account, uint256 proposalId) private {
+        isAdmin[account] = true;
+        _adminList.push(account);
+        _adminIndex[account] = _adminList.length;
+        emit AdminAdded(account, proposalId);
+    }
+
+    function _removeAdmin(address account, uint256 proposalId) private {
+        uint256 idx = _adminIndex[account];
+        address last = _adminList[_adminList.length - 1];
+        _adminList[idx - 1] = last;
+        _adminIndex[last] = idx;
+        _adminList.pop();
+        delete _adminIndex[account];
+        isAdmin[account] = false;
+        emit AdminRemoved(account, proposalId);
+    }
+
+    function _checkName(string calldata name) private pure {
+        uint256 len = bytes(name).length;
+        if (len == 0 || len > MAX_NAME_LENGTH) revert InvalidName(len);
+    }
+
+    function _checkEndpoint(string calldata endpoint) private pure {
+        uint256 len = bytes(endpoint).length;
+        if (len == 0 || len > MAX_ENDPOINT_LENGTH) revert InvalidEndpoint(len);
+    }
+
+    function _checkPublicKey(bytes calldata publicKey) private pure {
+        if (publicKey.length != PUBLIC_KEY_LENGTH) revert InvalidPublicKey(publicKey.length);
+    }
+
+    function _pageEnd(uint256 offset, uint256 limit, uint256 total) private pure returns (uint256) {
+        if (offset >= total) return offset;
+        if (limit > MAX_PAGE) limit = MAX_PAGE;
+        uint256 end = offset + limit;
+        return end > total ? total : end;
+    }
+}

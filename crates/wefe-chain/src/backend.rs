@@ -1,0 +1,72 @@
+use std::future::Future;
+
+use alloy::primitives::{Address, B256, Bytes};
+
+use crate::Result;
+
+/// One log entry as the chain returned it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainLog {
+    /// Emitting contract.
+    pub address: Address,
+    /// Topic 0 is the event signature hash (for non-anonymous events).
+    pub topics: Vec<B256>,
+    /// ABI-encoded non-indexed fields.
+    pub data: Bytes,
+    /// Block number.
+    pub block_number: u64,
+    /// Block hash (lets a listener notice reorgs).
+    pub block_hash: Option<B256>,
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Position of the log in its block.
+    pub log_index: u64,
+}
+
+/// What a mined transaction produced.
+#[derive(Debug, Clone)]
+pub struct TxOutcome {
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Block it was mined in.
+    pub block_number: u64,
+    /// Gas used.
+    pub gas_used: u64,
+    /// The created contract, for deployments.
+    pub contract_address: Option<Address>,
+    /// The logs it emitted.
+    pub logs: Vec<ChainLog>,
+}
+
+/// Which logs to fetch.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    /// Emitting contracts (empty = any).
+    pub addresses: Vec<Address>,
+    /// First block, inclusive.
+    pub from_block: u64,
+    /// Last block, inclusive.
+    pub to_block: u64,
+    /// Topic-0 filter (empty = any event).
+    pub event_signatures: Vec<B256>,
+}
+
+/// What the rest of wefe needs from a chain. Implementations: [`crate::EthereumBackend`]
+/// (alloy over HTTP); a FISCO BCOS native backend follows the same contract.
+pub trait ChainBackend: Send + Sync {
+    /// The RPC endpoint, for messages.
+    fn url(&self) -> &str;
+    /// The account that signs transactions, if a key is configured.
+    fn sender(&self) -> Option<Address>;
+    /// The chain id the node reports.
+    fn chain_id(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// The latest block number.
+    fn head_block(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// A read-only call at the latest block; reverts come back as [`crate::ChainError::Reverted`].
+    fn call(&self, to: Address, input: Bytes) -> impl Future<Output = Result<Bytes>> + Send;
+    /// Signs and sends a transaction (`to == None` deploys `input` as init code) and waits for its
+    /// receipt. A call the contract would reject fails before anything is sent.
+    fn send(&self, to: Option<Address>, input: Bytes) -> impl Future<Output = Result<TxOutcome>> + Send;
+    /// Logs matching `query`.
+    fn logs(&self, query: &LogQuery) -> impl Future<Output = Result<Vec<ChainLog>>> + Send;
+}

@@ -1,0 +1,210 @@
+//! The chain configuration file (`chain.toml`), written by `wefe chain deploy`
+//! and read by every command and node. Environment variables override it:
+//! `WEFE_RPC_URL`, `WEFE_CHAIN_ID`, `WEFE_CONFIRMATIONS`, `WEFE_RECEIPT_TIMEOUT_SECS`.
+
+use std::path::Path;
+
+use alloy::primitives::Address;
+use serde::{Deserialize, Serialize};
+
+use crate::{ChainError, Result};
+
+/// `chain.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// How to reach the chain.
+    pub chain: ChainSection,
+    /// Where the contracts are.
+    pub contracts: ContractAddresses,
+}
+
+/// The `[chain]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSection {
+    /// Backend: `ethereum` (any EVM JSON-RPC node: anvil, geth, Besu, FISCO BCOS Web3 RPC).
+    #[serde(default = "default_backend")]
+    pub backend: String,
+    /// JSON-RPC endpoint (http or https).
+    pub rpc_url: String,
+    /// The chain id the node must report; commands refuse to act on another chain.
+    pub chain_id: u64,
+    /// Blocks a log must be buried under before a node acts on it.
+    #[serde(default)]
+    pub confirmations: u64,
+    /// How long to wait for a transaction receipt.
+    #[serde(default = "default_receipt_timeout")]
+    pub receipt_timeout_secs: u64,
+}
+
+/// The `[contracts]` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractAddresses {
+    /// `Consortium`.
+    pub consortium: Address,
+    /// `CertificateRegistry`.
+    pub certificate_registry: Address,
+    /// `DataRegistry`.
+    pub data_registry: Address,
+    /// `JobRegistry`.
+    pub job_registry: Address,
+    /// Block of the first deployment transaction: where event scans start.
+    pub deployed_block: u64,
+}
+
+fn default_backend() -> String {
+    "ethereum".to_owned()
+}
+
+fn default_receipt_timeout() -> u64 {
+    60
+}
+
+impl ChainConfig {
+    /// Reads `path`, applies `WEFE_*` overrides and validates the result.
+    pub fn load(path: &Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let err = |message: String| ChainError::Config { path: shown.clone(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            err(format!("cannot read it ({e}); create it with `wefe chain deploy` or pass --chain-config"))
+        })?;
+        let mut config: ChainConfig = toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|span| text[..span.start].lines().count().max(1));
+            err(match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_owned(),
+            })
+        })?;
+        config.apply_env().map_err(err)?;
+        config.validate().map_err(err)?;
+        Ok(config)
+    }
+
+    /// Writes the configuration as TOML, atomically (a crash never leaves half a file).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let shown = path.display().to_string();
+        let err = |message: String| ChainError::Config { path: shown.clone(), message };
+        let body = toml::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
+        let text = format!("# wefe chain configuration (written by `wefe chain deploy`)\n{body}");
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).map_err(|e| err(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, path).map_err(|e| err(format!("cannot replace it: {e}")))?;
+        Ok(())
+    }
+
+    fn apply_env(&mut self) -> std::result::Result<(), String> {
+        if let Ok(url) = std::env::var("WEFE_RPC_URL") {
+            self.chain.rpc_url = url;
+        }
+        let number = |name: &str| -> std::result::Result<Option<u64>, String> {
+            match std::env::var(name) {
+                Ok(v) => v.trim().parse().map(Some).map_err(|_| format!("{name}='{v}' is not a number")),
+                Err(_) => Ok(None),
+            }
+        };
+        if let Some(v) = number("WEFE_CHAIN_ID")? {
+            self.chain.chain_id = v;
+        }
+        if let Some(v) = number("WEFE_CONFIRMATIONS")? {
+            self.chain.confirmations = v;
+        }
+        if let Some(v) = number("WEFE_RECEIPT_TIMEOUT_SECS")? {
+            self.chain.receipt_timeout_secs = v;
+        }
+        Ok(())
+    }
+
+    /// Checks values a file may get wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.chain.backend != "ethereum" {
+            return Err(format!("backend '{}' is not supported (supported: ethereum)", self.chain.backend));
+        }
+        check_rpc_url(&self.chain.rpc_url)?;
+        if self.chain.receipt_timeout_secs == 0 {
+            return Err("receipt_timeout_secs must be at least 1".to_owned());
+        }
+        let c = &self.contracts;
+        for (name, addr) in [
+            ("consortium", c.consortium),
+            ("certificate_registry", c.certificate_registry),
+            ("data_registry", c.data_registry),
+            ("job_registry", c.job_registry),
+        ] {
+            if addr.is_zero() {
+                return Err(format!("contracts.{name} is the zero address"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `http://` and `https://` URLs with a host.
+pub fn check_rpc_url(url: &str) -> std::result::Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| format!("RPC URL '{url}' must start with http:// or https://"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("RPC URL '{url}' has no host"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ChainConfig {
+        ChainConfig {
+            chain: ChainSection {
+                backend: "ethereum".into(),
+                rpc_url: "http://127.0.0.1:8545".into(),
+                chain_id: 31337,
+                confirmations: 0,
+                receipt_timeout_secs: 60,
+            },
+            contracts: ContractAddresses {
+                consortium: Address::repeat_byte(1),
+                certificate_registry: Address::repeat_byte(2),
+                data_registry: Address::repeat_byte(3),
+                job_registry: Address::repeat_byte(4),
+                deployed_block: 1,
+            },
+        }
+    }
+
+    #[test]
+    fn save_then_load_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/chain.toml");
+        sample().save(&path).unwrap();
+        assert_eq!(ChainConfig::load(&path).unwrap(), sample());
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.toml");
+        let missing = ChainConfig::load(&path).unwrap_err().to_string();
+        assert!(missing.contains("cannot read"), "{missing}");
+
+        std::fs::write(&path, "[chain]\nrpc_url = 5\n").unwrap();
+        let msg = ChainConfig::load(&path).unwrap_err().to_string();
+        assert!(msg.contains("chain.toml") && msg.contains("line 2") && msg.contains("expected a string"), "{msg}");
+
+        let mut config = sample();
+        config.contracts.job_registry = Address::ZERO;
+        assert!(config.validate().unwrap_err().contains("job_registry"));
+        config = sample();
+        config.chain.rpc_url = "ws//x".into();
+        assert!(config.validate().unwrap_err().contains("http://"));
+        config = sample();
+        config.chain.backend = "fisco".into();
+        assert!(config.validate().unwrap_err().contains("not supported"));
+    }
+}

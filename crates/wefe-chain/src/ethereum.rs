@@ -1,0 +1,179 @@
+use std::time::{Duration, Instant};
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, Bytes};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, Log, TransactionReceipt, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::{RpcError, TransportError};
+
+use crate::abi::decode_revert;
+use crate::config::check_rpc_url;
+use crate::{ChainBackend, ChainError, ChainLog, LogQuery, Result, TxOutcome};
+
+/// [`ChainBackend`] over Ethereum JSON-RPC (HTTP) with alloy: anvil, geth, Besu,
+/// FISCO BCOS 3.x Web3 RPC. Transactions are signed locally by the configured key.
+#[derive(Debug, Clone)]
+pub struct EthereumBackend {
+    provider: DynProvider,
+    url: String,
+    sender: Option<Address>,
+    receipt_timeout: Duration,
+    /// Contract names by address, so reverts decode against the called contract first.
+    names: Vec<(Address, &'static str)>,
+}
+
+impl EthereumBackend {
+    /// Connects to `url`, checks the node's chain id against `expected_chain_id`
+    /// (when given) and keeps `signer` (when given) for transactions.
+    pub async fn connect(
+        url: &str,
+        expected_chain_id: Option<u64>,
+        signer: Option<PrivateKeySigner>,
+        receipt_timeout: Duration,
+    ) -> Result<Self> {
+        check_rpc_url(url).map_err(|message| ChainError::Config { path: "rpc url".into(), message })?;
+        let parsed: alloy::transports::http::reqwest::Url = url
+            .parse()
+            .map_err(|e| ChainError::Config { path: "rpc url".into(), message: format!("'{url}': {e}") })?;
+        let sender = signer.as_ref().map(|s| s.address());
+        let provider = match signer {
+            Some(signer) => ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(parsed).erased(),
+            None => ProviderBuilder::new().connect_http(parsed).erased(),
+        };
+        let backend = Self { provider, url: url.to_owned(), sender, receipt_timeout, names: Vec::new() };
+        let actual = backend.chain_id().await?;
+        if let Some(expected) = expected_chain_id {
+            if expected != actual {
+                return Err(ChainError::ChainIdMismatch { expected, actual, url: url.to_owned() });
+            }
+        }
+        Ok(backend)
+    }
+
+    /// Names contracts by address so their custom errors decode unambiguously.
+    pub fn with_contract_names(mut self, names: Vec<(Address, &'static str)>) -> Self {
+        self.names = names;
+        self
+    }
+
+    fn name_of(&self, to: Option<Address>) -> Option<&'static str> {
+        let to = to?;
+        self.names.iter().find(|(a, _)| *a == to).map(|(_, n)| *n)
+    }
+
+    fn map_err(&self, err: TransportError, to: Option<Address>) -> ChainError {
+        if let RpcError::ErrorResp(payload) = &err {
+            if let Some(data) = payload.as_revert_data() {
+                let decoded = decode_revert(&data, self.name_of(to));
+                return ChainError::Reverted {
+                    contract: decoded.contract,
+                    error: decoded.error,
+                    message: decoded.message,
+                };
+            }
+            if payload.message.contains("revert") {
+                return ChainError::Reverted { contract: None, error: None, message: payload.message.to_string() };
+            }
+        }
+        let message = match &err {
+            RpcError::Transport(kind) => format!("cannot reach the node ({kind})"),
+            other => other.to_string(),
+        };
+        ChainError::Rpc { url: self.url.clone(), message }
+    }
+
+    async fn wait_for_receipt(&self, tx_hash: alloy::primitives::B256) -> Result<TransactionReceipt> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self.provider.get_transaction_receipt(tx_hash).await {
+                Ok(Some(receipt)) => return Ok(receipt),
+                Ok(None) => {}
+                Err(e) => return Err(self.map_err(e, None)),
+            }
+            if started.elapsed() >= self.receipt_timeout {
+                return Err(ChainError::ReceiptTimeout { tx_hash, seconds: self.receipt_timeout.as_secs() });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+fn to_chain_log(log: &Log) -> Result<ChainLog> {
+    let missing = |what: &str| ChainError::Decode { what: "log".into(), message: format!("node omitted {what}") };
+    Ok(ChainLog {
+        address: log.address(),
+        topics: log.topics().to_vec(),
+        data: log.data().data.clone(),
+        block_number: log.block_number.ok_or_else(|| missing("blockNumber"))?,
+        block_hash: log.block_hash,
+        tx_hash: log.transaction_hash.ok_or_else(|| missing("transactionHash"))?,
+        log_index: log.log_index.ok_or_else(|| missing("logIndex"))?,
+    })
+}
+
+impl ChainBackend for EthereumBackend {
+    fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn sender(&self) -> Option<Address> {
+        self.sender
+    }
+
+    async fn chain_id(&self) -> Result<u64> {
+        self.provider.get_chain_id().await.map_err(|e| self.map_err(e, None))
+    }
+
+    async fn head_block(&self) -> Result<u64> {
+        self.provider.get_block_number().await.map_err(|e| self.map_err(e, None))
+    }
+
+    async fn call(&self, to: Address, input: Bytes) -> Result<Bytes> {
+        let mut request = TransactionRequest::default().with_to(to).with_input(input);
+        if let Some(from) = self.sender {
+            request = request.with_from(from);
+        }
+        self.provider.call(request).await.map_err(|e| self.map_err(e, Some(to)))
+    }
+
+    async fn send(&self, to: Option<Address>, input: Bytes) -> Result<TxOutcome> {
+        let from = self.sender.ok_or(ChainError::NoSigner)?;
+        let mut request = TransactionRequest::default().with_from(from).with_input(input);
+        request = match to {
+            Some(to) => request.with_to(to),
+            None => request.into_create(),
+        };
+        // Gas estimation runs the call first: a call the contract rejects fails
+        // here with its custom error, and nothing is sent.
+        let pending = self.provider.send_transaction(request).await.map_err(|e| self.map_err(e, to))?;
+        let tx_hash = *pending.tx_hash();
+        let receipt = self.wait_for_receipt(tx_hash).await?;
+        let block = receipt.block_number.unwrap_or_default();
+        if !receipt.status() {
+            return Err(ChainError::TxReverted { tx_hash, block });
+        }
+        let logs = receipt.inner.logs().iter().map(to_chain_log).collect::<Result<Vec<_>>>()?;
+        Ok(TxOutcome {
+            tx_hash,
+            block_number: block,
+            gas_used: receipt.gas_used,
+            contract_address: receipt.contract_address,
+            logs,
+        })
+    }
+
+    async fn logs(&self, query: &LogQuery) -> Result<Vec<ChainLog>> {
+        let mut filter = Filter::new().from_block(query.from_block).to_block(query.to_block);
+        if !query.addresses.is_empty() {
+            filter = filter.address(query.addresses.clone());
+        }
+        if !query.event_signatures.is_empty() {
+            filter = filter.event_signature(query.event_signatures.clone());
+        }
+        let logs = self.provider.get_logs(&filter).await.map_err(|e| self.map_err(e, None))?;
+        logs.iter().map(to_chain_log).collect()
+    }
+}

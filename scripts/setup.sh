@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs the toolchain wefe needs on a fresh Debian machine that reaches only
+# the package registries: Foundry (forge, anvil, cast) and solc-js from npm,
+# pinned by contracts/package.json + package-lock.json. Idempotent: a second run
+# checks and prints "nothing to do".
+#
+# After it: contracts/bin/{forge,anvil,cast} are the native binaries (the npm
+# launchers always exit 0, even when tests fail, so we never call them).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+say() { printf '[setup] %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+installed=()
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+# --- system tools -----------------------------------------------------------
+apt_pkgs=()
+need node || apt_pkgs+=(nodejs)
+need npm || apt_pkgs+=(npm)
+need cc || apt_pkgs+=(gcc)
+need pkg-config || apt_pkgs+=(pkg-config)
+if [ ${#apt_pkgs[@]} -gt 0 ]; then
+  need apt-get || die "missing ${apt_pkgs[*]} and no apt-get to install them"
+  say "installing Debian packages: ${apt_pkgs[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
+  installed+=("apt: ${apt_pkgs[*]}")
+fi
+need cargo || die "cargo not found: install Rust (rustup) first"
+
+# --- Foundry + solc-js from npm ---------------------------------------------
+cd "$root/contracts"
+stamp=node_modules/.wefe-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "npm ci (Foundry 1.7.1, solc-js 0.8.11, forge-std) ..."
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+  installed+=("npm: $(node -e 'const p=require("./package.json");console.log(Object.entries(p.dependencies).map(([k,v])=>k+"@"+v).join(" "))')")
+fi
+
+mkdir -p bin
+for tool in forge anvil cast; do
+  src="$root/contracts/node_modules/@foundry-rs/${tool}-linux-amd64/bin/${tool}"
+  [ -x "$src" ] || die "$src is missing: the npm optional dependency @foundry-rs/${tool}-linux-amd64 did not install (only linux x86_64 is supported)"
+  if [ "$(readlink bin/$tool 2>/dev/null || true)" != "$src" ]; then
+    ln -sfn "$src" "bin/$tool"
+    installed+=("link: contracts/bin/$tool -> native $tool")
+  fi
+done
+chmod +x tools/solc
+ver=$(./tools/solc --version | sed -n 's/^Version: //p')
+case "$ver" in 0.8.11*) ;; *) die "tools/solc reports '$ver', expected 0.8.11" ;; esac
+
+if [ ${#installed[@]} -eq 0 ]; then
+  say "nothing to do: forge $(bin/forge --version | head -1 | awk '{print $3}'), solc $ver already installed"
+else
+  for i in "${installed[@]}"; do say "installed $i"; done
+  say "forge: $(bin/forge --version | head -1)"
+  say "solc:  $ver"
+fi
