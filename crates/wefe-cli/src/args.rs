@@ -1,0 +1,533 @@
+//! Command-line grammar and the parsers that validate every argument before any
+//! chain call is made.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use alloy::primitives::{Address, B256};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use wefe_core::DatasetId;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wefe",
+    version,
+    about = "Admin wallet for a wefe consortium: members, admins, certificates, datasets and jobs on chain",
+    long_about = "Admin wallet for a wefe consortium. Every command that changes the chain is a transaction \
+                  signed with your own key; the contracts decide whether it is allowed. Keys come from an \
+                  encrypted Ethereum JSON keystore (--keystore, password from --password-file, \
+                  WEFE_KEYSTORE_PASSWORD or a prompt) or from WEFE_PRIVATE_KEY.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Chain configuration written by `wefe chain deploy`.
+    #[arg(long, global = true, env = "WEFE_CHAIN_CONFIG", default_value = "chain.toml")]
+    pub chain_config: PathBuf,
+    /// JSON-RPC URL, overriding the configuration's `rpc_url`.
+    #[arg(long, global = true, env = "WEFE_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Encrypted JSON keystore holding your key.
+    #[arg(long, global = true, env = "WEFE_KEYSTORE")]
+    pub keystore: Option<PathBuf>,
+    /// File whose first line is the keystore password.
+    #[arg(long, global = true, env = "WEFE_KEYSTORE_PASSWORD_FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Print one JSON object instead of text (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or inspect signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Deploy the contracts; show the chain.
+    #[command(subcommand)]
+    Chain(ChainCommand),
+    /// Apply for membership; approve, suspend, reinstate or remove members (admins); list them.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Admin proposals (M-of-N): propose, vote, cancel, list, show.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Certificates: request (member), issue / reject / revoke (certificate authority), status.
+    #[command(subcommand)]
+    Cert(CertCommand),
+    /// Datasets: register, update, retire, grant, revoke, list, show.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Jobs: propose, approve, reject, cancel, expire, list, show.
+    #[command(subcommand)]
+    Job(JobCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new key into an encrypted keystore file and print its address.
+    New {
+        /// Keystore file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Encrypt an existing private key (read from WEFE_PRIVATE_KEY, else from a hidden prompt) into a keystore.
+    Import {
+        /// Keystore file to create (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the address of the configured key.
+    Address,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChainCommand {
+    /// Deploy Consortium, CertificateRegistry, DataRegistry and JobRegistry; write the chain configuration.
+    Deploy {
+        /// Initial admin (repeat for each admin).
+        #[arg(long = "admin", required = true, value_parser = parse_address)]
+        admins: Vec<Address>,
+        /// Admin approvals a proposal needs (1..number of admins).
+        #[arg(long)]
+        threshold: u64,
+        /// Expected chain id; refused if the node reports another. Default: what the node reports.
+        #[arg(long)]
+        chain_id: Option<u64>,
+        /// Confirmation depth recorded for nodes.
+        #[arg(long, default_value_t = 0)]
+        confirmations: u64,
+        /// Where to write the chain configuration (default: --chain-config).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Overwrite an existing configuration file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show the configured chain, contracts, admins, threshold and counts.
+    Info,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Apply for membership with your institution's name, gateway endpoint and SM2 public key.
+    Apply {
+        /// Institution name (1..64 bytes).
+        #[arg(long)]
+        name: String,
+        /// Gateway endpoint, e.g. https://gw.bank-a.example:7443 (1..256 bytes).
+        #[arg(long)]
+        endpoint: String,
+        /// SM2 public key: 64 bytes (x||y) or 65 bytes (04||x||y) in hex.
+        #[arg(long, value_parser = parse_public_key)]
+        public_key: PublicKey,
+    },
+    /// Move your gateway to a new endpoint.
+    UpdateEndpoint {
+        /// The new endpoint.
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Register a new SM2 public key (you become pending until re-approved).
+    RotateKey {
+        /// SM2 public key, 64 or 65 bytes in hex.
+        #[arg(long, value_parser = parse_public_key)]
+        public_key: PublicKey,
+    },
+    /// Admins: vote to approve a pending member (opens the proposal, or votes on the open one).
+    Approve {
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// Admins: vote to suspend an active member.
+    Suspend {
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// Admins: vote to reinstate a suspended member.
+    Reinstate {
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// Admins: vote to remove a member.
+    Remove {
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// List members.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only members with this status.
+        #[arg(long)]
+        status: Option<MemberStatusArg>,
+    },
+    /// Show one member.
+    Show {
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MemberStatusArg {
+    Pending,
+    Active,
+    Suspended,
+    Removed,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Open a proposal (your vote counts at once).
+    Propose {
+        /// What to do.
+        kind: ProposalKindArg,
+        /// The member, admin or certificate authority concerned (not for change-threshold).
+        #[arg(long, value_parser = parse_address)]
+        target: Option<Address>,
+        /// The new threshold (change-threshold only).
+        #[arg(long)]
+        value: Option<u64>,
+    },
+    /// Vote for an open proposal; it executes when the threshold is reached.
+    Vote { proposal: u64 },
+    /// Withdraw an open proposal you made.
+    Cancel { proposal: u64 },
+    /// Show admins, threshold, certificate authorities and proposals.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only open proposals.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Show one proposal and who voted for it.
+    Show { proposal: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProposalKindArg {
+    ApproveMember,
+    SuspendMember,
+    ReinstateMember,
+    RemoveMember,
+    AddAdmin,
+    RemoveAdmin,
+    ChangeThreshold,
+    AppointCa,
+    DismissCa,
+}
+
+impl ProposalKindArg {
+    /// Index in `Consortium.ProposalKind`.
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Members: request a certificate for the key in a CSR.
+    Request {
+        /// SHA-256 / SM3 hash of the DER CSR (0x + 64 hex digits).
+        #[arg(long, value_parser = parse_b256, conflicts_with = "csr", required_unless_present = "csr")]
+        csr_hash: Option<B256>,
+        /// CSR file; its SHA-256 is recorded.
+        #[arg(long)]
+        csr: Option<PathBuf>,
+    },
+    /// Certificate authorities: issue a requested certificate.
+    Issue {
+        /// The request id.
+        id: u64,
+        /// Hash of the DER certificate (0x + 64 hex digits).
+        #[arg(long, value_parser = parse_b256, conflicts_with = "cert", required_unless_present = "cert")]
+        cert_hash: Option<B256>,
+        /// Certificate file; its SHA-256 is recorded.
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        /// Serial number (unique per issuer).
+        #[arg(long)]
+        serial: u64,
+        /// Start of validity, Unix seconds (default: now).
+        #[arg(long)]
+        not_before: Option<u64>,
+        /// End of validity, Unix seconds (default: not-before + --days).
+        #[arg(long, conflicts_with = "days")]
+        not_after: Option<u64>,
+        /// Validity in days when --not-after is not given.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// Where peers can fetch the certificate.
+        #[arg(long, default_value = "")]
+        uri: String,
+    },
+    /// Certificate authorities: decline a request.
+    Reject {
+        id: u64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Certificate authorities (or the holder): revoke a certificate.
+    Revoke {
+        id: u64,
+        /// Why, in words.
+        #[arg(long)]
+        reason: String,
+        /// RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=10))]
+        code: u8,
+    },
+    /// Status of a certificate, by id or by certificate hash.
+    Status {
+        /// Certificate id or 0x-hash.
+        certificate: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatasetCommand {
+    /// Register a dataset you own (its description only: the data never leaves your node).
+    Register {
+        /// Dataset id: a name of 1..32 printable ASCII bytes, or 0x + 64 hex digits.
+        #[arg(value_parser = parse_dataset_id)]
+        id: DatasetId,
+        #[command(flatten)]
+        schema: SchemaArgs,
+        /// Number of rows.
+        #[arg(long)]
+        rows: u64,
+        /// Metadata JSON (at most 4096 bytes).
+        #[arg(long, default_value = "{}", value_parser = parse_json)]
+        metadata: String,
+        /// Who may use it in jobs.
+        #[arg(long, value_enum, default_value_t = VisibilityArg::Private)]
+        visibility: VisibilityArg,
+    },
+    /// Update a dataset you own; fields not given keep their value.
+    Update {
+        #[arg(value_parser = parse_dataset_id)]
+        id: DatasetId,
+        /// Schema hash (0x + 64 hex digits).
+        #[arg(long, value_parser = parse_b256, conflicts_with = "schema")]
+        schema_hash: Option<B256>,
+        /// Schema text (e.g. "id:string,age:int"); its SHA-256 is recorded.
+        #[arg(long)]
+        schema: Option<String>,
+        #[arg(long)]
+        rows: Option<u64>,
+        #[arg(long, value_parser = parse_json)]
+        metadata: Option<String>,
+        #[arg(long, value_enum)]
+        visibility: Option<VisibilityArg>,
+    },
+    /// Retire a dataset you own (final).
+    Retire {
+        #[arg(value_parser = parse_dataset_id)]
+        id: DatasetId,
+    },
+    /// Let a member use a Listed dataset you own.
+    Grant {
+        #[arg(value_parser = parse_dataset_id)]
+        id: DatasetId,
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// Withdraw a member's access.
+    Revoke {
+        #[arg(value_parser = parse_dataset_id)]
+        id: DatasetId,
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// List datasets.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only datasets of this owner.
+        #[arg(long, value_parser = parse_address)]
+        owner: Option<Address>,
+    },
+    /// Show one dataset.
+    Show {
+        #[arg(value_parser = parse_dataset_id)]
+        id: DatasetId,
+    },
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct SchemaArgs {
+    /// Schema hash (0x + 64 hex digits).
+    #[arg(long, value_parser = parse_b256)]
+    pub schema_hash: Option<B256>,
+    /// Schema text (e.g. "id:string,age:int"); its SHA-256 is recorded.
+    #[arg(long)]
+    pub schema: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VisibilityArg {
+    Public,
+    Listed,
+    Private,
+}
+
+impl VisibilityArg {
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// Propose a joint job.
+    Propose {
+        /// Job kind understood by the nodes, e.g. psi.
+        #[arg(long)]
+        kind: String,
+        /// Participant (repeat; 2..16).
+        #[arg(long = "participant", required = true, value_parser = parse_address)]
+        participants: Vec<Address>,
+        /// Dataset the job reads (repeat).
+        #[arg(long = "dataset", value_parser = parse_dataset_id)]
+        datasets: Vec<DatasetId>,
+        /// Parameters as JSON.
+        #[arg(long, default_value = "{}", value_parser = parse_json)]
+        params: String,
+        /// Approval deadline, in blocks from now.
+        #[arg(long, default_value_t = 1000, conflicts_with = "deadline_block")]
+        deadline_blocks: u64,
+        /// Approval deadline as an absolute block number.
+        #[arg(long)]
+        deadline_block: Option<u64>,
+    },
+    /// Approve a job you participate in.
+    Approve { job: u64 },
+    /// Reject a job you participate in.
+    Reject {
+        job: u64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Withdraw a job you proposed (before approval).
+    Cancel { job: u64 },
+    /// Mark a job whose approval deadline passed as expired.
+    Expire { job: u64 },
+    /// List jobs.
+    List {
+        #[command(flatten)]
+        page: PageArgs,
+        /// Only jobs naming this participant.
+        #[arg(long, value_parser = parse_address)]
+        participant: Option<Address>,
+    },
+    /// Show one job with each participant's decision and report.
+    Show { job: u64 },
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PageArgs {
+    /// Skip this many entries.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Show at most this many entries.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+}
+
+/// `0x` + 40 hex digits; mixed case must be a valid EIP-55 checksum.
+pub fn parse_address(text: &str) -> Result<Address, String> {
+    let hex_part = text.strip_prefix("0x").ok_or_else(|| format!("'{text}' is not an address: expected 0x followed by 40 hex digits"))?;
+    if hex_part.len() != 40 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("'{text}' is not an address: expected 0x followed by 40 hex digits"));
+    }
+    let mixed = hex_part.bytes().any(|b| b.is_ascii_lowercase()) && hex_part.bytes().any(|b| b.is_ascii_uppercase());
+    if mixed {
+        return Address::parse_checksummed(text, None).map_err(|_| format!("'{text}' has a wrong EIP-55 checksum (mistyped?)"));
+    }
+    Address::from_str(text).map_err(|e| format!("'{text}' is not an address: {e}"))
+}
+
+/// `0x` + 64 hex digits.
+pub fn parse_b256(text: &str) -> Result<B256, String> {
+    let ok = text.len() == 66 && text.starts_with("0x") && text[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !ok {
+        return Err(format!("'{text}' is not a 32-byte hash: expected 0x followed by 64 hex digits"));
+    }
+    B256::from_str(text).map_err(|e| e.to_string())
+}
+
+/// An SM2 public key as registered on chain: the 64 bytes x||y.
+#[derive(Debug, Clone)]
+pub struct PublicKey(pub Vec<u8>);
+
+/// 64 bytes (x||y) or 65 bytes (04||x||y) of hex, with or without 0x.
+pub fn parse_public_key(text: &str) -> Result<PublicKey, String> {
+    let hex_part = text.strip_prefix("0x").unwrap_or(text);
+    let bytes = alloy::hex::decode(hex_part).map_err(|_| format!("public key is not hex: '{text}'"))?;
+    match bytes.len() {
+        64 => Ok(PublicKey(bytes)),
+        65 if bytes[0] == 0x04 => Ok(PublicKey(bytes[1..].to_vec())),
+        n => Err(format!("public key must be 64 bytes (x||y) or 65 bytes starting with 04, got {n} bytes")),
+    }
+}
+
+pub fn parse_dataset_id(text: &str) -> Result<DatasetId, String> {
+    DatasetId::parse(text).map_err(|e| e.to_string())
+}
+
+/// Any JSON value; kept as given (compact) so its hash is what the user wrote.
+pub fn parse_json(text: &str) -> Result<String, String> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| format!("not valid JSON ({e})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_strict() {
+        assert!(parse_address("0x0000000000000000000000000000000000000001").is_ok());
+        assert!(parse_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266").is_ok());
+        assert!(parse_address("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266").is_ok());
+        // one letter's case flipped: checksum fails
+        assert!(parse_address("0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266").unwrap_err().contains("checksum"));
+        assert!(parse_address("f39fd6e51aad88f6f4ce6ab8827279cfffb92266").is_err());
+        assert!(parse_address("0x1234").unwrap_err().contains("40 hex digits"));
+        assert!(parse_address("0xzz39fd6e51aad88f6f4ce6ab8827279cfffb9226").is_err());
+    }
+
+    #[test]
+    fn public_keys_accept_both_sec1_forms() {
+        let xy = "11".repeat(64);
+        assert_eq!(parse_public_key(&xy).unwrap().0.len(), 64);
+        assert_eq!(parse_public_key(&format!("0x04{xy}")).unwrap().0.len(), 64);
+        assert!(parse_public_key(&format!("05{xy}")).unwrap_err().contains("65 bytes"));
+        assert!(parse_public_key("abc").is_err());
+    }
+
+    #[test]
+    fn hashes_and_json() {
+        assert!(parse_b256(&format!("0x{}", "ab".repeat(32))).is_ok());
+        assert!(parse_b256("0xab").is_err());
+        assert!(parse_json(r#"{"a":1}"#).is_ok());
+        assert!(parse_json("{a:1}").unwrap_err().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

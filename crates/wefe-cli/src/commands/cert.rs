@@ -1,0 +1,146 @@
+use alloy::primitives::U256;
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use wefe_chain::Target;
+use wefe_chain::bindings::CertificateRegistry;
+
+use super::{file_sha256, variant};
+use crate::args::{CertCommand, GlobalArgs};
+use crate::context;
+use crate::output::{Output, fields};
+
+const STATUS: &str = "CertificateRegistry.CertificateStatus";
+
+pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
+    match cmd {
+        CertCommand::Request { csr_hash, csr } => {
+            let csr_hash = match (csr_hash, csr) {
+                (Some(h), _) => h,
+                (None, Some(path)) => file_sha256(&path)?,
+                (None, None) => bail!("give --csr-hash HASH or --csr FILE"),
+            };
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::CertificateRegistry, CertificateRegistry::requestCall { csrHash: csr_hash }).await?;
+            let id = event_id(&outcome, "CertificateRequested")?;
+            Ok(Output::tx(
+                format!("certificate request {id} recorded (CSR hash {csr_hash})"),
+                &outcome,
+                json!({ "certificate_id": id }),
+            ))
+        }
+        CertCommand::Issue { id, cert_hash, cert, serial, not_before, not_after, days, uri } => {
+            let cert_hash = match (cert_hash, cert) {
+                (Some(h), _) => h,
+                (None, Some(path)) => file_sha256(&path)?,
+                (None, None) => bail!("give --cert-hash HASH or --cert FILE"),
+            };
+            let not_before = match not_before {
+                Some(t) => t,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .context("system clock before 1970")?
+                    .as_secs(),
+            };
+            let not_after = match not_after {
+                Some(t) => t,
+                None => not_before
+                    .checked_add(days.checked_mul(86_400).context("--days too large")?)
+                    .context("--days too large")?,
+            };
+            if not_after <= not_before {
+                bail!("the validity is empty: not-after ({not_after}) must be after not-before ({not_before})");
+            }
+            let gov = context::connect(global, true).await?;
+            let call = CertificateRegistry::issueCall {
+                certificateId: U256::from(id),
+                certificateHash: cert_hash,
+                serial: U256::from(serial),
+                notBefore: not_before,
+                notAfter: not_after,
+                uri,
+            };
+            let outcome = gov.send(Target::CertificateRegistry, call).await?;
+            Ok(Output::tx(
+                format!("certificate {id} issued (hash {cert_hash}, serial {serial})"),
+                &outcome,
+                json!({ "certificate_id": id }),
+            ))
+        }
+        CertCommand::Reject { id, reason } => {
+            let gov = context::connect(global, true).await?;
+            let call = CertificateRegistry::rejectCall { certificateId: U256::from(id), reason };
+            let outcome = gov.send(Target::CertificateRegistry, call).await?;
+            Ok(Output::tx(format!("certificate request {id} rejected"), &outcome, json!({ "certificate_id": id })))
+        }
+        CertCommand::Revoke { id, reason, code } => {
+            let gov = context::connect(global, true).await?;
+            let call = CertificateRegistry::revokeCall { certificateId: U256::from(id), reasonCode: code, reason };
+            let outcome = gov.send(Target::CertificateRegistry, call).await?;
+            Ok(Output::tx(format!("certificate {id} revoked"), &outcome, json!({ "certificate_id": id })))
+        }
+        CertCommand::Status { certificate } => {
+            let gov = context::connect(global, false).await?;
+            let c = if certificate.starts_with("0x") {
+                let hash = crate::args::parse_b256(&certificate).map_err(anyhow::Error::msg)?;
+                gov.call(Target::CertificateRegistry, CertificateRegistry::getCertificateByHashCall { certificateHash: hash })
+                    .await?
+            } else {
+                let id: u64 = certificate
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("'{certificate}' is neither a certificate id nor a 0x hash"))?;
+                gov.call(Target::CertificateRegistry, CertificateRegistry::getCertificateCall { certificateId: U256::from(id) })
+                    .await?
+            };
+            let valid = c.status == 2; // Issued: validity times are checked by gateways against their clock
+            let text = fields(&[
+                ("certificate", c.id.to_string()),
+                ("status", variant(STATUS, c.status)),
+                ("valid on chain", valid.to_string()),
+                ("member", c.member.to_checksum(None)),
+                ("CSR hash", c.csrHash.to_string()),
+                ("certificate hash", if c.certificateHash.is_zero() { "-".into() } else { c.certificateHash.to_string() }),
+                ("serial", c.serial.to_string()),
+                ("not before", c.notBefore.to_string()),
+                ("not after", c.notAfter.to_string()),
+                ("uri", c.uri.clone()),
+                ("issuer", if c.issuer.is_zero() { "-".into() } else { c.issuer.to_checksum(None) }),
+                ("requested block", c.requestedBlock.to_string()),
+                ("issued block", c.issuedBlock.to_string()),
+                ("revoked/rejected block", c.revokedBlock.to_string()),
+                ("reason", c.reason.clone()),
+            ]);
+            Ok(Output::new(text, cert_json(&c, valid)))
+        }
+    }
+}
+
+fn cert_json(c: &CertificateRegistry::Certificate, valid: bool) -> Value {
+    json!({
+        "ok": true,
+        "id": c.id.to_string(),
+        "status": variant(STATUS, c.status),
+        "valid": valid,
+        "member": c.member.to_checksum(None),
+        "csr_hash": c.csrHash.to_string(),
+        "certificate_hash": c.certificateHash.to_string(),
+        "serial": c.serial.to_string(),
+        "not_before": c.notBefore,
+        "not_after": c.notAfter,
+        "uri": c.uri,
+        "issuer": c.issuer.to_checksum(None),
+        "requested_block": c.requestedBlock,
+        "issued_block": c.issuedBlock,
+        "revoked_block": c.revokedBlock,
+        "reason": c.reason,
+    })
+}
+
+/// The first numeric id field of `event` in a transaction's logs.
+pub(crate) fn event_id(outcome: &wefe_chain::TxOutcome, event: &str) -> Result<u64> {
+    wefe_chain::decode_events(outcome)
+        .iter()
+        .find(|e| e.event == event)
+        .and_then(|e| e.fields.first())
+        .and_then(|(_, v)| v.parse().ok())
+        .with_context(|| format!("the transaction {} emitted no {event} event", outcome.tx_hash))
+}

@@ -1,0 +1,131 @@
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use wefe_chain::bindings::{CertificateRegistry, Consortium, DataRegistry, JobRegistry};
+use wefe_chain::config::ChainSection;
+use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, Governance, Target};
+
+use crate::args::{ChainCommand, GlobalArgs};
+use crate::output::{Output, fields};
+use crate::{context, keys};
+
+pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
+    match cmd {
+        ChainCommand::Deploy { admins, threshold, chain_id, confirmations, out, force } => {
+            let out = out.unwrap_or_else(|| global.chain_config.clone());
+            if out.exists() && !force {
+                bail!("{} already exists: pass --force to replace it, or --out elsewhere", out.display());
+            }
+            let url = global.rpc_url.clone().context("--rpc-url (or WEFE_RPC_URL) is required to deploy")?;
+            if threshold == 0 || threshold > admins.len() as u64 {
+                bail!("--threshold must be between 1 and the number of --admin ({}), got {threshold}", admins.len());
+            }
+            for (i, a) in admins.iter().enumerate() {
+                if admins[..i].contains(a) {
+                    bail!("admin listed twice: {a}");
+                }
+            }
+            let signer = keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?;
+            let timeout = Duration::from_secs(120);
+            let backend = EthereumBackend::connect(&url, chain_id, Some(signer), timeout)
+                .await
+                .with_context(|| format!("connecting to {url}"))?;
+            let chain_id = backend.chain_id().await?;
+            let (_, deployed) = Governance::deploy(backend, admins.clone(), threshold).await.context("deploying")?;
+            let config = ChainConfig {
+                chain: ChainSection {
+                    backend: "ethereum".into(),
+                    rpc_url: url.clone(),
+                    chain_id,
+                    confirmations,
+                    receipt_timeout_secs: 60,
+                },
+                contracts: deployed.addresses,
+            };
+            config.save(&out)?;
+            let a = deployed.addresses;
+            let text = format!(
+                "deployed on chain {chain_id} at {url}; configuration written to {}\n{}",
+                out.display(),
+                fields(&[
+                    ("Consortium", a.consortium.to_checksum(None)),
+                    ("CertificateRegistry", a.certificate_registry.to_checksum(None)),
+                    ("DataRegistry", a.data_registry.to_checksum(None)),
+                    ("JobRegistry", a.job_registry.to_checksum(None)),
+                    ("deployed block", a.deployed_block.to_string()),
+                    ("admins", admins.iter().map(|x| x.to_checksum(None)).collect::<Vec<_>>().join(", ")),
+                    ("threshold", threshold.to_string()),
+                ])
+            );
+            Ok(Output::new(
+                text,
+                json!({
+                    "ok": true,
+                    "chain_id": chain_id,
+                    "config": out.display().to_string(),
+                    "contracts": {
+                        "consortium": a.consortium.to_checksum(None),
+                        "certificate_registry": a.certificate_registry.to_checksum(None),
+                        "data_registry": a.data_registry.to_checksum(None),
+                        "job_registry": a.job_registry.to_checksum(None),
+                        "deployed_block": a.deployed_block,
+                    },
+                    "transactions": deployed.transactions.iter().map(|t| t.tx_hash.to_string()).collect::<Vec<_>>(),
+                }),
+            ))
+        }
+        ChainCommand::Info => {
+            let gov = context::connect(global, false).await?;
+            gov.check_contracts().await?;
+            let head = gov.backend().head_block().await?;
+            let chain_id = gov.backend().chain_id().await?;
+            let admins = gov.call(Target::Consortium, Consortium::adminsCall {}).await?;
+            let threshold = gov.call(Target::Consortium, Consortium::thresholdCall {}).await?;
+            let cas = gov.call(Target::Consortium, Consortium::certificateAuthoritiesCall {}).await?;
+            let members = gov.call(Target::Consortium, Consortium::memberCountCall {}).await?;
+            let active = gov.call(Target::Consortium, Consortium::activeMemberCountCall {}).await?;
+            let proposals = gov.call(Target::Consortium, Consortium::proposalCountCall {}).await?;
+            let certs = gov.call(Target::CertificateRegistry, CertificateRegistry::certificateCountCall {}).await?;
+            let datasets = gov.call(Target::DataRegistry, DataRegistry::datasetCountCall {}).await?;
+            let jobs = gov.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await?;
+            let c = gov.contracts();
+            let list = |v: &[alloy::primitives::Address]| v.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>();
+            let text = fields(&[
+                ("rpc url", gov.backend().url().to_owned()),
+                ("chain id", chain_id.to_string()),
+                ("head block", head.to_string()),
+                ("Consortium", c.consortium.to_checksum(None)),
+                ("CertificateRegistry", c.certificate_registry.to_checksum(None)),
+                ("DataRegistry", c.data_registry.to_checksum(None)),
+                ("JobRegistry", c.job_registry.to_checksum(None)),
+                ("admins", list(&admins).join(", ")),
+                ("threshold", threshold.to_string()),
+                ("certificate authorities", if cas.is_empty() { "(none)".into() } else { list(&cas).join(", ") }),
+                ("members", format!("{members} ({active} active)")),
+                ("proposals", proposals.to_string()),
+                ("certificates", certs.to_string()),
+                ("datasets", datasets.to_string()),
+                ("jobs", jobs.to_string()),
+            ]);
+            Ok(Output::new(
+                text,
+                json!({
+                    "ok": true,
+                    "rpc_url": gov.backend().url(),
+                    "chain_id": chain_id,
+                    "head_block": head,
+                    "admins": list(&admins),
+                    "threshold": threshold.to_string(),
+                    "certificate_authorities": list(&cas),
+                    "members": members.to_string(),
+                    "active_members": active.to_string(),
+                    "proposals": proposals.to_string(),
+                    "certificates": certs.to_string(),
+                    "datasets": datasets.to_string(),
+                    "jobs": jobs.to_string(),
+                }),
+            ))
+        }
+    }
+}

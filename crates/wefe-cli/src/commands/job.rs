@@ -1,0 +1,199 @@
+use alloy::primitives::{B256, U256};
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+use wefe_chain::bindings::JobRegistry;
+use wefe_chain::{ChainBackend, Target};
+use wefe_core::DatasetId;
+
+use super::cert::event_id;
+use super::{collect_pages, short, variant};
+use crate::args::{GlobalArgs, JobCommand};
+use crate::context;
+use crate::output::{Output, fields, table};
+
+const STATUS: &str = "JobRegistry.JobStatus";
+const STATE: &str = "JobRegistry.ParticipantState";
+const MAX_PARAMS: usize = 16_384;
+
+pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
+    match cmd {
+        JobCommand::Propose { kind, participants, datasets, params, deadline_blocks, deadline_block } => {
+            if kind.is_empty() || kind.len() > 32 {
+                bail!("--kind must be 1 to 32 bytes, got {}", kind.len());
+            }
+            if !(2..=16).contains(&participants.len()) {
+                bail!("a job needs 2 to 16 --participant, got {}", participants.len());
+            }
+            for (i, p) in participants.iter().enumerate() {
+                if participants[..i].contains(p) {
+                    bail!("participant listed twice: {p}");
+                }
+            }
+            if params.len() > MAX_PARAMS {
+                bail!("--params is {} bytes; at most {MAX_PARAMS} fit on chain", params.len());
+            }
+            let gov = context::connect(global, true).await?;
+            let head = gov.backend().head_block().await?;
+            let deadline = match deadline_block {
+                Some(b) => b,
+                None => head.saturating_add(deadline_blocks.max(1)),
+            };
+            let call = JobRegistry::proposeCall {
+                kind: kind.clone(),
+                participants,
+                datasetIds: datasets.iter().map(|d| B256::from(d.to_bytes())).collect(),
+                params,
+                deadlineBlock: deadline,
+            };
+            let outcome = gov.send(Target::JobRegistry, call).await?;
+            let id = event_id(&outcome, "JobProposed")?;
+            Ok(Output::tx(
+                format!("job {id} ({kind}) proposed; participants must approve by block {deadline}"),
+                &outcome,
+                json!({ "job_id": id, "deadline_block": deadline }),
+            ))
+        }
+        JobCommand::Approve { job } => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::JobRegistry, JobRegistry::approveCall { jobId: U256::from(job) }).await?;
+            let events = wefe_chain::decode_events(&outcome);
+            let approved = events.iter().any(|e| e.event == "JobApproved");
+            let progress = events
+                .iter()
+                .find(|e| e.event == "JobApprovalGiven")
+                .map(|e| format!("{} of {}", e.field("approvals").unwrap_or("?"), e.field("required").unwrap_or("?")))
+                .unwrap_or_default();
+            let summary = if approved {
+                format!("job {job} approved by every participant ({progress}): the nodes launch it now")
+            } else {
+                format!("job {job}: your approval recorded ({progress} approvals)")
+            };
+            Ok(Output::tx(summary, &outcome, json!({ "job_id": job, "approved": approved })))
+        }
+        JobCommand::Reject { job, reason } => {
+            let gov = context::connect(global, true).await?;
+            let outcome =
+                gov.send(Target::JobRegistry, JobRegistry::rejectCall { jobId: U256::from(job), reason }).await?;
+            Ok(Output::tx(format!("job {job} rejected"), &outcome, json!({ "job_id": job })))
+        }
+        JobCommand::Cancel { job } => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::JobRegistry, JobRegistry::cancelCall { jobId: U256::from(job) }).await?;
+            Ok(Output::tx(format!("job {job} cancelled"), &outcome, json!({ "job_id": job })))
+        }
+        JobCommand::Expire { job } => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::JobRegistry, JobRegistry::expireCall { jobId: U256::from(job) }).await?;
+            Ok(Output::tx(format!("job {job} marked expired"), &outcome, json!({ "job_id": job })))
+        }
+        JobCommand::List { page, participant } => {
+            let gov = context::connect(global, false).await?;
+            let total = gov.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await?;
+            let jobs = collect_pages(page, total.saturating_to(), |offset, limit| {
+                let gov = &gov;
+                async move { Ok(gov.call(Target::JobRegistry, JobRegistry::jobsPageCall { offset, limit }).await?) }
+            })
+            .await?;
+            let jobs: Vec<_> =
+                jobs.into_iter().filter(|j| participant.is_none_or(|p| j.participants.contains(&p))).collect();
+            let rows: Vec<Vec<String>> = jobs
+                .iter()
+                .map(|j| {
+                    vec![
+                        j.id.to_string(),
+                        j.kind.clone(),
+                        variant(STATUS, j.status),
+                        format!("{}/{}", j.approvals, j.participants.len()),
+                        j.participants.iter().map(|p| short(&p.to_checksum(None))).collect::<Vec<_>>().join(","),
+                        j.proposedBlock.to_string(),
+                    ]
+                })
+                .collect();
+            Ok(Output::new(
+                table(&["id", "kind", "status", "approvals", "participants", "proposed block"], &rows),
+                json!({ "ok": true, "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() }),
+            ))
+        }
+        JobCommand::Show { job } => {
+            let gov = context::connect(global, false).await?;
+            let j = gov.call(Target::JobRegistry, JobRegistry::getJobCall { jobId: U256::from(job) }).await?;
+            let mut reports = Vec::new();
+            for p in &j.participants {
+                let r = gov
+                    .call(Target::JobRegistry, JobRegistry::participantReportCall { jobId: j.id, participant: *p })
+                    .await?;
+                reports.push((*p, r));
+            }
+            let mut text = fields(&[
+                ("job", j.id.to_string()),
+                ("kind", j.kind.clone()),
+                ("status", variant(STATUS, j.status)),
+                ("proposer", j.proposer.to_checksum(None)),
+                ("datasets", datasets_text(&j.datasetIds)),
+                ("params", j.params.clone()),
+                ("approvals", format!("{}/{}", j.approvals, j.participants.len())),
+                ("completions", format!("{}/{}", j.completions, j.participants.len())),
+                ("deadline block", j.deadlineBlock.to_string()),
+                ("proposed block", j.proposedBlock.to_string()),
+                ("approved block", if j.approvedBlock == 0 { "-".into() } else { j.approvedBlock.to_string() }),
+                ("closed block", if j.closedBlock == 0 { "-".into() } else { j.closedBlock.to_string() }),
+            ]);
+            let rows: Vec<Vec<String>> = reports
+                .iter()
+                .map(|(p, r)| {
+                    vec![
+                        p.to_checksum(None),
+                        variant(STATE, r.state),
+                        if r.resultHash.is_zero() { "-".into() } else { r.resultHash.to_string() },
+                        if r.reason.is_empty() { r.summary.clone() } else { r.reason.clone() },
+                    ]
+                })
+                .collect();
+            text.push_str("\n\n");
+            text.push_str(&table(&["participant", "state", "result hash", "summary / reason"], &rows));
+            let mut value = job_json(&j);
+            value["ok"] = json!(true);
+            value["participants"] = Value::Array(
+                reports
+                    .iter()
+                    .map(|(p, r)| {
+                        json!({
+                            "address": p.to_checksum(None),
+                            "state": variant(STATE, r.state),
+                            "result_hash": r.resultHash.to_string(),
+                            "summary": r.summary,
+                            "reason": r.reason,
+                            "updated_block": r.updatedBlock,
+                        })
+                    })
+                    .collect(),
+            );
+            Ok(Output::new(text, value))
+        }
+    }
+}
+
+fn datasets_text(ids: &[B256]) -> String {
+    if ids.is_empty() {
+        return "(none)".into();
+    }
+    ids.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn job_json(j: &JobRegistry::Job) -> Value {
+    json!({
+        "id": j.id.to_string(),
+        "kind": j.kind,
+        "status": variant(STATUS, j.status),
+        "proposer": j.proposer.to_checksum(None),
+        "participants": j.participants.iter().map(|p| p.to_checksum(None)).collect::<Vec<_>>(),
+        "datasets": j.datasetIds.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect::<Vec<_>>(),
+        "params": serde_json::from_str::<Value>(&j.params).unwrap_or_else(|_| Value::String(j.params.clone())),
+        "deadline_block": j.deadlineBlock,
+        "proposed_block": j.proposedBlock,
+        "approved_block": j.approvedBlock,
+        "closed_block": j.closedBlock,
+        "approvals": j.approvals,
+        "completions": j.completions,
+    })
+}

@@ -1,0 +1,47 @@
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+
+use crate::args::{GlobalArgs, KeyCommand};
+use crate::keys;
+use crate::output::Output;
+
+pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> Result<Output> {
+    match cmd {
+        KeyCommand::New { out } => {
+            let password = keys::password(global.password_file.as_deref(), true)?;
+            let secret = alloy::signers::local::PrivateKeySigner::random().to_bytes();
+            let signer = keys::write_keystore(&out, &secret[..], &password)?;
+            Ok(created(&out, signer.address()))
+        }
+        KeyCommand::Import { out } => {
+            let signer = match std::env::var("WEFE_PRIVATE_KEY") {
+                Ok(text) => keys::parse_private_key(&text).context("WEFE_PRIVATE_KEY")?,
+                Err(_) => {
+                    if !std::io::stdin().is_terminal() {
+                        bail!("no key to import: set WEFE_PRIVATE_KEY (no terminal to prompt on)");
+                    }
+                    let text = rpassword::prompt_password("private key (hex, hidden): ")?;
+                    keys::parse_private_key(&text)?
+                }
+            };
+            let password = keys::password(global.password_file.as_deref(), true)?;
+            let written = keys::write_keystore(&out, &signer.to_bytes()[..], &password)?;
+            Ok(created(&out, written.address()))
+        }
+        KeyCommand::Address => {
+            let signer = keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?;
+            let address = signer.address().to_checksum(None);
+            Ok(Output::new(address.clone(), json!({ "ok": true, "address": address })))
+        }
+    }
+}
+
+fn created(path: &std::path::Path, address: alloy::primitives::Address) -> Output {
+    let address = address.to_checksum(None);
+    Output::new(
+        format!("keystore {} written; address {address}", path.display()),
+        json!({ "ok": true, "keystore": path.display().to_string(), "address": address }),
+    )
+}

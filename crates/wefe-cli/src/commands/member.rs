@@ -1,0 +1,123 @@
+use alloy::sol_types::SolCall;
+use alloy::primitives::Bytes;
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+use wefe_chain::Target;
+use wefe_chain::bindings::Consortium;
+
+use super::admin::propose_or_vote;
+use super::{collect_pages, variant};
+use crate::args::{GlobalArgs, MemberCommand, ProposalKindArg};
+use crate::context;
+use crate::output::{Output, fields, table};
+
+const STATUS: &str = "Consortium.MemberStatus";
+
+pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
+    match cmd {
+        MemberCommand::Apply { name, endpoint, public_key } => {
+            check_text("name", &name, 64)?;
+            check_text("endpoint", &endpoint, 256)?;
+            let gov = context::connect(global, true).await?;
+            let call = Consortium::applyForMembershipCall {
+                name: name.clone(),
+                endpoint,
+                publicKey: Bytes::from(public_key.0),
+            };
+            let outcome = gov.send(Target::Consortium, call).await?;
+            let me = context::sender(&gov).to_checksum(None);
+            Ok(Output::tx(
+                format!("{name} ({me}) applied for membership; pending until the admins approve"),
+                &outcome,
+                json!({ "member": me }),
+            ))
+        }
+        MemberCommand::UpdateEndpoint { endpoint } => {
+            check_text("endpoint", &endpoint, 256)?;
+            let gov = context::connect(global, true).await?;
+            let outcome =
+                gov.send(Target::Consortium, Consortium::updateEndpointCall { endpoint: endpoint.clone() }).await?;
+            Ok(Output::tx(format!("endpoint updated to {endpoint}"), &outcome, json!({})))
+        }
+        MemberCommand::RotateKey { public_key } => {
+            let gov = context::connect(global, true).await?;
+            let outcome =
+                gov.send(Target::Consortium, Consortium::rotateKeyCall { publicKey: Bytes::from(public_key.0) }).await?;
+            Ok(Output::tx("public key rotated; pending until the admins approve again", &outcome, json!({})))
+        }
+        MemberCommand::Approve { member } => {
+            propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::ApproveMember, member).await
+        }
+        MemberCommand::Suspend { member } => {
+            propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::SuspendMember, member).await
+        }
+        MemberCommand::Reinstate { member } => {
+            propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::ReinstateMember, member).await
+        }
+        MemberCommand::Remove { member } => {
+            propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::RemoveMember, member).await
+        }
+        MemberCommand::List { page, status } => {
+            let gov = context::connect(global, false).await?;
+            let total = gov.call(Target::Consortium, Consortium::memberCountCall {}).await?;
+            let members = collect_pages(page, total.saturating_to(), |offset, limit| {
+                let gov = &gov;
+                async move { Ok(gov.call(Target::Consortium, Consortium::membersPageCall { offset, limit }).await?) }
+            })
+            .await?;
+            let wanted = status.map(|s| s as u8 + 1); // MemberStatus: None=0, Pending=1, ...
+            let members: Vec<_> = members.into_iter().filter(|m| wanted.is_none_or(|w| m.status == w)).collect();
+            let rows: Vec<Vec<String>> = members
+                .iter()
+                .map(|m| {
+                    vec![m.account.to_checksum(None), variant(STATUS, m.status), m.name.clone(), m.endpoint.clone()]
+                })
+                .collect();
+            Ok(Output::new(
+                table(&["address", "status", "name", "endpoint"], &rows),
+                json!({ "ok": true, "members": members.iter().map(member_json).collect::<Vec<_>>() }),
+            ))
+        }
+        MemberCommand::Show { member } => {
+            let gov = context::connect(global, false).await?;
+            let m = gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?;
+            let is_admin = gov.call(Target::Consortium, Consortium::isAdminCall::new((member,))).await?;
+            let is_ca = gov.call(Target::Consortium, Consortium::isCertificateAuthorityCall::new((member,))).await?;
+            let text = fields(&[
+                ("address", m.account.to_checksum(None)),
+                ("name", m.name.clone()),
+                ("status", variant(STATUS, m.status)),
+                ("endpoint", m.endpoint.clone()),
+                ("public key", format!("04{}", alloy::hex::encode(&m.publicKey))),
+                ("applied block", m.appliedBlock.to_string()),
+                ("updated block", m.updatedBlock.to_string()),
+                ("admin", is_admin.to_string()),
+                ("certificate authority", is_ca.to_string()),
+            ]);
+            let mut value = member_json(&m);
+            value["ok"] = json!(true);
+            value["admin"] = json!(is_admin);
+            value["certificate_authority"] = json!(is_ca);
+            Ok(Output::new(text, value))
+        }
+    }
+}
+
+fn check_text(what: &str, text: &str, max: usize) -> Result<()> {
+    if text.is_empty() || text.len() > max {
+        bail!("{what} must be 1 to {max} bytes, got {}", text.len());
+    }
+    Ok(())
+}
+
+fn member_json(m: &Consortium::Member) -> Value {
+    json!({
+        "address": m.account.to_checksum(None),
+        "name": m.name,
+        "status": variant(STATUS, m.status),
+        "endpoint": m.endpoint,
+        "public_key": format!("04{}", alloy::hex::encode(&m.publicKey)),
+        "applied_block": m.appliedBlock,
+        "updated_block": m.updatedBlock,
+    })
+}

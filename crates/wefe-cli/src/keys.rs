@@ -1,0 +1,160 @@
+//! Where the signing key comes from. Never from a command-line argument (it
+//! would end up in shell history and `ps`), never printed, never logged.
+//!
+//! 1. `--keystore FILE` (or `WEFE_KEYSTORE`): a standard Ethereum JSON keystore
+//!    (scrypt + AES-128-CTR), password from `--password-file`,
+//!    `WEFE_KEYSTORE_PASSWORD`, or a prompt on the terminal;
+//! 2. else `WEFE_PRIVATE_KEY`: a hex private key in the environment.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::args::GlobalArgs;
+
+/// Loads the configured signer, or None when no key is configured.
+pub fn load_signer(global: &GlobalArgs) -> Result<Option<PrivateKeySigner>> {
+    if let Some(path) = &global.keystore {
+        let password = password(global.password_file.as_deref(), false)
+            .with_context(|| format!("keystore {}", path.display()))?;
+        warn_if_readable_by_others(path);
+        let signer = PrivateKeySigner::decrypt_keystore(path, password.as_bytes()).map_err(|e| {
+            let reason = match e.to_string().as_str() {
+                s if s.contains("Mac Mismatch") || s.contains("MacMismatch") => "wrong password".to_owned(),
+                s => s.to_owned(),
+            };
+            anyhow!("cannot open keystore {}: {reason}", path.display())
+        })?;
+        return Ok(Some(signer));
+    }
+    if let Ok(hex_key) = std::env::var("WEFE_PRIVATE_KEY") {
+        return parse_private_key(&hex_key).map(Some).context("WEFE_PRIVATE_KEY");
+    }
+    Ok(None)
+}
+
+/// Parses a hex private key without ever echoing it.
+pub fn parse_private_key(text: &str) -> Result<PrivateKeySigner> {
+    let trimmed = text.trim();
+    let hex_part = trimmed.strip_prefix("0x").unwrap_or(trimmed);
+    if hex_part.len() != 64 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("not a private key: expected 64 hex digits (32 bytes), got {} characters", hex_part.len());
+    }
+    hex_part.parse::<PrivateKeySigner>().map_err(|_| anyhow!("not a valid secp256k1 private key"))
+}
+
+/// The keystore password: `--password-file`, then `WEFE_KEYSTORE_PASSWORD`, then a prompt.
+pub fn password(file: Option<&Path>, confirm: bool) -> Result<String> {
+    if let Some(file) = file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read password file {}", file.display()))?;
+        let pw = text.trim_end_matches(['\n', '\r']).to_owned();
+        if pw.is_empty() {
+            bail!("password file {} is empty", file.display());
+        }
+        return Ok(pw);
+    }
+    if let Ok(pw) = std::env::var("WEFE_KEYSTORE_PASSWORD") {
+        if pw.is_empty() {
+            bail!("WEFE_KEYSTORE_PASSWORD is empty");
+        }
+        return Ok(pw);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no password: use --password-file FILE or set WEFE_KEYSTORE_PASSWORD (no terminal to prompt on)");
+    }
+    let pw = rpassword::prompt_password("keystore password: ").context("cannot read the password")?;
+    if pw.is_empty() {
+        bail!("empty password");
+    }
+    if confirm {
+        let again = rpassword::prompt_password("repeat password: ").context("cannot read the password")?;
+        if again != pw {
+            bail!("the passwords differ");
+        }
+    }
+    Ok(pw)
+}
+
+/// Writes `signer`'s key to a new keystore file at `out` (never overwriting),
+/// readable by the owner only.
+pub fn write_keystore(out: &Path, secret: &[u8], password: &str) -> Result<PrivateKeySigner> {
+    if out.exists() {
+        bail!("{} already exists: refusing to overwrite a keystore", out.display());
+    }
+    let name = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow!("{} is not a file name", out.display()))?;
+    let dir: PathBuf = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (signer, _uuid) =
+        PrivateKeySigner::encrypt_keystore(&dir, &mut rand::thread_rng(), secret, password.as_bytes(), Some(name))
+            .map_err(|e| anyhow!("cannot write keystore {}: {e}", out.display()))?;
+    restrict_permissions(out)?;
+    Ok(signer)
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict permissions of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            eprintln!("warning: keystore {} is readable by other users (chmod 600 it)", path.display());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_path: &Path) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_key_errors_never_contain_the_key() {
+        let almost = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff8"; // 63 digits
+        let msg = parse_private_key(almost).unwrap_err().to_string();
+        assert!(!msg.contains(almost) && msg.contains("64 hex digits"), "{msg}");
+        let zero = "0".repeat(64);
+        let msg = parse_private_key(&zero).unwrap_err().to_string();
+        assert!(!msg.contains(&zero), "{msg}");
+    }
+
+    #[test]
+    fn keystore_round_trip_with_owner_only_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin.json");
+        let key = parse_private_key(wefe_chain::anvil::DEV_KEYS[0]).unwrap();
+        let written = write_keystore(&path, &key.to_bytes()[..], "pw").unwrap();
+        assert_eq!(written.address(), key.address());
+        let read = PrivateKeySigner::decrypt_keystore(&path, b"pw").unwrap();
+        assert_eq!(read.address(), key.address());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        assert!(write_keystore(&path, &key.to_bytes()[..], "pw").unwrap_err().to_string().contains("already exists"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains(&wefe_chain::anvil::DEV_KEYS[0][2..]));
+    }
+}
