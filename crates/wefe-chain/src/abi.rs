@@ -68,12 +68,11 @@ pub fn decode_revert(data: &[u8], prefer: Option<&str>) -> DecodedRevert {
     }
     let selector: [u8; 4] = data[..4].try_into().expect("length checked");
     // Error(string) and Panic(uint256) from require/assert/arithmetic.
-    if selector == [0x08, 0xc3, 0x79, 0xa0] {
-        if let Ok(values) = alloy::dyn_abi::DynSolType::String.abi_decode_params(&data[4..]) {
-            if let Some(s) = values.as_str() {
-                return unknown(format!("execution reverted: {s}"));
-            }
-        }
+    if selector == [0x08, 0xc3, 0x79, 0xa0]
+        && let Ok(values) = alloy::dyn_abi::DynSolType::String.abi_decode_params(&data[4..])
+        && let Some(s) = values.as_str()
+    {
+        return unknown(format!("execution reverted: {s}"));
     }
     if selector == [0x4e, 0x48, 0x7b, 0x71] && data.len() == 36 {
         let code = U256::from_be_slice(&data[4..]);
@@ -82,10 +81,7 @@ pub fn decode_revert(data: &[u8], prefer: Option<&str>) -> DecodedRevert {
     let Some(candidates) = registry().errors.get(&selector) else {
         return unknown(format!("execution reverted with unknown error 0x{}", alloy::hex::encode(data)));
     };
-    let (contract, error) = candidates
-        .iter()
-        .find(|(c, _)| Some(*c) == prefer)
-        .unwrap_or(&candidates[0]);
+    let (contract, error) = candidates.iter().find(|(c, _)| Some(*c) == prefer).unwrap_or(&candidates[0]);
     let Ok(values) = error.abi_decode_input(&data[4..]) else {
         return unknown(format!("execution reverted with malformed {} data", error.name));
     };
@@ -123,7 +119,9 @@ fn template(error: &str) -> Option<&'static str> {
         "NotActiveMember" => "not an active member: {account}",
         "ZeroAddress" => "the zero address is not allowed here",
         "NotAdmin" => "not an admin: {account}",
-        "InvalidThreshold" => "invalid threshold {threshold}: it must be between 1 and the number of admins ({adminCount})",
+        "InvalidThreshold" => {
+            "invalid threshold {threshold}: it must be between 1 and the number of admins ({adminCount})"
+        }
         "DuplicateAdmin" => "admin listed twice: {account}",
         "AlreadyApplied" => "{account} has already applied (status: {status:lower})",
         "InvalidName" => "invalid member name: {length} bytes (1 to 64 allowed)",
@@ -150,7 +148,9 @@ fn template(error: &str) -> Option<&'static str> {
         "UnknownCertificate" => "unknown certificate {certificateId}",
         "UnknownCertificateHash" => "no certificate with hash {certificateHash}",
         "InvalidCertificateStatus" => "certificate {certificateId} is {status:lower}: not allowed for this action",
-        "CertificateHashInUse" => "certificate hash {certificateHash} is already recorded (certificate {certificateId})",
+        "CertificateHashInUse" => {
+            "certificate hash {certificateHash} is already recorded (certificate {certificateId})"
+        }
         "SerialInUse" => "serial {serial} was already used by issuer {issuer}",
         "InvalidValidity" => "invalid validity: notAfter {notAfter} must be after notBefore {notBefore}",
         "InvalidUri" => "certificate URI too long: {length} bytes (512 allowed)",
@@ -183,7 +183,9 @@ fn template(error: &str) -> Option<&'static str> {
         "DeadlineNotPassed" => "job {jobId}: the approval deadline (block {deadlineBlock}) has not passed yet",
         "NotParticipant" => "job {jobId}: {account} is not a participant",
         "AlreadyResponded" => "job {jobId}: already {state:lower} by {participant}",
-        "InvalidParticipantState" => "job {jobId}: participant {participant} is {state:lower}: not allowed for this action",
+        "InvalidParticipantState" => {
+            "job {jobId}: participant {participant} is {state:lower}: not allowed for this action"
+        }
         "ZeroResultHash" => "the result hash must not be zero",
         _ => return None,
     })
@@ -222,10 +224,10 @@ fn format_typed(name: &str, internal: &str, value: &DynSolValue) -> String {
         DynSolValue::Address(a) => a.to_checksum(None),
         DynSolValue::Bool(b) => b.to_string(),
         DynSolValue::Uint(u, _) => {
-            if let Some(enum_name) = internal.strip_prefix("enum ") {
-                if let Some(variant) = enum_variant(enum_name, u.saturating_to::<u8>()) {
-                    return variant;
-                }
+            if let Some(enum_name) = internal.strip_prefix("enum ")
+                && let Some(variant) = enum_variant(enum_name, u.saturating_to::<u8>())
+            {
+                return variant;
             }
             u.to_string()
         }
@@ -280,10 +282,7 @@ pub const ENUMS: [(&str, &[&str]); 8] = [
         "JobRegistry.JobStatus",
         &["None", "Proposed", "Approved", "Running", "Completed", "Failed", "Rejected", "Cancelled", "Expired"],
     ),
-    (
-        "JobRegistry.ParticipantState",
-        &["None", "Pending", "Approved", "Rejected", "Started", "Completed", "Failed"],
-    ),
+    ("JobRegistry.ParticipantState", &["None", "Pending", "Approved", "Rejected", "Started", "Completed", "Failed"]),
 ];
 
 /// The name of variant `index` of a contract enum such as `JobRegistry.JobStatus`.

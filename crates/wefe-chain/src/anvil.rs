@@ -70,15 +70,14 @@ impl Anvil {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(std::result::Result::ok) {
-                if !sent {
-                    if let Some(port) = line
+                if !sent
+                    && let Some(port) = line
                         .strip_prefix("Listening on ")
                         .and_then(|addr| addr.rsplit(':').next())
                         .and_then(|p| p.trim().parse::<u16>().ok())
-                    {
-                        let _ = tx.send(port);
-                        sent = true;
-                    }
+                {
+                    let _ = tx.send(port);
+                    sent = true;
                 }
                 // Keep draining so anvil never blocks on a full pipe.
             }

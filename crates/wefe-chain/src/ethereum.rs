@@ -33,9 +33,8 @@ impl EthereumBackend {
         receipt_timeout: Duration,
     ) -> Result<Self> {
         check_rpc_url(url).map_err(|message| ChainError::Config { path: "rpc url".into(), message })?;
-        let parsed: alloy::transports::http::reqwest::Url = url
-            .parse()
-            .map_err(|e| ChainError::Config { path: "rpc url".into(), message: format!("'{url}': {e}") })?;
+        let parsed: alloy::transports::http::reqwest::Url =
+            url.parse().map_err(|e| ChainError::Config { path: "rpc url".into(), message: format!("'{url}': {e}") })?;
         let sender = signer.as_ref().map(|s| s.address());
         let provider = match signer {
             Some(signer) => ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(parsed).erased(),
@@ -43,10 +42,10 @@ impl EthereumBackend {
         };
         let backend = Self { provider, url: url.to_owned(), sender, receipt_timeout, names: Vec::new() };
         let actual = backend.chain_id().await?;
-        if let Some(expected) = expected_chain_id {
-            if expected != actual {
-                return Err(ChainError::ChainIdMismatch { expected, actual, url: url.to_owned() });
-            }
+        if let Some(expected) = expected_chain_id
+            && expected != actual
+        {
+            return Err(ChainError::ChainIdMismatch { expected, actual, url: url.to_owned() });
         }
         Ok(backend)
     }

@@ -167,10 +167,7 @@ impl<B: ChainBackend> Governance<B> {
         .await?;
         let job_registry = deploy_one(
             "JobRegistry",
-            create(
-                &JobRegistry::BYTECODE,
-                JobRegistry::constructorCall::new((consortium, data_registry)).abi_encode(),
-            ),
+            create(&JobRegistry::BYTECODE, JobRegistry::constructorCall::new((consortium, data_registry)).abi_encode()),
         )
         .await?;
         let addresses = ContractAddresses {

@@ -446,13 +446,16 @@ pub struct PageArgs {
 
 /// `0x` + 40 hex digits; mixed case must be a valid EIP-55 checksum.
 pub fn parse_address(text: &str) -> Result<Address, String> {
-    let hex_part = text.strip_prefix("0x").ok_or_else(|| format!("'{text}' is not an address: expected 0x followed by 40 hex digits"))?;
+    let hex_part = text
+        .strip_prefix("0x")
+        .ok_or_else(|| format!("'{text}' is not an address: expected 0x followed by 40 hex digits"))?;
     if hex_part.len() != 40 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("'{text}' is not an address: expected 0x followed by 40 hex digits"));
     }
     let mixed = hex_part.bytes().any(|b| b.is_ascii_lowercase()) && hex_part.bytes().any(|b| b.is_ascii_uppercase());
     if mixed {
-        return Address::parse_checksummed(text, None).map_err(|_| format!("'{text}' has a wrong EIP-55 checksum (mistyped?)"));
+        return Address::parse_checksummed(text, None)
+            .map_err(|_| format!("'{text}' has a wrong EIP-55 checksum (mistyped?)"));
     }
     Address::from_str(text).map_err(|e| format!("'{text}' is not an address: {e}"))
 }

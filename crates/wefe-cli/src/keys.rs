@@ -17,8 +17,8 @@ use crate::args::GlobalArgs;
 /// Loads the configured signer, or None when no key is configured.
 pub fn load_signer(global: &GlobalArgs) -> Result<Option<PrivateKeySigner>> {
     if let Some(path) = &global.keystore {
-        let password = password(global.password_file.as_deref(), false)
-            .with_context(|| format!("keystore {}", path.display()))?;
+        let password =
+            password(global.password_file.as_deref(), false).with_context(|| format!("keystore {}", path.display()))?;
         warn_if_readable_by_others(path);
         let signer = PrivateKeySigner::decrypt_keystore(path, password.as_bytes()).map_err(|e| {
             let reason = match e.to_string().as_str() {
@@ -48,8 +48,8 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKeySigner> {
 /// The keystore password: `--password-file`, then `WEFE_KEYSTORE_PASSWORD`, then a prompt.
 pub fn password(file: Option<&Path>, confirm: bool) -> Result<String> {
     if let Some(file) = file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read password file {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read password file {}", file.display()))?;
         let pw = text.trim_end_matches(['\n', '\r']).to_owned();
         if pw.is_empty() {
             bail!("password file {} is empty", file.display());
@@ -84,10 +84,8 @@ pub fn write_keystore(out: &Path, secret: &[u8], password: &str) -> Result<Priva
     if out.exists() {
         bail!("{} already exists: refusing to overwrite a keystore", out.display());
     }
-    let name = out
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| anyhow!("{} is not a file name", out.display()))?;
+    let name =
+        out.file_name().and_then(|n| n.to_str()).ok_or_else(|| anyhow!("{} is not a file name", out.display()))?;
     let dir: PathBuf = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -115,10 +113,10 @@ fn restrict_permissions(_path: &Path) -> Result<()> {
 #[cfg(unix)]
 fn warn_if_readable_by_others(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            eprintln!("warning: keystore {} is readable by other users (chmod 600 it)", path.display());
-        }
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        eprintln!("warning: keystore {} is readable by other users (chmod 600 it)", path.display());
     }
 }
 

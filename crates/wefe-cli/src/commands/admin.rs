@@ -1,5 +1,5 @@
-use alloy::sol_types::SolCall;
 use alloy::primitives::{Address, U256};
+use alloy::sol_types::SolCall;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::bindings::Consortium;
@@ -24,7 +24,8 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
         }
         AdminCommand::Vote { proposal } => {
             let gov = context::connect(global, true).await?;
-            let outcome = gov.send(Target::Consortium, Consortium::voteCall { proposalId: U256::from(proposal) }).await?;
+            let outcome =
+                gov.send(Target::Consortium, Consortium::voteCall { proposalId: U256::from(proposal) }).await?;
             proposal_output(&gov, &outcome).await
         }
         AdminCommand::Cancel { proposal } => {
@@ -83,7 +84,8 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
         }
         AdminCommand::Show { proposal } => {
             let gov = context::connect(global, false).await?;
-            let p = gov.call(Target::Consortium, Consortium::getProposalCall { proposalId: U256::from(proposal) }).await?;
+            let p =
+                gov.call(Target::Consortium, Consortium::getProposalCall { proposalId: U256::from(proposal) }).await?;
             let epoch = gov.call(Target::Consortium, Consortium::adminEpochCall {}).await?;
             let admins = gov.call(Target::Consortium, Consortium::adminsCall {}).await?;
             let mut voted = Vec::new();

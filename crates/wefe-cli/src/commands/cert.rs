@@ -20,7 +20,8 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 (None, None) => bail!("give --csr-hash HASH or --csr FILE"),
             };
             let gov = context::connect(global, true).await?;
-            let outcome = gov.send(Target::CertificateRegistry, CertificateRegistry::requestCall { csrHash: csr_hash }).await?;
+            let outcome =
+                gov.send(Target::CertificateRegistry, CertificateRegistry::requestCall { csrHash: csr_hash }).await?;
             let id = event_id(&outcome, "CertificateRequested")?;
             Ok(Output::tx(
                 format!("certificate request {id} recorded (CSR hash {csr_hash})"),
@@ -82,14 +83,20 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
             let gov = context::connect(global, false).await?;
             let c = if certificate.starts_with("0x") {
                 let hash = crate::args::parse_b256(&certificate).map_err(anyhow::Error::msg)?;
-                gov.call(Target::CertificateRegistry, CertificateRegistry::getCertificateByHashCall { certificateHash: hash })
-                    .await?
+                gov.call(
+                    Target::CertificateRegistry,
+                    CertificateRegistry::getCertificateByHashCall { certificateHash: hash },
+                )
+                .await?
             } else {
                 let id: u64 = certificate
                     .parse()
                     .map_err(|_| anyhow::anyhow!("'{certificate}' is neither a certificate id nor a 0x hash"))?;
-                gov.call(Target::CertificateRegistry, CertificateRegistry::getCertificateCall { certificateId: U256::from(id) })
-                    .await?
+                gov.call(
+                    Target::CertificateRegistry,
+                    CertificateRegistry::getCertificateCall { certificateId: U256::from(id) },
+                )
+                .await?
             };
             let valid = c.status == 2; // Issued: validity times are checked by gateways against their clock
             let text = fields(&[
@@ -98,7 +105,10 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 ("valid on chain", valid.to_string()),
                 ("member", c.member.to_checksum(None)),
                 ("CSR hash", c.csrHash.to_string()),
-                ("certificate hash", if c.certificateHash.is_zero() { "-".into() } else { c.certificateHash.to_string() }),
+                (
+                    "certificate hash",
+                    if c.certificateHash.is_zero() { "-".into() } else { c.certificateHash.to_string() },
+                ),
                 ("serial", c.serial.to_string()),
                 ("not before", c.notBefore.to_string()),
                 ("not after", c.notAfter.to_string()),

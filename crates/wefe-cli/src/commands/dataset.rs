@@ -57,7 +57,8 @@ pub async fn run(global: &GlobalArgs, cmd: DatasetCommand) -> Result<Output> {
         }
         DatasetCommand::Retire { id } => {
             let gov = context::connect(global, true).await?;
-            let outcome = gov.send(Target::DataRegistry, DataRegistry::retireCall { datasetId: id.to_bytes().into() }).await?;
+            let outcome =
+                gov.send(Target::DataRegistry, DataRegistry::retireCall { datasetId: id.to_bytes().into() }).await?;
             Ok(Output::tx(format!("dataset {id} retired"), &outcome, json!({ "dataset_id": id.to_string() })))
         }
         DatasetCommand::Grant { id, member } => {
@@ -83,11 +84,14 @@ pub async fn run(global: &GlobalArgs, cmd: DatasetCommand) -> Result<Output> {
         DatasetCommand::List { page, owner } => {
             let gov = context::connect(global, false).await?;
             let total = gov.call(Target::DataRegistry, DataRegistry::datasetCountCall {}).await?;
-            let datasets = collect_pages(page, total.saturating_to(), |offset, limit| {
-                let gov = &gov;
-                async move { Ok(gov.call(Target::DataRegistry, DataRegistry::datasetsPageCall { offset, limit }).await?) }
-            })
-            .await?;
+            let datasets =
+                collect_pages(page, total.saturating_to(), |offset, limit| {
+                    let gov = &gov;
+                    async move {
+                        Ok(gov.call(Target::DataRegistry, DataRegistry::datasetsPageCall { offset, limit }).await?)
+                    }
+                })
+                .await?;
             let datasets: Vec<_> = datasets.into_iter().filter(|d| owner.is_none_or(|o| d.owner == o)).collect();
             let rows: Vec<Vec<String>> = datasets
                 .iter()

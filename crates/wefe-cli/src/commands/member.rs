@@ -1,5 +1,5 @@
-use alloy::sol_types::SolCall;
 use alloy::primitives::Bytes;
+use alloy::sol_types::SolCall;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::Target;
@@ -41,8 +41,9 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
         }
         MemberCommand::RotateKey { public_key } => {
             let gov = context::connect(global, true).await?;
-            let outcome =
-                gov.send(Target::Consortium, Consortium::rotateKeyCall { publicKey: Bytes::from(public_key.0) }).await?;
+            let outcome = gov
+                .send(Target::Consortium, Consortium::rotateKeyCall { publicKey: Bytes::from(public_key.0) })
+                .await?;
             Ok(Output::tx("public key rotated; pending until the admins approve again", &outcome, json!({})))
         }
         MemberCommand::Approve { member } => {

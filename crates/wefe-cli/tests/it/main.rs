@@ -1,0 +1,524 @@
+//! The `wefe` binary against a real local chain (anvil, london hardfork), as an
+//! admin or member would drive it: the full governance story, and every kind of
+//! bad input refused with one line and no chain state changed.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use serde_json::Value;
+use wefe_chain::anvil::{Anvil, DEV_KEYS};
+use wefe_chain::bindings::JobRegistry;
+use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, LogQuery};
+use wefe_core::DatasetId;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+    }
+}
+
+/// A fresh chain, a scratch directory and the chain configuration in it.
+struct Env {
+    anvil: Anvil,
+    dir: tempfile::TempDir,
+}
+
+fn address(key_index: usize) -> Address {
+    DEV_KEYS[key_index].parse::<PrivateKeySigner>().unwrap().address()
+}
+
+fn addr(key_index: usize) -> String {
+    address(key_index).to_checksum(None)
+}
+
+impl Env {
+    fn new() -> Self {
+        let anvil = Anvil::spawn().expect("anvil starts (run scripts/setup.sh first)");
+        Self { anvil, dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("chain.toml")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wefe"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("WEFE_CHAIN_CONFIG", self.config())
+            .env("WEFE_RPC_URL", self.anvil.url())
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Runs `wefe` signing with dev key `key` (None: no key).
+    fn run(&self, key: Option<usize>, args: &[&str]) -> Run {
+        let mut cmd = self.command();
+        if let Some(k) = key {
+            cmd.env("WEFE_PRIVATE_KEY", DEV_KEYS[k]);
+        }
+        run(cmd.args(args))
+    }
+
+    /// Runs `wefe` and insists it succeeded.
+    fn ok(&self, key: Option<usize>, args: &[&str]) -> Run {
+        let r = self.run(key, args);
+        assert_eq!(r.code, 0, "wefe {args:?} failed: {}{}", r.stderr, r.stdout);
+        r
+    }
+
+    fn ok_json(&self, key: Option<usize>, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        self.ok(key, &all).json()
+    }
+
+    /// Deploys with admins 0, 1, 2 and threshold 2; admin 0 signs from a keystore.
+    fn deploy(&self) {
+        let mut import = self.command();
+        import.env("WEFE_PRIVATE_KEY", DEV_KEYS[0]).env("WEFE_KEYSTORE_PASSWORD", PASSWORD);
+        let r = run(import.args(["key", "import", "--out", "admin0.json"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(!r.stdout.contains(&DEV_KEYS[0][2..]), "a private key was printed");
+        let out = self.keystore_run(&[
+            "chain",
+            "deploy",
+            "--admin",
+            &addr(0),
+            "--admin",
+            &addr(1),
+            "--admin",
+            &addr(2),
+            "--threshold",
+            "2",
+        ]);
+        assert_eq!(out.code, 0, "deploy failed: {}", out.stderr);
+        assert!(self.config().exists());
+    }
+
+    /// Runs `wefe` as admin 0 through the encrypted keystore.
+    fn keystore_run(&self, args: &[&str]) -> Run {
+        let mut cmd = self.command();
+        cmd.env("WEFE_KEYSTORE", self.dir.path().join("admin0.json")).env("WEFE_KEYSTORE_PASSWORD", PASSWORD);
+        run(cmd.args(args))
+    }
+
+    /// Member `key` applies; admins 0 (keystore) and 1 approve.
+    fn onboard(&self, key: usize, name: &str) {
+        let pubkey = format!("04{}", format!("{key:02x}").repeat(64));
+        self.ok(
+            Some(key),
+            &["member", "apply", "--name", name, "--endpoint", "http://127.0.0.1:7001", "--public-key", &pubkey],
+        );
+        let first = self.keystore_run(&["member", "approve", &addr(key), "--json"]);
+        assert_eq!(first.code, 0, "{}", first.stderr);
+        assert_eq!(first.json()["executed"], false);
+        let second = self.ok_json(Some(1), &["member", "approve", &addr(key)]);
+        assert_eq!(second["executed"], true);
+    }
+
+    async fn backend(&self) -> EthereumBackend {
+        EthereumBackend::connect(&self.anvil.url(), Some(31337), None, Duration::from_secs(10)).await.unwrap()
+    }
+
+    async fn head(&self) -> u64 {
+        self.backend().await.head_block().await.unwrap()
+    }
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("wefe runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// (what, signing dev key, arguments, extra environment, expected text in the error).
+type BadInput<'a> = (&'a str, Option<usize>, Vec<&'a str>, Vec<(&'a str, &'a str)>, String);
+
+fn hash(byte: u8) -> String {
+    format!("0x{}", format!("{byte:02x}").repeat(32))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn governance_story_on_anvil() {
+    let env = Env::new();
+    env.deploy();
+    let info = env.ok_json(None, &["chain", "info"]);
+    assert_eq!(info["threshold"], "2");
+    assert_eq!(info["admins"].as_array().unwrap().len(), 3);
+
+    // Two banks onboard through 2-of-3 admin votes.
+    env.onboard(3, "Bank A");
+    env.onboard(4, "Bank B");
+    let members = env.ok_json(None, &["member", "list", "--status", "active"]);
+    let listed: Vec<&str> =
+        members["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["Bank A", "Bank B"]);
+
+    // Admin 0 (the regulator) becomes a certificate authority.
+    let proposal = env.ok_json(Some(0), &["admin", "propose", "appoint-ca", "--target", &addr(0)]);
+    assert_eq!(proposal["executed"], false);
+    let id = proposal["proposal_id"].as_u64().unwrap().to_string();
+    assert_eq!(env.ok_json(Some(2), &["admin", "vote", &id])["executed"], true);
+    assert_eq!(env.ok_json(None, &["admin", "show", &id])["status"], "Executed");
+    let info = env.ok_json(None, &["chain", "info"]);
+    assert_eq!(info["certificate_authorities"][0], addr(0));
+
+    // Certificate: requested by Bank A, issued by the CA, then revoked.
+    let req = env.ok_json(Some(3), &["cert", "request", "--csr-hash", &hash(0xc5)]);
+    let cert_id = req["certificate_id"].as_u64().unwrap().to_string();
+    env.ok(
+        Some(0),
+        &[
+            "cert",
+            "issue",
+            &cert_id,
+            "--cert-hash",
+            &hash(0xce),
+            "--serial",
+            "1001",
+            "--uri",
+            "https://ca.example/1001.pem",
+        ],
+    );
+    let status = env.ok_json(None, &["cert", "status", &hash(0xce)]);
+    assert_eq!((status["status"].as_str(), status["valid"].as_bool()), (Some("Issued"), Some(true)));
+    env.ok(Some(0), &["cert", "revoke", &cert_id, "--reason", "key compromise", "--code", "1"]);
+    let status = env.ok_json(None, &["cert", "status", &cert_id]);
+    assert_eq!((status["status"].as_str(), status["valid"].as_bool()), (Some("Revoked"), Some(false)));
+    assert_eq!(status["reason"], "key compromise");
+
+    // Datasets: Bank A's is Listed and granted to Bank B; Bank B's is public.
+    env.ok(
+        Some(3),
+        &[
+            "dataset",
+            "register",
+            "bank-a-customers",
+            "--schema",
+            "id:string",
+            "--rows",
+            "1000",
+            "--visibility",
+            "listed",
+            "--metadata",
+            r#"{"desc":"customer ids"}"#,
+        ],
+    );
+    env.ok(Some(3), &["dataset", "grant", "bank-a-customers", &addr(4)]);
+    env.ok(
+        Some(4),
+        &[
+            "dataset",
+            "register",
+            "bank-b-customers",
+            "--schema",
+            "id:string",
+            "--rows",
+            "800",
+            "--visibility",
+            "public",
+        ],
+    );
+    let shown = env.ok_json(None, &["dataset", "show", "bank-a-customers"]);
+    assert_eq!((shown["owner"].as_str(), shown["visibility"].as_str()), (Some(addr(3).as_str()), Some("Listed")));
+    assert_eq!(shown["metadata"]["desc"], "customer ids");
+
+    // A PSI job: proposed by Bank A, approved by both.
+    let params = r#"{"protocol":"ecdh","reveal":"both"}"#;
+    let job = env.ok_json(
+        Some(3),
+        &[
+            "job",
+            "propose",
+            "--kind",
+            "psi",
+            "--participant",
+            &addr(3),
+            "--participant",
+            &addr(4),
+            "--dataset",
+            "bank-a-customers",
+            "--dataset",
+            "bank-b-customers",
+            "--params",
+            params,
+            "--deadline-blocks",
+            "50",
+        ],
+    );
+    let job_id = job["job_id"].as_u64().unwrap();
+    let first = env.ok_json(Some(3), &["job", "approve", &job_id.to_string()]);
+    assert_eq!(first["approved"], false);
+    let second = env.ok_json(Some(4), &["job", "approve", &job_id.to_string()]);
+    assert_eq!(second["approved"], true);
+    let shown = env.ok_json(None, &["job", "show", &job_id.to_string()]);
+    assert_eq!(shown["status"], "Approved");
+    assert_eq!(shown["participants"][1]["state"], "Approved");
+
+    // The launch trigger, read back from the chain's logs with typed decoding.
+    let config = ChainConfig::load(&env.config()).unwrap();
+    let backend = env.backend().await;
+    let head = backend.head_block().await.unwrap();
+    let logs = backend
+        .logs(&LogQuery {
+            addresses: vec![config.contracts.job_registry],
+            from_block: config.contracts.deployed_block,
+            to_block: head,
+            event_signatures: vec![JobRegistry::JobApproved::SIGNATURE_HASH],
+        })
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1, "exactly one JobApproved");
+    let log = &logs[0];
+    let event = JobRegistry::JobApproved::decode_raw_log(log.topics.iter().copied(), &log.data).unwrap();
+    assert_eq!(event.jobId, U256::from(job_id));
+    assert_eq!(event.kind, "psi");
+    assert_eq!(event.participants, vec![address(3), address(4)]);
+    let datasets: Vec<B256> = ["bank-a-customers", "bank-b-customers"]
+        .iter()
+        .map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes()))
+        .collect();
+    assert_eq!(event.datasetIds, datasets);
+    assert_eq!(event.params, params);
+}
+
+/// Each bad input: non-zero exit, one line on stderr naming the problem, no block mined.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_in_one_line_without_changing_the_chain() {
+    let env = Env::new();
+    env.deploy();
+    env.onboard(3, "Bank A");
+    env.onboard(4, "Bank B");
+    env.ok(Some(3), &["dataset", "register", "a-ids", "--schema", "id", "--rows", "5", "--visibility", "public"]);
+    let job = env.ok_json(
+        Some(3),
+        &[
+            "job",
+            "propose",
+            "--kind",
+            "psi",
+            "--participant",
+            &addr(3),
+            "--participant",
+            &addr(4),
+            "--dataset",
+            "a-ids",
+        ],
+    );
+    let job_id = job["job_id"].as_u64().unwrap().to_string();
+    env.ok(Some(3), &["job", "approve", &job_id]);
+    env.ok(Some(3), &["cert", "request", "--csr-hash", &hash(0x01)]);
+    let cert_hash = hash(0x02);
+    let stranger = "0x000000000000000000000000000000000000dEaD";
+    let pubkey = "04".to_owned() + &"ab".repeat(64);
+
+    let (a3, a4, a5) = (addr(3), addr(4), addr(5));
+    let cases: Vec<BadInput> = vec![
+        ("malformed address", Some(0), vec!["member", "approve", "0x1234"], vec![], "not an address".into()),
+        (
+            "bad checksum",
+            Some(0),
+            vec!["member", "approve", "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266"],
+            vec![],
+            "checksum".into(),
+        ),
+        (
+            "malformed key",
+            None,
+            vec!["member", "apply", "--name", "X", "--endpoint", "http://x", "--public-key", &pubkey],
+            vec![("WEFE_PRIVATE_KEY", "0x1234")],
+            "64 hex digits".into(),
+        ),
+        (
+            "malformed public key",
+            Some(5),
+            vec!["member", "apply", "--name", "X", "--endpoint", "http://x", "--public-key", "0x04abcd"],
+            vec![],
+            "64 bytes".into(),
+        ),
+        ("malformed job id", Some(3), vec!["job", "approve", "seven"], vec![], "invalid value 'seven'".into()),
+        ("malformed dataset id", Some(3), vec!["dataset", "show", "has space"], vec![], "printable ASCII".into()),
+        (
+            "malformed JSON",
+            Some(3),
+            vec!["dataset", "register", "x", "--schema", "id", "--rows", "1", "--metadata", "{bad"],
+            vec![],
+            "not valid JSON".into(),
+        ),
+        (
+            "malformed params",
+            Some(3),
+            vec!["job", "propose", "--kind", "psi", "--participant", &a3, "--participant", &a4, "--params", "[1,"],
+            vec![],
+            "not valid JSON".into(),
+        ),
+        ("unknown member", Some(0), vec!["member", "approve", stranger], vec![], format!("unknown member: {stranger}")),
+        ("unknown job", Some(3), vec!["job", "approve", "99"], vec![], "unknown job 99".into()),
+        ("unknown dataset", None, vec!["dataset", "show", "nope"], vec![], "unknown dataset nope".into()),
+        ("not an admin", Some(3), vec!["member", "suspend", &a4], vec![], format!("not an admin: {}", addr(3))),
+        (
+            "not a member",
+            Some(6),
+            vec!["job", "propose", "--kind", "psi", "--participant", &a3, "--participant", &a4],
+            vec![],
+            format!("not an active member: {}", addr(6)),
+        ),
+        (
+            "already approved",
+            Some(3),
+            vec!["job", "approve", &job_id],
+            vec![],
+            format!("job {job_id}: already approved by {}", addr(3)),
+        ),
+        (
+            "not a participant",
+            Some(0),
+            vec!["job", "reject", &job_id, "--reason", "no"],
+            vec![],
+            format!("job {job_id}: {} is not a participant", addr(0)),
+        ),
+        (
+            "not the owner",
+            Some(4),
+            vec!["dataset", "retire", "a-ids"],
+            vec![],
+            format!("{} does not own dataset a-ids", addr(4)),
+        ),
+        (
+            "malformed hash",
+            Some(0),
+            vec!["cert", "issue", "1", "--cert-hash", "0x12", "--serial", "1"],
+            vec![],
+            "not a 32-byte hash".into(),
+        ),
+        (
+            "not a CA",
+            Some(3),
+            vec!["cert", "issue", "1", "--cert-hash", &cert_hash, "--serial", "1"],
+            vec![],
+            format!("not a certificate authority: {}", addr(3)),
+        ),
+        (
+            "empty validity",
+            Some(0),
+            vec![
+                "cert",
+                "issue",
+                "1",
+                "--cert-hash",
+                &cert_hash,
+                "--serial",
+                "1",
+                "--not-before",
+                "100",
+                "--not-after",
+                "100",
+            ],
+            vec![],
+            "validity is empty".into(),
+        ),
+        (
+            "threshold too high",
+            Some(0),
+            vec!["admin", "propose", "change-threshold", "--value", "4"],
+            vec![],
+            "invalid threshold 4".into(),
+        ),
+        (
+            "wrong chain id",
+            Some(0),
+            vec!["member", "approve", &a5],
+            vec![("WEFE_CHAIN_ID", "1")],
+            "chain id mismatch: the configuration says 1, the node".into(),
+        ),
+        (
+            "unreachable node",
+            Some(0),
+            vec!["member", "list"],
+            vec![("WEFE_RPC_URL", "http://127.0.0.1:9")],
+            "cannot reach".into(),
+        ),
+        ("no key", None, vec!["member", "approve", &a5], vec![], "configure a key".into()),
+        (
+            "wrong password",
+            None,
+            vec!["member", "approve", &a5],
+            vec![("WEFE_KEYSTORE", "admin0.json"), ("WEFE_KEYSTORE_PASSWORD", "wrong")],
+            "wrong password".into(),
+        ),
+        (
+            "missing config",
+            None,
+            vec!["member", "list"],
+            vec![("WEFE_CHAIN_CONFIG", "/nonexistent/chain.toml")],
+            "cannot read".into(),
+        ),
+    ];
+
+    let before = env.head().await;
+    for (what, key, args, vars, expected) in &cases {
+        let mut cmd = env.command();
+        if let Some(k) = key {
+            cmd.env("WEFE_PRIVATE_KEY", DEV_KEYS[*k]);
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let r = run(cmd.args(args));
+        assert_ne!(r.code, 0, "{what}: wefe {args:?} succeeded: {}", r.stdout);
+        let stderr = r.stderr.trim_end();
+        assert_eq!(stderr.lines().count(), 1, "{what}: expected one line, got:\n{stderr}");
+        assert!(stderr.starts_with("error: "), "{what}: {stderr}");
+        assert!(stderr.contains(expected.as_str()), "{what}: expected '{expected}' in: {stderr}");
+        assert!(!stderr.contains(&DEV_KEYS[0][2..]), "{what}: a private key leaked");
+    }
+    assert_eq!(env.head().await, before, "a refused command mined a transaction");
+
+    // --json errors are machine-readable too.
+    let r = env.run(Some(3), &["job", "approve", "99", "--json"]);
+    assert_eq!(r.json()["ok"], false);
+    assert!(r.json()["error"].as_str().unwrap().contains("unknown job 99"));
+}
+
+#[test]
+fn every_verb_has_help() {
+    let verbs: [(&str, &[&str]); 7] = [
+        ("key", &["new", "import", "address"]),
+        ("chain", &["deploy", "info"]),
+        (
+            "member",
+            &["apply", "update-endpoint", "rotate-key", "approve", "suspend", "reinstate", "remove", "list", "show"],
+        ),
+        ("admin", &["propose", "vote", "cancel", "list", "show"]),
+        ("cert", &["request", "issue", "reject", "revoke", "status"]),
+        ("dataset", &["register", "update", "retire", "grant", "revoke", "list", "show"]),
+        ("job", &["propose", "approve", "reject", "cancel", "expire", "list", "show"]),
+    ];
+    for (group, names) in verbs {
+        for verb in names.iter().copied() {
+            let out = Command::new(env!("CARGO_BIN_EXE_wefe")).args([group, verb, "--help"]).output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success() && text.contains(&format!("Usage: wefe {group} {verb}")),
+                "{group} {verb}: {text}"
+            );
+        }
+    }
+}

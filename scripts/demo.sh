@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The main job: a complete consortium governance story on a local chain.
+#
+# On a fresh machine it installs the toolchain, builds `wefe`, starts anvil
+# (london hardfork, FISCO BCOS-compatible EVM), deploys the contracts with three
+# admins (threshold 2), onboards two banks with real SM2 keys, appoints the
+# regulator as certificate authority, issues and revokes an SM2/SM3 X.509
+# certificate, registers and grants datasets, and has both banks approve a
+# cross-bank PSI job, printing every step. It stops everything it started.
+#
+# Usage: scripts/demo.sh            (work files go to .demo/, replaced each run)
+#        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+work=${WEFE_DEMO_DIR:-$root/.demo}
+
+total=12
+n=0
+step() { n=$((n + 1)); printf '\n\033[1m[%d/%d] %s\033[0m\n' "$n" "$total" "$*"; }
+note() { printf '      %s\n' "$*"; }
+
+step "toolchain (scripts/setup.sh)"
+scripts/setup.sh
+command -v openssl >/dev/null || { echo "openssl is required for SM2 keys and certificates (apt-get install openssl)" >&2; exit 1; }
+
+step "build wefe (first build on a fresh machine takes several minutes)"
+cargo build -p wefe-cli --locked 2>&1 | grep -E '^\s*(Compiling wefe|Finished|error|warning: unused)' || true
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+wefe_bin="$target_dir/debug/wefe"
+[ -x "$wefe_bin" ] || { echo "build failed: $wefe_bin missing" >&2; exit 1; }
+
+rm -rf "$work"
+mkdir -p "$work/keys" "$work/pki"
+chmod 700 "$work/keys"
+
+step "start a local chain (anvil, chain id 31337, hardfork london)"
+anvil_log="$work/anvil.log"
+contracts/bin/anvil --host 127.0.0.1 --port 0 --chain-id 31337 --hardfork london >"$anvil_log" 2>&1 &
+anvil_pid=$!
+cleanup() { kill "$anvil_pid" 2>/dev/null || true; wait "$anvil_pid" 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+port=""
+for _ in $(seq 1 100); do
+  port=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$anvil_log" | head -1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "anvil did not start:" >&2; cat "$anvil_log" >&2; exit 1; }
+export WEFE_RPC_URL="http://127.0.0.1:$port"
+export WEFE_CHAIN_CONFIG="$work/chain.toml"
+note "RPC $WEFE_RPC_URL (pid $anvil_pid)"
+
+# anvil's public development keys (mnemonic "test test ... junk"): local use only.
+dev_keys=(
+  0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+  0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d
+  0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a
+  0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6
+  0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a
+)
+roles=(regulator admin-2 admin-3 bank-a bank-b)
+
+step "encrypted keystores for the regulator, two more admins and two banks"
+head -c 24 /dev/urandom | base64 >"$work/keys/password"
+chmod 600 "$work/keys/password"
+declare -A addr
+for i in "${!roles[@]}"; do
+  r=${roles[$i]}
+  WEFE_PRIVATE_KEY=${dev_keys[$i]} "$wefe_bin" key import --out "$work/keys/$r.json" \
+    --password-file "$work/keys/password" >/dev/null
+  addr[$r]=$("$wefe_bin" key address --keystore "$work/keys/$r.json" --password-file "$work/keys/password")
+  note "$r: ${addr[$r]}"
+done
+# Run wefe as ROLE: every transaction is signed from that role's own keystore.
+as() { local role=$1; shift; "$wefe_bin" --keystore "$work/keys/$role.json" --password-file "$work/keys/password" "$@"; }
+
+step "deploy the governance contracts (3 admins, threshold 2)"
+as regulator chain deploy --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
+
+step "the banks make SM2 keys and apply for membership"
+for bank in bank-a bank-b; do
+  openssl genpkey -algorithm SM2 -out "$work/pki/$bank.key" 2>/dev/null
+  pub=$(openssl pkey -in "$work/pki/$bank.key" -pubout -outform DER | tail -c 65 | od -An -v -tx1 | tr -d ' \n')
+  name=$([ "$bank" = bank-a ] && echo "Bank A" || echo "Bank B")
+  as "$bank" member apply --name "$name" --endpoint "http://127.0.0.1:$([ "$bank" = bank-a ] && echo 7101 || echo 7102)" --public-key "$pub"
+done
+
+step "admins approve both banks (2 of 3 votes each)"
+for bank in bank-a bank-b; do
+  as regulator member approve "${addr[$bank]}"
+  as admin-2 member approve "${addr[$bank]}"
+done
+"$wefe_bin" member list
+
+step "the admins appoint the regulator as certificate authority"
+as regulator admin propose appoint-ca --target "${addr[regulator]}" --json >"$work/ca-proposal.json"
+proposal=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["proposal_id"])' "$work/ca-proposal.json")
+note "proposal $proposal opened by the regulator; admin-3 votes"
+as admin-3 admin vote "$proposal"
+
+step "Bank A requests an SM2/SM3 certificate; the regulator issues it (X.509 checked by openssl)"
+openssl genpkey -algorithm SM2 -out "$work/pki/ca.key" 2>/dev/null
+openssl req -new -x509 -key "$work/pki/ca.key" -sm3 -days 3650 -subj "/O=wefe demo/CN=Regulator CA" -out "$work/pki/ca.pem" 2>/dev/null
+openssl req -new -key "$work/pki/bank-a.key" -sm3 -subj "/O=Bank A/CN=${addr[bank-a]}" -outform DER -out "$work/pki/bank-a.csr" 2>/dev/null
+as bank-a cert request --csr "$work/pki/bank-a.csr" --json >"$work/cert-request.json"
+cert_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate_id"])' "$work/cert-request.json")
+openssl x509 -req -inform DER -in "$work/pki/bank-a.csr" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" -sm3 \
+  -days 365 -set_serial 1001 -outform DER -out "$work/pki/bank-a.der" 2>/dev/null
+openssl x509 -inform DER -in "$work/pki/bank-a.der" -out "$work/pki/bank-a.pem"
+openssl verify -CAfile "$work/pki/ca.pem" "$work/pki/bank-a.pem" | sed "s|^$work/||; s/^/      openssl verify: /"
+as regulator cert issue "$cert_id" --cert "$work/pki/bank-a.der" --serial 1001 --days 365 --uri "file://$work/pki/bank-a.der"
+"$wefe_bin" cert status "$cert_id"
+
+step "the key behind it is declared compromised: the regulator revokes the certificate"
+as regulator cert revoke "$cert_id" --reason "demo: key compromise drill" --code 1
+"$wefe_bin" cert status "$cert_id" | grep -E '^(status|valid on chain|reason)'
+
+step "datasets: Bank A lists its customers for Bank B; Bank B's list is public"
+as bank-a dataset register bank-a-customers --schema "customer_id:string" --rows 10000 --visibility listed \
+  --metadata '{"description":"customer ids (hashed phone numbers)","id_column":"customer_id"}'
+as bank-a dataset grant bank-a-customers "${addr[bank-b]}"
+as bank-b dataset register bank-b-customers --schema "customer_id:string" --rows 8000 --visibility public \
+  --metadata '{"description":"customer ids (hashed phone numbers)","id_column":"customer_id"}'
+"$wefe_bin" dataset list
+
+step "Bank A proposes a cross-bank anti-fraud PSI job; both banks approve with their own keys"
+as bank-a job propose --kind psi --participant "${addr[bank-a]}" --participant "${addr[bank-b]}" \
+  --dataset bank-a-customers --dataset bank-b-customers \
+  --params '{"protocol":"ecdh","reveal":"both","purpose":"anti-fraud"}' --deadline-blocks 100 --json >"$work/job.json"
+job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job_id"])' "$work/job.json")
+note "job $job proposed"
+as bank-a job approve "$job"
+as bank-b job approve "$job"
+"$wefe_bin" job show "$job"
+"$wefe_bin" chain info
+
+printf '\nDone. JobApproved was emitted for job %s: the launch trigger party nodes follow.\n' "$job"
+printf 'Chain config, keystores and certificates are in %s; anvil is stopped now.\n' "$work"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every check and test of wefe, installing the toolchain first:
+# contracts (format, unit/fuzz/invariant tests, gas snapshot, committed ABI),
+# then Rust (format, clippy -D warnings, unit and integration tests against anvil).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+scripts/setup.sh
+
+step "contracts: forge fmt --check"
+(cd contracts && bin/forge fmt --check)
+
+step "contracts: forge test (unit, fuzz, invariant)"
+(cd contracts && bin/forge test)
+
+step "contracts: gas snapshot matches contracts/.gas-snapshot"
+(cd contracts && bin/forge snapshot --check)
+
+step "contracts: committed ABI matches a fresh build"
+scripts/abi.sh --check
+
+step "rust: cargo fmt --check"
+cargo fmt --all --check
+
+step "rust: clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "rust: tests"
+cargo test --workspace --locked
