@@ -187,6 +187,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node-config/chain.example.toml");
+        let config = ChainConfig::load(&path).unwrap();
+        assert_eq!(config.chain.chain_id, 31337);
+    }
+
+    #[test]
     fn bad_files_name_the_problem() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chain.toml");
