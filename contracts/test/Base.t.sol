@@ -28,7 +28,9 @@ abstract contract ConsortiumEvents {
         address indexed proposer
     );
     event ProposalVoted(uint256 indexed proposalId, address indexed admin, uint32 approvals, uint256 threshold);
-    event ProposalExecuted(uint256 indexed proposalId, Consortium.ProposalKind kind, address indexed target, uint256 value);
+    event ProposalExecuted(
+        uint256 indexed proposalId, Consortium.ProposalKind kind, address indexed target, uint256 value
+    );
     event ProposalCancelled(uint256 indexed proposalId, address indexed by);
 }
 

@@ -254,7 +254,9 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         certs.reject(id, "");
         vm.expectRevert(
             abi.encodeWithSelector(
-                CertificateRegistry.InvalidCertificateStatus.selector, id, CertificateRegistry.CertificateStatus.Rejected
+                CertificateRegistry.InvalidCertificateStatus.selector,
+                id,
+                CertificateRegistry.CertificateStatus.Rejected
             )
         );
         vm.prank(ca);
@@ -312,7 +314,9 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         uint256 id = _request(alice, CSR);
         vm.expectRevert(
             abi.encodeWithSelector(
-                CertificateRegistry.InvalidCertificateStatus.selector, id, CertificateRegistry.CertificateStatus.Requested
+                CertificateRegistry.InvalidCertificateStatus.selector,
+                id,
+                CertificateRegistry.CertificateStatus.Requested
             )
         );
         vm.prank(ca);

@@ -163,7 +163,9 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         );
         _apply(dave, "Dave");
 
-        vm.expectRevert(abi.encodeWithSelector(Consortium.AlreadyApplied.selector, alice, Consortium.MemberStatus.Active));
+        vm.expectRevert(
+            abi.encodeWithSelector(Consortium.AlreadyApplied.selector, alice, Consortium.MemberStatus.Active)
+        );
         _apply(alice, "Bank A");
 
         _suspend(alice);

@@ -188,7 +188,8 @@ contract JobRegistryTest is Base, JobEvents {
         for (uint256 i = 0; i < n; i++) {
             vm.prank(ps[i]);
             jobs.approve(id);
-            JobRegistry.JobStatus expected = i + 1 == n ? JobRegistry.JobStatus.Approved : JobRegistry.JobStatus.Proposed;
+            JobRegistry.JobStatus expected =
+                i + 1 == n ? JobRegistry.JobStatus.Approved : JobRegistry.JobStatus.Proposed;
             assertEq(_statusOf(id), uint256(expected));
         }
         assertEq(jobs.getJob(id).approvals, n);

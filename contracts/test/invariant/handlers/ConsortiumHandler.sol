@@ -39,7 +39,7 @@ contract ConsortiumHandler is Test {
         if (seed % 5 == 0) return actors[(seed / 5) % actors.length];
         bool wantAdmin = kind == Consortium.ProposalKind.RemoveAdmin;
         for (uint256 i = 0; i < actors.length; i++) {
-            address a = actors[(seed + i) % actors.length];
+            address a = actors[(seed % actors.length + i) % actors.length];
             if (consortium.isAdmin(a) == wantAdmin) return a;
         }
         return actors[seed % actors.length];
@@ -54,9 +54,7 @@ contract ConsortiumHandler is Test {
         address target;
         if (kind == Consortium.ProposalKind.ChangeThreshold) {
             // mostly in range, sometimes 0 or above the admin count
-            value = value % 4 == 0
-                ? _bound(value, 0, actors.length + 1)
-                : _bound(value, 1, consortium.adminCount());
+            value = value % 4 == 0 ? _bound(value, 0, actors.length + 1) : _bound(value, 1, consortium.adminCount());
         } else {
             target = _target(kind, targetSeed);
             value = 0;
@@ -78,7 +76,7 @@ contract ConsortiumHandler is Test {
         address actor = _actor(actorSeed);
         if (actorSeed % 5 != 0) {
             for (uint256 i = 0; i < proposalIds.length; i++) {
-                uint256 candidate = proposalIds[(proposalSeed + i) % proposalIds.length];
+                uint256 candidate = proposalIds[(proposalSeed % proposalIds.length + i) % proposalIds.length];
                 if (consortium.getProposal(candidate).status == Consortium.ProposalStatus.Open) {
                     id = candidate;
                     if (consortium.getProposal(candidate).epoch == consortium.adminEpoch()) break;
@@ -86,7 +84,7 @@ contract ConsortiumHandler is Test {
             }
             address[] memory current = consortium.admins();
             for (uint256 i = 0; i < current.length; i++) {
-                address a = current[(actorSeed + i) % current.length];
+                address a = current[(actorSeed % current.length + i) % current.length];
                 if (!consortium.hasVoted(id, a)) {
                     actor = a;
                     break;
