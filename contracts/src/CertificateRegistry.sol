@@ -32,11 +32,15 @@ contract CertificateRegistry {
         CertificateStatus status;
         uint64 requestedBlock;
         uint64 issuedBlock;
-        uint64 revokedBlock;
+        // Block in which the request was rejected or the certificate revoked (see `status`); 0 while
+        // Requested or Issued.
+        uint64 closedBlock;
         string reason;
     }
 
+    /// @notice Maximum length of a certificate's download URI, in bytes.
     uint256 public constant MAX_URI_LENGTH = 512;
+    /// @notice Maximum length of a rejection or revocation reason, in bytes.
     uint256 public constant MAX_REASON_LENGTH = 256;
 
     error NotCertificateAuthority(address account);
@@ -69,10 +73,14 @@ contract CertificateRegistry {
     /// @notice The certificate was revoked; it never reads valid again.
     event CertificateRevoked(uint256 indexed certificateId, address indexed by, uint8 reasonCode, string reason);
 
+    /// @notice The consortium whose members and certificate authorities this registry serves.
     Consortium public immutable consortium;
     Certificate[] private _certificates; // id = index + 1
+    /// @notice The id of the certificate with this hash (0 when none was issued with it).
     mapping(bytes32 => uint256) public certificateIdByHash;
     mapping(address => mapping(uint256 => bool)) private _serialUsed;
+    /// @notice The id of the certificate most recently issued to a member (0 when none; it may have been
+    /// revoked since).
     mapping(address => uint256) public latestCertificateOf;
 
     modifier onlyAuthority() {
@@ -150,7 +158,7 @@ contract CertificateRegistry {
         _checkReason(reason);
         c.status = CertificateStatus.Rejected;
         c.reason = reason;
-        c.revokedBlock = uint64(block.number);
+        c.closedBlock = uint64(block.number);
         emit CertificateRequestRejected(certificateId, msg.sender, reason);
     }
 
@@ -168,7 +176,7 @@ contract CertificateRegistry {
         _checkReason(reason);
         c.status = CertificateStatus.Revoked;
         c.reason = reason;
-        c.revokedBlock = uint64(block.number);
+        c.closedBlock = uint64(block.number);
         emit CertificateRevoked(certificateId, msg.sender, reasonCode, reason);
     }
 

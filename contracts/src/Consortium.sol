@@ -13,7 +13,9 @@ error ZeroAddress();
 /// certificate authorities.
 /// @dev No logic depends on block.timestamp (FISCO BCOS counts it in milliseconds). No state-changing
 /// function loops over members or admins. A change of the admin set starts a new admin epoch: proposals
-/// opened in an earlier epoch can no longer be voted on, so votes of removed admins never count.
+/// opened in an earlier epoch can no longer be voted on, so votes of removed admins never count. An
+/// ApproveMember proposal names the member's key version, so it approves exactly the key the admins saw:
+/// after a key rotation or re-application it can no longer execute.
 contract Consortium {
     enum MemberStatus {
         None,
@@ -47,6 +49,9 @@ contract Consortium {
         string name;
         string endpoint;
         bytes publicKey;
+        // Counts the keys this account ever registered: 1 after the first application, +1 on every
+        // re-application and key rotation. An ApproveMember proposal names the version it approves.
+        uint32 keyVersion;
         MemberStatus status;
         uint64 appliedBlock;
         uint64 updatedBlock;
@@ -65,9 +70,13 @@ contract Consortium {
         uint32 approvals;
     }
 
+    /// @notice Maximum length of a member's name, in bytes.
     uint256 public constant MAX_NAME_LENGTH = 64;
+    /// @notice Maximum length of a member's gateway endpoint, in bytes.
     uint256 public constant MAX_ENDPOINT_LENGTH = 256;
+    /// @notice Exact length of a member's SM2 public key (x || y, no 0x04 prefix), in bytes.
     uint256 public constant PUBLIC_KEY_LENGTH = 64;
+    /// @notice Maximum number of entries a page view returns.
     uint256 public constant MAX_PAGE = 100;
 
     error NotAdmin(address account);
@@ -90,15 +99,18 @@ contract Consortium {
     error AlreadyCertificateAuthority(address account);
     error NotCertificateAuthority(address account);
     error InvalidProposalValue(ProposalKind kind, uint256 value);
+    error StaleMemberKey(address account, uint256 proposedVersion, uint256 currentVersion);
 
-    /// @notice An institution applied (or re-applied after removal) to join.
-    event MemberApplied(address indexed member, string name, string endpoint, bytes publicKey);
+    /// @notice An institution applied (or re-applied after removal) to join; `keyVersion` is the version
+    /// of `publicKey` that an ApproveMember proposal must name.
+    event MemberApplied(address indexed member, string name, string endpoint, bytes publicKey, uint32 keyVersion);
     /// @notice A member's status changed; `proposalId` is 0 when the member caused it (key rotation).
     event MemberStatusChanged(address indexed member, MemberStatus from, MemberStatus to, uint256 indexed proposalId);
     /// @notice A member moved its gateway endpoint.
     event MemberEndpointUpdated(address indexed member, string endpoint);
-    /// @notice A member registered a new SM2 public key; it is pending again until re-approved.
-    event MemberKeyRotated(address indexed member, bytes publicKey);
+    /// @notice A member registered a new SM2 public key; it is pending again until re-approved by an
+    /// ApproveMember proposal naming `keyVersion`.
+    event MemberKeyRotated(address indexed member, bytes publicKey, uint32 keyVersion);
     /// @notice An admin joined (at deployment or by proposal).
     event AdminAdded(address indexed admin, uint256 indexed proposalId);
     /// @notice An admin left by proposal.
@@ -122,19 +134,26 @@ contract Consortium {
 
     mapping(address => Member) private _members;
     address[] private _memberList;
+    /// @notice Number of members whose status is Active.
     uint256 public activeMemberCount;
 
+    /// @notice True when the account is a current admin.
     mapping(address => bool) public isAdmin;
     address[] private _adminList;
     mapping(address => uint256) private _adminIndex; // 1-based position in _adminList
+    /// @notice Number of admin approvals a proposal needs to execute.
     uint256 public threshold;
+    /// @notice Admin epoch; bumped on every change of the admin set or threshold, which makes the
+    /// proposals opened before it stale.
     uint64 public adminEpoch;
 
+    /// @notice True when the account may issue and revoke certificates.
     mapping(address => bool) public isCertificateAuthority;
     address[] private _authorityList;
     mapping(address => uint256) private _authorityIndex; // 1-based
 
     Proposal[] private _proposals; // id = index + 1
+    /// @notice True when `admin` voted for proposal `proposalId`.
     mapping(uint256 => mapping(address => bool)) public hasVoted;
     mapping(bytes32 => uint256) private _openProposal; // keccak(kind, target, value) => id
 
@@ -163,7 +182,8 @@ contract Consortium {
     // ------------------------------------------------------------------ members
 
     /// @notice Applies for membership. The caller's account becomes the member's identity.
-    /// @dev Allowed for new accounts and for removed members re-applying; the status becomes Pending.
+    /// @dev Allowed for new accounts and for removed members re-applying; the status becomes Pending and
+    /// the key version is incremented (1 for a first application).
     /// @param name Institution name, 1..64 bytes.
     /// @param endpoint Gateway endpoint (e.g. `https://gw.bank-a.example:7443`), 1..256 bytes.
     /// @param publicKey Uncompressed SM2 public key without the 0x04 prefix: exactly 64 bytes (x || y).
@@ -181,10 +201,12 @@ contract Consortium {
         m.name = name;
         m.endpoint = endpoint;
         m.publicKey = publicKey;
+        uint32 version = m.keyVersion + 1;
+        m.keyVersion = version;
         m.status = MemberStatus.Pending;
         m.appliedBlock = uint64(block.number);
         m.updatedBlock = uint64(block.number);
-        emit MemberApplied(msg.sender, name, endpoint, publicKey);
+        emit MemberApplied(msg.sender, name, endpoint, publicKey, version);
         emit MemberStatusChanged(msg.sender, old, MemberStatus.Pending, 0);
     }
 
@@ -202,7 +224,8 @@ contract Consortium {
     }
 
     /// @notice Registers a new SM2 public key for the caller. An active member becomes Pending again and
-    /// must be re-approved by the admins, because peers trust the key, not the account.
+    /// must be re-approved by the admins, because peers trust the key, not the account. The key version is
+    /// incremented, so ApproveMember proposals opened for the previous key can no longer execute.
     /// @dev Suspended members cannot rotate (that would be a way out of suspension).
     /// @param publicKey The new 64-byte public key.
     function rotateKey(bytes calldata publicKey) external {
@@ -212,8 +235,10 @@ contract Consortium {
         if (s != MemberStatus.Active && s != MemberStatus.Pending) revert InvalidMemberStatus(msg.sender, s);
         _checkPublicKey(publicKey);
         m.publicKey = publicKey;
+        uint32 version = m.keyVersion + 1;
+        m.keyVersion = version;
         m.updatedBlock = uint64(block.number);
-        emit MemberKeyRotated(msg.sender, publicKey);
+        emit MemberKeyRotated(msg.sender, publicKey, version);
         if (s == MemberStatus.Active) {
             activeMemberCount--;
             m.status = MemberStatus.Pending;
@@ -275,7 +300,8 @@ contract Consortium {
     /// executes immediately.
     /// @param kind What to do.
     /// @param target The member, admin or authority concerned (ignored, must be zero, for ChangeThreshold).
-    /// @param value The new threshold for ChangeThreshold; must be 0 otherwise.
+    /// @param value For ApproveMember the target's current key version (`getMember(target).keyVersion`), so
+    /// the approval binds to the key the admins reviewed; the new threshold for ChangeThreshold; 0 otherwise.
     /// @return proposalId The new proposal's id (ids start at 1).
     function propose(ProposalKind kind, address target, uint256 value) external onlyAdmin returns (uint256 proposalId) {
         _checkProposal(kind, target, value);
@@ -428,7 +454,8 @@ contract Consortium {
             if (value == 0 || value > _adminList.length) revert InvalidThreshold(value, _adminList.length);
             return;
         }
-        if (value != 0) revert InvalidProposalValue(kind, value);
+        // ApproveMember carries the target's key version, checked below; every other kind carries 0.
+        if (kind != ProposalKind.ApproveMember && value != 0) revert InvalidProposalValue(kind, value);
         if (target == address(0)) revert ZeroAddress();
         if (kind == ProposalKind.AddAdmin) {
             if (isAdmin[target]) revert AlreadyAdmin(target);
@@ -440,13 +467,17 @@ contract Consortium {
         } else if (kind == ProposalKind.DismissCertificateAuthority) {
             if (!isCertificateAuthority[target]) revert NotCertificateAuthority(target);
         } else {
-            MemberStatus s = _members[target].status;
+            Member storage m = _members[target];
+            MemberStatus s = m.status;
             if (s == MemberStatus.None) revert UnknownMember(target);
             bool ok = (kind == ProposalKind.ApproveMember && s == MemberStatus.Pending)
                 || (kind == ProposalKind.SuspendMember && s == MemberStatus.Active)
                 || (kind == ProposalKind.ReinstateMember && s == MemberStatus.Suspended)
                 || (kind == ProposalKind.RemoveMember && s != MemberStatus.Removed);
             if (!ok) revert InvalidMemberStatus(target, s);
+            if (kind == ProposalKind.ApproveMember && value != m.keyVersion) {
+                revert StaleMemberKey(target, value, m.keyVersion);
+            }
         }
     }
 

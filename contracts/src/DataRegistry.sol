@@ -6,8 +6,12 @@ import {Consortium, NotActiveMember, ZeroAddress} from "./Consortium.sol";
 /// @title DataRegistry
 /// @notice Datasets known to the consortium: never the data, only what a partner needs to plan a joint
 /// job (schema hash, row count, metadata JSON) and who may use it in one.
+/// Private datasets cannot be used in jobs: a job needs every dataset visible to every participant, and a
+/// job has at least two participants.
 /// @dev Visibility: Public datasets are visible to everyone; Listed ones to the owner and the members it
-/// granted; Private ones to the owner only. Retired datasets are visible to no one.
+/// granted; Private ones to the owner only. Retired datasets are visible to no one. Registering, updating
+/// and granting need an active owner; retiring and revoking a grant only reduce access, so a suspended or
+/// removed owner can still do them.
 contract DataRegistry {
     enum Visibility {
         Public,
@@ -33,7 +37,9 @@ contract DataRegistry {
         uint64 updatedBlock;
     }
 
+    /// @notice Maximum length of a dataset's metadata JSON, in bytes.
     uint256 public constant MAX_METADATA_LENGTH = 4096;
+    /// @notice Maximum number of entries a page view returns.
     uint256 public constant MAX_PAGE = 100;
 
     error ZeroDatasetId();
@@ -72,9 +78,11 @@ contract DataRegistry {
     /// @notice The owner withdrew `member`'s access.
     event DatasetAccessRevoked(bytes32 indexed datasetId, address indexed member);
 
+    /// @notice The consortium whose members own datasets here.
     Consortium public immutable consortium;
     mapping(bytes32 => Dataset) private _datasets;
     bytes32[] private _datasetIds;
+    /// @notice True when the owner of `datasetId` granted `member` access (it only matters while Listed).
     mapping(bytes32 => mapping(address => bool)) public isGranted;
 
     /// @param consortium_ The consortium whose members own datasets here.
@@ -87,7 +95,7 @@ contract DataRegistry {
     /// @param schemaHash Hash of the dataset's schema (column names and types), non-zero.
     /// @param rowCount Number of rows.
     /// @param metadata JSON describing the dataset (at most 4096 bytes; validated by clients).
-    /// @param visibility Who may use it in jobs.
+    /// @param visibility Who may use it in jobs (Private: no job can use it).
     function register(
         bytes32 datasetId,
         bytes32 schemaHash,
@@ -113,7 +121,8 @@ contract DataRegistry {
         emit DatasetRegistered(datasetId, msg.sender, schemaHash, rowCount, visibility, metadata);
     }
 
-    /// @notice Replaces the description of an active dataset the caller owns.
+    /// @notice Replaces the description of an active dataset the caller owns; the caller must be an active
+    /// member.
     /// @param datasetId The dataset.
     /// @param schemaHash New schema hash, non-zero.
     /// @param rowCount New row count.
@@ -127,6 +136,7 @@ contract DataRegistry {
         Visibility visibility
     ) external {
         Dataset storage d = _owned(datasetId);
+        _onlyActive();
         _checkFields(schemaHash, metadata);
         d.schemaHash = schemaHash;
         d.rowCount = rowCount;
@@ -136,7 +146,8 @@ contract DataRegistry {
         emit DatasetUpdated(datasetId, msg.sender, schemaHash, rowCount, visibility, metadata);
     }
 
-    /// @notice Retires an active dataset the caller owns. Final: a retired id cannot be reused.
+    /// @notice Retires an active dataset the caller owns. Final: a retired id cannot be reused. Allowed
+    /// whatever the caller's membership status, since it only reduces access.
     /// @param datasetId The dataset.
     function retire(bytes32 datasetId) external {
         Dataset storage d = _owned(datasetId);
@@ -145,11 +156,12 @@ contract DataRegistry {
         emit DatasetRetired(datasetId, msg.sender);
     }
 
-    /// @notice Lets `member` use a Listed dataset the caller owns.
+    /// @notice Lets `member` use a Listed dataset the caller owns; the caller must be an active member.
     /// @param datasetId The dataset.
     /// @param member A member of the consortium (any status but unknown).
     function grant(bytes32 datasetId, address member) external {
         _owned(datasetId);
+        _onlyActive();
         if (member == address(0)) revert ZeroAddress();
         if (consortium.memberStatus(member) == Consortium.MemberStatus.None) revert UnknownMember(member);
         if (isGranted[datasetId][member]) revert AlreadyGranted(datasetId, member);
@@ -157,7 +169,8 @@ contract DataRegistry {
         emit DatasetAccessGranted(datasetId, member);
     }
 
-    /// @notice Withdraws `member`'s access to a dataset the caller owns.
+    /// @notice Withdraws `member`'s access to an active dataset the caller owns. Allowed whatever the
+    /// caller's membership status, since it only reduces access.
     /// @param datasetId The dataset.
     /// @param member The member whose grant is withdrawn.
     function revoke(bytes32 datasetId, address member) external {
@@ -219,7 +232,6 @@ contract DataRegistry {
         if (d.status == DatasetStatus.None) revert UnknownDataset(datasetId);
         if (d.owner != msg.sender) revert NotDatasetOwner(datasetId, msg.sender);
         if (d.status == DatasetStatus.Retired) revert DatasetIsRetired(datasetId);
-        _onlyActive();
     }
 
     function _checkFields(bytes32 schemaHash, string calldata metadata) private pure {

@@ -59,11 +59,17 @@ contract JobRegistry {
         uint64 updatedBlock;
     }
 
+    /// @notice Maximum number of participants of a job (at least 2 are needed).
     uint256 public constant MAX_PARTICIPANTS = 16;
+    /// @notice Maximum number of datasets a job reads.
     uint256 public constant MAX_DATASETS = 16;
+    /// @notice Maximum length of a job's kind, in bytes.
     uint256 public constant MAX_KIND_LENGTH = 32;
+    /// @notice Maximum length of a job's params JSON, in bytes.
     uint256 public constant MAX_PARAMS_LENGTH = 16_384;
+    /// @notice Maximum length of a rejection reason, completion summary or failure reason, in bytes.
     uint256 public constant MAX_TEXT_LENGTH = 4096;
+    /// @notice Maximum number of entries a page view returns.
     uint256 public constant MAX_PAGE = 100;
 
     error InvalidKind(uint256 length);
@@ -118,7 +124,9 @@ contract JobRegistry {
     /// @notice A participant's side failed; the job is over.
     event JobFailed(uint256 indexed jobId, address indexed participant, string reason);
 
+    /// @notice The consortium whose active members propose and run jobs.
     Consortium public immutable consortium;
+    /// @notice The registry of the datasets jobs read.
     DataRegistry public immutable dataRegistry;
     Job[] private _jobs; // id = index + 1
     mapping(uint256 => mapping(address => ParticipantReport)) private _reports;
@@ -182,7 +190,10 @@ contract JobRegistry {
     }
 
     /// @notice Approves a proposed job as one of its participants. The last approval checks that every
-    /// participant is still active and every dataset still usable, then emits `JobApproved`.
+    /// participant is still active and every dataset still usable, then emits `JobApproved`. It reverts
+    /// (NotActiveMember, DatasetNotActive, DatasetNotVisible) if a participant was suspended or a dataset
+    /// became unusable (retired, made Private, grant withdrawn) meanwhile; unless that is undone before the
+    /// deadline, the job then can only be cancelled by its proposer, rejected, or expire.
     /// @param jobId The job.
     function approve(uint256 jobId) external {
         Job storage job = _decidable(jobId);

@@ -9,12 +9,12 @@ import {JobRegistry} from "../src/JobRegistry.sol";
 
 /// @dev Solidity 0.8.11 cannot emit another contract's events, so the tests re-declare them here.
 abstract contract ConsortiumEvents {
-    event MemberApplied(address indexed member, string name, string endpoint, bytes publicKey);
+    event MemberApplied(address indexed member, string name, string endpoint, bytes publicKey, uint32 keyVersion);
     event MemberStatusChanged(
         address indexed member, Consortium.MemberStatus from, Consortium.MemberStatus to, uint256 indexed proposalId
     );
     event MemberEndpointUpdated(address indexed member, string endpoint);
-    event MemberKeyRotated(address indexed member, bytes publicKey);
+    event MemberKeyRotated(address indexed member, bytes publicKey, uint32 keyVersion);
     event AdminAdded(address indexed admin, uint256 indexed proposalId);
     event AdminRemoved(address indexed admin, uint256 indexed proposalId);
     event ThresholdChanged(uint256 from, uint256 to, uint256 indexed proposalId);
@@ -169,10 +169,19 @@ abstract contract Base is Test {
         }
     }
 
-    /// @dev Applies for `account` and gets two admin votes.
+    /// @dev Applies for `account` and gets two admin votes for its current key version.
     function _onboard(address account, string memory name) internal returns (uint256 proposalId) {
         _apply(account, name);
-        proposalId = _pass(Consortium.ProposalKind.ApproveMember, account, 0);
+        proposalId = _approve(account);
+    }
+
+    /// @dev Passes an ApproveMember proposal for `account`'s current key version.
+    function _approve(address account) internal returns (uint256) {
+        return _pass(Consortium.ProposalKind.ApproveMember, account, _keyVersion(account));
+    }
+
+    function _keyVersion(address account) internal view returns (uint256) {
+        return consortium.getMember(account).keyVersion;
     }
 
     function _appointCa(address account) internal returns (uint256) {

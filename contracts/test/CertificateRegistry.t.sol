@@ -55,6 +55,7 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(c.requestedBlock, 4242);
         assertEq(c.certificateHash, bytes32(0));
         assertEq(c.issuer, address(0));
+        assertEq(c.closedBlock, 0);
         assertEq(_request(bob, CSR), 2, "same CSR hash may be requested again");
     }
 
@@ -101,6 +102,7 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(c.uri, URI);
         assertEq(c.issuer, ca);
         assertEq(c.issuedBlock, 5000);
+        assertEq(c.closedBlock, 0, "closed only by reject or revoke");
     }
 
     function test_issue_latestCertificateFollowsNewest() public {
@@ -232,7 +234,7 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(_status(id), uint256(CertificateRegistry.CertificateStatus.Rejected));
         CertificateRegistry.Certificate memory c = certs.getCertificate(id);
         assertEq(c.reason, "bad subject");
-        assertEq(c.revokedBlock, 6000);
+        assertEq(c.closedBlock, 6000);
     }
 
     function testRevert_reject_notCertificateAuthority() public {
@@ -283,7 +285,7 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertFalse(certs.isValid(CERT));
         CertificateRegistry.Certificate memory c = certs.getCertificate(id);
         assertEq(c.reason, "key compromise");
-        assertEq(c.revokedBlock, 7000);
+        assertEq(c.closedBlock, 7000);
         assertEq(certs.certificateIdByHash(CERT), id, "hash stays reserved");
     }
 

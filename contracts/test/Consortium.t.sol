@@ -123,7 +123,7 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         vm.roll(2000);
         bytes memory key = _key(7);
         vm.expectEmit(true, true, true, true);
-        emit MemberApplied(dave, "Dave Bank", "https://gw.dave:7443", key);
+        emit MemberApplied(dave, "Dave Bank", "https://gw.dave:7443", key, 1);
         vm.expectEmit(true, true, true, true);
         emit MemberStatusChanged(dave, Consortium.MemberStatus.None, Consortium.MemberStatus.Pending, 0);
         vm.prank(dave);
@@ -134,6 +134,7 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         assertEq(m.name, "Dave Bank");
         assertEq(m.endpoint, "https://gw.dave:7443");
         assertEq(m.publicKey, key);
+        assertEq(m.keyVersion, 1);
         assertEq(uint256(m.status), uint256(Consortium.MemberStatus.Pending));
         assertEq(m.appliedBlock, 2000);
         assertEq(m.updatedBlock, 2000);
@@ -148,12 +149,15 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         assertEq(consortium.activeMemberCount(), 2);
         bytes memory key = _key(99);
         vm.expectEmit(true, true, true, true);
+        emit MemberApplied(alice, "Bank A2", "https://a2", key, 2);
+        vm.expectEmit(true, true, true, true);
         emit MemberStatusChanged(alice, Consortium.MemberStatus.Removed, Consortium.MemberStatus.Pending, 0);
         vm.prank(alice);
         consortium.applyForMembership("Bank A2", "https://a2", key);
         assertEq(consortium.memberCount(), 3, "no duplicate list entry");
         assertEq(consortium.getMember(alice).name, "Bank A2");
         assertEq(consortium.getMember(alice).publicKey, key);
+        assertEq(consortium.getMember(alice).keyVersion, 2, "the key version keeps counting");
     }
 
     function testRevert_applyForMembership_alreadyApplied() public {
@@ -288,29 +292,33 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         bytes memory key = _key(1234);
         uint256 activeBefore = consortium.activeMemberCount();
         vm.expectEmit(true, true, true, true);
-        emit MemberKeyRotated(alice, key);
+        emit MemberKeyRotated(alice, key, 2);
         vm.expectEmit(true, true, true, true);
         emit MemberStatusChanged(alice, Consortium.MemberStatus.Active, Consortium.MemberStatus.Pending, 0);
         vm.prank(alice);
         consortium.rotateKey(key);
         assertEq(consortium.getMember(alice).publicKey, key);
+        assertEq(consortium.getMember(alice).keyVersion, 2);
         assertFalse(consortium.isActive(alice));
         assertEq(consortium.activeMemberCount(), activeBefore - 1);
 
-        // re-approval restores the member
-        _pass(APPROVE, alice, 0);
+        // re-approval of the new key version restores the member
+        _pass(APPROVE, alice, 2);
         assertTrue(consortium.isActive(alice));
         assertEq(consortium.activeMemberCount(), activeBefore);
     }
 
     function test_rotateKey_pendingStaysPending() public {
         _apply(dave, "Dave");
+        vm.expectEmit(true, true, true, true);
+        emit MemberKeyRotated(dave, _key(5), 2);
         vm.recordLogs();
         vm.prank(dave);
         consortium.rotateKey(_key(5));
         assertEq(vm.getRecordedLogs().length, 1, "only MemberKeyRotated");
         assertEq(uint256(consortium.memberStatus(dave)), uint256(Consortium.MemberStatus.Pending));
         assertEq(consortium.getMember(dave).publicKey, _key(5));
+        assertEq(consortium.getMember(dave).keyVersion, 2);
     }
 
     function testRevert_rotateKey_unknownMember() public {
@@ -395,17 +403,17 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         uint256 expectedId = consortium.proposalCount() + 1;
         vm.roll(5000);
         vm.expectEmit(true, true, true, true);
-        emit ProposalCreated(expectedId, APPROVE, dave, 0, admin1);
+        emit ProposalCreated(expectedId, APPROVE, dave, 1, admin1);
         vm.expectEmit(true, true, true, true);
         emit ProposalVoted(expectedId, admin1, 1, 2);
-        uint256 id = _open(admin1, APPROVE, dave, 0);
+        uint256 id = _open(admin1, APPROVE, dave, 1);
         assertEq(id, expectedId);
 
         Consortium.Proposal memory p = consortium.getProposal(id);
         assertEq(p.id, id);
         assertEq(uint256(p.kind), uint256(APPROVE));
         assertEq(p.target, dave);
-        assertEq(p.value, 0);
+        assertEq(p.value, 1, "the key version being approved");
         assertEq(p.proposer, admin1);
         assertEq(uint256(p.status), uint256(Consortium.ProposalStatus.Open));
         assertEq(p.epoch, 0);
@@ -414,18 +422,18 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         assertEq(p.approvals, 1);
         assertTrue(consortium.hasVoted(id, admin1));
         assertFalse(consortium.hasVoted(id, admin2));
-        assertEq(consortium.openProposalFor(APPROVE, dave, 0), id);
+        assertEq(consortium.openProposalFor(APPROVE, dave, 1), id);
         assertEq(consortium.proposalCount(), expectedId);
     }
 
     function test_vote_executesApproveMember() public {
         _apply(dave, "Dave");
-        uint256 id = _open(admin1, APPROVE, dave, 0);
+        uint256 id = _open(admin1, APPROVE, dave, 1);
         vm.roll(6000);
         vm.expectEmit(true, true, true, true);
         emit ProposalVoted(id, admin2, 2, 2);
         vm.expectEmit(true, true, true, true);
-        emit ProposalExecuted(id, APPROVE, dave, 0);
+        emit ProposalExecuted(id, APPROVE, dave, 1);
         vm.expectEmit(true, true, true, true);
         emit MemberStatusChanged(dave, Consortium.MemberStatus.Pending, Consortium.MemberStatus.Active, id);
         vm.prank(admin2);
@@ -436,7 +444,7 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         assertEq(p.approvals, 2);
         assertTrue(consortium.isActive(dave));
         assertEq(consortium.activeMemberCount(), 4);
-        assertEq(consortium.openProposalFor(APPROVE, dave, 0), 0);
+        assertEq(consortium.openProposalFor(APPROVE, dave, 1), 0);
         assertEq(consortium.getMember(dave).updatedBlock, 6000);
     }
 
@@ -444,8 +452,8 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         _pass(CHANGE_THRESHOLD, address(0), 1);
         _apply(dave, "Dave");
         vm.expectEmit(true, true, true, true);
-        emit ProposalExecuted(consortium.proposalCount() + 1, APPROVE, dave, 0);
-        uint256 id = _open(admin3, APPROVE, dave, 0);
+        emit ProposalExecuted(consortium.proposalCount() + 1, APPROVE, dave, 1);
+        uint256 id = _open(admin3, APPROVE, dave, 1);
         assertEq(uint256(consortium.getProposal(id).status), uint256(Consortium.ProposalStatus.Executed));
         assertTrue(consortium.isActive(dave));
     }
@@ -581,6 +589,125 @@ contract ConsortiumTest is Base, ConsortiumEvents {
     function testRevert_propose_nonZeroValue() public {
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidProposalValue.selector, ADD_ADMIN, 1));
         _open(admin1, ADD_ADMIN, dave, 1);
+        // only ApproveMember carries a key version; the other member kinds still need 0
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidProposalValue.selector, SUSPEND, 1));
+        _open(admin1, SUSPEND, alice, 1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidProposalValue.selector, REMOVE, 1));
+        _open(admin1, REMOVE, alice, 1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidProposalValue.selector, APPOINT_CA, 1));
+        _open(admin1, APPOINT_CA, dave, 1);
+    }
+
+    function testRevert_propose_staleMemberKey() public {
+        _apply(dave, "Dave");
+        vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, 0, 1));
+        _open(admin1, APPROVE, dave, 0);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, 2, 1));
+        _open(admin1, APPROVE, dave, 2);
+        vm.prank(dave);
+        consortium.rotateKey(_key(8));
+        vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, 1, 2));
+        _open(admin1, APPROVE, dave, 1);
+    }
+
+    function testRevert_vote_staleMemberKey() public {
+        _apply(dave, "Dave");
+        uint256 id = _open(admin1, APPROVE, dave, 1);
+        vm.prank(dave);
+        consortium.rotateKey(_key(8));
+        vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, 1, 2));
+        _voteAs(admin2, id);
+        assertEq(uint256(consortium.getProposal(id).status), uint256(Consortium.ProposalStatus.Open));
+        assertFalse(consortium.isActive(dave));
+    }
+
+    /// @dev A key rotated while an ApproveMember proposal is open: the vote reverts, and a fresh proposal
+    /// naming the new key version executes.
+    function test_approveMember_bindsToKeyVersion() public {
+        _apply(dave, "Dave");
+        uint256 stale = _open(admin1, APPROVE, dave, 1);
+
+        bytes memory newKey = _key(8);
+        vm.expectEmit(true, true, true, true);
+        emit MemberKeyRotated(dave, newKey, 2);
+        vm.prank(dave);
+        consortium.rotateKey(newKey);
+
+        vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, 1, 2));
+        _voteAs(admin2, stale);
+        assertEq(consortium.openProposalFor(APPROVE, dave, 1), stale, "still open, but can never execute");
+        assertEq(consortium.openProposalFor(APPROVE, dave, 2), 0);
+
+        uint256 fresh = _open(admin1, APPROVE, dave, 2);
+        assertEq(fresh, stale + 1);
+        vm.expectEmit(true, true, true, true);
+        emit ProposalExecuted(fresh, APPROVE, dave, 2);
+        vm.expectEmit(true, true, true, true);
+        emit MemberStatusChanged(dave, Consortium.MemberStatus.Pending, Consortium.MemberStatus.Active, fresh);
+        _voteAs(admin2, fresh);
+        assertTrue(consortium.isActive(dave));
+        assertEq(consortium.getMember(dave).publicKey, newKey);
+        assertEq(consortium.getMember(dave).keyVersion, 2);
+
+        // the stale proposal stays dead: dave is active now
+        vm.expectRevert(
+            abi.encodeWithSelector(Consortium.InvalidMemberStatus.selector, dave, Consortium.MemberStatus.Active)
+        );
+        _voteAs(admin3, stale);
+        vm.prank(admin1);
+        consortium.cancel(stale);
+    }
+
+    /// @dev An approval opened before a removal cannot approve the key of a re-application.
+    function testRevert_vote_staleMemberKeyAfterReapplication() public {
+        _apply(dave, "Dave");
+        uint256 stale = _open(admin3, APPROVE, dave, 1);
+        _pass(REMOVE, dave, 0);
+        _apply(dave, "Dave again");
+        assertEq(consortium.getMember(dave).keyVersion, 2);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, 1, 2));
+        _voteAs(admin2, stale);
+        _pass(APPROVE, dave, 2);
+        assertTrue(consortium.isActive(dave));
+    }
+
+    function test_keyVersion_countsApplicationsAndRotations() public {
+        assertEq(consortium.getMember(alice).keyVersion, 1);
+        _apply(dave, "Dave");
+        assertEq(consortium.getMember(dave).keyVersion, 1);
+        vm.prank(dave);
+        consortium.rotateKey(_key(1));
+        assertEq(consortium.getMember(dave).keyVersion, 2);
+        _pass(APPROVE, dave, 2);
+        vm.prank(dave);
+        consortium.rotateKey(_key(2));
+        assertEq(consortium.getMember(dave).keyVersion, 3);
+        _pass(REMOVE, dave, 0);
+        assertEq(consortium.getMember(dave).keyVersion, 3, "status changes keep the version");
+        _apply(dave, "Dave");
+        assertEq(consortium.getMember(dave).keyVersion, 4);
+        vm.prank(dave);
+        consortium.updateEndpoint("https://dave2");
+        assertEq(consortium.getMember(dave).keyVersion, 4, "an endpoint move keeps the version");
+    }
+
+    function testFuzz_approveMember_onlyCurrentKeyVersion(uint8 rotations, uint256 value) public {
+        rotations = uint8(bound(rotations, 0, 5));
+        _apply(dave, "Dave");
+        for (uint256 i = 0; i < rotations; i++) {
+            vm.prank(dave);
+            consortium.rotateKey(_key(i));
+        }
+        uint256 current = 1 + uint256(rotations);
+        if (value % 2 == 0) value = current; // hit the valid case often
+        if (value != current) {
+            vm.expectRevert(abi.encodeWithSelector(Consortium.StaleMemberKey.selector, dave, value, current));
+            _open(admin1, APPROVE, dave, value);
+            assertFalse(consortium.isActive(dave));
+            return;
+        }
+        _pass(APPROVE, dave, value);
+        assertTrue(consortium.isActive(dave));
     }
 
     function testRevert_propose_zeroTarget() public {
@@ -623,7 +750,7 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         vm.expectRevert(
             abi.encodeWithSelector(Consortium.InvalidMemberStatus.selector, alice, Consortium.MemberStatus.Active)
         );
-        _open(admin1, APPROVE, alice, 0);
+        _open(admin1, APPROVE, alice, 1);
         vm.expectRevert(
             abi.encodeWithSelector(Consortium.InvalidMemberStatus.selector, alice, Consortium.MemberStatus.Active)
         );

@@ -2,7 +2,7 @@
 pragma solidity 0.8.11;
 
 import {Base, DataEvents} from "./Base.t.sol";
-import {NotActiveMember, ZeroAddress} from "../src/Consortium.sol";
+import {Consortium, NotActiveMember, ZeroAddress} from "../src/Consortium.sol";
 import {DataRegistry} from "../src/DataRegistry.sol";
 
 contract DataRegistryTest is Base, DataEvents {
@@ -13,6 +13,7 @@ contract DataRegistryTest is Base, DataEvents {
     DataRegistry.Visibility internal constant PUBLIC = DataRegistry.Visibility.Public;
     DataRegistry.Visibility internal constant LISTED = DataRegistry.Visibility.Listed;
     DataRegistry.Visibility internal constant PRIVATE = DataRegistry.Visibility.Private;
+    Consortium.ProposalKind internal constant REMOVE_MEMBER = Consortium.ProposalKind.RemoveMember;
 
     function _register(address owner, bytes32 id, DataRegistry.Visibility v) internal {
         vm.prank(owner);
@@ -199,6 +200,40 @@ contract DataRegistryTest is Base, DataEvents {
         data.retire(DS);
     }
 
+    function test_retire_byInactiveOwner() public {
+        bytes32 ds2 = keccak256("ds-bob");
+        _register(alice, DS, PUBLIC);
+        _register(bob, ds2, PUBLIC);
+        _suspend(alice);
+        _pass(REMOVE_MEMBER, bob, 0);
+
+        vm.expectEmit(true, true, true, true);
+        emit DatasetRetired(DS, alice);
+        vm.prank(alice);
+        data.retire(DS);
+        assertEq(uint256(data.getDataset(DS).status), uint256(DataRegistry.DatasetStatus.Retired));
+
+        vm.expectEmit(true, true, true, true);
+        emit DatasetRetired(ds2, bob);
+        vm.prank(bob);
+        data.retire(ds2);
+        assertFalse(data.isActive(ds2));
+    }
+
+    function testRevert_retire_inactiveOwnerStillChecked() public {
+        _register(alice, DS, PUBLIC);
+        _suspend(alice);
+        _suspend(bob);
+        vm.expectRevert(abi.encodeWithSelector(DataRegistry.NotDatasetOwner.selector, DS, bob));
+        vm.prank(bob);
+        data.retire(DS);
+        vm.prank(alice);
+        data.retire(DS);
+        vm.expectRevert(abi.encodeWithSelector(DataRegistry.DatasetIsRetired.selector, DS));
+        vm.prank(alice);
+        data.retire(DS);
+    }
+
     // ----------------------------------------------------------- grant/revoke
 
     function test_grantAndRevoke() public {
@@ -263,6 +298,41 @@ contract DataRegistryTest is Base, DataEvents {
         vm.expectRevert(abi.encodeWithSelector(DataRegistry.NotDatasetOwner.selector, DS, carol));
         vm.prank(carol);
         data.grant(DS, bob);
+    }
+
+    function testRevert_grant_ownerSuspended() public {
+        _register(alice, DS, LISTED);
+        _suspend(alice);
+        vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, alice));
+        vm.prank(alice);
+        data.grant(DS, bob);
+        assertFalse(data.isGranted(DS, bob));
+    }
+
+    function test_revoke_bySuspendedOwner() public {
+        _register(alice, DS, LISTED);
+        vm.prank(alice);
+        data.grant(DS, bob);
+        _suspend(alice);
+        vm.expectEmit(true, true, true, true);
+        emit DatasetAccessRevoked(DS, bob);
+        vm.prank(alice);
+        data.revoke(DS, bob);
+        assertFalse(data.isGranted(DS, bob));
+        assertFalse(data.isVisibleTo(DS, bob));
+    }
+
+    function testRevert_revoke_suspendedOwnerStillChecked() public {
+        _register(alice, DS, LISTED);
+        _suspend(alice);
+        vm.expectRevert(abi.encodeWithSelector(DataRegistry.NotGranted.selector, DS, bob));
+        vm.prank(alice);
+        data.revoke(DS, bob);
+        vm.prank(alice);
+        data.retire(DS);
+        vm.expectRevert(abi.encodeWithSelector(DataRegistry.DatasetIsRetired.selector, DS));
+        vm.prank(alice);
+        data.revoke(DS, bob);
     }
 
     function testRevert_revoke_notGranted() public {

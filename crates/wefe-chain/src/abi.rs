@@ -137,6 +137,9 @@ fn template(error: &str) -> Option<&'static str> {
         "ProposalAlreadyOpen" => "an identical proposal is already open: {proposalId} (vote on it instead)",
         "AlreadyVoted" => "proposal {proposalId}: already voted by {admin}",
         "NotProposer" => "only the proposer may cancel {proposalId}{jobId}, not {account}",
+        "StaleMemberKey" => {
+            "member {account} changed its key since this approval was proposed (key version {proposedVersion}, now {currentVersion}): review the new key and approve again"
+        }
         "AlreadyAdmin" => "already an admin: {account}",
         "AdminCountBelowThreshold" => {
             "removing this admin would leave {adminCount} admins, fewer than the threshold {threshold}: lower the threshold first"

@@ -193,7 +193,7 @@ pub enum AdminCommand {
         /// The member, admin or certificate authority concerned (not for change-threshold).
         #[arg(long, value_parser = parse_address)]
         target: Option<Address>,
-        /// The new threshold (change-threshold only).
+        /// change-threshold: the new threshold. approve-member: the key version being approved (default: the current one).
         #[arg(long)]
         value: Option<u64>,
     },

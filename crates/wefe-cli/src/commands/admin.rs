@@ -18,6 +18,10 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
         AdminCommand::Propose { kind, target, value } => {
             let (target, value) = proposal_operands(kind, target, value)?;
             let gov = context::connect(global, true).await?;
+            let value = match (kind, value) {
+                (ProposalKindArg::ApproveMember, None) => key_version(&gov, target).await?,
+                (_, v) => v.unwrap_or(0),
+            };
             let call = Consortium::proposeCall { kind: kind.index(), target, value: U256::from(value) };
             let outcome = gov.send(Target::Consortium, call).await?;
             proposal_output(&gov, &outcome).await
@@ -116,19 +120,30 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
 }
 
 /// Checks a proposal's operands the way the contract will, with clearer words.
-fn proposal_operands(kind: ProposalKindArg, target: Option<Address>, value: Option<u64>) -> Result<(Address, u64)> {
+/// The value stays None for approve-member when not given: it is then the
+/// member's current key version, read from the chain.
+fn proposal_operands(
+    kind: ProposalKindArg,
+    target: Option<Address>,
+    value: Option<u64>,
+) -> Result<(Address, Option<u64>)> {
     if kind == ProposalKindArg::ChangeThreshold {
         if target.is_some() {
             bail!("change-threshold takes --value N, not --target");
         }
         let Some(v) = value else { bail!("change-threshold needs --value N (the new threshold)") };
-        return Ok((Address::ZERO, v));
+        return Ok((Address::ZERO, Some(v)));
     }
-    if value.is_some() {
-        bail!("--value is only for change-threshold");
+    if value.is_some() && kind != ProposalKindArg::ApproveMember {
+        bail!("--value is only for change-threshold (new threshold) and approve-member (key version)");
     }
     let Some(t) = target else { bail!("this proposal needs --target ADDRESS") };
-    Ok((t, 0))
+    Ok((t, value))
+}
+
+/// The member's current key version: what an approval binds to.
+async fn key_version(gov: &Governance<EthereumBackend>, member: Address) -> Result<u64> {
+    Ok(gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?.keyVersion.into())
 }
 
 fn status_text(p: &Consortium::Proposal, epoch: u64) -> String {
@@ -151,16 +166,21 @@ fn proposal_json(p: &Consortium::Proposal, epoch: u64) -> Value {
 }
 
 /// Opens the proposal, or votes on the identical open one: what `member approve` etc. do.
+/// An approval binds to the member's current key version, so admins approve the
+/// key they can see with `wefe member show`.
 pub async fn propose_or_vote(
     gov: &Governance<EthereumBackend>,
     kind: ProposalKindArg,
     target: Address,
 ) -> Result<Output> {
-    let open = gov
-        .call(Target::Consortium, Consortium::openProposalForCall { kind: kind.index(), target, value: U256::ZERO })
-        .await?;
+    let value = match kind {
+        ProposalKindArg::ApproveMember => U256::from(key_version(gov, target).await?),
+        _ => U256::ZERO,
+    };
+    let open =
+        gov.call(Target::Consortium, Consortium::openProposalForCall { kind: kind.index(), target, value }).await?;
     let outcome = if open.is_zero() {
-        gov.send(Target::Consortium, Consortium::proposeCall { kind: kind.index(), target, value: U256::ZERO }).await?
+        gov.send(Target::Consortium, Consortium::proposeCall { kind: kind.index(), target, value }).await?
     } else {
         gov.send(Target::Consortium, Consortium::voteCall { proposalId: open }).await?
     };
@@ -177,7 +197,11 @@ async fn proposal_output(gov: &Governance<EthereumBackend>, outcome: &TxOutcome)
     let p = gov.call(Target::Consortium, Consortium::getProposalCall { proposalId: U256::from(id) }).await?;
     let approvals = voted.and_then(|e| e.field("approvals")).unwrap_or("?");
     let threshold = voted.and_then(|e| e.field("threshold")).unwrap_or("?");
-    let target = if p.target.is_zero() { p.value.to_string() } else { p.target.to_checksum(None) };
+    let target = match variant(KIND, p.kind).as_str() {
+        "ChangeThreshold" => format!("to {}", p.value),
+        "ApproveMember" => format!("{} with key version {}", p.target.to_checksum(None), p.value),
+        _ => p.target.to_checksum(None),
+    };
     let summary = format!(
         "proposal {id} ({} {target}): {approvals} of {threshold} approvals{}",
         variant(KIND, p.kind),

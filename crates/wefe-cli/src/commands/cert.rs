@@ -116,7 +116,7 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 ("issuer", if c.issuer.is_zero() { "-".into() } else { c.issuer.to_checksum(None) }),
                 ("requested block", c.requestedBlock.to_string()),
                 ("issued block", c.issuedBlock.to_string()),
-                ("revoked/rejected block", c.revokedBlock.to_string()),
+                ("revoked/rejected block", c.closedBlock.to_string()),
                 ("reason", c.reason.clone()),
             ]);
             Ok(Output::new(text, cert_json(&c, valid)))
@@ -140,7 +140,7 @@ fn cert_json(c: &CertificateRegistry::Certificate, valid: bool) -> Value {
         "issuer": c.issuer.to_checksum(None),
         "requested_block": c.requestedBlock,
         "issued_block": c.issuedBlock,
-        "revoked_block": c.revokedBlock,
+        "closed_block": c.closedBlock,
         "reason": c.reason,
     })
 }

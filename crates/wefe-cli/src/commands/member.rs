@@ -90,6 +90,7 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
                 ("status", variant(STATUS, m.status)),
                 ("endpoint", m.endpoint.clone()),
                 ("public key", format!("04{}", alloy::hex::encode(&m.publicKey))),
+                ("key version", m.keyVersion.to_string()),
                 ("applied block", m.appliedBlock.to_string()),
                 ("updated block", m.updatedBlock.to_string()),
                 ("admin", is_admin.to_string()),
@@ -118,6 +119,7 @@ fn member_json(m: &Consortium::Member) -> Value {
         "status": variant(STATUS, m.status),
         "endpoint": m.endpoint,
         "public_key": format!("04{}", alloy::hex::encode(&m.publicKey)),
+        "key_version": m.keyVersion,
         "applied_block": m.appliedBlock,
         "updated_block": m.updatedBlock,
     })

@@ -497,6 +497,37 @@ async fn bad_input_is_refused_in_one_line_without_changing_the_chain() {
     assert!(r.json()["error"].as_str().unwrap().contains("unknown job 99"));
 }
 
+/// An approval binds to the key the admins saw: a key rotated mid-approval
+/// voids the open proposal, and the member is approved only for its new key.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_rotation_voids_an_open_approval() {
+    let env = Env::new();
+    env.deploy();
+    let key1 = format!("04{}", "11".repeat(64));
+    let key2 = format!("04{}", "22".repeat(64));
+    env.ok(Some(3), &["member", "apply", "--name", "Bank A", "--endpoint", "http://a", "--public-key", &key1]);
+    let first = env.ok_json(Some(0), &["member", "approve", &addr(3)]);
+    let stale = first["proposal_id"].as_u64().unwrap().to_string();
+    env.ok(Some(3), &["member", "rotate-key", "--public-key", &key2]);
+
+    let r = env.run(Some(1), &["admin", "vote", &stale]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("changed its key since this approval was proposed (key version 1, now 2)"),
+        "{}",
+        r.stderr
+    );
+
+    // `member approve` now opens a fresh proposal for key version 2 instead of executing the stale one.
+    let fresh = env.ok_json(Some(1), &["member", "approve", &addr(3)]);
+    assert_ne!(fresh["proposal_id"].as_u64().unwrap().to_string(), stale);
+    assert_eq!(fresh["executed"], false);
+    assert_eq!(env.ok_json(Some(0), &["member", "approve", &addr(3)])["executed"], true);
+    let shown = env.ok_json(None, &["member", "show", &addr(3)]);
+    assert_eq!((shown["status"].as_str(), shown["key_version"].as_u64()), (Some("Active"), Some(2)));
+    assert_eq!(shown["public_key"], key2);
+}
+
 #[test]
 fn every_verb_has_help() {
     let verbs: [(&str, &[&str]); 7] = [
