@@ -99,7 +99,7 @@ pub fn decode_revert(data: &[u8], prefer: Option<&str>) -> DecodedRevert {
 }
 
 fn panic_reason(code: U256) -> String {
-    let text = match code.to::<u64>() {
+    let text = match code.saturating_to::<u64>() {
         0x01 => "assertion failed",
         0x11 => "arithmetic overflow or underflow",
         0x12 => "division by zero",
@@ -200,18 +200,28 @@ fn render_error(name: &str, fields: &[(String, String)]) -> String {
         let args: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
         return format!("{name}({})", args.join(", "));
     };
-    let mut out = template.to_owned();
-    for (key, value) in fields {
-        out = out.replace(&format!("{{{key}:lower}}"), &value.to_lowercase());
-        out = out.replace(&format!("{{{key}}}"), value);
-    }
-    // Placeholders of fields this error does not have (shared templates) vanish.
-    while let (Some(start), Some(end)) = (out.find('{'), out.find('}')) {
-        if end < start {
+    // One pass over the template: values are inserted, never rescanned, so a
+    // value containing braces stays intact. Placeholders of fields this error
+    // does not have (shared templates) vanish.
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let Some(len) = rest[start..].find('}') else {
+            rest = &rest[start..];
             break;
+        };
+        let placeholder = &rest[start + 1..start + len];
+        let (key, lower) = match placeholder.strip_suffix(":lower") {
+            Some(key) => (key, true),
+            None => (placeholder, false),
+        };
+        if let Some((_, value)) = fields.iter().find(|(k, _)| k == key) {
+            out.push_str(&if lower { value.to_lowercase() } else { value.clone() });
         }
-        out.replace_range(start..=end, "");
+        rest = &rest[start + len + 1..];
     }
+    out.push_str(rest);
     out
 }
 
@@ -419,6 +429,20 @@ mod tests {
         let mut data = DataRegistry::UnknownDataset { datasetId: B256::ZERO }.abi_encode();
         data.truncate(10);
         assert!(decode_revert(&data, None).message.contains("malformed"));
+    }
+
+    #[test]
+    fn braces_in_values_survive_rendering() {
+        let id = wefe_core::DatasetId::parse("{odd}").unwrap();
+        let data = DataRegistry::UnknownDataset { datasetId: id.to_bytes().into() }.abi_encode();
+        assert_eq!(decode_revert(&data, None).message, "unknown dataset {odd}");
+    }
+
+    #[test]
+    fn huge_panic_codes_do_not_panic() {
+        let mut data = vec![0x4e, 0x48, 0x7b, 0x71];
+        data.extend_from_slice(&[0xff; 32]);
+        assert!(decode_revert(&data, None).message.contains("unknown panic code"));
     }
 
     #[test]

@@ -70,16 +70,21 @@ impl ChainConfig {
         let text = std::fs::read_to_string(path).map_err(|e| {
             err(format!("cannot read it ({e}); create it with `wefe chain deploy` or pass --chain-config"))
         })?;
-        let mut config: ChainConfig = toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|span| text[..span.start].lines().count().max(1));
-            err(match line {
-                Some(line) => format!("line {line}: {}", e.message()),
-                None => e.message().to_owned(),
-            })
-        })?;
+        let mut config = Self::parse(&text).map_err(err)?;
         config.apply_env().map_err(err)?;
         config.validate().map_err(err)?;
         Ok(config)
+    }
+
+    /// Parses TOML text (no environment overrides, no validation).
+    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+        toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|span| text[..span.start].matches('\n').count() + 1);
+            match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_owned(),
+            }
+        })
     }
 
     /// Writes the configuration as TOML, atomically (a crash never leaves half a file).
@@ -179,17 +184,29 @@ mod tests {
     }
 
     #[test]
-    fn save_then_load_round_trips() {
+    fn save_then_parse_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/chain.toml");
         sample().save(&path).unwrap();
-        assert_eq!(ChainConfig::load(&path).unwrap(), sample());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(ChainConfig::parse(&text).unwrap(), sample());
+        assert!(!path.with_extension("toml.tmp").exists());
+    }
+
+    #[test]
+    fn parse_errors_name_the_right_line() {
+        let mut text = toml::to_string(&sample()).unwrap();
+        text.push_str("bogus = 1\n");
+        let line = text.lines().count();
+        let msg = ChainConfig::parse(&text).unwrap_err();
+        assert!(msg.starts_with(&format!("line {line}:")), "{msg}");
     }
 
     #[test]
     fn the_example_configuration_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node-config/chain.example.toml");
-        let config = ChainConfig::load(&path).unwrap();
+        let config = ChainConfig::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        config.validate().unwrap();
         assert_eq!(config.chain.chain_id, 31337);
     }
 
@@ -201,6 +218,7 @@ mod tests {
         assert!(missing.contains("cannot read"), "{missing}");
 
         std::fs::write(&path, "[chain]\nrpc_url = 5\n").unwrap();
+        // load() reports the file; the parse error itself does not depend on WEFE_* variables.
         let msg = ChainConfig::load(&path).unwrap_err().to_string();
         assert!(msg.contains("chain.toml") && msg.contains("line 2") && msg.contains("expected a string"), "{msg}");
 

@@ -24,12 +24,22 @@ pub enum ChainError {
         url: String,
     },
     /// No receipt arrived in time.
-    #[error("transaction {tx_hash} sent, but no receipt after {seconds} s (it may still be mined)")]
+    #[error("transaction {tx_hash} sent, but no receipt after {waited:.1?} (it may still be mined)")]
     ReceiptTimeout {
         /// Hash of the sent transaction.
         tx_hash: B256,
         /// How long we waited.
-        seconds: u64,
+        waited: std::time::Duration,
+    },
+    /// The transaction was sent but its receipt could not be read.
+    #[error("transaction {tx_hash} sent, but reading its receipt from {url} failed: {message}")]
+    ReceiptUnavailable {
+        /// Hash of the sent transaction.
+        tx_hash: B256,
+        /// The RPC endpoint.
+        url: String,
+        /// What went wrong.
+        message: String,
     },
     /// The transaction was mined but reverted.
     #[error("transaction {tx_hash} reverted in block {block}")]

@@ -89,10 +89,16 @@ impl EthereumBackend {
             match self.provider.get_transaction_receipt(tx_hash).await {
                 Ok(Some(receipt)) => return Ok(receipt),
                 Ok(None) => {}
-                Err(e) => return Err(self.map_err(e, None)),
+                Err(e) => {
+                    return Err(ChainError::ReceiptUnavailable {
+                        tx_hash,
+                        url: self.url.clone(),
+                        message: e.to_string(),
+                    });
+                }
             }
             if started.elapsed() >= self.receipt_timeout {
-                return Err(ChainError::ReceiptTimeout { tx_hash, seconds: self.receipt_timeout.as_secs() });
+                return Err(ChainError::ReceiptTimeout { tx_hash, waited: started.elapsed() });
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(2));

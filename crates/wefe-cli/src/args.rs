@@ -37,7 +37,7 @@ pub struct GlobalArgs {
     /// Encrypted JSON keystore holding your key.
     #[arg(long, global = true, env = "WEFE_KEYSTORE")]
     pub keystore: Option<PathBuf>,
-    /// File whose first line is the keystore password.
+    /// File holding the keystore password (a trailing newline is ignored).
     #[arg(long, global = true, env = "WEFE_KEYSTORE_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
     /// Print one JSON object instead of text (for scripts).
@@ -99,11 +99,14 @@ pub enum ChainCommand {
         #[arg(long)]
         threshold: u64,
         /// Expected chain id; refused if the node reports another. Default: what the node reports.
-        #[arg(long)]
+        #[arg(long, env = "WEFE_CHAIN_ID")]
         chain_id: Option<u64>,
         /// Confirmation depth recorded for nodes.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, env = "WEFE_CONFIRMATIONS", default_value_t = 0)]
         confirmations: u64,
+        /// How long to wait for each receipt; recorded in the configuration.
+        #[arg(long, env = "WEFE_RECEIPT_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+        receipt_timeout_secs: u64,
         /// Where to write the chain configuration (default: --chain-config).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -176,12 +179,24 @@ pub enum MemberCommand {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MemberStatusArg {
     Pending,
     Active,
     Suspended,
     Removed,
+}
+
+impl MemberStatusArg {
+    /// The variant's name in `Consortium.MemberStatus`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Active => "Active",
+            Self::Suspended => "Suspended",
+            Self::Removed => "Removed",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -526,6 +541,28 @@ mod tests {
         assert!(parse_b256("0xab").is_err());
         assert!(parse_json(r#"{"a":1}"#).is_ok());
         assert!(parse_json("{a:1}").unwrap_err().contains("not valid JSON"));
+    }
+
+    /// The clap enums encode the Solidity enums by position: check every
+    /// variant against the contract's own declaration order.
+    #[test]
+    fn clap_enums_match_the_contract_enums() {
+        use wefe_chain::abi::enum_index;
+        let squash = |s: &str| s.replace('-', "").to_lowercase();
+        for kind in ProposalKindArg::value_variants() {
+            let name = kind.to_possible_value().unwrap().get_name().to_owned();
+            let solidity = squash(&name).replace("ca", "certificateauthority");
+            let index = enum_index("Consortium.ProposalKind", &solidity).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(kind.index(), index, "{name}");
+        }
+        for v in VisibilityArg::value_variants() {
+            let name = v.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(Some(v.index()), enum_index("DataRegistry.Visibility", &name), "{name}");
+        }
+        for s in MemberStatusArg::value_variants() {
+            assert!(enum_index("Consortium.MemberStatus", s.name()).is_some(), "{}", s.name());
+            assert_eq!(s.to_possible_value().unwrap().get_name(), s.name().to_lowercase());
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, anyhow, bail};
+use zeroize::Zeroizing;
 
 use crate::args::GlobalArgs;
 
@@ -45,12 +46,14 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKeySigner> {
     hex_part.parse::<PrivateKeySigner>().map_err(|_| anyhow!("not a valid secp256k1 private key"))
 }
 
-/// The keystore password: `--password-file`, then `WEFE_KEYSTORE_PASSWORD`, then a prompt.
-pub fn password(file: Option<&Path>, confirm: bool) -> Result<String> {
+/// The keystore password: `--password-file`, then `WEFE_KEYSTORE_PASSWORD`, then a
+/// prompt. Wiped from memory when dropped.
+pub fn password(file: Option<&Path>, confirm: bool) -> Result<Zeroizing<String>> {
     if let Some(file) = file {
-        let text =
-            std::fs::read_to_string(file).with_context(|| format!("cannot read password file {}", file.display()))?;
-        let pw = text.trim_end_matches(['\n', '\r']).to_owned();
+        let text = Zeroizing::new(
+            std::fs::read_to_string(file).with_context(|| format!("cannot read password file {}", file.display()))?,
+        );
+        let pw = Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned());
         if pw.is_empty() {
             bail!("password file {} is empty", file.display());
         }
@@ -60,53 +63,78 @@ pub fn password(file: Option<&Path>, confirm: bool) -> Result<String> {
         if pw.is_empty() {
             bail!("WEFE_KEYSTORE_PASSWORD is empty");
         }
-        return Ok(pw);
+        return Ok(Zeroizing::new(pw));
     }
     if !std::io::stdin().is_terminal() {
         bail!("no password: use --password-file FILE or set WEFE_KEYSTORE_PASSWORD (no terminal to prompt on)");
     }
-    let pw = rpassword::prompt_password("keystore password: ").context("cannot read the password")?;
+    let pw = Zeroizing::new(rpassword::prompt_password("keystore password: ").context("cannot read the password")?);
     if pw.is_empty() {
         bail!("empty password");
     }
     if confirm {
-        let again = rpassword::prompt_password("repeat password: ").context("cannot read the password")?;
-        if again != pw {
+        let again =
+            Zeroizing::new(rpassword::prompt_password("repeat password: ").context("cannot read the password")?);
+        if *again != *pw {
             bail!("the passwords differ");
         }
     }
     Ok(pw)
 }
 
-/// Writes `signer`'s key to a new keystore file at `out` (never overwriting),
-/// readable by the owner only.
-pub fn write_keystore(out: &Path, secret: &[u8], password: &str) -> Result<PrivateKeySigner> {
+/// Refuses to go on when `out` exists (checked before asking for a password).
+pub fn check_new_keystore(out: &Path) -> Result<()> {
     if out.exists() {
         bail!("{} already exists: refusing to overwrite a keystore", out.display());
     }
-    let name =
-        out.file_name().and_then(|n| n.to_str()).ok_or_else(|| anyhow!("{} is not a file name", out.display()))?;
+    Ok(())
+}
+
+/// Writes `secret` to a new keystore file at `out`, readable by the owner only.
+/// The file is written in a private temporary directory beside `out` and then
+/// hard-linked into place, which fails if `out` appeared meanwhile: an existing
+/// file is never overwritten and the keystore is never readable by others.
+pub fn write_keystore(out: &Path, secret: &[u8], password: &str) -> Result<PrivateKeySigner> {
+    check_new_keystore(out)?;
     let dir: PathBuf = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (signer, _uuid) =
-        PrivateKeySigner::encrypt_keystore(&dir, &mut rand::thread_rng(), secret, password.as_bytes(), Some(name))
-            .map_err(|e| anyhow!("cannot write keystore {}: {e}", out.display()))?;
-    restrict_permissions(out)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".wefe-keystore-")
+        .tempdir_in(&dir)
+        .with_context(|| format!("cannot create a temporary directory in {}", dir.display()))?;
+    restrict_permissions(staging.path(), 0o700)?;
+    let (signer, _uuid) = PrivateKeySigner::encrypt_keystore(
+        staging.path(),
+        &mut rand::thread_rng(),
+        secret,
+        password.as_bytes(),
+        Some("keystore.json"),
+    )
+    .map_err(|e| anyhow!("cannot write keystore {}: {e}", out.display()))?;
+    let staged = staging.path().join("keystore.json");
+    restrict_permissions(&staged, 0o600)?;
+    std::fs::hard_link(&staged, out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow!("{} already exists: refusing to overwrite a keystore", out.display())
+        } else {
+            anyhow!("cannot write keystore {}: {e}", out.display())
+        }
+    })?;
     Ok(signer)
 }
 
 #[cfg(unix)]
-fn restrict_permissions(path: &Path) -> Result<()> {
+fn restrict_permissions(path: &Path, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot restrict permissions of {}", path.display()))
 }
 
 #[cfg(not(unix))]
-fn restrict_permissions(_path: &Path) -> Result<()> {
+fn restrict_permissions(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
 }
 
@@ -152,6 +180,9 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert!(write_keystore(&path, &key.to_bytes()[..], "pw").unwrap_err().to_string().contains("already exists"));
+        // Nothing is left behind but the keystore itself.
+        let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(entries, vec![std::ffi::OsString::from("admin.json")]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains(&wefe_chain::anvil::DEV_KEYS[0][2..]));
     }

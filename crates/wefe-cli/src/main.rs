@@ -28,9 +28,17 @@ fn main() -> ExitCode {
             ) {
                 err.exit();
             }
-            // Usage errors as one line, like every other error.
+            // Usage errors as one line, like every other error: the message and
+            // its detail lines (e.g. which argument is missing), without usage help.
             let rendered = err.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            let line =
+                rendered.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect::<Vec<_>>().join(" ");
+            let line = if line.is_empty() { "error: invalid arguments".to_owned() } else { line };
+            if std::env::args().any(|a| a == "--json") {
+                let message = line.strip_prefix("error: ").unwrap_or(&line);
+                println!("{}", serde_json::json!({ "ok": false, "error": message }));
+            }
+            eprintln!("{line}");
             return ExitCode::from(2);
         }
     };

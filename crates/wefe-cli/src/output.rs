@@ -47,8 +47,31 @@ impl Output {
 }
 
 pub fn event_line(event: &DecodedEvent) -> String {
-    let fields: Vec<String> = event.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let fields: Vec<String> = event.fields.iter().map(|(k, v)| format!("{k}={}", clean(v))).collect();
     format!("{} {}", event.event, fields.join(" "))
+}
+
+/// Text from the chain (names, endpoints, metadata, reasons) is written by
+/// anyone: control characters are escaped so it can never fake a table row or
+/// move the cursor in an admin's terminal.
+pub fn clean(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
+/// A uint256 in JSON: a number when it fits in 64 bits, else a decimal string.
+pub fn num(value: alloy::primitives::U256) -> Value {
+    match u64::try_from(value) {
+        Ok(n) => json!(n),
+        Err(_) => json!(value.to_string()),
+    }
+}
+
+/// Checksummed addresses.
+pub fn addresses(list: &[alloy::primitives::Address]) -> Vec<String> {
+    list.iter().map(|a| a.to_checksum(None)).collect()
 }
 
 pub fn event_json(event: &DecodedEvent) -> Value {
@@ -57,8 +80,9 @@ pub fn event_json(event: &DecodedEvent) -> Value {
 
 /// Renders rows as an aligned table with a header.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows.iter().map(|row| row.iter().map(|c| clean(c)).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -68,7 +92,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         padded.join("  ").trim_end().to_owned()
     };
     let mut out = line(header.to_vec());
-    for row in rows {
+    for row in &rows {
         out.push('\n');
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
@@ -81,5 +105,27 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 /// Renders `key: value` lines.
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    pairs.iter().map(|(k, v)| format!("{k:<width$}  {v}")).collect::<Vec<_>>().join("\n")
+    pairs.iter().map(|(k, v)| format!("{k:<width$}  {}", clean(v))).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_text_cannot_fake_rows() {
+        let rows = vec![vec!["0xabc".to_owned(), "Evil\n0xdef  Active".to_owned()]];
+        let out = table(&["address", "name"], &rows);
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(out.contains("Evil\\n0xdef"), "{out}");
+        assert_eq!(clean("Bank A"), "Bank A");
+        assert_eq!(clean("a\u{1b}[2J"), "a\\u{1b}[2J");
+        assert_eq!(fields(&[("name", "x\ry".into())]), "name  x\\ry");
+    }
+
+    #[test]
+    fn big_numbers_stay_exact_in_json() {
+        assert_eq!(num(alloy::primitives::U256::from(7)), json!(7));
+        assert_eq!(num(alloy::primitives::U256::MAX), json!(alloy::primitives::U256::MAX.to_string()));
+    }
 }

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use wefe_chain::bindings::Consortium;
 use wefe_chain::{EthereumBackend, Governance, Target, TxOutcome};
 
-use super::{collect_pages, variant};
+use super::{collect_pages, list_or_none, variant};
 use crate::args::{AdminCommand, GlobalArgs, ProposalKindArg};
 use crate::context;
-use crate::output::{Output, fields, table};
+use crate::output::{Output, addresses, fields, num, table};
 
 const KIND: &str = "Consortium.ProposalKind";
 const STATUS: &str = "Consortium.ProposalStatus";
@@ -24,13 +24,17 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
             };
             let call = Consortium::proposeCall { kind: kind.index(), target, value: U256::from(value) };
             let outcome = gov.send(Target::Consortium, call).await?;
-            proposal_output(&gov, &outcome).await
+            Ok(proposal_output(&describe(kind.index(), target, U256::from(value)), &outcome))
         }
         AdminCommand::Vote { proposal } => {
             let gov = context::connect(global, true).await?;
+            // Read first (an unknown id fails here, before sending), so the
+            // outcome is described without another read after the vote.
+            let p =
+                gov.call(Target::Consortium, Consortium::getProposalCall { proposalId: U256::from(proposal) }).await?;
             let outcome =
                 gov.send(Target::Consortium, Consortium::voteCall { proposalId: U256::from(proposal) }).await?;
-            proposal_output(&gov, &outcome).await
+            Ok(proposal_output(&describe(p.kind, p.target, p.value), &outcome))
         }
         AdminCommand::Cancel { proposal } => {
             let gov = context::connect(global, true).await?;
@@ -45,14 +49,12 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
             let cas = gov.call(Target::Consortium, Consortium::certificateAuthoritiesCall {}).await?;
             let total = gov.call(Target::Consortium, Consortium::proposalCountCall {}).await?;
             let epoch = gov.call(Target::Consortium, Consortium::adminEpochCall {}).await?;
-            let proposals = collect_pages(page, total.saturating_to(), |offset, limit| {
+            let is_open = |p: &Consortium::Proposal| status_text(p, epoch) == "Open";
+            let proposals = collect_pages(page, total.saturating_to(), open.then_some(&is_open as _), |offset, limit| {
                 let gov = &gov;
                 async move { Ok(gov.call(Target::Consortium, Consortium::proposalsPageCall { offset, limit }).await?) }
             })
             .await?;
-            let proposals: Vec<_> =
-                proposals.into_iter().filter(|p| !open || (p.status == 1 && p.epoch == epoch)).collect();
-            let names = |v: &[Address]| v.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>();
             let rows: Vec<Vec<String>> = proposals
                 .iter()
                 .map(|p| {
@@ -62,16 +64,17 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
                         if p.target.is_zero() { "-".into() } else { p.target.to_checksum(None) },
                         p.value.to_string(),
                         status_text(p, epoch),
-                        format!("{}/{}", p.approvals, threshold),
+                        // Only an open proposal of this epoch is measured against today's threshold.
+                        if is_open(p) { format!("{}/{}", p.approvals, threshold) } else { p.approvals.to_string() },
                     ]
                 })
                 .collect();
             let text = format!(
                 "{}\n\n{}",
                 fields(&[
-                    ("admins", names(&admins).join(", ")),
+                    ("admins", addresses(&admins).join(", ")),
                     ("threshold", threshold.to_string()),
-                    ("certificate authorities", if cas.is_empty() { "(none)".into() } else { names(&cas).join(", ") }),
+                    ("certificate authorities", list_or_none(&cas)),
                 ]),
                 table(&["id", "kind", "target", "value", "status", "approvals"], &rows)
             );
@@ -79,9 +82,9 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
                 text,
                 json!({
                     "ok": true,
-                    "admins": names(&admins),
-                    "threshold": threshold.to_string(),
-                    "certificate_authorities": names(&cas),
+                    "admins": addresses(&admins),
+                    "threshold": num(threshold),
+                    "certificate_authorities": addresses(&cas),
                     "proposals": proposals.iter().map(|p| proposal_json(p, epoch)).collect::<Vec<_>>(),
                 }),
             ))
@@ -96,7 +99,7 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
             for admin in &admins {
                 let call = Consortium::hasVotedCall::new((U256::from(proposal), *admin));
                 if gov.call(Target::Consortium, call).await? {
-                    voted.push(admin.to_checksum(None));
+                    voted.push(*admin);
                 }
             }
             let text = fields(&[
@@ -109,10 +112,10 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
                 ("proposer", p.proposer.to_checksum(None)),
                 ("created block", p.createdBlock.to_string()),
                 ("closed block", if p.closedBlock == 0 { "-".into() } else { p.closedBlock.to_string() }),
-                ("current admins who voted", if voted.is_empty() { "(none)".into() } else { voted.join(", ") }),
+                ("current admins who voted", list_or_none(&voted)),
             ]);
             let mut value = proposal_json(&p, epoch);
-            value["voted"] = json!(voted);
+            value["voted"] = json!(addresses(&voted));
             value["ok"] = json!(true);
             Ok(Output::new(text, value))
         }
@@ -146,16 +149,19 @@ async fn key_version(gov: &Governance<EthereumBackend>, member: Address) -> Resu
     Ok(gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?.keyVersion.into())
 }
 
+/// The proposal's status; an Open proposal of an earlier admin epoch can never
+/// execute and reads "Stale".
 fn status_text(p: &Consortium::Proposal, epoch: u64) -> String {
-    if p.status == 1 && p.epoch != epoch { "Stale".into() } else { variant(STATUS, p.status) }
+    let status = variant(STATUS, p.status);
+    if status == "Open" && p.epoch != epoch { "Stale".into() } else { status }
 }
 
 fn proposal_json(p: &Consortium::Proposal, epoch: u64) -> Value {
     json!({
-        "id": p.id.to_string(),
+        "id": num(p.id),
         "kind": variant(KIND, p.kind),
         "target": p.target.to_checksum(None),
-        "value": p.value.to_string(),
+        "value": num(p.value),
         "proposer": p.proposer.to_checksum(None),
         "status": status_text(p, epoch),
         "epoch": p.epoch,
@@ -184,28 +190,32 @@ pub async fn propose_or_vote(
     } else {
         gov.send(Target::Consortium, Consortium::voteCall { proposalId: open }).await?
     };
-    proposal_output(gov, &outcome).await
+    Ok(proposal_output(&describe(kind.index(), target, value), &outcome))
 }
 
-/// Summarises a propose/vote transaction from its events: which proposal, how
-/// many approvals of how many, and whether it executed.
-async fn proposal_output(gov: &Governance<EthereumBackend>, outcome: &TxOutcome) -> Result<Output> {
+/// "ApproveMember 0x… with key version 2", "ChangeThreshold to 3", …
+fn describe(kind: u8, target: Address, value: U256) -> String {
+    let name = variant(KIND, kind);
+    match name.as_str() {
+        "ChangeThreshold" => format!("{name} to {value}"),
+        "ApproveMember" => format!("{name} {} with key version {value}", target.to_checksum(None)),
+        _ => format!("{name} {}", target.to_checksum(None)),
+    }
+}
+
+/// Summarises a mined propose/vote transaction from its own events (no further
+/// reads: the vote is cast, a failing read must not report it as failed).
+fn proposal_output(description: &str, outcome: &TxOutcome) -> Output {
     let events = wefe_chain::decode_events(outcome);
     let voted = events.iter().find(|e| e.event == "ProposalVoted");
     let executed = events.iter().any(|e| e.event == "ProposalExecuted");
-    let id: u64 = voted.and_then(|e| e.field("proposalId")).and_then(|v| v.parse().ok()).unwrap_or_default();
-    let p = gov.call(Target::Consortium, Consortium::getProposalCall { proposalId: U256::from(id) }).await?;
+    let id: Option<u64> = voted.and_then(|e| e.field("proposalId")).and_then(|v| v.parse().ok());
     let approvals = voted.and_then(|e| e.field("approvals")).unwrap_or("?");
     let threshold = voted.and_then(|e| e.field("threshold")).unwrap_or("?");
-    let target = match variant(KIND, p.kind).as_str() {
-        "ChangeThreshold" => format!("to {}", p.value),
-        "ApproveMember" => format!("{} with key version {}", p.target.to_checksum(None), p.value),
-        _ => p.target.to_checksum(None),
-    };
     let summary = format!(
-        "proposal {id} ({} {target}): {approvals} of {threshold} approvals{}",
-        variant(KIND, p.kind),
+        "proposal {} ({description}): {approvals} of {threshold} approvals{}",
+        id.map_or_else(|| "?".to_owned(), |id| id.to_string()),
         if executed { ", executed" } else { ", waiting for more votes" }
     );
-    Ok(Output::tx(summary, outcome, json!({ "proposal_id": id, "executed": executed })))
+    Output::tx(summary, outcome, json!({ "proposal_id": id, "executed": executed }))
 }

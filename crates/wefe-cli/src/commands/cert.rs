@@ -4,37 +4,29 @@ use serde_json::{Value, json};
 use wefe_chain::Target;
 use wefe_chain::bindings::CertificateRegistry;
 
-use super::{file_sha256, variant};
+use super::{hash_or_file, variant};
 use crate::args::{CertCommand, GlobalArgs};
 use crate::context;
-use crate::output::{Output, fields};
+use crate::output::{Output, fields, num};
 
 const STATUS: &str = "CertificateRegistry.CertificateStatus";
 
 pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
     match cmd {
         CertCommand::Request { csr_hash, csr } => {
-            let csr_hash = match (csr_hash, csr) {
-                (Some(h), _) => h,
-                (None, Some(path)) => file_sha256(&path)?,
-                (None, None) => bail!("give --csr-hash HASH or --csr FILE"),
-            };
+            let csr_hash = hash_or_file(csr_hash, csr.as_deref())?;
             let gov = context::connect(global, true).await?;
             let outcome =
                 gov.send(Target::CertificateRegistry, CertificateRegistry::requestCall { csrHash: csr_hash }).await?;
-            let id = event_id(&outcome, "CertificateRequested")?;
+            let id = event_id(&outcome, "CertificateRequested");
             Ok(Output::tx(
-                format!("certificate request {id} recorded (CSR hash {csr_hash})"),
+                format!("certificate request {} recorded (CSR hash {csr_hash})", id_text(id)),
                 &outcome,
                 json!({ "certificate_id": id }),
             ))
         }
         CertCommand::Issue { id, cert_hash, cert, serial, not_before, not_after, days, uri } => {
-            let cert_hash = match (cert_hash, cert) {
-                (Some(h), _) => h,
-                (None, Some(path)) => file_sha256(&path)?,
-                (None, None) => bail!("give --cert-hash HASH or --cert FILE"),
-            };
+            let cert_hash = hash_or_file(cert_hash, cert.as_deref())?;
             let not_before = match not_before {
                 Some(t) => t,
                 None => std::time::SystemTime::now()
@@ -98,7 +90,8 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 )
                 .await?
             };
-            let valid = c.status == 2; // Issued: validity times are checked by gateways against their clock
+            // Issued and not revoked; validity times are checked by gateways against their own clock.
+            let valid = variant(STATUS, c.status) == "Issued";
             let text = fields(&[
                 ("certificate", c.id.to_string()),
                 ("status", variant(STATUS, c.status)),
@@ -125,19 +118,20 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
 }
 
 fn cert_json(c: &CertificateRegistry::Certificate, valid: bool) -> Value {
+    let issued = !c.certificateHash.is_zero();
     json!({
         "ok": true,
-        "id": c.id.to_string(),
+        "id": num(c.id),
         "status": variant(STATUS, c.status),
         "valid": valid,
         "member": c.member.to_checksum(None),
         "csr_hash": c.csrHash.to_string(),
-        "certificate_hash": c.certificateHash.to_string(),
-        "serial": c.serial.to_string(),
+        "certificate_hash": issued.then(|| c.certificateHash.to_string()),
+        "serial": issued.then(|| num(c.serial)),
         "not_before": c.notBefore,
         "not_after": c.notAfter,
         "uri": c.uri,
-        "issuer": c.issuer.to_checksum(None),
+        "issuer": issued.then(|| c.issuer.to_checksum(None)),
         "requested_block": c.requestedBlock,
         "issued_block": c.issuedBlock,
         "closed_block": c.closedBlock,
@@ -145,12 +139,17 @@ fn cert_json(c: &CertificateRegistry::Certificate, valid: bool) -> Value {
     })
 }
 
-/// The first numeric id field of `event` in a transaction's logs.
-pub(crate) fn event_id(outcome: &wefe_chain::TxOutcome, event: &str) -> Result<u64> {
+/// The id (first field) of `event` in a mined transaction's logs. None only if
+/// the node returned a receipt without the log: the transaction still happened.
+pub(crate) fn event_id(outcome: &wefe_chain::TxOutcome, event: &str) -> Option<u64> {
     wefe_chain::decode_events(outcome)
         .iter()
         .find(|e| e.event == event)
         .and_then(|e| e.fields.first())
         .and_then(|(_, v)| v.parse().ok())
-        .with_context(|| format!("the transaction {} emitted no {event} event", outcome.tx_hash))
+}
+
+/// An id for a message, "?" when unknown.
+pub(crate) fn id_text(id: Option<u64>) -> String {
+    id.map_or_else(|| "?".to_owned(), |id| id.to_string())
 }

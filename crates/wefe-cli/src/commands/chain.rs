@@ -6,28 +6,23 @@ use wefe_chain::bindings::{CertificateRegistry, Consortium, DataRegistry, JobReg
 use wefe_chain::config::ChainSection;
 use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, Governance, Target};
 
+use super::list_or_none;
 use crate::args::{ChainCommand, GlobalArgs};
-use crate::output::{Output, fields};
+use crate::output::{Output, addresses, fields, num};
 use crate::{context, keys};
 
 pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
     match cmd {
-        ChainCommand::Deploy { admins, threshold, chain_id, confirmations, out, force } => {
+        ChainCommand::Deploy { admins, threshold, chain_id, confirmations, receipt_timeout_secs, out, force } => {
             let out = out.unwrap_or_else(|| global.chain_config.clone());
             if out.exists() && !force {
                 bail!("{} already exists: pass --force to replace it, or --out elsewhere", out.display());
             }
             let url = global.rpc_url.clone().context("--rpc-url (or WEFE_RPC_URL) is required to deploy")?;
-            if threshold == 0 || threshold > admins.len() as u64 {
-                bail!("--threshold must be between 1 and the number of --admin ({}), got {threshold}", admins.len());
-            }
-            for (i, a) in admins.iter().enumerate() {
-                if admins[..i].contains(a) {
-                    bail!("admin listed twice: {a}");
-                }
-            }
+            // The threshold and duplicate admins are checked by the Consortium
+            // constructor; its refusal is decoded before anything is sent.
             let signer = keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?;
-            let timeout = Duration::from_secs(120);
+            let timeout = Duration::from_secs(receipt_timeout_secs);
             let backend = EthereumBackend::connect(&url, chain_id, Some(signer), timeout)
                 .await
                 .with_context(|| format!("connecting to {url}"))?;
@@ -39,7 +34,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     rpc_url: url.clone(),
                     chain_id,
                     confirmations,
-                    receipt_timeout_secs: 60,
+                    receipt_timeout_secs,
                 },
                 contracts: deployed.addresses,
             };
@@ -64,13 +59,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     "ok": true,
                     "chain_id": chain_id,
                     "config": out.display().to_string(),
-                    "contracts": {
-                        "consortium": a.consortium.to_checksum(None),
-                        "certificate_registry": a.certificate_registry.to_checksum(None),
-                        "data_registry": a.data_registry.to_checksum(None),
-                        "job_registry": a.job_registry.to_checksum(None),
-                        "deployed_block": a.deployed_block,
-                    },
+                    "contracts": contracts_json(&a),
                     "transactions": deployed.transactions.iter().map(|t| t.tx_hash.to_string()).collect::<Vec<_>>(),
                 }),
             ))
@@ -90,7 +79,6 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             let datasets = gov.call(Target::DataRegistry, DataRegistry::datasetCountCall {}).await?;
             let jobs = gov.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await?;
             let c = gov.contracts();
-            let list = |v: &[alloy::primitives::Address]| v.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>();
             let text = fields(&[
                 ("rpc url", gov.backend().url().to_owned()),
                 ("chain id", chain_id.to_string()),
@@ -99,9 +87,9 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                 ("CertificateRegistry", c.certificate_registry.to_checksum(None)),
                 ("DataRegistry", c.data_registry.to_checksum(None)),
                 ("JobRegistry", c.job_registry.to_checksum(None)),
-                ("admins", list(&admins).join(", ")),
+                ("admins", list_or_none(&admins)),
                 ("threshold", threshold.to_string()),
-                ("certificate authorities", if cas.is_empty() { "(none)".into() } else { list(&cas).join(", ") }),
+                ("certificate authorities", list_or_none(&cas)),
                 ("members", format!("{members} ({active} active)")),
                 ("proposals", proposals.to_string()),
                 ("certificates", certs.to_string()),
@@ -115,17 +103,28 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     "rpc_url": gov.backend().url(),
                     "chain_id": chain_id,
                     "head_block": head,
-                    "admins": list(&admins),
-                    "threshold": threshold.to_string(),
-                    "certificate_authorities": list(&cas),
-                    "members": members.to_string(),
-                    "active_members": active.to_string(),
-                    "proposals": proposals.to_string(),
-                    "certificates": certs.to_string(),
-                    "datasets": datasets.to_string(),
-                    "jobs": jobs.to_string(),
+                    "contracts": contracts_json(c),
+                    "admins": addresses(&admins),
+                    "threshold": num(threshold),
+                    "certificate_authorities": addresses(&cas),
+                    "members": num(members),
+                    "active_members": num(active),
+                    "proposals": num(proposals),
+                    "certificates": num(certs),
+                    "datasets": num(datasets),
+                    "jobs": num(jobs),
                 }),
             ))
         }
     }
+}
+
+fn contracts_json(a: &wefe_chain::ContractAddresses) -> serde_json::Value {
+    json!({
+        "consortium": a.consortium.to_checksum(None),
+        "certificate_registry": a.certificate_registry.to_checksum(None),
+        "data_registry": a.data_registry.to_checksum(None),
+        "job_registry": a.job_registry.to_checksum(None),
+        "deployed_block": a.deployed_block,
+    })
 }

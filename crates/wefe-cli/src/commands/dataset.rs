@@ -12,14 +12,12 @@ use crate::output::{Output, fields, table};
 
 const VISIBILITY: &str = "DataRegistry.Visibility";
 const STATUS: &str = "DataRegistry.DatasetStatus";
-const MAX_METADATA: usize = 4096;
 
 pub async fn run(global: &GlobalArgs, cmd: DatasetCommand) -> Result<Output> {
     match cmd {
         DatasetCommand::Register { id, schema, rows, metadata, visibility } => {
             let schema_hash = schema_hash(schema.schema_hash, schema.schema.as_deref())?
                 .expect("clap requires one of --schema-hash / --schema");
-            check_metadata(&metadata)?;
             let gov = context::connect(global, true).await?;
             let call = DataRegistry::registerCall {
                 datasetId: id.to_bytes().into(),
@@ -37,9 +35,6 @@ pub async fn run(global: &GlobalArgs, cmd: DatasetCommand) -> Result<Output> {
         }
         DatasetCommand::Update { id, schema_hash: hash, schema, rows, metadata, visibility } => {
             let new_hash = schema_hash(hash, schema.as_deref())?;
-            if let Some(m) = &metadata {
-                check_metadata(m)?;
-            }
             if new_hash.is_none() && rows.is_none() && metadata.is_none() && visibility.is_none() {
                 bail!("nothing to update: give --schema/--schema-hash, --rows, --metadata or --visibility");
             }
@@ -84,15 +79,16 @@ pub async fn run(global: &GlobalArgs, cmd: DatasetCommand) -> Result<Output> {
         DatasetCommand::List { page, owner } => {
             let gov = context::connect(global, false).await?;
             let total = gov.call(Target::DataRegistry, DataRegistry::datasetCountCall {}).await?;
+            let owned = |d: &DataRegistry::Dataset| owner.is_some_and(|o| d.owner == o);
+            let filter = owner.is_some().then_some(&owned as _);
             let datasets =
-                collect_pages(page, total.saturating_to(), |offset, limit| {
+                collect_pages(page, total.saturating_to(), filter, |offset, limit| {
                     let gov = &gov;
                     async move {
                         Ok(gov.call(Target::DataRegistry, DataRegistry::datasetsPageCall { offset, limit }).await?)
                     }
                 })
                 .await?;
-            let datasets: Vec<_> = datasets.into_iter().filter(|d| owner.is_none_or(|o| d.owner == o)).collect();
             let rows: Vec<Vec<String>> = datasets
                 .iter()
                 .map(|d| {
@@ -142,13 +138,6 @@ fn schema_hash(hash: Option<B256>, schema: Option<&str>) -> Result<Option<B256>>
         (None, Some(text)) => Ok(Some(text_sha256(text))),
         (None, None) => Ok(None),
     }
-}
-
-fn check_metadata(metadata: &str) -> Result<()> {
-    if metadata.len() > MAX_METADATA {
-        bail!("--metadata is {} bytes; at most {MAX_METADATA} fit on chain", metadata.len());
-    }
-    Ok(())
 }
 
 fn dataset_json(d: &DataRegistry::Dataset) -> Value {

@@ -1,37 +1,24 @@
 use alloy::primitives::{B256, U256};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::{Value, json};
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{ChainBackend, Target};
 use wefe_core::DatasetId;
 
-use super::cert::event_id;
+use super::cert::{event_id, id_text};
 use super::{collect_pages, short, variant};
 use crate::args::{GlobalArgs, JobCommand};
 use crate::context;
-use crate::output::{Output, fields, table};
+use crate::output::{Output, addresses, fields, num, table};
 
 const STATUS: &str = "JobRegistry.JobStatus";
 const STATE: &str = "JobRegistry.ParticipantState";
-const MAX_PARAMS: usize = 16_384;
 
 pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
     match cmd {
         JobCommand::Propose { kind, participants, datasets, params, deadline_blocks, deadline_block } => {
-            if kind.is_empty() || kind.len() > 32 {
-                bail!("--kind must be 1 to 32 bytes, got {}", kind.len());
-            }
-            if !(2..=16).contains(&participants.len()) {
-                bail!("a job needs 2 to 16 --participant, got {}", participants.len());
-            }
-            for (i, p) in participants.iter().enumerate() {
-                if participants[..i].contains(p) {
-                    bail!("participant listed twice: {p}");
-                }
-            }
-            if params.len() > MAX_PARAMS {
-                bail!("--params is {} bytes; at most {MAX_PARAMS} fit on chain", params.len());
-            }
+            // Kind, participant and params limits are the contract's: its refusal
+            // is decoded before anything is sent.
             let gov = context::connect(global, true).await?;
             let head = gov.backend().head_block().await?;
             let deadline = match deadline_block {
@@ -46,9 +33,9 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                 deadlineBlock: deadline,
             };
             let outcome = gov.send(Target::JobRegistry, call).await?;
-            let id = event_id(&outcome, "JobProposed")?;
+            let id = event_id(&outcome, "JobProposed");
             Ok(Output::tx(
-                format!("job {id} ({kind}) proposed; participants must approve by block {deadline}"),
+                format!("job {} ({kind}) proposed; participants must approve by block {deadline}", id_text(id)),
                 &outcome,
                 json!({ "job_id": id, "deadline_block": deadline }),
             ))
@@ -89,13 +76,13 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
         JobCommand::List { page, participant } => {
             let gov = context::connect(global, false).await?;
             let total = gov.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await?;
-            let jobs = collect_pages(page, total.saturating_to(), |offset, limit| {
+            let names_participant = |j: &JobRegistry::Job| participant.is_some_and(|p| j.participants.contains(&p));
+            let filter = participant.is_some().then_some(&names_participant as _);
+            let jobs = collect_pages(page, total.saturating_to(), filter, |offset, limit| {
                 let gov = &gov;
                 async move { Ok(gov.call(Target::JobRegistry, JobRegistry::jobsPageCall { offset, limit }).await?) }
             })
             .await?;
-            let jobs: Vec<_> =
-                jobs.into_iter().filter(|j| participant.is_none_or(|p| j.participants.contains(&p))).collect();
             let rows: Vec<Vec<String>> = jobs
                 .iter()
                 .map(|j| {
@@ -153,7 +140,7 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
             text.push_str(&table(&["participant", "state", "result hash", "summary / reason"], &rows));
             let mut value = job_json(&j);
             value["ok"] = json!(true);
-            value["participants"] = Value::Array(
+            value["reports"] = Value::Array(
                 reports
                     .iter()
                     .map(|(p, r)| {
@@ -182,11 +169,11 @@ fn datasets_text(ids: &[B256]) -> String {
 
 fn job_json(j: &JobRegistry::Job) -> Value {
     json!({
-        "id": j.id.to_string(),
+        "id": num(j.id),
         "kind": j.kind,
         "status": variant(STATUS, j.status),
         "proposer": j.proposer.to_checksum(None),
-        "participants": j.participants.iter().map(|p| p.to_checksum(None)).collect::<Vec<_>>(),
+        "participants": addresses(&j.participants),
         "datasets": j.datasetIds.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect::<Vec<_>>(),
         "params": serde_json::from_str::<Value>(&j.params).unwrap_or_else(|_| Value::String(j.params.clone())),
         "deadline_block": j.deadlineBlock,

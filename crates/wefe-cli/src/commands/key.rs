@@ -2,6 +2,7 @@ use std::io::IsTerminal;
 
 use anyhow::{Context, Result, bail};
 use serde_json::json;
+use zeroize::Zeroizing;
 
 use crate::args::{GlobalArgs, KeyCommand};
 use crate::keys;
@@ -10,24 +11,27 @@ use crate::output::Output;
 pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> Result<Output> {
     match cmd {
         KeyCommand::New { out } => {
+            keys::check_new_keystore(&out)?;
             let password = keys::password(global.password_file.as_deref(), true)?;
-            let secret = alloy::signers::local::PrivateKeySigner::random().to_bytes();
+            let secret = Zeroizing::new(alloy::signers::local::PrivateKeySigner::random().to_bytes().0);
             let signer = keys::write_keystore(&out, &secret[..], &password)?;
             Ok(created(&out, signer.address()))
         }
         KeyCommand::Import { out } => {
+            keys::check_new_keystore(&out)?;
             let signer = match std::env::var("WEFE_PRIVATE_KEY") {
                 Ok(text) => keys::parse_private_key(&text).context("WEFE_PRIVATE_KEY")?,
                 Err(_) => {
                     if !std::io::stdin().is_terminal() {
                         bail!("no key to import: set WEFE_PRIVATE_KEY (no terminal to prompt on)");
                     }
-                    let text = rpassword::prompt_password("private key (hex, hidden): ")?;
+                    let text = Zeroizing::new(rpassword::prompt_password("private key (hex, hidden): ")?);
                     keys::parse_private_key(&text)?
                 }
             };
             let password = keys::password(global.password_file.as_deref(), true)?;
-            let written = keys::write_keystore(&out, &signer.to_bytes()[..], &password)?;
+            let secret = Zeroizing::new(signer.to_bytes().0);
+            let written = keys::write_keystore(&out, &secret[..], &password)?;
             Ok(created(&out, written.address()))
         }
         KeyCommand::Address => {

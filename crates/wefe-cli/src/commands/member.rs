@@ -1,13 +1,13 @@
 use alloy::primitives::Bytes;
 use alloy::sol_types::SolCall;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde_json::{Value, json};
 use wefe_chain::Target;
 use wefe_chain::bindings::Consortium;
 
 use super::admin::propose_or_vote;
 use super::{collect_pages, variant};
-use crate::args::{GlobalArgs, MemberCommand, ProposalKindArg};
+use crate::args::{GlobalArgs, MemberCommand, MemberStatusArg, ProposalKindArg};
 use crate::context;
 use crate::output::{Output, fields, table};
 
@@ -16,8 +16,6 @@ const STATUS: &str = "Consortium.MemberStatus";
 pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
     match cmd {
         MemberCommand::Apply { name, endpoint, public_key } => {
-            check_text("name", &name, 64)?;
-            check_text("endpoint", &endpoint, 256)?;
             let gov = context::connect(global, true).await?;
             let call = Consortium::applyForMembershipCall {
                 name: name.clone(),
@@ -33,7 +31,6 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             ))
         }
         MemberCommand::UpdateEndpoint { endpoint } => {
-            check_text("endpoint", &endpoint, 256)?;
             let gov = context::connect(global, true).await?;
             let outcome =
                 gov.send(Target::Consortium, Consortium::updateEndpointCall { endpoint: endpoint.clone() }).await?;
@@ -61,13 +58,14 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
         MemberCommand::List { page, status } => {
             let gov = context::connect(global, false).await?;
             let total = gov.call(Target::Consortium, Consortium::memberCountCall {}).await?;
-            let members = collect_pages(page, total.saturating_to(), |offset, limit| {
+            let wanted = status.map(MemberStatusArg::name);
+            let has_status = |m: &Consortium::Member| Some(variant(STATUS, m.status).as_str()) == wanted;
+            let filter = wanted.is_some().then_some(&has_status as _);
+            let members = collect_pages(page, total.saturating_to(), filter, |offset, limit| {
                 let gov = &gov;
                 async move { Ok(gov.call(Target::Consortium, Consortium::membersPageCall { offset, limit }).await?) }
             })
             .await?;
-            let wanted = status.map(|s| s as u8 + 1); // MemberStatus: None=0, Pending=1, ...
-            let members: Vec<_> = members.into_iter().filter(|m| wanted.is_none_or(|w| m.status == w)).collect();
             let rows: Vec<Vec<String>> = members
                 .iter()
                 .map(|m| {
@@ -103,13 +101,6 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             Ok(Output::new(text, value))
         }
     }
-}
-
-fn check_text(what: &str, text: &str, max: usize) -> Result<()> {
-    if text.is_empty() || text.len() > max {
-        bail!("{what} must be 1 to {max} bytes, got {}", text.len());
-    }
-    Ok(())
 }
 
 fn member_json(m: &Consortium::Member) -> Value {

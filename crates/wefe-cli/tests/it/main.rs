@@ -160,16 +160,27 @@ async fn governance_story_on_anvil() {
     let env = Env::new();
     env.deploy();
     let info = env.ok_json(None, &["chain", "info"]);
-    assert_eq!(info["threshold"], "2");
+    assert_eq!(info["threshold"], 2);
     assert_eq!(info["admins"].as_array().unwrap().len(), 3);
 
     // Two banks onboard through 2-of-3 admin votes.
     env.onboard(3, "Bank A");
     env.onboard(4, "Bank B");
-    let members = env.ok_json(None, &["member", "list", "--status", "active"]);
-    let listed: Vec<&str> =
-        members["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(listed, ["Bank A", "Bank B"]);
+    // A third institution applies but is not approved yet: filters, offsets and
+    // limits count the members the filter keeps.
+    let pubkey = format!("04{}", "55".repeat(64));
+    env.ok(Some(5), &["member", "apply", "--name", "Insurer C", "--endpoint", "http://c", "--public-key", &pubkey]);
+    let names = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["member", "list"];
+        all.extend_from_slice(args);
+        let listed = env.ok_json(None, &all);
+        listed["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&["--status", "active"]), ["Bank A", "Bank B"]);
+    assert_eq!(names(&["--status", "active", "--offset", "1"]), ["Bank B"]);
+    assert_eq!(names(&["--status", "pending", "--limit", "1"]), ["Insurer C"]);
+    assert_eq!(names(&["--offset", "1", "--limit", "1"]), ["Bank B"]);
+    assert!(names(&["--status", "suspended"]).is_empty());
 
     // Admin 0 (the regulator) becomes a certificate authority.
     let proposal = env.ok_json(Some(0), &["admin", "propose", "appoint-ca", "--target", &addr(0)]);
@@ -270,7 +281,8 @@ async fn governance_story_on_anvil() {
     assert_eq!(second["approved"], true);
     let shown = env.ok_json(None, &["job", "show", &job_id.to_string()]);
     assert_eq!(shown["status"], "Approved");
-    assert_eq!(shown["participants"][1]["state"], "Approved");
+    assert_eq!(shown["participants"][1], addr(4));
+    assert_eq!(shown["reports"][1]["state"], "Approved");
 
     // The launch trigger, read back from the chain's logs with typed decoding.
     let config = ChainConfig::load(&env.config()).unwrap();
@@ -490,6 +502,12 @@ async fn bad_input_is_refused_in_one_line_without_changing_the_chain() {
         assert!(!stderr.contains(&DEV_KEYS[0][2..]), "{what}: a private key leaked");
     }
     assert_eq!(env.head().await, before, "a refused command mined a transaction");
+
+    // A missing argument is named, and usage errors honour --json too.
+    let r = env.run(Some(0), &["chain", "deploy", "--admin", &addr(0), "--json"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.trim_end().lines().count() == 1 && r.stderr.contains("--threshold"), "{}", r.stderr);
+    assert!(r.json()["error"].as_str().unwrap().contains("--threshold"));
 
     // --json errors are machine-readable too.
     let r = env.run(Some(3), &["job", "approve", "99", "--json"]);
