@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Writes contracts/abi/<Contract>.json (ABI + creation and runtime bytecode) from a
 # fresh forge build, so the Rust crates build without forge. With --check it
-# writes nothing and fails when the committed files differ from a fresh build.
+# leaves contracts/abi alone and fails when the committed files differ from a
+# fresh build (forge's own out/ and cache/ are refreshed either way).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root/contracts"
-mode=${1:-write}
+case "${1:-}" in
+  "") mode=write ;;
+  --check) mode=--check ;;
+  *) echo "usage: scripts/abi.sh [--check]" >&2; exit 2 ;;
+esac
 contracts=(Consortium CertificateRegistry DataRegistry JobRegistry)
 
 bin/forge build --skip test --skip script >/dev/null

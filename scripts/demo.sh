@@ -22,16 +22,22 @@ note() { printf '      %s\n' "$*"; }
 
 step "toolchain (scripts/setup.sh)"
 scripts/setup.sh
-command -v openssl >/dev/null || { echo "openssl is required for SM2 keys and certificates (apt-get install openssl)" >&2; exit 1; }
 
-step "build wefe (first build on a fresh machine takes several minutes)"
-cargo build -p wefe-cli --locked 2>&1 | grep -E '^\s*(Compiling wefe|Finished|error|warning: unused)' || true
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+step "build wefe (the first build on a fresh machine takes several minutes; cargo shows its progress)"
+cargo build -p wefe-cli --locked
+# JSON fields are read with node, which setup.sh guarantees.
+json_field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]]; if (v === undefined || v === null) process.exit(1); console.log(v)' "$1"; }
+target_dir=$(cargo metadata --format-version 1 --no-deps | json_field target_directory)
 wefe_bin="$target_dir/debug/wefe"
-[ -x "$wefe_bin" ] || { echo "build failed: $wefe_bin missing" >&2; exit 1; }
 
+# The work folder is replaced on every run: refuse to delete anything that is not ours.
+if [ -e "$work" ] && [ ! -f "$work/.wefe-demo" ]; then
+  echo "$work exists and was not made by this script: set WEFE_DEMO_DIR to a new or former demo folder" >&2
+  exit 1
+fi
 rm -rf "$work"
 mkdir -p "$work/keys" "$work/pki"
+touch "$work/.wefe-demo"
 chmod 700 "$work/keys"
 
 step "start a local chain (anvil, chain id 31337, hardfork london)"
@@ -94,8 +100,7 @@ done
 "$wefe_bin" member list
 
 step "the admins appoint the regulator as certificate authority"
-as regulator admin propose appoint-ca --target "${addr[regulator]}" --json >"$work/ca-proposal.json"
-proposal=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["proposal_id"])' "$work/ca-proposal.json")
+proposal=$(as regulator admin propose appoint-ca --target "${addr[regulator]}" --json | json_field proposal_id)
 note "proposal $proposal opened by the regulator; admin-3 votes"
 as admin-3 admin vote "$proposal"
 
@@ -103,8 +108,7 @@ step "Bank A requests an SM2/SM3 certificate; the regulator issues it (X.509 che
 openssl genpkey -algorithm SM2 -out "$work/pki/ca.key" 2>/dev/null
 openssl req -new -x509 -key "$work/pki/ca.key" -sm3 -days 3650 -subj "/O=wefe demo/CN=Regulator CA" -out "$work/pki/ca.pem" 2>/dev/null
 openssl req -new -key "$work/pki/bank-a.key" -sm3 -subj "/O=Bank A/CN=${addr[bank-a]}" -outform DER -out "$work/pki/bank-a.csr" 2>/dev/null
-as bank-a cert request --csr "$work/pki/bank-a.csr" --json >"$work/cert-request.json"
-cert_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["certificate_id"])' "$work/cert-request.json")
+cert_id=$(as bank-a cert request --csr "$work/pki/bank-a.csr" --json | json_field certificate_id)
 openssl x509 -req -inform DER -in "$work/pki/bank-a.csr" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" -sm3 \
   -days 365 -set_serial 1001 -outform DER -out "$work/pki/bank-a.der" 2>/dev/null
 openssl x509 -inform DER -in "$work/pki/bank-a.der" -out "$work/pki/bank-a.pem"
@@ -125,10 +129,9 @@ as bank-b dataset register bank-b-customers --schema "customer_id:string" --rows
 "$wefe_bin" dataset list
 
 step "Bank A proposes a cross-bank anti-fraud PSI job; both banks approve with their own keys"
-as bank-a job propose --kind psi --participant "${addr[bank-a]}" --participant "${addr[bank-b]}" \
+job=$(as bank-a job propose --kind psi --participant "${addr[bank-a]}" --participant "${addr[bank-b]}" \
   --dataset bank-a-customers --dataset bank-b-customers \
-  --params '{"protocol":"ecdh","reveal":"both","purpose":"anti-fraud"}' --deadline-blocks 100 --json >"$work/job.json"
-job=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["job_id"])' "$work/job.json")
+  --params '{"protocol":"ecdh","reveal":"both","purpose":"anti-fraud"}' --deadline-blocks 100 --json | json_field job_id)
 note "job $job proposed"
 as bank-a job approve "$job"
 as bank-b job approve "$job"

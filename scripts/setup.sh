@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the toolchain wefe needs on a fresh Debian machine that reaches only
-# the package registries: Foundry (forge, anvil, cast) and solc-js from npm,
-# pinned by contracts/package.json + package-lock.json. Idempotent: a second run
-# checks and prints "nothing to do".
+# the package registries: Foundry (forge, anvil, cast: the native linux-x64
+# binaries published on npm) and solc-js, pinned by contracts/package.json +
+# package-lock.json; Node.js, npm and openssl from Debian when missing.
+# Idempotent: a second run checks and prints "nothing to do".
+#
+# Prerequisite: Rust >= 1.94.1 with rustfmt and clippy (rustup), which cannot be
+# installed from the package registries.
 #
 # After it: contracts/bin/{forge,anvil,cast} are the native binaries (the npm
-# launchers always exit 0, even when tests fail, so we never call them).
+# launcher scripts always exit 0, even when tests fail, so we never use them).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,7 +26,7 @@ apt_pkgs=()
 need node || apt_pkgs+=(nodejs)
 need npm || apt_pkgs+=(npm)
 need cc || apt_pkgs+=(gcc)
-need pkg-config || apt_pkgs+=(pkg-config)
+need openssl || apt_pkgs+=(openssl)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   need apt-get || die "missing ${apt_pkgs[*]} and no apt-get to install them"
   say "installing Debian packages: ${apt_pkgs[*]}"
@@ -30,7 +34,17 @@ if [ ${#apt_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_pkgs[@]}" >/dev/null
   installed+=("apt: ${apt_pkgs[*]}")
 fi
-need cargo || die "cargo not found: install Rust (rustup) first"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 18 ] || die "Node.js $(node --version) is too old: solc-js and npm need Node.js 18 or newer"
+
+need cargo || die "cargo not found: install Rust >= 1.94.1 (rustup) first"
+rust_version=$(cargo --version | awk '{print $2}')
+if [ "$(printf '%s\n1.94.1\n' "${rust_version%%-*}" | sort -V | head -1)" != "1.94.1" ]; then
+  die "cargo $rust_version is too old: wefe needs Rust >= 1.94.1 (rustup update stable)"
+fi
+for component in fmt clippy; do
+  cargo "$component" --version >/dev/null 2>&1 || die "cargo $component is missing: rustup component add ${component/fmt/rustfmt}"
+done
 
 # --- Foundry + solc-js from npm ---------------------------------------------
 cd "$root/contracts"
@@ -38,7 +52,9 @@ stamp=node_modules/.wefe-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   say "npm ci (Foundry 1.7.1, solc-js 0.8.11, forge-std) ..."
-  npm ci --no-audit --no-fund --loglevel=error
+  # No install scripts: the packages we use ship their files, and a script
+  # that downloads from elsewhere would fail here.
+  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
   echo "$want" > "$stamp"
   installed+=("npm: $(node -e 'const p=require("./package.json");console.log(Object.entries(p.dependencies).map(([k,v])=>k+"@"+v).join(" "))')")
 fi
@@ -46,7 +62,7 @@ fi
 mkdir -p bin
 for tool in forge anvil cast; do
   src="$root/contracts/node_modules/@foundry-rs/${tool}-linux-amd64/bin/${tool}"
-  [ -x "$src" ] || die "$src is missing: the npm optional dependency @foundry-rs/${tool}-linux-amd64 did not install (only linux x86_64 is supported)"
+  [ -x "$src" ] || die "$src is missing: npm did not install @foundry-rs/${tool}-linux-amd64 (only linux x86_64 is supported)"
   if [ "$(readlink bin/$tool 2>/dev/null || true)" != "$src" ]; then
     ln -sfn "$src" "bin/$tool"
     installed+=("link: contracts/bin/$tool -> native $tool")
