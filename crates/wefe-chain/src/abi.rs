@@ -353,6 +353,11 @@ pub fn decode_event(log: &ChainLog) -> Option<DecodedEvent> {
     Some(DecodedEvent { contract: (*contract).to_owned(), event: event.name.clone(), fields })
 }
 
+/// The names of every event of the four contracts.
+pub fn event_names() -> impl Iterator<Item = &'static str> {
+    registry().events.values().map(|(_, e)| e.name.as_str())
+}
+
 /// Topic-0 hashes of every event of `contract`, for log filters.
 pub fn event_topics(contract: &str) -> Vec<B256> {
     registry().events.iter().filter(|(_, (c, _))| *c == contract).map(|(topic, _)| *topic).collect()

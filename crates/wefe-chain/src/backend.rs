@@ -49,6 +49,8 @@ pub struct LogQuery {
     pub to_block: u64,
     /// Topic-0 filter (empty = any event).
     pub event_signatures: Vec<B256>,
+    /// Topic-1 filter, the first indexed field (empty = any): e.g. a job id.
+    pub topic1: Vec<B256>,
 }
 
 /// What the rest of wefe needs from a chain. Implementations: [`crate::EthereumBackend`]
@@ -69,4 +71,6 @@ pub trait ChainBackend: Send + Sync {
     fn send(&self, to: Option<Address>, input: Bytes) -> impl Future<Output = Result<TxOutcome>> + Send;
     /// Logs matching `query`.
     fn logs(&self, query: &LogQuery) -> impl Future<Output = Result<Vec<ChainLog>>> + Send;
+    /// The account that sent a mined transaction (None when the node does not know it).
+    fn transaction_sender(&self, tx_hash: B256) -> impl Future<Output = Result<Option<Address>>> + Send;
 }

@@ -178,7 +178,15 @@ impl ChainBackend for EthereumBackend {
         if !query.event_signatures.is_empty() {
             filter = filter.event_signature(query.event_signatures.clone());
         }
+        if !query.topic1.is_empty() {
+            filter = filter.topic1(query.topic1.clone());
+        }
         let logs = self.provider.get_logs(&filter).await.map_err(|e| self.map_err(e, None))?;
         logs.iter().map(to_chain_log).collect()
+    }
+
+    async fn transaction_sender(&self, tx_hash: alloy::primitives::B256) -> Result<Option<Address>> {
+        let receipt = self.provider.get_transaction_receipt(tx_hash).await.map_err(|e| self.map_err(e, None))?;
+        Ok(receipt.map(|r| r.from))
     }
 }

@@ -7,12 +7,15 @@
 //! - [`Governance`]: the four contracts behind one backend, typed calls in and
 //!   typed results out, reverts decoded into readable [`ChainError`]s.
 //! - [`abi`]: generic decoding of custom errors and events from the artifacts.
+//! - [`audit`]: the history of the contracts read straight from the chain's
+//!   logs (who did what, in which block and transaction).
 //! - [`anvil`]: a throw-away local chain for tests and the demo.
 //!
 //! This crate must not depend on the node, the store or the gateway.
 
 pub mod abi;
 pub mod anvil;
+pub mod audit;
 mod backend;
 pub mod bindings;
 pub mod config;

@@ -68,6 +68,65 @@ pub enum Command {
     /// Jobs: propose, approve, reject, cancel, expire, list, show.
     #[command(subcommand)]
     Job(JobCommand),
+    /// The history on chain: who did what, in which block and transaction (needs only an RPC URL).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The timeline of a job: proposal, approvals, launch, reports, outcome.
+    Job {
+        job: u64,
+        #[command(flatten)]
+        format: AuditFormat,
+    },
+    /// Everything a member did or was named in.
+    Member {
+        #[arg(value_parser = parse_address)]
+        member: Address,
+        #[command(flatten)]
+        range: BlockRange,
+        #[command(flatten)]
+        format: AuditFormat,
+    },
+    /// Contract events in a block range.
+    Events {
+        #[command(flatten)]
+        range: BlockRange,
+        /// Only events with this name (e.g. JobApproved); repeat for several.
+        #[arg(long = "event")]
+        events: Vec<String>,
+        #[command(flatten)]
+        format: AuditFormat,
+    },
+    /// Check a result file against the hash a participant reported on chain.
+    Verify {
+        job: u64,
+        /// The result artifact.
+        #[arg(long)]
+        artifact: PathBuf,
+        /// Only compare with this participant's report.
+        #[arg(long, value_parser = parse_address)]
+        participant: Option<Address>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct BlockRange {
+    /// First block (default: the deployment block).
+    #[arg(long)]
+    pub from_block: Option<u64>,
+    /// Last block (default: the head).
+    #[arg(long)]
+    pub to_block: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Args)]
+pub struct AuditFormat {
+    /// Print CSV (one row per event) instead of a table.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 #[derive(Debug, Subcommand)]

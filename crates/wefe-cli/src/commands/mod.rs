@@ -1,6 +1,7 @@
 //! One module per command group; each returns an [`Output`].
 
 mod admin;
+mod audit;
 mod cert;
 mod chain;
 mod dataset;
@@ -26,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<Output> {
         Command::Cert(cmd) => cert::run(global, cmd).await,
         Command::Dataset(cmd) => dataset::run(global, cmd).await,
         Command::Job(cmd) => job::run(global, cmd).await,
+        Command::Audit(cmd) => audit::run(global, cmd).await,
     }
 }
 

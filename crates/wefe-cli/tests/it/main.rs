@@ -12,7 +12,7 @@ use alloy::sol_types::SolEvent;
 use serde_json::Value;
 use wefe_chain::anvil::{Anvil, DEV_KEYS};
 use wefe_chain::bindings::JobRegistry;
-use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, LogQuery};
+use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, Governance, LogQuery, Target};
 use wefe_core::DatasetId;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -294,6 +294,7 @@ async fn governance_story_on_anvil() {
             from_block: config.contracts.deployed_block,
             to_block: head,
             event_signatures: vec![JobRegistry::JobApproved::SIGNATURE_HASH],
+            ..LogQuery::default()
         })
         .await
         .unwrap();
@@ -309,6 +310,77 @@ async fn governance_story_on_anvil() {
         .collect();
     assert_eq!(event.datasetIds, datasets);
     assert_eq!(event.params, params);
+
+    // The nodes' reports (sent here through the library, as a node will).
+    let artifact = env.dir.path().join("intersection.csv");
+    std::fs::write(&artifact, "customer_id\nc-17\nc-42\n").unwrap();
+    let result_hash = B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&artifact).unwrap()));
+    for bank in [3, 4] {
+        let backend = EthereumBackend::connect(
+            &env.anvil.url(),
+            Some(31337),
+            Some(DEV_KEYS[bank].parse().unwrap()),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        let gov = Governance::new(backend, config.contracts);
+        gov.send(Target::JobRegistry, JobRegistry::reportStartedCall { jobId: U256::from(job_id) }).await.unwrap();
+        let call = JobRegistry::reportCompletedCall {
+            jobId: U256::from(job_id),
+            resultHash: result_hash,
+            summary: r#"{"intersection":2}"#.into(),
+        };
+        gov.send(Target::JobRegistry, call).await.unwrap();
+    }
+
+    // The audit timeline, straight from the chain: who did what, in order.
+    let timeline = env.ok_json(None, &["audit", "job", &job_id.to_string()]);
+    let steps: Vec<(String, String)> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event"].as_str().unwrap().to_owned(), e["actor"].as_str().unwrap().to_owned()))
+        .collect();
+    let (a, b) = (addr(3), addr(4));
+    let expected = [
+        ("JobProposed", &a),
+        ("JobApprovalGiven", &a),
+        ("JobApprovalGiven", &b),
+        ("JobApproved", &b),
+        ("JobStarted", &a),
+        ("JobParticipantCompleted", &a),
+        ("JobStarted", &b),
+        ("JobParticipantCompleted", &b),
+        ("JobCompleted", &b),
+    ];
+    let expected: Vec<(String, String)> = expected.iter().map(|(e, w)| (e.to_string(), w.to_string())).collect();
+    assert_eq!(steps, expected);
+    let blocks: Vec<u64> =
+        timeline["events"].as_array().unwrap().iter().map(|e| e["block"].as_u64().unwrap()).collect();
+    assert!(blocks.windows(2).all(|w| w[0] <= w[1]), "chain order: {blocks:?}");
+
+    // Verify an artifact against the hashes on chain.
+    let ok = env.ok_json(None, &["audit", "verify", &job_id.to_string(), "--artifact", artifact.to_str().unwrap()]);
+    assert_eq!(ok["sha256"], result_hash.to_string());
+    std::fs::write(&artifact, "customer_id\nc-17\n").unwrap();
+    let bad = env.run(None, &["audit", "verify", &job_id.to_string(), "--artifact", artifact.to_str().unwrap()]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("matches no result hash of job"), "{}", bad.stderr);
+
+    // A member's trail and a filtered event listing, as CSV.
+    let trail = env.ok_json(None, &["audit", "member", &addr(4)]);
+    let names: Vec<&str> = trail["events"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap()).collect();
+    for needed in ["MemberApplied", "ProposalExecuted", "DatasetAccessGranted", "DatasetRegistered", "JobApprovalGiven"]
+    {
+        assert!(names.contains(&needed), "{needed} missing from {names:?}");
+    }
+    let csv = env.ok(None, &["audit", "events", "--event", "JobApproved", "--csv"]).stdout;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].starts_with("block,tx_hash") && lines[1].contains(",JobApproved,"), "{csv}");
+    let unknown = env.run(None, &["audit", "events", "--event", "JobApprovd"]);
+    assert!(unknown.stderr.contains("unknown event 'JobApprovd'"), "{}", unknown.stderr);
 }
 
 /// Each bad input: non-zero exit, one line on stderr naming the problem, no block mined.
@@ -548,7 +620,7 @@ async fn key_rotation_voids_an_open_approval() {
 
 #[test]
 fn every_verb_has_help() {
-    let verbs: [(&str, &[&str]); 7] = [
+    let verbs: [(&str, &[&str]); 8] = [
         ("key", &["new", "import", "address"]),
         ("chain", &["deploy", "info"]),
         (
@@ -559,6 +631,7 @@ fn every_verb_has_help() {
         ("cert", &["request", "issue", "reject", "revoke", "status"]),
         ("dataset", &["register", "update", "retire", "grant", "revoke", "list", "show"]),
         ("job", &["propose", "approve", "reject", "cancel", "expire", "list", "show"]),
+        ("audit", &["job", "member", "events", "verify"]),
     ];
     for (group, names) in verbs {
         for verb in names.iter().copied() {
