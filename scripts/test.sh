@@ -19,8 +19,11 @@ fi
 step "contracts: forge fmt --check"
 (cd contracts && bin/forge fmt --check)
 
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+
 step "contracts: forge test (unit, fuzz, invariant)"
-(cd contracts && bin/forge test)
+(cd contracts && bin/forge test) 2>&1 | tee "$logs/forge.log"
 
 step "contracts: gas snapshot matches contracts/.gas-snapshot"
 # Fuzz and invariant gas figures depend on the random inputs, so the snapshot
@@ -37,4 +40,21 @@ step "rust: clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "rust: tests"
-cargo test --workspace --locked
+if [ -z "${WEFE_TEST_POSTGRES_URL:-}" ]; then
+  echo "(WEFE_TEST_POSTGRES_URL is not set: the store tests run on SQLite only)"
+fi
+set +e
+cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
+cargo_status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for the whole run (forge and every cargo test binary).
+forge_passed=$(sed -n 's/.* \([0-9][0-9]*\) tests passed, \([0-9][0-9]*\) failed.*/\1/p' "$logs/forge.log" | tail -1)
+forge_failed=$(sed -n 's/.* \([0-9][0-9]*\) tests passed, \([0-9][0-9]*\) failed.*/\2/p' "$logs/forge.log" | tail -1)
+cargo_passed=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9][0-9]*\) passed.*/\1/p' "$logs/cargo.log" | awk '{s+=$1} END {print s+0}')
+cargo_failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed.*/\1/p' "$logs/cargo.log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "forge: ${forge_passed:-0} passed, ${forge_failed:-0} failed"
+echo "cargo: $cargo_passed passed, $cargo_failed failed"
+echo "total: $(( ${forge_passed:-0} + cargo_passed )) passed, $(( ${forge_failed:-0} + cargo_failed )) failed"
+exit "$cargo_status"

@@ -71,6 +71,8 @@ pub trait ChainBackend: Send + Sync {
     fn send(&self, to: Option<Address>, input: Bytes) -> impl Future<Output = Result<TxOutcome>> + Send;
     /// Logs matching `query`.
     fn logs(&self, query: &LogQuery) -> impl Future<Output = Result<Vec<ChainLog>>> + Send;
+    /// The hash of block `number` on the node's current chain (None beyond the head).
+    fn block_hash(&self, number: u64) -> impl Future<Output = Result<Option<B256>>> + Send;
     /// The account that sent a mined transaction (None when the node does not know it).
     fn transaction_sender(&self, tx_hash: B256) -> impl Future<Output = Result<Option<Address>>> + Send;
 }

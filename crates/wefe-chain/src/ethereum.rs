@@ -185,6 +185,11 @@ impl ChainBackend for EthereumBackend {
         logs.iter().map(to_chain_log).collect()
     }
 
+    async fn block_hash(&self, number: u64) -> Result<Option<alloy::primitives::B256>> {
+        let block = self.provider.get_block_by_number(number.into()).await.map_err(|e| self.map_err(e, None))?;
+        Ok(block.map(|b| b.header.hash))
+    }
+
     async fn transaction_sender(&self, tx_hash: alloy::primitives::B256) -> Result<Option<Address>> {
         let receipt = self.provider.get_transaction_receipt(tx_hash).await.map_err(|e| self.map_err(e, None))?;
         Ok(receipt.map(|r| r.from))

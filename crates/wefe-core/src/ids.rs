@@ -19,6 +19,9 @@ pub enum IdError {
     /// All zero bytes.
     #[error("dataset id must not be zero")]
     Zero,
+    /// A peer (member) id that is not `0x` + 40 hex digits.
+    #[error("peer id '{0}' is not 0x + 40 hex digits (a member address)")]
+    BadPeerId(String),
 }
 
 /// A dataset id as stored on chain: 32 bytes. Humans write either a short name

@@ -1,9 +1,14 @@
 //! wefe-core: the vocabulary every other wefe crate shares — identifiers and
-//! their text forms, with validation of anything a user or a peer can send.
+//! their text forms, with validation of anything a user or a peer can send —
+//! and the [`Transport`] trait through which protocol code talks to peers.
 //!
 //! This crate depends on no chain, network or database library: protocol and
 //! learning code build on it alone.
 
 mod ids;
+pub mod transport;
 
 pub use ids::{DatasetId, IdError};
+#[cfg(any(test, feature = "memory"))]
+pub use transport::memory::{MemoryNetwork, MemoryTransport};
+pub use transport::{PeerId, Transport, TransportError};

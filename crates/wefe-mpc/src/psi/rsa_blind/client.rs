@@ -1,0 +1,150 @@
+//! The RSA-PSI client: blinds its ids for the server to sign, unblinds the
+//! signatures and looks their tags up in the server's set.
+
+use std::collections::HashSet;
+
+use crypto_bigint::{BoxedUint, RandomMod};
+use getrandom::SysRng;
+use rayon::prelude::*;
+use rsa::hazmat::rsa_encrypt;
+use rsa::traits::PublicKeyParts;
+use zeroize::Zeroizing;
+
+use super::{
+    BlindRequest, ClientResult, RsaParams, RsaReveal, ServerHello, ServerSet, SignedReply, TAG_BYTES,
+    element_from_bytes, full_domain_hash, modulus_bytes, public_key_from_hello, signature_tag, to_fixed_bytes,
+};
+use crate::psi::{PsiOutput, dedupe, random_permutation};
+use crate::{Error, Result};
+
+/// The client before the [`ServerHello`].
+#[derive(Debug)]
+pub struct Client {
+    params: RsaParams,
+    items: Vec<Vec<u8>>,
+}
+
+/// One blinded id: what is needed to unblind and check its signature.
+struct Pending {
+    item: Vec<u8>,
+    hashed: BoxedUint,
+    /// `r⁻¹ mod n`: with the blinded value it would reveal `FDH(x)`.
+    unblinder: Zeroizing<BoxedUint>,
+}
+
+/// The client after its [`BlindRequest`], waiting for the [`SignedReply`].
+pub struct AwaitingSignatures {
+    params: RsaParams,
+    key: rsa::PublicKey,
+    /// In the order of the request.
+    pending: Vec<Pending>,
+}
+
+impl std::fmt::Debug for AwaitingSignatures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingSignatures").field("items", &self.pending.len()).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Prepares a run over `items` (duplicates removed).
+    pub fn new<I>(params: RsaParams, items: I) -> Result<Self>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let items = dedupe(items);
+        params.check_set(&items)?;
+        Ok(Self { params, items })
+    }
+
+    /// Checks the server's parameters and key, then blinds the (shuffled) ids.
+    pub fn on_hello(self, hello: ServerHello) -> Result<(BlindRequest, AwaitingSignatures)> {
+        let Self { params, items } = self;
+        if hello.reveal != params.reveal || hello.server_set != params.server_set {
+            return Err(Error::ParamsMismatch(format!(
+                "server uses reveal {:?} / {:?}, this party was started with {:?} / {:?}",
+                hello.reveal, hello.server_set, params.reveal, params.server_set
+            )));
+        }
+        let key = public_key_from_hello(&hello, &params)?;
+        let n = key.n();
+        let k = modulus_bytes(n);
+
+        let mut slots: Vec<Option<Vec<u8>>> = items.into_iter().map(Some).collect();
+        let items: Vec<Vec<u8>> = random_permutation(slots.len()).into_iter().filter_map(|i| slots[i].take()).collect();
+        let blinded: Vec<(Vec<u8>, Pending)> = items
+            .into_par_iter()
+            .map(|item| {
+                let hashed = full_domain_hash(n, &item)?;
+                let (r, unblinder) = loop {
+                    let r =
+                        BoxedUint::try_random_mod_vartime(&mut SysRng, n).map_err(|e| Error::Random(e.to_string()))?;
+                    if let Some(inverse) = Option::<BoxedUint>::from(r.invert_mod(n)) {
+                        break (Zeroizing::new(r), Zeroizing::new(inverse));
+                    }
+                };
+                let blinding = Zeroizing::new(rsa_encrypt(&key, &r)?);
+                let request = to_fixed_bytes(&hashed.mul_mod(&blinding, n), k);
+                Ok((request, Pending { item, hashed, unblinder }))
+            })
+            .collect::<Result<_>>()?;
+        let (blinded, pending): (Vec<_>, Vec<_>) = blinded.into_iter().unzip();
+        Ok((BlindRequest { blinded }, AwaitingSignatures { params, key, pending }))
+    }
+}
+
+impl AwaitingSignatures {
+    /// Bytes of one element on the wire (what [`SignedReply::decode`] needs).
+    pub fn modulus_bytes(&self) -> usize {
+        modulus_bytes(self.key.n())
+    }
+
+    /// Unblinds and checks every signature, then looks the tags up in the
+    /// server's set. Returns the intersection and, if the server learns too,
+    /// the [`ClientResult`] to send it.
+    pub fn on_reply(self, reply: SignedReply) -> Result<(Option<ClientResult>, PsiOutput)> {
+        let Self { params, key, pending } = self;
+        if reply.signatures.len() != pending.len() {
+            return Err(Error::Malformed {
+                message: "RSA-PSI signed reply",
+                reason: format!("{} signatures for {} requests", reply.signatures.len(), pending.len()),
+            });
+        }
+        let n = key.n();
+        let k = modulus_bytes(n);
+        let tags = reply
+            .signatures
+            .par_iter()
+            .zip(&pending)
+            .enumerate()
+            .map(|(i, (bytes, p))| {
+                let blind_signature = element_from_bytes("RSA-PSI signed reply", bytes, n, i)?;
+                let signature = blind_signature.mul_mod(&p.unblinder, n);
+                // s^e = FDH(x) proves the server signed what we sent, with the key it announced.
+                if rsa_encrypt(&key, &signature)? != p.hashed {
+                    return Err(Error::BadSignature(i));
+                }
+                Ok(signature_tag(&signature, k))
+            })
+            .collect::<Result<Vec<[u8; TAG_BYTES]>>>()?;
+
+        let is_common: Vec<bool> = match &reply.server_set {
+            ServerSet::HashList(list) => {
+                let set: HashSet<&[u8; TAG_BYTES]> = list.iter().collect();
+                tags.iter().map(|t| set.contains(t)).collect()
+            }
+            ServerSet::Bloom(filter) => tags.iter().map(|t| filter.contains(t)).collect(),
+        };
+        let mut common: Vec<Vec<u8>> =
+            pending.iter().zip(&is_common).filter(|(_, c)| **c).map(|(p, _)| p.item.clone()).collect();
+        common.sort();
+        let result = (params.reveal == RsaReveal::Both).then(|| {
+            let mut tags: Vec<[u8; TAG_BYTES]> =
+                tags.iter().zip(&is_common).filter(|(_, c)| **c).map(|(t, _)| *t).collect();
+            tags.sort_unstable();
+            ClientResult { tags }
+        });
+        Ok((result, PsiOutput::Intersection(common)))
+    }
+}

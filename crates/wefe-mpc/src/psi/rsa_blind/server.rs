@@ -1,0 +1,176 @@
+//! The RSA-PSI server (the signer): sends [`ServerHello`], signs the client's
+//! [`BlindRequest`], sends its own set in the [`SignedReply`].
+
+use std::collections::HashMap;
+
+use crypto_bigint::BoxedUint;
+use getrandom::SysRng;
+use rayon::prelude::*;
+use rsa::hazmat::rsa_decrypt_and_check;
+use rsa::traits::PublicKeyParts;
+
+use super::{
+    BlindRequest, ClientResult, RsaParams, ServerHello, ServerSet, ServerSetEncoding, SignedReply, TAG_BYTES,
+    element_from_bytes, full_domain_hash, modulus_bytes, signature_tag, to_fixed_bytes,
+};
+use crate::psi::bloom::BloomFilter;
+use crate::psi::{PsiOutput, dedupe};
+use crate::{Error, Result};
+
+/// The server's RSA key. The private key is zeroized on drop by the `rsa`
+/// crate and never printed.
+#[derive(Clone)]
+pub struct BlindSigner {
+    pub(super) key: rsa::PrivateKey,
+}
+
+impl std::fmt::Debug for BlindSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlindSigner").field("bits", &self.bits()).finish_non_exhaustive()
+    }
+}
+
+impl BlindSigner {
+    /// Generates a key of `params.key_bits` bits (e = 65537), refusing sizes
+    /// `params` does not allow.
+    pub fn generate(params: &RsaParams) -> Result<Self> {
+        params.check_key_bits(params.key_bits)?;
+        let bits = params.key_bits as usize;
+        let key = if params.key_bits >= super::MIN_KEY_BITS {
+            rsa::PrivateKey::new(&mut SysRng, bits)?
+        } else {
+            rsa::PrivateKey::new_unchecked(&mut SysRng, bits)?
+        };
+        Ok(Self { key })
+    }
+
+    /// Uses an existing key, refusing sizes `params` does not allow.
+    pub fn from_key(key: rsa::PrivateKey, params: &RsaParams) -> Result<Self> {
+        let signer = Self { key };
+        params.check_key_bits(signer.bits())?;
+        Ok(signer)
+    }
+
+    /// Modulus size in bits.
+    pub fn bits(&self) -> u32 {
+        self.key.n().as_ref().bit_width()
+    }
+
+    /// RSASP1 with CRT, base and exponent blinding, and a fault check (the `rsa` crate's).
+    fn sign(&self, m: &BoxedUint) -> Result<BoxedUint> {
+        Ok(rsa_decrypt_and_check(&self.key, Some(&mut SysRng), m)?)
+    }
+}
+
+/// The server after [`ServerHello`], waiting for the [`BlindRequest`].
+#[derive(Debug)]
+pub struct AwaitingRequest {
+    params: RsaParams,
+    signer: BlindSigner,
+    items: Vec<Vec<u8>>,
+}
+
+/// What the server does after its [`SignedReply`].
+#[derive(Debug)]
+pub enum ServerStep {
+    /// Finished; the server learns nothing.
+    Done(PsiOutput),
+    /// The server learns the intersection from the client's [`ClientResult`].
+    AwaitResult(AwaitingResult),
+}
+
+/// The server waiting for the [`ClientResult`].
+#[derive(Debug)]
+pub struct AwaitingResult {
+    by_tag: HashMap<[u8; TAG_BYTES], Vec<u8>>,
+}
+
+/// The server role.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// Starts a run over `items` (duplicates removed): the first message.
+    pub fn start<I>(params: RsaParams, signer: BlindSigner, items: I) -> Result<(AwaitingRequest, ServerHello)>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let items = dedupe(items);
+        params.check_set(&items)?;
+        params.check_key_bits(signer.bits())?;
+        let hello = ServerHello {
+            reveal: params.reveal,
+            server_set: params.server_set,
+            n: signer.key.n_bytes().into_vec(),
+            e: signer.key.e_bytes().into_vec(),
+        };
+        Ok((AwaitingRequest { params, signer, items }, hello))
+    }
+}
+
+impl AwaitingRequest {
+    /// Bytes of one element on the wire (what [`BlindRequest::decode`] needs).
+    pub fn modulus_bytes(&self) -> usize {
+        modulus_bytes(self.signer.key.n())
+    }
+
+    /// Signs the client's blinded ids and the server's own ids.
+    pub fn on_request(self, request: BlindRequest) -> Result<(SignedReply, ServerStep)> {
+        let Self { params, signer, items } = self;
+        let n = signer.key.n();
+        let k = modulus_bytes(n);
+
+        let signatures = request
+            .blinded
+            .par_iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let blinded = element_from_bytes("RSA-PSI blind request", bytes, n, i)?;
+                Ok(to_fixed_bytes(&signer.sign(&blinded)?, k))
+            })
+            .collect::<Result<Vec<_>>>()?;
+
+        let tags = items
+            .par_iter()
+            .map(|item| Ok(signature_tag(&signer.sign(&full_domain_hash(n, item)?)?, k)))
+            .collect::<Result<Vec<[u8; TAG_BYTES]>>>()?;
+
+        let server_set = match params.server_set {
+            ServerSetEncoding::HashList => {
+                let mut sorted = tags.clone();
+                sorted.sort_unstable();
+                ServerSet::HashList(sorted)
+            }
+            ServerSetEncoding::Bloom { fpr_log2 } => {
+                let mut filter = BloomFilter::new(tags.len(), fpr_log2)?;
+                tags.iter().for_each(|t| filter.insert(t));
+                ServerSet::Bloom(filter)
+            }
+        };
+        let step = match params.reveal {
+            super::RsaReveal::Client => ServerStep::Done(PsiOutput::Nothing),
+            super::RsaReveal::Both => {
+                ServerStep::AwaitResult(AwaitingResult { by_tag: tags.into_iter().zip(items).collect() })
+            }
+        };
+        Ok((SignedReply { signatures, server_set }, step))
+    }
+}
+
+impl AwaitingResult {
+    /// The server's ids whose tags the client reported as common. Tags that
+    /// match none of ours (a Bloom false positive on the client's side) are ignored.
+    pub fn on_result(self, result: ClientResult) -> Result<PsiOutput> {
+        if result.tags.len() > self.by_tag.len() {
+            return Err(Error::Malformed {
+                message: "RSA-PSI client result",
+                reason: format!("{} tags for a set of {}", result.tags.len(), self.by_tag.len()),
+            });
+        }
+        let mut common: Vec<Vec<u8>> = result.tags.iter().filter_map(|t| self.by_tag.get(t).cloned()).collect();
+        common.sort();
+        common.dedup();
+        Ok(PsiOutput::Intersection(common))
+    }
+}

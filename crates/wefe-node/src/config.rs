@@ -1,0 +1,108 @@
+//! `party.toml`: one party node's configuration. Relative paths are relative
+//! to the file's folder. Environment overrides: `WEFE_STORE_URL`,
+//! `WEFE_CHAIN_CONFIG` (and the chain file's own `WEFE_*` overrides).
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// `party.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// A name for logs, e.g. `bank-a`.
+    pub name: String,
+    /// The member account this node acts for.
+    pub member: Address,
+    /// The chain configuration written by `wefe chain deploy`.
+    pub chain_config: PathBuf,
+    /// Where the node keeps datasets, results and (by default) its store.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (default: `sqlite://<data_dir>/store.db`) or `postgres://…`.
+    #[serde(default)]
+    pub store_url: Option<String>,
+    /// How often to look for new blocks, in milliseconds.
+    #[serde(default = "default_poll")]
+    pub poll_interval_ms: u64,
+    /// Blocks per log request.
+    #[serde(default = "default_chunk")]
+    pub log_chunk_blocks: u64,
+}
+
+fn default_poll() -> u64 {
+    1000
+}
+
+fn default_chunk() -> u64 {
+    2000
+}
+
+impl NodeConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read node config {}", path.display()))?;
+        let mut config: NodeConfig = toml::from_str(&text).map_err(|e| {
+            // One line: where, the offending line itself, and why.
+            let at = e.span().map(|span| {
+                let line = text[..span.start].matches('\n').count() + 1;
+                let source = text.lines().nth(line - 1).unwrap_or("").trim();
+                format!("line {line} ({source}): ")
+            });
+            anyhow::anyhow!("node config {}: {}{}", path.display(), at.unwrap_or_default(), e.message())
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if let Ok(chain) = std::env::var("WEFE_CHAIN_CONFIG") {
+            config.chain_config = PathBuf::from(chain);
+        }
+        if let Ok(url) = std::env::var("WEFE_STORE_URL") {
+            config.store_url = Some(url);
+        }
+        config.chain_config = base.join(&config.chain_config);
+        config.data_dir = base.join(&config.data_dir);
+        if config.name.trim().is_empty() {
+            bail!("node config {}: name is empty", path.display());
+        }
+        if config.member.is_zero() {
+            bail!("node config {}: member is the zero address", path.display());
+        }
+        if config.poll_interval_ms == 0 || config.log_chunk_blocks == 0 {
+            bail!("node config {}: poll_interval_ms and log_chunk_blocks must be at least 1", path.display());
+        }
+        Ok(config)
+    }
+
+    /// The store URL, defaulting to a SQLite file in the data dir.
+    pub fn store_url(&self) -> String {
+        self.store_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("store.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../node-config/party.example.toml");
+        let config = NodeConfig::load(&path).unwrap();
+        assert_eq!(config.name, "bank-a");
+        assert!(config.chain_config.ends_with("chain.example.toml"));
+        assert!(config.store_url().starts_with("sqlite://") && config.store_url().ends_with("store.db"));
+    }
+
+    #[test]
+    fn zero_intervals_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("party.toml");
+        std::fs::write(
+            &path,
+            "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
+             data_dir = \"d\"\npoll_interval_ms = 0\n",
+        )
+        .unwrap();
+        assert!(NodeConfig::load(&path).unwrap_err().to_string().contains("at least 1"));
+    }
+}

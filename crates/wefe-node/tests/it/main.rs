@@ -1,0 +1,238 @@
+//! The node against a real anvil: a `kill -9` while events arrive loses and
+//! doubles nothing, and a reorg rewinds the index to the new chain.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use wefe_chain::anvil::{Anvil, DEV_KEYS};
+use wefe_chain::bindings::{Consortium, JobRegistry};
+use wefe_chain::{ChainBackend, ChainConfig, ContractAddresses, EthereumBackend, Governance, LogQuery, Target};
+use wefe_node::listener::{Listener, Step};
+use wefe_store::Store;
+
+fn signer(i: usize) -> PrivateKeySigner {
+    DEV_KEYS[i].parse().unwrap()
+}
+
+async fn as_key(anvil: &Anvil, key: usize, contracts: ContractAddresses) -> Governance<EthereumBackend> {
+    let backend =
+        EthereumBackend::connect(&anvil.url(), Some(31337), Some(signer(key)), Duration::from_secs(10)).await.unwrap();
+    Governance::new(backend, contracts)
+}
+
+/// Deploys (one admin, threshold 1) and onboards members 3 (A) and 4 (B).
+async fn consortium(anvil: &Anvil) -> ContractAddresses {
+    let backend =
+        EthereumBackend::connect(&anvil.url(), Some(31337), Some(signer(0)), Duration::from_secs(10)).await.unwrap();
+    let (admin, deployed) = Governance::deploy(backend, vec![signer(0).address()], 1).await.unwrap();
+    for key in [3, 4] {
+        let member = as_key(anvil, key, deployed.addresses).await;
+        let call = Consortium::applyForMembershipCall {
+            name: format!("member {key}"),
+            endpoint: "http://127.0.0.1:1".into(),
+            publicKey: vec![key as u8; 64].into(),
+        };
+        member.send(Target::Consortium, call).await.unwrap();
+        let approve = Consortium::proposeCall { kind: 0, target: signer(key).address(), value: U256::from(1) };
+        admin.send(Target::Consortium, approve).await.unwrap();
+    }
+    deployed.addresses
+}
+
+/// A proposes a job for A and B; both approve it.
+async fn approved_job(a: &Governance<EthereumBackend>, b: &Governance<EthereumBackend>, kind: &str) -> u64 {
+    let head = a.backend().head_block().await.unwrap();
+    let call = JobRegistry::proposeCall {
+        kind: kind.into(),
+        participants: vec![signer(3).address(), signer(4).address()],
+        datasetIds: vec![],
+        params: r#"{"protocol":"ecdh"}"#.into(),
+        deadlineBlock: head + 1000,
+    };
+    a.send(Target::JobRegistry, call).await.unwrap();
+    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
+    a.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
+    b.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
+    id.to::<u64>()
+}
+
+/// (block, log index, tx hash) of every log of the four contracts.
+async fn chain_logs(gov: &Governance<EthereumBackend>) -> Vec<(u64, u64, String)> {
+    let head = gov.backend().head_block().await.unwrap();
+    let c = gov.contracts();
+    let logs = gov
+        .backend()
+        .logs(&LogQuery {
+            addresses: vec![c.consortium, c.certificate_registry, c.data_registry, c.job_registry],
+            from_block: c.deployed_block,
+            to_block: head,
+            ..LogQuery::default()
+        })
+        .await
+        .unwrap();
+    let mut out: Vec<_> = logs.iter().map(|l| (l.block_number, l.log_index, l.tx_hash.to_string())).collect();
+    out.sort();
+    out
+}
+
+async fn indexed(store: &Store) -> Vec<(u64, u64, String)> {
+    store
+        .events(0, u64::MAX, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.block_number, e.log_index, e.tx_hash))
+        .collect()
+}
+
+fn write_node_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresses, member: Address) -> std::path::PathBuf {
+    let chain = ChainConfig {
+        chain: wefe_chain::config::ChainSection {
+            backend: "ethereum".into(),
+            rpc_url: anvil.url(),
+            chain_id: 31337,
+            confirmations: 0,
+            receipt_timeout_secs: 10,
+        },
+        contracts,
+    };
+    chain.save(&dir.join("chain.toml")).unwrap();
+    let party = dir.join("party.toml");
+    std::fs::write(
+        &party,
+        format!(
+            "name = \"bank-a\"\nmember = \"{member}\"\nchain_config = \"chain.toml\"\ndata_dir = \"data\"\n\
+             poll_interval_ms = 50\nlog_chunk_blocks = 4\n"
+        ),
+    )
+    .unwrap();
+    party
+}
+
+fn start_node(config: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_wefe-node"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("WEFE_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("wefe-node starts")
+}
+
+/// Waits until the node's cursor reaches the chain head.
+async fn wait_caught_up(store_path: &Path, head: u64) -> Store {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if store_path.exists() {
+            let store = Store::open(&format!("sqlite://{}", store_path.display())).await.unwrap();
+            if store.cursor(wefe_node::listener::CURSOR).await.unwrap().is_some_and(|c| c.block_number >= head) {
+                return store;
+            }
+            store.close().await;
+        }
+        assert!(Instant::now() < deadline, "the node did not catch up with block {head}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_while_events_arrive_loses_and_doubles_nothing() {
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_node_config(dir.path(), &anvil, contracts, signer(3).address());
+
+    let mut node = start_node(&config);
+    let mut approved = BTreeSet::new();
+    for _ in 0..6 {
+        approved.insert(approved_job(&a, &b, "psi").await);
+    }
+    // Crash mid-stream: no shutdown, no flush.
+    node.kill().unwrap();
+    node.wait().unwrap();
+    for _ in 0..6 {
+        approved.insert(approved_job(&a, &b, "psi").await);
+    }
+    let mut node = start_node(&config);
+    for _ in 0..3 {
+        approved.insert(approved_job(&a, &b, "psi").await);
+    }
+    let head = a.backend().head_block().await.unwrap();
+    let store = wait_caught_up(&dir.path().join("data/store.db"), head).await;
+    node.kill().unwrap();
+    node.wait().unwrap();
+
+    let jobs: BTreeSet<u64> = store.jobs().await.unwrap().iter().map(|j| j.job.job_id).collect();
+    assert_eq!(jobs, approved, "every approved job naming the member, exactly once");
+    assert_eq!(store.jobs().await.unwrap().len(), approved.len());
+    assert_eq!(indexed(&store).await, chain_logs(&a).await, "the audit index equals the chain's log");
+    let timeline: Vec<String> = store.job_events(1).await.unwrap().into_iter().map(|e| e.event).collect();
+    assert_eq!(timeline, ["JobProposed", "JobApprovalGiven", "JobApprovalGiven", "JobApproved"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reorg_rewinds_the_index_and_forgets_unstarted_jobs() {
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/store.db", dir.path().display())).await.unwrap();
+    let listener = Listener::new(as_key(&anvil, 3, contracts).await, store.clone(), signer(3).address(), 0, 3);
+    let catch_up = async || {
+        let mut rewound = false;
+        loop {
+            match listener.step().await.unwrap() {
+                Step::CaughtUp { .. } => return rewound,
+                Step::Rewound { .. } => rewound = true,
+                Step::Applied { .. } => {}
+            }
+        }
+    };
+
+    assert_eq!(approved_job(&a, &b, "psi").await, 1);
+    assert!(!catch_up().await);
+    let raw = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap());
+    let snapshot: U256 = raw.raw_request("evm_snapshot".into(), ()).await.unwrap();
+
+    // Job 2 is approved and indexed ...
+    assert_eq!(approved_job(&a, &b, "psi").await, 2);
+    assert!(!catch_up().await);
+    assert_eq!(store.job(2).await.unwrap().unwrap().job.kind, "psi");
+
+    // ... then the chain forgets it and approves a different job 2, on a longer fork.
+    let reverted: bool = raw.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    assert!(reverted);
+    // Fresh wallets: the old ones cached nonces of the forgotten fork.
+    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
+    assert_eq!(approved_job(&a, &b, "vertical-lr").await, 2);
+    let _: String = raw.raw_request("evm_mine".into(), ()).await.unwrap();
+    assert!(catch_up().await, "the follower noticed the reorg");
+
+    assert_eq!(indexed(&store).await, chain_logs(&a).await, "the index follows the new chain");
+    assert_eq!(store.job(2).await.unwrap().unwrap().job.kind, "vertical-lr");
+    assert_eq!(store.jobs().await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_configuration_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let party = dir.path().join("party.toml");
+    std::fs::write(&party, "name = \"x\"\nmember = \"0x12\"\nchain_config = \"c.toml\"\ndata_dir = \"d\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wefe-node")).args(["run", "--config"]).arg(&party).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("party.toml") && stderr.contains("line 2 (member"), "{stderr}");
+
+    std::fs::write(&party, "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"missing.toml\"\ndata_dir = \"d\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wefe-node")).args(["run", "--config"]).arg(&party).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.toml") && stderr.contains("cannot read"), "{stderr}");
+}

@@ -1,0 +1,203 @@
+//! The store against real databases: SQLite always, PostgreSQL when
+//! `WEFE_TEST_POSTGRES_URL` points at a server (each test gets its own database).
+
+use wefe_store::{Backend, Cursor, EventRecord, JobUpdate, NewJob, Store, StoreError};
+
+/// A fresh store: a SQLite file in a temp dir, or a new PostgreSQL database.
+struct Fresh {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    cleanup: Option<(String, String)>,
+}
+
+async fn fresh(backend: Backend) -> Option<Fresh> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/node/store.db", dir.path().display());
+            Some(Fresh { store: Store::open(&url).await.unwrap(), _dir: Some(dir), cleanup: None })
+        }
+        Backend::Postgres => {
+            let admin_url = std::env::var("WEFE_TEST_POSTGRES_URL").ok()?;
+            let name = format!("wefe_test_{}_{}", std::process::id(), rand_suffix());
+            admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
+            let (base, _) = admin_url.rsplit_once('/').expect("postgres URL with a database");
+            let store = Store::open(&format!("{base}/{name}")).await.unwrap();
+            Some(Fresh { store, _dir: None, cleanup: Some((admin_url, name)) })
+        }
+    }
+}
+
+impl Fresh {
+    async fn drop_db(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.cleanup {
+            admin(&admin_url, &format!("DROP DATABASE IF EXISTS {name}")).await;
+        }
+    }
+}
+
+async fn admin(url: &str, sql: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("WEFE_TEST_POSTGRES_URL reachable");
+    // Only the test-generated database name is formatted into this SQL.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.unwrap();
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::time::SystemTime::now().elapsed().map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.finish() % 1_000_000_000
+}
+
+fn event(block: u64, index: u64, name: &str, job: Option<u64>) -> EventRecord {
+    EventRecord {
+        block_number: block,
+        log_index: index,
+        block_hash: format!("0x{:064x}", block),
+        tx_hash: format!("0x{:064x}", block.wrapping_mul(1000).wrapping_add(index)),
+        contract: "JobRegistry".into(),
+        contract_address: "0x00000000000000000000000000000000000000aa".into(),
+        event: name.into(),
+        actor: Some("0x00000000000000000000000000000000000000bb".into()),
+        job_id: job,
+        fields: r#"{"jobId":"1"}"#.into(),
+    }
+}
+
+fn job(id: u64) -> NewJob {
+    NewJob {
+        job_id: id,
+        kind: "psi".into(),
+        params: r#"{"protocol":"ecdh"}"#.into(),
+        participants: r#"["0x01","0x02"]"#.into(),
+        datasets: r#"["bank-a"]"#.into(),
+        approved_block: 9,
+    }
+}
+
+async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(f) = fresh(backend).await else {
+            eprintln!("skipping PostgreSQL: WEFE_TEST_POSTGRES_URL is not set");
+            continue;
+        };
+        assert_eq!(f.store.backend(), backend);
+        test(f.store.clone()).await;
+        f.drop_db().await;
+    }
+}
+
+#[tokio::test]
+async fn cursor_and_events_commit_together_or_not_at_all() {
+    each_backend(|store| async move {
+        assert_eq!(store.cursor("chain").await.unwrap(), None);
+
+        // Dropped without commit: neither the event nor the cursor exists.
+        let mut tx = store.begin().await.unwrap();
+        assert!(Store::insert_event(&mut tx, &event(5, 0, "JobProposed", Some(1))).await.unwrap());
+        Store::set_cursor(&mut tx, "chain", &Cursor { block_number: 5, block_hash: "0x05".into() }).await.unwrap();
+        drop(tx);
+        assert_eq!(store.cursor("chain").await.unwrap(), None);
+        assert!(store.job_events(1).await.unwrap().is_empty());
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(Store::insert_event(&mut tx, &event(5, 0, "JobProposed", Some(1))).await.unwrap());
+        assert!(Store::insert_event(&mut tx, &event(6, 2, "JobApproved", Some(1))).await.unwrap());
+        assert!(Store::insert_event(&mut tx, &event(6, 1, "JobApprovalGiven", Some(1))).await.unwrap());
+        Store::set_cursor(&mut tx, "chain", &Cursor { block_number: 6, block_hash: "0x06".into() }).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // Replaying an event is a no-op, not a duplicate.
+        let mut tx = store.begin().await.unwrap();
+        assert!(!Store::insert_event(&mut tx, &event(6, 2, "JobApproved", Some(1))).await.unwrap());
+        Store::set_cursor(&mut tx, "chain", &Cursor { block_number: 7, block_hash: "0x07".into() }).await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(store.cursor("chain").await.unwrap(), Some(Cursor { block_number: 7, block_hash: "0x07".into() }));
+        let names: Vec<String> = store.job_events(1).await.unwrap().into_iter().map(|e| e.event).collect();
+        assert_eq!(names, ["JobProposed", "JobApprovalGiven", "JobApproved"]);
+        assert_eq!(store.events(6, 6, Some("JobApproved")).await.unwrap().len(), 1);
+        assert_eq!(store.events(0, u64::MAX, None).await.unwrap().len(), 3);
+        assert_eq!(store.events(0, 5, None).await.unwrap()[0], event(5, 0, "JobProposed", Some(1)));
+
+        // A reorg below block 6 removes what came after it.
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(Store::delete_events_after(&mut tx, 5).await.unwrap(), 2);
+        tx.commit().await.unwrap();
+        assert_eq!(store.events(0, u64::MAX, None).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_job_id_is_stored_once() {
+    each_backend(|store| async move {
+        let mut tx = store.begin().await.unwrap();
+        Store::insert_job(&mut tx, &job(7)).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let err = Store::insert_job(&mut tx, &job(7)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(ref what) if what == "job 7"), "{err}");
+        drop(tx);
+
+        let stored = store.job(7).await.unwrap().unwrap();
+        assert_eq!((stored.job.clone(), stored.status.as_str(), stored.progress), (job(7), "approved", 0.0));
+
+        let update = JobUpdate {
+            status: "completed",
+            progress: 1.0,
+            result_hash: Some("0xabc"),
+            result_path: Some("/data/results/7.csv"),
+            summary: Some(r#"{"intersection":2}"#),
+            error: None,
+        };
+        store.update_job(7, &update).await.unwrap();
+        let done = store.job(7).await.unwrap().unwrap();
+        assert_eq!((done.status.as_str(), done.result_hash.as_deref()), ("completed", Some("0xabc")));
+        assert!(
+            store.update_job(7, &JobUpdate { status: "running", progress: 1.5, ..Default::default() }).await.is_err()
+        );
+        assert_eq!(store.jobs().await.unwrap().len(), 1);
+        assert!(store.job(8).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_migrations_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/store.db", dir.path().display());
+    let store = Store::open(&url).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    Store::insert_job(&mut tx, &job(1)).await.unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(again.jobs().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_urls_are_explained() {
+    let err = Store::open("mysql://root@localhost/x").await.unwrap_err().to_string();
+    assert!(err.contains("must start with sqlite:// or postgres://"), "{err}");
+    let err = Store::open("postgres://wefe:hunter2@127.0.0.1:9/none").await.unwrap_err().to_string();
+    assert!(err.contains("cannot open store") && !err.contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn numbers_beyond_the_schema_are_refused() {
+    each_backend(|store| async move {
+        let mut tx = store.begin().await.unwrap();
+        let err = Store::insert_event(&mut tx, &event(u64::MAX, 0, "X", None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid { what: "block number", .. }), "{err}");
+    })
+    .await;
+}
