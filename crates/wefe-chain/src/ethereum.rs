@@ -37,7 +37,18 @@ impl EthereumBackend {
             url.parse().map_err(|e| ChainError::Config { path: "rpc url".into(), message: format!("'{url}': {e}") })?;
         let sender = signer.as_ref().map(|s| s.address());
         let provider = match signer {
-            Some(signer) => ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(parsed).erased(),
+            // The nonce is read from the node for every transaction: a cached
+            // nonce drifts when a call is refused at gas estimation (it is
+            // counted but never sent) and every later transaction then waits
+            // forever behind the gap. Callers send one transaction at a time.
+            Some(signer) => ProviderBuilder::new()
+                .disable_recommended_fillers()
+                .with_gas_estimation()
+                .with_simple_nonce_management()
+                .fetch_chain_id()
+                .wallet(EthereumWallet::from(signer))
+                .connect_http(parsed)
+                .erased(),
             None => ProviderBuilder::new().connect_http(parsed).erased(),
         };
         let backend = Self { provider, url: url.to_owned(), sender, receipt_timeout, names: Vec::new() };

@@ -17,12 +17,12 @@ use std::collections::HashMap;
 
 use alloy::primitives::{Address, B256};
 use alloy::sol_types::SolEvent;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wefe_chain::abi::decode_event;
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{ChainBackend, ChainLog, Governance, LogQuery, Target};
 use wefe_core::DatasetId;
-use wefe_store::{Cursor, EventRecord, NewJob, Store, StoreError};
+use wefe_store::{Cursor, EventRecord, NewJob, Store};
 
 /// The store's name for this follower's cursor.
 pub const CURSOR: &str = "chain";
@@ -81,8 +81,12 @@ impl<B: ChainBackend> Listener<B> {
         let safe = head.saturating_sub(self.confirmations);
         let next = match self.store.cursor(CURSOR).await? {
             Some(cursor) => {
-                let canonical = backend.block_hash(cursor.block_number).await?;
-                if canonical.map(|h| h.to_string()) != Some(cursor.block_hash.clone()) {
+                // A node that lags behind our cursor (or load-balances between
+                // nodes) is not a reorg: wait for it instead of rewinding.
+                let canonical = backend.block_hash(cursor.block_number).await?.with_context(|| {
+                    format!("the chain node has no block {} yet (lagging behind the cursor?)", cursor.block_number)
+                })?;
+                if canonical.to_string() != cursor.block_hash {
                     return self.rewind(cursor.block_number).await;
                 }
                 cursor.block_number + 1
@@ -93,6 +97,9 @@ impl<B: ChainBackend> Listener<B> {
             return Ok(Step::CaughtUp { at: next.saturating_sub(1) });
         }
         let to = safe.min(next.saturating_add(self.chunk - 1));
+        // The hash of the chunk's last block is read before and after the logs:
+        // if a reorg lands in between, the chunk is read again.
+        let to_hash = backend.block_hash(to).await?.with_context(|| format!("the chain node has no block {to}"))?;
         let mut logs = backend
             .logs(&LogQuery {
                 addresses: [Target::Consortium, Target::CertificateRegistry, Target::DataRegistry, Target::JobRegistry]
@@ -105,7 +112,16 @@ impl<B: ChainBackend> Listener<B> {
             })
             .await?;
         logs.sort_by_key(|l| (l.block_number, l.log_index));
-        let to_hash = backend.block_hash(to).await?.with_context(|| format!("the node has no block {to}"))?;
+        if backend.block_hash(to).await? != Some(to_hash) {
+            bail!("the chain reorganised while blocks {next}..={to} were read; reading them again");
+        }
+        if let Some(log) = logs.iter().find(|l| l.block_hash.is_none()) {
+            bail!(
+                "the chain node returned a log without a block hash (block {}, tx {})",
+                log.block_number,
+                log.tx_hash
+            );
+        }
 
         let mut senders: HashMap<B256, Option<Address>> = HashMap::new();
         for log in &logs {
@@ -117,6 +133,7 @@ impl<B: ChainBackend> Listener<B> {
         let mut tx = self.store.begin().await?;
         let mut events = 0;
         let mut jobs = Vec::new();
+        let mut replayed = Vec::new();
         for log in &logs {
             let Some(record) = self.record(log, senders.get(&log.tx_hash).copied().flatten()) else {
                 tracing::warn!(block = log.block_number, tx = %log.tx_hash, "log of a wefe contract that no ABI event matches");
@@ -127,15 +144,28 @@ impl<B: ChainBackend> Listener<B> {
             if record.event == "JobApproved"
                 && let Some(job) = self.job_for_me(log)?
             {
-                match Store::insert_job(&mut tx, &job).await {
-                    Ok(()) => jobs.push(job.job_id),
-                    Err(StoreError::Conflict(_)) => {} // already recorded before a crash or reorg
-                    Err(e) => return Err(e.into()),
+                if Store::insert_job(&mut tx, &job).await? {
+                    jobs.push(job.job_id);
+                } else {
+                    replayed.push(job); // recorded before a crash or a reorg
                 }
             }
         }
         Store::set_cursor(&mut tx, CURSOR, &Cursor { block_number: to, block_hash: to_hash.to_string() }).await?;
         tx.commit().await?;
+        // A job id approved again with other content means a reorg replaced an
+        // approval whose job had already started: it cannot be undone here.
+        for job in replayed {
+            if let Some(stored) = self.store.job(job.job_id).await?
+                && stored.job != job
+            {
+                tracing::error!(
+                    job = job.job_id,
+                    status = %stored.status,
+                    "the chain re-approved this job id with different content after a reorg; the node keeps the job it already started"
+                );
+            }
+        }
         Ok(Step::Applied { from: next, to, events, jobs })
     }
 
@@ -154,7 +184,10 @@ impl<B: ChainBackend> Listener<B> {
         }
         let keep_hash = match keep_hash {
             Some(h) => h,
-            None => backend.block_hash(keep).await?.unwrap_or_default(),
+            None => backend
+                .block_hash(keep)
+                .await?
+                .with_context(|| format!("the chain node has no block {keep} to rewind to"))?,
         };
         let mut tx = self.store.begin().await?;
         let forgotten = Store::delete_events_after(&mut tx, keep).await?;
@@ -176,9 +209,10 @@ impl<B: ChainBackend> Listener<B> {
             block_hash: log.block_hash.unwrap_or_default().to_string(),
             tx_hash: log.tx_hash.to_string(),
             contract: decoded.contract.clone(),
-            contract_address: log.address.to_checksum(None),
+            // Addresses are stored lowercase everywhere (see the migration).
+            contract_address: format!("{:#x}", log.address),
             event: decoded.event.clone(),
-            actor: actor.map(|a| a.to_checksum(None)),
+            actor: actor.map(|a| format!("{a:#x}")),
             job_id,
             fields: decoded.fields_json().to_string(),
         })
@@ -192,7 +226,7 @@ impl<B: ChainBackend> Listener<B> {
             return Ok(None);
         }
         let job_id = u64::try_from(event.jobId).context("job id beyond 2^64")?;
-        let participants: Vec<String> = event.participants.iter().map(|p| p.to_checksum(None)).collect();
+        let participants: Vec<String> = event.participants.iter().map(|p| format!("{p:#x}")).collect();
         let datasets: Vec<String> = event.datasetIds.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect();
         Ok(Some(NewJob {
             job_id,

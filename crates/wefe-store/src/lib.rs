@@ -366,12 +366,15 @@ impl Store {
 
     // --------------------------------------------------------------- jobs
 
-    /// Records a job inside `tx`; [`StoreError::Conflict`] when its id is already stored.
-    pub async fn insert_job(conn: &mut AnyConnection, job: &NewJob) -> Result<()> {
+    /// Records a job inside `tx`; false when its id is already stored (the row
+    /// is left as it is). Never aborts the transaction, so the caller can go on
+    /// writing in it (PostgreSQL aborts a transaction on a violated constraint).
+    pub async fn insert_job(conn: &mut AnyConnection, job: &NewJob) -> Result<bool> {
         let now = now();
-        let result = sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO jobs (job_id, kind, params, participants, datasets, approved_block, status, progress, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'approved', 0, $7, $7)",
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'approved', 0, $7, $7) \
+             ON CONFLICT (job_id) DO NOTHING",
         )
         .bind(to_i64("job id", job.job_id)?)
         .bind(&job.kind)
@@ -381,14 +384,22 @@ impl Store {
         .bind(to_i64("block number", job.approved_block)?)
         .bind(now)
         .execute(conn)
-        .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                Err(StoreError::Conflict(format!("job {}", job.job_id)))
-            }
-            Err(e) => Err(e.into()),
-        }
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Moves a job from status `from` to `to` only if it is still in `from`
+    /// (a runner claiming an approved job races a reorg that may forget it).
+    /// False when the job is not (or no longer) in `from`.
+    pub async fn transition_job(&self, job_id: u64, from: &str, to: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE jobs SET status = $1, updated_at = $2 WHERE job_id = $3 AND status = $4")
+            .bind(to)
+            .bind(now())
+            .bind(to_i64("job id", job_id)?)
+            .bind(from)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Forgets jobs approved after `block` that have not started (a reorg
@@ -505,6 +516,91 @@ fn to_u64(value: i64) -> Result<u64> {
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+// ----------------------------------------------------------- datasets
+
+/// A dataset imported into this node: where its file is and what it holds.
+/// The data itself stays in the node's data dir; only hashes go on chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetRecord {
+    /// The dataset id in its canonical text form (a `wefe_core::DatasetId`).
+    pub dataset_id: String,
+    /// Where the stored CSV file is.
+    pub path: String,
+    /// The column holding the row ids.
+    pub id_column: String,
+    /// Column names as a JSON array, in file order.
+    pub columns: String,
+    /// Data rows (without the header).
+    pub row_count: u64,
+    /// SHA-256 of the canonical header (0x-hex).
+    pub schema_hash: String,
+    /// SHA-256 of the stored file (0x-hex).
+    pub content_hash: String,
+    /// Unix seconds.
+    pub imported_at: i64,
+}
+
+macro_rules! dataset_select {
+    () => {
+        "SELECT dataset_id, path, id_column, columns, row_count, schema_hash, content_hash, imported_at FROM datasets "
+    };
+}
+
+impl Store {
+    /// Records an imported dataset; [`StoreError::Conflict`] when its id is already stored.
+    pub async fn insert_dataset(&self, d: &DatasetRecord) -> Result<()> {
+        let result = sqlx::query(
+            "INSERT INTO datasets (dataset_id, path, id_column, columns, row_count, schema_hash, content_hash, \
+             imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&d.dataset_id)
+        .bind(&d.path)
+        .bind(&d.id_column)
+        .bind(&d.columns)
+        .bind(to_i64("row count", d.row_count)?)
+        .bind(&d.schema_hash)
+        .bind(&d.content_hash)
+        .bind(d.imported_at)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::Conflict(format!("dataset {}", d.dataset_id)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One dataset.
+    pub async fn dataset(&self, id: &str) -> Result<Option<DatasetRecord>> {
+        let row = sqlx::query(concat!(dataset_select!(), "WHERE dataset_id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(dataset_from_row).transpose()
+    }
+
+    /// All datasets, by id.
+    pub async fn datasets(&self) -> Result<Vec<DatasetRecord>> {
+        let rows = sqlx::query(concat!(dataset_select!(), "ORDER BY dataset_id")).fetch_all(&self.pool).await?;
+        rows.iter().map(dataset_from_row).collect()
+    }
+}
+
+fn dataset_from_row(r: &sqlx::any::AnyRow) -> Result<DatasetRecord> {
+    Ok(DatasetRecord {
+        dataset_id: r.try_get("dataset_id")?,
+        path: r.try_get("path")?,
+        id_column: r.try_get("id_column")?,
+        columns: r.try_get("columns")?,
+        row_count: to_u64(r.try_get("row_count")?)?,
+        schema_hash: r.try_get("schema_hash")?,
+        content_hash: r.try_get("content_hash")?,
+        imported_at: r.try_get("imported_at")?,
+    })
 }
 
 #[cfg(test)]

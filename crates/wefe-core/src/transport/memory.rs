@@ -36,12 +36,38 @@ struct State {
     closed: HashSet<PeerId>,
     /// Keyed by (from, to, tag).
     queues: HashMap<(PeerId, PeerId, String), Queue>,
+    /// Id of the next pending `recv`.
+    next_waiter: u64,
 }
+
+type QueueKey = (PeerId, PeerId, String);
 
 #[derive(Debug, Default)]
 struct Queue {
     messages: VecDeque<Vec<u8>>,
-    waiting: Vec<Waker>,
+    /// One waker per pending `recv` (by its id), the one it was last polled with.
+    waiting: Vec<(u64, Waker)>,
+}
+
+impl Queue {
+    fn wake_all(&mut self) {
+        self.waiting.drain(..).for_each(|(_, waker)| waker.wake());
+    }
+}
+
+/// Removes a `recv`'s waker when the call finishes or is dropped.
+struct Waiter<'a> {
+    shared: &'a Shared,
+    key: &'a QueueKey,
+    id: u64,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.shared.lock().queues.get_mut(self.key) {
+            queue.waiting.retain(|(id, _)| *id != self.id);
+        }
+    }
 }
 
 impl Shared {
@@ -98,13 +124,19 @@ impl Transport for MemoryTransport {
         }
         let queue = state.queues.entry((self.id, *to, tag.to_owned())).or_default();
         queue.messages.push_back(payload);
-        queue.waiting.drain(..).for_each(Waker::wake);
+        queue.wake_all();
         Ok(())
     }
 
     async fn recv(&self, from: &PeerId, tag: &str) -> Result<Vec<u8>, TransportError> {
         check_tag(tag)?;
-        let key = (*from, self.id, tag.to_owned());
+        let key: QueueKey = (*from, self.id, tag.to_owned());
+        let id = {
+            let mut state = self.shared.lock();
+            state.next_waiter += 1;
+            state.next_waiter
+        };
+        let _waiter = Waiter { shared: &self.shared, key: &key, id };
         poll_fn(|cx| {
             let mut state = self.shared.lock();
             if !state.members.contains(from) {
@@ -118,7 +150,12 @@ impl Transport for MemoryTransport {
             if closed {
                 return Poll::Ready(Err(TransportError::Closed(*from)));
             }
-            queue.waiting.push(cx.waker().clone());
+            // Polled again (spuriously, or after a wake-up that found another
+            // waiter's message gone): keep one waker, the latest.
+            match queue.waiting.iter_mut().find(|(waiter, _)| *waiter == id) {
+                Some((_, waker)) => waker.clone_from(cx.waker()),
+                None => queue.waiting.push((id, cx.waker().clone())),
+            }
             Poll::Pending
         })
         .await
@@ -131,7 +168,7 @@ impl Drop for MemoryTransport {
         state.closed.insert(self.id);
         for ((from, _, _), queue) in state.queues.iter_mut() {
             if *from == self.id {
-                queue.waiting.drain(..).for_each(Waker::wake);
+                queue.wake_all();
             }
         }
     }
@@ -214,6 +251,52 @@ mod tests {
             assert_eq!(b.recv(&peer(1), "t").await, Err(TransportError::Closed(peer(1))));
             assert_eq!(b.send(&peer(1), "t", vec![]).await, Err(TransportError::Closed(peer(1))));
         });
+    }
+
+    fn waiters(net: &MemoryNetwork, from: u8, to: u8, tag: &str) -> usize {
+        net.shared.lock().queues.get(&(peer(from), peer(to), tag.to_owned())).map_or(0, |q| q.waiting.len())
+    }
+
+    /// Counts its wake-ups.
+    struct Counter(std::sync::atomic::AtomicUsize);
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn repeated_polls_keep_one_waker_per_waiter() {
+        let net = MemoryNetwork::new(8);
+        let (a, b) = (net.endpoint(peer(1)), net.endpoint(peer(2)));
+        let alice = peer(1);
+        let mut recv = pin!(b.recv(&alice, "t"));
+        let mut noop = Context::from_waker(Waker::noop());
+        for _ in 0..100 {
+            assert!(recv.as_mut().poll(&mut noop).is_pending());
+        }
+        assert_eq!(waiters(&net, 1, 2, "t"), 1, "100 polls of one recv");
+
+        // Polled with another waker: that one replaces the first and is the one woken.
+        let counter = Arc::new(Counter(0.into()));
+        let counting = Waker::from(Arc::clone(&counter));
+        assert!(recv.as_mut().poll(&mut Context::from_waker(&counting)).is_pending());
+        assert_eq!(waiters(&net, 1, 2, "t"), 1);
+
+        // A second pending recv has its own waker, removed when it is dropped.
+        {
+            let mut other = pin!(b.recv(&alice, "t"));
+            assert!(other.as_mut().poll(&mut noop).is_pending());
+            assert!(other.as_mut().poll(&mut noop).is_pending());
+            assert_eq!(waiters(&net, 1, 2, "t"), 2);
+        }
+        assert_eq!(waiters(&net, 1, 2, "t"), 1, "a dropped recv leaves no waker");
+
+        block_on(a.send(&peer(2), "t", vec![1])).unwrap();
+        assert_eq!(counter.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(waiters(&net, 1, 2, "t"), 0);
+        assert_eq!(recv.as_mut().poll(&mut noop), Poll::Ready(Ok(vec![1])));
+        assert_eq!(waiters(&net, 1, 2, "t"), 0);
     }
 
     #[test]

@@ -37,9 +37,16 @@ impl BloomFilter {
         if !(1..=64).contains(&fpr_log2) {
             return Err(Error::InvalidParams(format!("Bloom filter fpr_log2 {fpr_log2} is not in 1..=64")));
         }
-        let bits = (expected_items.max(1) as f64 * f64::from(fpr_log2) / std::f64::consts::LN_2).ceil() as u64;
-        let num_bits = bits.max(64);
+        let num_bits = Self::bits_for(expected_items, fpr_log2);
         Ok(Self { words: vec![0; num_bits.div_ceil(64) as usize], num_bits, num_hashes: fpr_log2 })
+    }
+
+    /// The number of bits [`BloomFilter::new`] uses for `expected_items` at
+    /// 2^-`fpr_log2`: `max(64, ⌈max(1, n)·fpr_log2 / ln 2⌉)`. A receiver caps
+    /// what it decodes with this (plus a margin) for its largest allowed `n`.
+    pub fn bits_for(expected_items: usize, fpr_log2: u8) -> u64 {
+        let bits = (expected_items.max(1) as f64 * f64::from(fpr_log2) / std::f64::consts::LN_2).ceil() as u64;
+        bits.max(64)
     }
 
     /// Number of bits.
@@ -58,6 +65,36 @@ impl BloomFilter {
         let h2 = u64::from_le_bytes(digest[8..16].try_into().expect("8 bytes")) | 1;
         let m = self.num_bits;
         (0..u64::from(self.num_hashes)).map(move |i| h1.wrapping_add(i.wrapping_mul(h2)) % m)
+    }
+
+    /// Number of bits set.
+    pub fn count_ones(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// The most bits an honestly built filter of this size and number of
+    /// hash functions has set, except with probability below 2^-40 (for
+    /// random items; the inputs here are hashes). A filter over the limit is
+    /// over-full: it would match far more than 2^-`num_hashes` of the
+    /// queries, as an all-ones filter matches everything.
+    ///
+    /// [`BloomFilter::new`] gives `n` items `m ≥ n·k / ln 2` bits, so
+    /// `n ≤ n_max = ⌊m·ln 2 / k⌋` and at most `n·k ≤ n_max·k` bits are set.
+    /// Each item sets a bit `b` with probability at most `k/m`, so
+    /// `E[ones] ≤ μ = m·(1 − (1 − k/m)^n_max)` (≈ m/2); the count depends on
+    /// `n` independent items that each change it by at most `k`, so by
+    /// McDiarmid's inequality `P(ones ≥ μ + t) ≤ exp(−2t² / (n_max·k²))`,
+    /// which is 2^-40 for `t = k·√(n_max·20·ln 2)`. The limit is
+    /// `min(n_max·k, μ + t) + 1`. At k = 40 a filter within it matches a
+    /// random query with probability at most (limit/m)^k: about 2^-39.7 for a
+    /// million items, but up to (ln 2)^k ≈ 2^-21 for a few items.
+    pub fn max_plausible_ones(num_bits: u64, num_hashes: u8) -> u64 {
+        let (m, k) = (num_bits as f64, f64::from(num_hashes));
+        // The epsilon absorbs rounding: an honest n is never counted below itself.
+        let n_max = (m * std::f64::consts::LN_2 / k + 1e-6).floor();
+        let mean = m * (1.0 - (1.0 - (k / m).min(1.0)).powf(n_max));
+        let t = k * (n_max * 20.0 * std::f64::consts::LN_2).sqrt();
+        ((n_max * k).min(mean + t).ceil() as u64).saturating_add(1)
     }
 
     /// Adds an item.
@@ -134,6 +171,33 @@ mod tests {
         assert!(BloomFilter::new(10, 0).is_err());
         assert!(BloomFilter::new(10, 65).is_err());
         assert_eq!(BloomFilter::new(0, 40).unwrap().num_bits(), 64);
+    }
+
+    #[test]
+    fn honest_filters_are_never_over_full_and_an_all_ones_filter_is() {
+        for fpr_log2 in [1u8, 2, 8, 20, 40, 41, 64] {
+            for n in [0usize, 1, 2, 3, 5, 7, 10, 33, 100, 1000, 5000] {
+                let mut filter = BloomFilter::new(n, fpr_log2).unwrap();
+                for i in 0..n {
+                    let item = [n.to_be_bytes().as_slice(), &[fpr_log2], &i.to_be_bytes()].concat();
+                    filter.insert(&Sha256::digest(&item));
+                }
+                let limit = BloomFilter::max_plausible_ones(filter.num_bits(), fpr_log2);
+                assert!(filter.count_ones() <= limit, "n = {n}, k = {fpr_log2}: {} > {limit}", filter.count_ones());
+                let mut full = filter.clone();
+                full.words.iter_mut().for_each(|w| *w = u64::MAX);
+                let spare = full.num_bits % 64;
+                if spare != 0 {
+                    *full.words.last_mut().unwrap() = (1 << spare) - 1;
+                }
+                assert_eq!(full.count_ones(), full.num_bits());
+                assert!(full.count_ones() > limit, "n = {n}, k = {fpr_log2}: all ones within {limit}");
+            }
+        }
+        // For many items the limit is close to half the bits.
+        let m = BloomFilter::bits_for(1_000_000, 40);
+        let limit = BloomFilter::max_plausible_ones(m, 40);
+        assert!((limit as f64) < 0.503 * m as f64, "{limit} of {m}");
     }
 
     #[test]

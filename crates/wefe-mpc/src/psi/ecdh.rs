@@ -473,6 +473,26 @@ mod tests {
         }
     }
 
+    /// The state machines hold private sets: their Debug shows counts only.
+    #[test]
+    fn debug_of_the_state_machines_shows_counts_not_ids() {
+        const SECRET: &str = "secret-customer-4711";
+        let ids = [SECRET, "another-id"];
+        let params = EcdhParams::default();
+        let initiator = Initiator::new(params, ids).unwrap();
+        let responder = Responder::new(params, ids).unwrap();
+        let mut printed = vec![format!("{initiator:?}"), format!("{responder:?}")];
+        let (awaiting_reply, hello) = initiator.start().unwrap();
+        printed.push(format!("{awaiting_reply:?}"));
+        let (_, step) = responder.on_hello(hello).unwrap();
+        let ResponderStep::AwaitFinish(awaiting_finish) = step else { panic!("Both: the responder learns") };
+        printed.push(format!("{awaiting_finish:?}"));
+        for text in &printed {
+            assert!(!text.contains(SECRET) && !text.contains("115, 101, 99"), "{text}");
+            assert!(text.contains("items: 2"), "{text}");
+        }
+    }
+
     #[test]
     fn blinding_key_is_not_printed() {
         let key = BlindingKey::random().unwrap();

@@ -17,10 +17,25 @@
 //!
 //! The client learns the intersection; with [`RsaReveal::Both`] it sends the
 //! tags of the common ids back so the server learns it too (semi-honest: a
-//! client could lie). With a Bloom filter, a client id is falsely reported as
-//! common with probability 2^-`fpr_log2` (default 2^-40); such a tag matches
-//! nothing on the server and is ignored there. RSA-PSI has no cardinality-only
-//! mode (the client always sees which of its ids matched): use [`super::ecdh`].
+//! client could lie). RSA-PSI has no cardinality-only mode (the client always
+//! sees which of its ids matched): use [`super::ecdh`].
+//!
+//! With a Bloom filter, a client id the server does not have is falsely
+//! reported as common with probability 2^-`fpr_log2`. With
+//! [`RsaReveal::Both`] its tag `T(FDH(x)^d)` then goes back to the server,
+//! which matches nothing in its own set but is **not harmless**: the server
+//! holds `d`, so it can compute the tag of any id it guesses and so learn that
+//! the client has that id. Hence, with `Both`, the server's set must be a
+//! [`ServerSetEncoding::HashList`] (exact) or a Bloom filter with `fpr_log2 ≥`
+//! [`MIN_FPR_LOG2_REVEAL_BOTH`] (both parties refuse other parameters), and
+//! the client refuses a filter whose number of hash functions differs from
+//! the agreed `fpr_log2` or that has more bits set than an honest filter of
+//! its size would ([`BloomFilter::max_plausible_ones`]), as a 1-hash or
+//! all-ones filter would make every id a false positive. A malicious server
+//! can still send a filter with as many bits set as that limit allows, which
+//! raises the false-positive rate of a small filter up to (ln 2)^`fpr_log2`
+//! (2^-21 at 40): a client facing a malicious server should use `HashList`.
+//! The server ignores returned tags that are not in its set.
 //!
 //! Keys below 2048 bits are refused on both sides unless `insecure` is set
 //! (tests only).
@@ -52,6 +67,9 @@ pub const MAX_KEY_BITS: u32 = 8192;
 pub const INSECURE_MIN_KEY_BITS: u32 = 512;
 /// Default false-positive rate of the server's Bloom filter: 2^-40.
 pub const DEFAULT_FPR_LOG2: u8 = 40;
+/// Smallest Bloom filter `fpr_log2` allowed with [`RsaReveal::Both`] (false
+/// positives are sent to the server, which can test guessed ids against them).
+pub const MIN_FPR_LOG2_REVEAL_BOTH: u8 = 40;
 /// Default upper bound on the items one party may send.
 pub const DEFAULT_MAX_ITEMS: u32 = 1 << 22;
 /// Bytes of a signature tag `T`.
@@ -139,16 +157,29 @@ impl RsaParams {
         Ok(())
     }
 
+    /// Refuses a set encoding these parameters do not allow: `fpr_log2`
+    /// outside 1..=64, or below [`MIN_FPR_LOG2_REVEAL_BOTH`] with [`RsaReveal::Both`].
+    pub fn check_server_set(&self) -> Result<()> {
+        if let ServerSetEncoding::Bloom { fpr_log2 } = self.server_set {
+            if !(1..=64).contains(&fpr_log2) {
+                return Err(Error::InvalidParams(format!("Bloom filter fpr_log2 {fpr_log2} is not in 1..=64")));
+            }
+            if self.reveal == RsaReveal::Both && fpr_log2 < MIN_FPR_LOG2_REVEAL_BOTH {
+                return Err(Error::InvalidParams(format!(
+                    "Bloom filter fpr_log2 {fpr_log2} with reveal Both: false positives would be sent to the \
+                     server, which can test guessed ids against them; use at least {MIN_FPR_LOG2_REVEAL_BOTH} \
+                     or a hash list"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_set(&self, items: &[Vec<u8>]) -> Result<()> {
         if items.len() > self.max_items as usize {
             return Err(Error::InvalidParams(format!("{} items exceed max_items = {}", items.len(), self.max_items)));
         }
-        if let ServerSetEncoding::Bloom { fpr_log2 } = self.server_set
-            && !(1..=64).contains(&fpr_log2)
-        {
-            return Err(Error::InvalidParams(format!("Bloom filter fpr_log2 {fpr_log2} is not in 1..=64")));
-        }
-        Ok(())
+        self.check_server_set()
     }
 }
 
@@ -370,7 +401,9 @@ impl SignedReply {
     }
 
     /// Parses a reply: signatures of `k` bytes, at most `max_items` of them and
-    /// of server tags, a Bloom filter of at most 64 bits per allowed item.
+    /// of server tags, a Bloom filter no larger than [`BloomFilter::new`] makes
+    /// for `max_items` ids at the filter's own number of hash functions
+    /// (`⌈max_items·k / ln 2⌉` bits, ~92.3 per id at k = 64), plus 64 bits.
     pub fn decode(bytes: &[u8], k: usize, max_items: u32) -> Result<Self> {
         let mut r = Reader::new("RSA-PSI signed reply", bytes);
         r.header(VERSION, KIND_REPLY)?;
@@ -379,9 +412,14 @@ impl SignedReply {
         let server_set = match r.u8()? {
             0 => ServerSet::HashList(read_tags(&mut r, max_items)?),
             1 => {
-                let max_bits = 64 * u64::from(max_items).max(1) + 64;
-                let len = r.count(u32::try_from(max_bits / 8 + 10).unwrap_or(u32::MAX))?;
-                ServerSet::Bloom(BloomFilter::decode(r.take(len)?, max_bits)?)
+                let max_items = usize::try_from(max_items).unwrap_or(usize::MAX);
+                let largest = bloom_max_bits(max_items, 64);
+                let len = r.count(u32::try_from(largest.div_ceil(64) * 8 + 10).unwrap_or(u32::MAX))?;
+                let bytes = r.take(len)?;
+                // The filter's own hash count (checked by `decode`; the client
+                // then checks it against the agreed fpr_log2).
+                let num_hashes = bytes.get(1).copied().unwrap_or(64).clamp(1, 64);
+                ServerSet::Bloom(BloomFilter::decode(bytes, bloom_max_bits(max_items, num_hashes))?)
             }
             other => return Err(r.malformed(format!("unknown server set encoding {other}"))),
         };
@@ -457,9 +495,27 @@ where
     Ok(output)
 }
 
-/// The public key as the client receives it, checked against `params`.
+/// The largest Bloom filter accepted for `max_items` ids at `fpr_log2`: what
+/// [`BloomFilter::new`] makes for that many, plus 64 bits for rounding.
+fn bloom_max_bits(max_items: usize, fpr_log2: u8) -> u64 {
+    BloomFilter::bits_for(max_items, fpr_log2) + 64
+}
+
+/// The public key as the client receives it, checked against `params`. The
+/// hello may not have gone through [`ServerHello::decode`]: nothing is assumed.
 fn public_key_from_hello(hello: &ServerHello, params: &RsaParams) -> Result<rsa::PublicKey> {
-    let bits = hello.n.len() as u32 * 8 - hello.n[0].leading_zeros();
+    let malformed = |reason: &str| Error::Malformed { message: "RSA-PSI server hello", reason: reason.into() };
+    let Some(&first) = hello.n.first() else { return Err(malformed("empty modulus")) };
+    if first == 0 {
+        return Err(malformed("leading zero byte in the modulus"));
+    }
+    if hello.n.len() > (MAX_KEY_BITS / 8) as usize {
+        return Err(malformed("modulus above the maximum size"));
+    }
+    if hello.e.first().is_none_or(|&b| b == 0) || hello.e.len() > 8 {
+        return Err(malformed("public exponent empty, with a leading zero byte, or over 8 bytes"));
+    }
+    let bits = hello.n.len() as u32 * 8 - first.leading_zeros();
     params.check_key_bits(bits)?;
     let precision = (hello.n.len() * 8) as u32;
     let n = BoxedUint::from_be_slice(&hello.n, precision).map_err(|_| Error::InvalidParams("bad modulus".into()))?;
@@ -598,5 +654,247 @@ mod tests {
         bad_set[6 + 3 * k] = 7;
         assert!(SignedReply::decode(&bad_set, k, 10).is_err());
         assert!(ClientResult::decode(&[VERSION, KIND_RESULT, 0, 0, 0, 1], 10).is_err());
+    }
+
+    /// Finding: with reveal Both the client sends Bloom false positives back,
+    /// and the server, holding d, can test guessed ids against them.
+    #[test]
+    fn reveal_both_needs_a_hash_list_or_a_bloom_filter_of_at_least_2_pow_minus_40() {
+        for fpr_log2 in [1, 8, 20, 39] {
+            let weak = RsaParams {
+                reveal: RsaReveal::Both,
+                server_set: ServerSetEncoding::Bloom { fpr_log2 },
+                ..RsaParams::default()
+            };
+            assert!(matches!(Client::new(weak, ["a"]), Err(Error::InvalidParams(_))), "{fpr_log2}");
+            assert!(matches!(Server::start(weak, signer(), ["a"]), Err(Error::InvalidParams(_))), "{fpr_log2}");
+            // Only the client learning: false positives stay with it.
+            let client_only = RsaParams { reveal: RsaReveal::Client, ..weak };
+            assert!(Client::new(client_only, ["a"]).is_ok());
+        }
+        for server_set in [ServerSetEncoding::Bloom { fpr_log2: MIN_FPR_LOG2_REVEAL_BOTH }, ServerSetEncoding::HashList]
+        {
+            let ok = RsaParams { reveal: RsaReveal::Both, server_set, ..RsaParams::default() };
+            assert!(Client::new(ok, ["a"]).is_ok());
+            assert!(Server::start(ok, signer(), ["a"]).is_ok());
+        }
+    }
+
+    /// A server that sends a 1-hash, all-ones or otherwise not agreed filter
+    /// would turn every client id into a false positive sent back to it.
+    #[test]
+    fn client_refuses_a_server_set_that_would_match_everything() {
+        let params = RsaParams { reveal: RsaReveal::Both, ..RsaParams::default() };
+        let client_items = ids(0..6);
+        let reply_for = |set: ServerSet| {
+            let (server, hello) = Server::start(params, signer(), ids(0..2)).unwrap();
+            let (request, client) = Client::new(params, &client_items).unwrap().on_hello(hello).unwrap();
+            let (mut reply, _) = server.on_request(request).unwrap();
+            reply.server_set = set;
+            // Through the encoding, as a peer's reply would come.
+            let reply = SignedReply::decode(&reply.encode(), client.modulus_bytes(), params.max_items).unwrap();
+            client.on_reply(reply)
+        };
+        // One hash function over a filter with every bit set.
+        let mut one_hash = BloomFilter::new(1, 1).unwrap();
+        let mut bytes = one_hash.encode();
+        bytes[10..].fill(0xff);
+        one_hash = BloomFilter::decode(&bytes, 64).unwrap();
+        assert!(matches!(reply_for(ServerSet::Bloom(one_hash)), Err(Error::Malformed { .. })));
+        // The agreed 40 hash functions, but every bit set.
+        let mut all_ones = BloomFilter::new(1, 40).unwrap().encode();
+        all_ones[10..].fill(0xff);
+        let all_ones = BloomFilter::decode(&all_ones, 64).unwrap();
+        assert!((0..100u32).all(|i| all_ones.contains(&i.to_be_bytes())));
+        assert!(matches!(reply_for(ServerSet::Bloom(all_ones)), Err(Error::Malformed { .. })));
+        // A hash list where a Bloom filter was agreed, and a filter of another rate.
+        assert!(matches!(reply_for(ServerSet::HashList(vec![])), Err(Error::Malformed { .. })));
+        assert!(matches!(reply_for(ServerSet::Bloom(BloomFilter::new(2, 41).unwrap())), Err(Error::Malformed { .. })));
+        // The honest filter passes.
+        assert!(reply_for(ServerSet::Bloom(BloomFilter::new(2, 40).unwrap())).is_ok());
+    }
+
+    /// Honest runs may report more false-positive tags than the server has
+    /// ids; they are ignored, and only more tags than signed ids are refused.
+    #[test]
+    fn server_ignores_tags_not_in_its_set_however_many() {
+        let params = RsaParams { reveal: RsaReveal::Both, ..RsaParams::default() };
+        let server_items = ids(0..2);
+        let result_for = |tags: Vec<[u8; TAG_BYTES]>| {
+            let (server, hello) = Server::start(params, signer(), &server_items).unwrap();
+            let (request, _) = Client::new(params, ids(1..6)).unwrap().on_hello(hello).unwrap();
+            let (_, step) = server.on_request(request).unwrap();
+            let ServerStep::AwaitResult(waiting) = step else { panic!("reveal Both: the server learns") };
+            assert!(format!("{waiting:?}").contains("requested: 5"));
+            waiting.on_result(ClientResult { tags })
+        };
+        let n = signer().key.n().clone();
+        let k = modulus_bytes(&n);
+        let common_tag = {
+            let s = rsa::hazmat::rsa_decrypt_and_check(
+                &signer().key,
+                Some(&mut getrandom::SysRng),
+                &full_domain_hash(&n, b"customer-1").unwrap(),
+            )
+            .unwrap();
+            signature_tag(&s, k)
+        };
+        // One true match and four false positives: five tags for a set of two.
+        let mut tags: Vec<[u8; TAG_BYTES]> = (1..5u8).map(|i| [i; TAG_BYTES]).collect();
+        tags.push(common_tag);
+        tags.sort_unstable();
+        assert_eq!(result_for(tags.clone()).unwrap(), PsiOutput::Intersection(vec![b"customer-1".to_vec()]));
+        // More tags than the client had signed cannot be honest.
+        tags.push([9; TAG_BYTES]);
+        assert!(matches!(result_for(tags), Err(Error::Malformed { .. })));
+    }
+
+    /// A filter at fpr_log2 = 64 needs ~92.3 bits per id, more than a cap of 64.
+    #[test]
+    fn bloom_filters_up_to_fpr_log2_64_for_max_items_decode() {
+        for fpr_log2 in [40, 50, 64] {
+            for reveal in [RsaReveal::Client, RsaReveal::Both] {
+                let params = RsaParams {
+                    reveal,
+                    server_set: ServerSetEncoding::Bloom { fpr_log2 },
+                    max_items: 8,
+                    ..RsaParams::default()
+                };
+                let (server_out, client_out) = run(params, &ids(0..8), &ids(4..12)).unwrap();
+                let mut want: Vec<Vec<u8>> = ids(4..8).into_iter().map(String::into_bytes).collect();
+                want.sort();
+                assert_eq!(client_out, PsiOutput::Intersection(want.clone()), "{params:?}");
+                if reveal == RsaReveal::Both {
+                    assert_eq!(server_out, PsiOutput::Intersection(want), "{params:?}");
+                }
+            }
+        }
+        // Still bounded: a filter for twice max_items ids is refused.
+        let mut big = BloomFilter::new(16, 64).unwrap();
+        big.insert(b"x");
+        let reply = SignedReply { signatures: vec![], server_set: ServerSet::Bloom(big) };
+        assert!(SignedReply::decode(&reply.encode(), 256, 8).is_err());
+        assert!(SignedReply::decode(&reply.encode(), 256, 16).is_ok());
+    }
+
+    #[test]
+    fn debug_of_client_and_server_states_shows_counts_not_ids() {
+        const SECRET: &str = "secret-customer-4711";
+        let params = RsaParams { reveal: RsaReveal::Both, ..RsaParams::default() };
+        let items = [SECRET, "another-id"];
+        let client = Client::new(params, items).unwrap();
+        let (server, hello) = Server::start(params, signer(), items).unwrap();
+        let mut printed = vec![format!("{client:?}"), format!("{server:?}")];
+        let (request, awaiting_signatures) = client.on_hello(hello).unwrap();
+        printed.push(format!("{awaiting_signatures:?}"));
+        let (_, step) = server.on_request(request).unwrap();
+        printed.push(format!("{step:?}"));
+        for text in &printed {
+            assert!(!text.contains(SECRET) && !text.contains("115, 101, 99"), "{text}");
+            assert!(text.contains("items: 2"), "{text}");
+        }
+    }
+
+    /// `on_hello` is public: a hello need not have gone through `decode`.
+    #[test]
+    fn on_hello_refuses_a_bad_key_without_panicking() {
+        let params = RsaParams::default();
+        let (_, hello) = Server::start(params, signer(), ["a"]).unwrap();
+        let bad = [
+            ServerHello { n: vec![], ..hello.clone() },
+            ServerHello { n: [&[0u8][..], &hello.n].concat(), ..hello.clone() },
+            ServerHello { n: vec![0xff; 2000], ..hello.clone() },
+            ServerHello { e: vec![], ..hello.clone() },
+            ServerHello { e: vec![0, 1, 0, 1], ..hello.clone() },
+            ServerHello { e: vec![1; 9], ..hello.clone() },
+            ServerHello { n: vec![0xfe; 256], ..hello.clone() }, // even
+        ];
+        for hello in bad {
+            let result = Client::new(params, ["a"]).unwrap().on_hello(hello.clone());
+            assert!(result.is_err(), "n of {} bytes, e = {:?}", hello.n.len(), hello.e);
+        }
+        assert!(Client::new(params, ["a"]).unwrap().on_hello(hello).is_ok());
+    }
+
+    // Fixed 2048-bit test key: the primes of a key made once with
+    // `openssl genrsa 2048` (e = 65537). The expected values were computed by
+    // crates/wefe-mpc/tests/kat/rsa_psi_kat.py, an independent Python
+    // implementation (hashlib and int `pow` only; its expand_message_xmd is
+    // checked against RFC 9380 Appendix K.3) of FDH_n, the signature
+    // FDH_n(x)^d mod n and the tag T, run once and pasted here.
+    const KAT_P: &str = "f0ae02cc0f7e8cb47994bd9af48445cb46102eef38c90ead8e0aa411d7ab0b6b631419f983346bc6d93f7f31\
+        87cc16604351a7de74b14d3108ba855943560427e771c5e986670781425d0dd5a17aeb573b7bb7ba9d3c3b15\
+        a8968b86c9b0972d7160177b40ea70fab2633c0c8f4e510762f0ce93d6eb48588db155683c1da0a1";
+    const KAT_Q: &str = "db63a7505b1601ff72c2a3975e44ca1decd4f36c9d8df749c2f8117f9bbafe2ab123e241b2cd5f2a90c2377e\
+        d5869fd9182a271a9dec00303f2374cf728ae3d8cc4175caccbd2cd3cce41092e73f3399ce162109d032b819\
+        c7dfa6935f90f56f6b27ef83b2a82ede1a55bbf3b8c622426275751a8f1d8d3daeae2fb7982e362d";
+    const KAT_N: &str = "ce428cfcb601ca02d16a57902d3079467828ac4bab584934b7306e173de34cbe3ed657b54bd441ea3e2ef7bb\
+        d21399ec09e5f2cf86bfd5e690af9ce58e0acc10541fc090c666e3137f5693a35383e1a86c1a3c577a297000\
+        11af8312e7c0fa1faf8328d5625a64fee8863f1a4434b73014231d369202fd5b634b2ec7cb5cf17f299005e4\
+        2b52b9d4f4c8327e18a856446c12a606fc7ad4d55c64df5e5b88fcf8d62b45258858a35995c6adbadb6381a3\
+        8251afc78239f0c9e42fa9ca9b46b80979b61da2182fe77a9f0f3ad78d337079eb81332e7b8b3342d6831005\
+        0a077621483baf68db4162fb6a05465ab5d769dd4dbba4d58095494191b5c6ca4605324d";
+    /// (id, FDH_n(id), FDH_n(id)^d mod n, T(signature)), each as hex.
+    const KAT_VECTORS: [(&[u8], &str, &str, &str); 2] = [
+        (
+            b"alice",
+            "17368c68d2038fba4613f928a13b41bb89eabe596d9bca22675d0fed39e1912c5bc15ef1a1ae08664202df95\
+            0bbb1eae08a2f3d0af4d67f01bdd8ba927954bfa5b40f53b49d706d5918b9f1fd39d7c6521395cd751ad86c2\
+            6365804dd72d4e8a7dfae0b0fa13821c10a56ab45af55fc9c017dc494fc8cc3c23b39065b673022d90f35c6f\
+            57fbe7e82371dfae95132bd64d8040f8b70b301efc6a7bfc025ea949a4efd673cd68c0d93d1169afc9ab8f54\
+            79d4c39fa0ff6217fad0c3c518595acffaa2395cf1d4f54789bd0aeefa3f35822d3166723901b16db7545169\
+            25330abbfcda8cc4fb49173fdb8ebda47ee0aba10106221d3a8b0c888f12534bcc0b4670",
+            "1056b7bd8a792115dc73a3bbc18bc5b126c9e0d53def084159f16f7b2defacb4ff08ec851332f477bfd75d04\
+            e48a898b4d24ae99df164545171a9a44a2dc1efd7a4c3b94c8851b7dbf8f0d0c1d1c309b04bef9f993e844ac\
+            830501ce8ee3bf1b39c009b88ab25a45654fdc7be7746996160356be197e53ff28f9edecb1f055a4ae7638ac\
+            dfa409871c0f4898d6d0f87c959bcb9adc219e586b28dd79884d3f22638b2c58c93c544c34213013d93705b3\
+            a1e68b8eb08cbd8afbfdaa1552f7fc2d104406dd0aafca7f3afc86c0425856568e61e0656ebb6109c6cea505\
+            3f90b7a120c7d992573284eee3f50be85cb070b198f031ef1d83c6ee5842d6604389690b",
+            "32bcda41c4a659605047cfff59099c3e",
+        ),
+        (
+            b"",
+            "92d1500a89a435c777f6ebcc23968ddb42c758c97078a2d6f42fa1aa218c37bad8ad484cb80a4d5ae86ec790\
+            cfa9277aec9fc79902d0e5051e64e787f4943d281617814d6e2653893cadf975d671e50fc1daca5bb942181b\
+            6badfca107e41ce0426ef24180f05c7bd8537143e41ff9892ded1b289ff05474928963e0e374677d6fe3e8a5\
+            f45df18f03f32c988661111f35c0f34ef2cf90b27f305e605270d726cca1334d8eb9c0a515334595b6f7e0e0\
+            3f4ee9f8f5e84169d94252253aa63aac8060a6e4c46c44143a1377bac8c5042ceea4e3ef2ece7fae5e491053\
+            141b6fd8b0fd9c937c9596cc8ffe480328b5f4bc0261782e97bada9ab430217c278b5d1d",
+            "4fe342447d2bdb42d0380d0a467dffbf8d3829a0597e1b13caa3c6c5bc1498ce1807bceaba211b1fe422f2ba\
+            fbc704c7ea767c06d07387384d3d7afdf808cd9f9788869d2edce8d815a7ccc1ed7b4584f13625be3b3ce47a\
+            9e9d8471b8370b02d6647a778fdf1e3b4218b5aeaceaa2060a8e4430add48512c3c22b0a82a1ae4be962bbcc\
+            9d537af101122239c551784d532c7f21f0216f758ee64dc565f007fa72040fe2cc4d32febe02846ea56a8d10\
+            5c9ae3385dd78c78587c36d24408a2919e8e5d8f3d9b6bfe4d800b4d7beb6c2831c1d89c15d3d82e342774fb\
+            89798d906b21ba7f3397c716b202d5cc0a8e22ce7c7444eff8f7e964d0651c0553aa9b0b",
+            "135ff66d1983f69d3c1e951cd6002ebc",
+        ),
+    ];
+    /// A change of the FDH or tag construction (DSTs, lengths, encodings) fails here.
+    #[test]
+    fn full_domain_hash_and_signature_tag_match_known_answers() {
+        let uint = |hex_text: &str, bits: u32| BoxedUint::from_be_slice(&hex::decode(hex_text).unwrap(), bits).unwrap();
+        let key = rsa::PrivateKey::from_p_q(uint(KAT_P, 1024), uint(KAT_Q, 1024), BoxedUint::from(65537u64)).unwrap();
+        let signer = BlindSigner::from_key(key, &RsaParams::default()).unwrap();
+        let n = signer.key.n().clone();
+        let k = modulus_bytes(&n);
+        assert_eq!((signer.bits(), k), (2048, 256));
+        assert_eq!(hex::encode(to_fixed_bytes(n.as_ref(), k)), KAT_N);
+        for (item, fdh, signature, tag) in KAT_VECTORS {
+            let hashed = full_domain_hash(&n, item).unwrap();
+            assert_eq!(hex::encode(to_fixed_bytes(&hashed, k)), fdh, "FDH of {item:?}");
+            let s = rsa::hazmat::rsa_decrypt_and_check(&signer.key, Some(&mut getrandom::SysRng), &hashed).unwrap();
+            assert_eq!(hex::encode(to_fixed_bytes(&s, k)), signature, "signature of {item:?}");
+            assert_eq!(hex::encode(signature_tag(&s, k)), tag, "tag of {item:?}");
+            assert_eq!(signature_tag(&uint(signature, 2048), k), signature_tag(&s, k));
+        }
+        // The server sends exactly these tags for its set.
+        let params = RsaParams { server_set: ServerSetEncoding::HashList, ..RsaParams::default() };
+        let (server, hello) = Server::start(params, signer, KAT_VECTORS.map(|v| v.0)).unwrap();
+        let (request, _) = Client::new(params, ["alice"]).unwrap().on_hello(hello).unwrap();
+        let (reply, _) = server.on_request(request).unwrap();
+        let mut want: Vec<[u8; TAG_BYTES]> =
+            KAT_VECTORS.iter().map(|v| hex::decode(v.3).unwrap().try_into().unwrap()).collect();
+        want.sort_unstable();
+        assert_eq!(reply.server_set, ServerSet::HashList(want));
     }
 }

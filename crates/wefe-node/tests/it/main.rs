@@ -46,12 +46,21 @@ async fn consortium(anvil: &Anvil) -> ContractAddresses {
 
 /// A proposes a job for A and B; both approve it.
 async fn approved_job(a: &Governance<EthereumBackend>, b: &Governance<EthereumBackend>, kind: &str) -> u64 {
+    approved_job_with(a, b, kind, r#"{"protocol":"ecdh"}"#).await
+}
+
+async fn approved_job_with(
+    a: &Governance<EthereumBackend>,
+    b: &Governance<EthereumBackend>,
+    kind: &str,
+    params: &str,
+) -> u64 {
     let head = a.backend().head_block().await.unwrap();
     let call = JobRegistry::proposeCall {
         kind: kind.into(),
         participants: vec![signer(3).address(), signer(4).address()],
         datasetIds: vec![],
-        params: r#"{"protocol":"ecdh"}"#.into(),
+        params: params.into(),
         deadlineBlock: head + 1000,
     };
     a.send(Target::JobRegistry, call).await.unwrap();
@@ -209,8 +218,6 @@ async fn a_reorg_rewinds_the_index_and_forgets_unstarted_jobs() {
     // ... then the chain forgets it and approves a different job 2, on a longer fork.
     let reverted: bool = raw.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
     assert!(reverted);
-    // Fresh wallets: the old ones cached nonces of the forgotten fork.
-    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
     assert_eq!(approved_job(&a, &b, "vertical-lr").await, 2);
     let _: String = raw.raw_request("evm_mine".into(), ()).await.unwrap();
     assert!(catch_up().await, "the follower noticed the reorg");
@@ -235,4 +242,139 @@ async fn bad_configuration_is_one_line() {
     let out = Command::new(env!("CARGO_BIN_EXE_wefe-node")).args(["run", "--config"]).arg(&party).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("missing.toml") && stderr.contains("cannot read"), "{stderr}");
+}
+
+type Nets = std::collections::HashMap<
+    u64,
+    (wefe_core::transport::memory::MemoryNetwork, Vec<wefe_core::transport::memory::MemoryTransport>),
+>;
+
+/// One in-memory network per job, shared by the parties of this test. Every
+/// party joins a job's network when it is first used (as a gateway accepts
+/// messages for jobs its node has not started yet).
+#[derive(Clone, Default)]
+struct TestNetwork {
+    nets: std::sync::Arc<std::sync::Mutex<Nets>>,
+}
+
+struct PartyNetwork {
+    shared: TestNetwork,
+    me: Address,
+}
+
+impl wefe_node::scheduler::JobNetwork for PartyNetwork {
+    type Transport = wefe_core::transport::memory::MemoryTransport;
+    fn transport(&self, job_id: u64) -> anyhow::Result<Self::Transport> {
+        let mut nets = self.shared.nets.lock().unwrap();
+        let (net, _joined) = nets.entry(job_id).or_insert_with(|| {
+            let net = wefe_core::transport::memory::MemoryNetwork::new(64 << 20);
+            let joined = [3, 4]
+                .iter()
+                .map(|k| net.endpoint(wefe_core::PeerId::from_bytes(signer(*k).address().into_array())))
+                .collect();
+            (net, joined)
+        });
+        Ok(net.endpoint(wefe_core::PeerId::from_bytes(self.me.into_array())))
+    }
+}
+
+struct Ids(Vec<Vec<u8>>);
+
+impl wefe_node::scheduler::JobInputs for Ids {
+    fn ids(&self, _job: &wefe_store::JobRecord) -> anyhow::Result<Vec<Vec<u8>>> {
+        Ok(self.0.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approved_jobs_launch_themselves_and_report_on_chain() {
+    use wefe_node::scheduler::{Scheduler, SchedulerConfig, status};
+    let _ = tracing_subscriber::fmt().with_env_filter("warn").with_test_writer().try_init();
+
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
+    let dir = tempfile::tempdir().unwrap();
+    let network = TestNetwork::default();
+    let a_ids: Vec<Vec<u8>> = (0..300).map(|i| format!("c-{i}").into_bytes()).collect();
+    let b_ids: Vec<Vec<u8>> = (200..450).map(|i| format!("c-{i}").into_bytes()).collect();
+    let mut expected: Vec<Vec<u8>> = (200..300).map(|i| format!("c-{i}").into_bytes()).collect();
+    expected.sort();
+
+    let mut parties = Vec::new();
+    for (key, ids) in [(3, a_ids), (4, b_ids)] {
+        let me = signer(key).address();
+        let store = Store::open(&format!("sqlite://{}/{key}/store.db", dir.path().display())).await.unwrap();
+        let listener = Listener::new(as_key(&anvil, key, contracts).await, store.clone(), me, 0, 100);
+        let config = SchedulerConfig {
+            member: me,
+            results_dir: dir.path().join(format!("{key}/results")),
+            max_concurrent_jobs: 2,
+            job_timeout: Duration::from_secs(60),
+        };
+        let network = PartyNetwork { shared: network.clone(), me };
+        let scheduler = Scheduler::new(as_key(&anvil, key, contracts).await, store.clone(), network, Ids(ids), config);
+        parties.push((store, listener, scheduler));
+    }
+
+    // A good job and, at the same time, one whose params no node accepts.
+    let good = approved_job(&a, &b, "psi").await;
+    let bad = approved_job_with(&a, &b, "psi", r#"{"protocol":"kkrt"}"#).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        for (_, listener, scheduler) in &parties {
+            while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
+            scheduler.launch_ready().await.unwrap();
+        }
+        let mut done = true;
+        for (store, _, _) in &parties {
+            for id in [good, bad] {
+                let status = store.job(id).await.unwrap().map(|j| j.status).unwrap_or_default();
+                done &= status == status::COMPLETED || status == status::FAILED;
+            }
+        }
+        if done {
+            break;
+        }
+        if Instant::now() > deadline {
+            let mut states = Vec::new();
+            for (store, _, _) in &parties {
+                for id in [good, bad] {
+                    let j = store.job(id).await.unwrap();
+                    states.push(format!("{id}: {:?}", j.map(|j| (j.status, j.progress, j.error))));
+                }
+            }
+            panic!("jobs did not finish: {states:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    for (store, _, _) in &parties {
+        let job = store.job(good).await.unwrap().unwrap();
+        assert_eq!(job.status, status::COMPLETED, "{:?}", job.error);
+        let bytes = std::fs::read(job.result_path.as_deref().unwrap()).unwrap();
+        let mut lines: Vec<Vec<u8>> =
+            bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(<[u8]>::to_vec).collect();
+        assert_eq!(lines.remove(0), b"id");
+        assert_eq!(lines, expected);
+        let failed = store.job(bad).await.unwrap().unwrap();
+        assert_eq!(failed.status, status::FAILED);
+        assert!(failed.error.unwrap().contains("unknown protocol 'kkrt'"));
+    }
+
+    // The chain agrees: completed with each party's artifact hash; the bad job failed.
+    assert_eq!(a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(good) }).await.unwrap(), 4);
+    assert_eq!(a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(bad) }).await.unwrap(), 5);
+    for (key, (store, _, _)) in [3usize, 4].iter().zip(&parties) {
+        let report = a
+            .call(
+                Target::JobRegistry,
+                JobRegistry::participantReportCall { jobId: U256::from(good), participant: signer(*key).address() },
+            )
+            .await
+            .unwrap();
+        let stored = store.job(good).await.unwrap().unwrap();
+        assert_eq!(Some(report.resultHash.to_string()), stored.result_hash);
+        assert_eq!(report.summary, r#"{"intersection_size":100,"protocol":"ecdh"}"#);
+    }
 }

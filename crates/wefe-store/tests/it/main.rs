@@ -140,16 +140,26 @@ async fn cursor_and_events_commit_together_or_not_at_all() {
 async fn a_job_id_is_stored_once() {
     each_backend(|store| async move {
         let mut tx = store.begin().await.unwrap();
-        Store::insert_job(&mut tx, &job(7)).await.unwrap();
+        assert!(Store::insert_job(&mut tx, &job(7)).await.unwrap());
         tx.commit().await.unwrap();
 
+        // A replayed approval is a no-op and the transaction stays usable
+        // (PostgreSQL would abort it on a violated constraint).
         let mut tx = store.begin().await.unwrap();
-        let err = Store::insert_job(&mut tx, &job(7)).await.unwrap_err();
-        assert!(matches!(err, StoreError::Conflict(ref what) if what == "job 7"), "{err}");
-        drop(tx);
+        let mut other = job(7);
+        other.kind = "vertical-lr".into();
+        assert!(!Store::insert_job(&mut tx, &other).await.unwrap());
+        Store::set_cursor(&mut tx, "chain", &Cursor { block_number: 9, block_hash: "0x09".into() }).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.cursor("chain").await.unwrap().unwrap().block_number, 9);
+
+        // Claiming moves a job only from the status the caller expects.
+        assert!(store.transition_job(7, "approved", "running").await.unwrap());
+        assert!(!store.transition_job(7, "approved", "running").await.unwrap());
+        assert!(!store.transition_job(8, "approved", "running").await.unwrap());
 
         let stored = store.job(7).await.unwrap().unwrap();
-        assert_eq!((stored.job.clone(), stored.status.as_str(), stored.progress), (job(7), "approved", 0.0));
+        assert_eq!((stored.job.clone(), stored.status.as_str(), stored.progress), (job(7), "running", 0.0));
 
         let update = JobUpdate {
             status: "completed",
@@ -198,6 +208,44 @@ async fn numbers_beyond_the_schema_are_refused() {
         let mut tx = store.begin().await.unwrap();
         let err = Store::insert_event(&mut tx, &event(u64::MAX, 0, "X", None)).await.unwrap_err();
         assert!(matches!(err, StoreError::Invalid { what: "block number", .. }), "{err}");
+    })
+    .await;
+}
+
+fn dataset(id: &str) -> wefe_store::DatasetRecord {
+    wefe_store::DatasetRecord {
+        dataset_id: id.into(),
+        path: format!("/data/datasets/{id}.csv"),
+        id_column: "id".into(),
+        columns: r#"["id","age"]"#.into(),
+        row_count: 3,
+        schema_hash: format!("0x{}", "5c".repeat(32)),
+        content_hash: format!("0x{}", "c0".repeat(32)),
+        imported_at: 1_700_000_000,
+    }
+}
+
+#[tokio::test]
+async fn a_dataset_id_is_stored_once() {
+    each_backend(|store| async move {
+        assert!(store.datasets().await.unwrap().is_empty());
+        assert_eq!(store.dataset("bank-a").await.unwrap(), None);
+
+        store.insert_dataset(&dataset("bank-b")).await.unwrap();
+        store.insert_dataset(&dataset("bank-a")).await.unwrap();
+        let mut other = dataset("bank-a");
+        other.row_count = 99;
+        let err = store.insert_dataset(&other).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(ref what) if what == "dataset bank-a"), "{err}");
+
+        // The first record is intact, and listing is by id.
+        assert_eq!(store.dataset("bank-a").await.unwrap(), Some(dataset("bank-a")));
+        let ids: Vec<String> = store.datasets().await.unwrap().into_iter().map(|d| d.dataset_id).collect();
+        assert_eq!(ids, ["bank-a", "bank-b"]);
+
+        let mut huge = dataset("huge");
+        huge.row_count = u64::MAX;
+        assert!(matches!(store.insert_dataset(&huge).await, Err(StoreError::Invalid { what: "row count", .. })));
     })
     .await;
 }

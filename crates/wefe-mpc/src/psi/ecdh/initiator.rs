@@ -5,7 +5,6 @@ use crate::psi::{PsiOutput, dedupe, random_permutation};
 use crate::{Error, Result};
 
 /// The initiator before it has sent anything.
-#[derive(Debug)]
 pub struct Initiator {
     params: EcdhParams,
     key: BlindingKey,
@@ -13,12 +12,33 @@ pub struct Initiator {
 }
 
 /// The initiator after [`Hello`], waiting for the responder's [`Reply`].
-#[derive(Debug)]
 pub struct AwaitingReply {
     params: EcdhParams,
     key: BlindingKey,
     /// In the order they were sent in [`Hello::blinded`].
     items: Vec<Vec<u8>>,
+}
+
+/// Shows the parameters and the number of ids, never the ids.
+impl std::fmt::Debug for Initiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Initiator")
+            .field("params", &self.params)
+            .field("key", &self.key)
+            .field("items", &self.items.len())
+            .finish()
+    }
+}
+
+/// Shows the parameters and the number of ids, never the ids.
+impl std::fmt::Debug for AwaitingReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingReply")
+            .field("params", &self.params)
+            .field("key", &self.key)
+            .field("items", &self.items.len())
+            .finish()
+    }
 }
 
 impl Initiator {

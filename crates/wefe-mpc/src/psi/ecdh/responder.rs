@@ -5,11 +5,21 @@ use crate::psi::{PsiOutput, dedupe, random_permutation};
 use crate::{Error, Result};
 
 /// The responder before the initiator's [`Hello`].
-#[derive(Debug)]
 pub struct Responder {
     params: EcdhParams,
     key: BlindingKey,
     items: Vec<Vec<u8>>,
+}
+
+/// Shows the parameters and the number of ids, never the ids.
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("params", &self.params)
+            .field("key", &self.key)
+            .field("items", &self.items.len())
+            .finish()
+    }
 }
 
 /// What the responder does after sending its [`Reply`].
@@ -22,13 +32,23 @@ pub enum ResponderStep {
 }
 
 /// The responder waiting for [`Finish`].
-#[derive(Debug)]
 pub struct AwaitingFinish {
     output: OutputKind,
     /// In the order they were sent in [`Reply::blinded`].
     items: Vec<Vec<u8>>,
     /// The initiator's ids, double-blinded.
     initiators_double: Vec<[u8; 32]>,
+}
+
+/// Shows the numbers of ids, never the ids or their blinded values.
+impl std::fmt::Debug for AwaitingFinish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingFinish")
+            .field("output", &self.output)
+            .field("items", &self.items.len())
+            .field("initiators_double", &self.initiators_double.len())
+            .finish()
+    }
 }
 
 impl Responder {

@@ -11,17 +11,24 @@ use rsa::traits::PublicKeyParts;
 use zeroize::Zeroizing;
 
 use super::{
-    BlindRequest, ClientResult, RsaParams, RsaReveal, ServerHello, ServerSet, SignedReply, TAG_BYTES,
-    element_from_bytes, full_domain_hash, modulus_bytes, public_key_from_hello, signature_tag, to_fixed_bytes,
+    BlindRequest, ClientResult, MIN_FPR_LOG2_REVEAL_BOTH, RsaParams, RsaReveal, ServerHello, ServerSet,
+    ServerSetEncoding, SignedReply, TAG_BYTES, bloom_max_bits, element_from_bytes, full_domain_hash, modulus_bytes,
+    public_key_from_hello, signature_tag, to_fixed_bytes,
 };
 use crate::psi::{PsiOutput, dedupe, random_permutation};
 use crate::{Error, Result};
 
 /// The client before the [`ServerHello`].
-#[derive(Debug)]
 pub struct Client {
     params: RsaParams,
     items: Vec<Vec<u8>>,
+}
+
+/// Shows the parameters and the number of ids, never the ids.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("params", &self.params).field("items", &self.items.len()).finish()
+    }
 }
 
 /// One blinded id: what is needed to unblind and check its signature.
@@ -67,6 +74,8 @@ impl Client {
                 hello.reveal, hello.server_set, params.reveal, params.server_set
             )));
         }
+        // `params` passed this in `new`; the hello's set encoding equals it.
+        params.check_server_set()?;
         let key = public_key_from_hello(&hello, &params)?;
         let n = key.n();
         let k = modulus_bytes(n);
@@ -111,6 +120,7 @@ impl AwaitingSignatures {
                 reason: format!("{} signatures for {} requests", reply.signatures.len(), pending.len()),
             });
         }
+        check_server_set(&reply.server_set, &params)?;
         let n = key.n();
         let k = modulus_bytes(n);
         let tags = reply
@@ -147,4 +157,48 @@ impl AwaitingSignatures {
         });
         Ok((result, PsiOutput::Intersection(common)))
     }
+}
+
+/// Checks that the server's set is what was agreed in the hello and, for a
+/// Bloom filter, that it cannot match far more often than 2^-`fpr_log2`:
+/// the number of hash functions must be `fpr_log2` (at least
+/// [`MIN_FPR_LOG2_REVEAL_BOTH`] with [`RsaReveal::Both`]), the size within
+/// what `max_items` ids need, and no more bits set than an honest filter has
+/// ([`crate::psi::bloom::BloomFilter::max_plausible_ones`]). With `Both` the
+/// tags of false positives go to the server, which can test guessed ids
+/// against them.
+fn check_server_set(set: &ServerSet, params: &RsaParams) -> Result<()> {
+    let malformed = |reason: String| Error::Malformed { message: "RSA-PSI signed reply", reason };
+    let filter = match (set, params.server_set) {
+        (ServerSet::HashList(_), ServerSetEncoding::HashList) => return Ok(()),
+        (ServerSet::Bloom(filter), ServerSetEncoding::Bloom { fpr_log2 }) => {
+            if filter.num_hashes() != fpr_log2 {
+                return Err(malformed(format!(
+                    "Bloom filter with {} hash functions, the hello announced fpr_log2 = {fpr_log2}",
+                    filter.num_hashes()
+                )));
+            }
+            if params.reveal == RsaReveal::Both && fpr_log2 < MIN_FPR_LOG2_REVEAL_BOTH {
+                return Err(Error::InvalidParams(format!(
+                    "Bloom filter fpr_log2 {fpr_log2} is below {MIN_FPR_LOG2_REVEAL_BOTH} with reveal Both"
+                )));
+            }
+            filter
+        }
+        _ => return Err(malformed("the server's set is not in the encoding of the hello".into())),
+    };
+    let max_items = usize::try_from(params.max_items).unwrap_or(usize::MAX);
+    let max_bits = bloom_max_bits(max_items, filter.num_hashes());
+    if filter.num_bits() > max_bits {
+        return Err(malformed(format!("Bloom filter of {} bits, more than {max_bits}", filter.num_bits())));
+    }
+    let limit = crate::psi::bloom::BloomFilter::max_plausible_ones(filter.num_bits(), filter.num_hashes());
+    if filter.count_ones() > limit {
+        return Err(malformed(format!(
+            "Bloom filter has {} of {} bits set, more than an honest filter ({limit})",
+            filter.count_ones(),
+            filter.num_bits()
+        )));
+    }
+    Ok(())
 }

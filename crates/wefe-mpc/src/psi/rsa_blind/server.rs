@@ -63,11 +63,21 @@ impl BlindSigner {
 }
 
 /// The server after [`ServerHello`], waiting for the [`BlindRequest`].
-#[derive(Debug)]
 pub struct AwaitingRequest {
     params: RsaParams,
     signer: BlindSigner,
     items: Vec<Vec<u8>>,
+}
+
+/// Shows the parameters, the key size and the number of ids, never the ids.
+impl std::fmt::Debug for AwaitingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingRequest")
+            .field("params", &self.params)
+            .field("signer", &self.signer)
+            .field("items", &self.items.len())
+            .finish()
+    }
 }
 
 /// What the server does after its [`SignedReply`].
@@ -80,9 +90,17 @@ pub enum ServerStep {
 }
 
 /// The server waiting for the [`ClientResult`].
-#[derive(Debug)]
 pub struct AwaitingResult {
     by_tag: HashMap<[u8; TAG_BYTES], Vec<u8>>,
+    /// How many ids the client asked to have signed: it cannot report more as common.
+    requested: usize,
+}
+
+/// Shows the number of ids, never the ids or their tags.
+impl std::fmt::Debug for AwaitingResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingResult").field("items", &self.by_tag.len()).field("requested", &self.requested).finish()
+    }
 }
 
 /// The server role.
@@ -120,6 +138,7 @@ impl AwaitingRequest {
         let Self { params, signer, items } = self;
         let n = signer.key.n();
         let k = modulus_bytes(n);
+        let requested = request.blinded.len();
 
         let signatures = request
             .blinded
@@ -151,7 +170,7 @@ impl AwaitingRequest {
         let step = match params.reveal {
             super::RsaReveal::Client => ServerStep::Done(PsiOutput::Nothing),
             super::RsaReveal::Both => {
-                ServerStep::AwaitResult(AwaitingResult { by_tag: tags.into_iter().zip(items).collect() })
+                ServerStep::AwaitResult(AwaitingResult { by_tag: tags.into_iter().zip(items).collect(), requested })
             }
         };
         Ok((SignedReply { signatures, server_set }, step))
@@ -160,12 +179,14 @@ impl AwaitingRequest {
 
 impl AwaitingResult {
     /// The server's ids whose tags the client reported as common. Tags that
-    /// match none of ours (a Bloom false positive on the client's side) are ignored.
+    /// match none of ours (Bloom false positives on the client's side, which
+    /// may outnumber our set) are ignored; more tags than the client had
+    /// signed (at most `max_items`, checked when decoding) are refused.
     pub fn on_result(self, result: ClientResult) -> Result<PsiOutput> {
-        if result.tags.len() > self.by_tag.len() {
+        if result.tags.len() > self.requested {
             return Err(Error::Malformed {
                 message: "RSA-PSI client result",
-                reason: format!("{} tags for a set of {}", result.tags.len(), self.by_tag.len()),
+                reason: format!("{} tags for {} signed client ids", result.tags.len(), self.requested),
             });
         }
         let mut common: Vec<Vec<u8>> = result.tags.iter().filter_map(|t| self.by_tag.get(t).cloned()).collect();

@@ -1,0 +1,89 @@
+//! Limits and timings of a gateway.
+
+use std::time::Duration;
+
+/// One mebibyte.
+pub const MIB: usize = 1024 * 1024;
+
+/// Limits and timings of a [`Gateway`](crate::Gateway). `Default` gives the
+/// values a node uses unless its configuration says otherwise.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Largest chunk payload accepted (default 4 MiB).
+    pub max_chunk_bytes: usize,
+    /// Chunk size `send` uses (default 1 MiB); at most `max_chunk_bytes`.
+    pub send_chunk_bytes: usize,
+    /// Largest message (all chunks) sent or accepted (default 1 GiB).
+    pub max_message_bytes: usize,
+    /// Bytes of received messages waiting for `recv` plus messages being
+    /// reassembled, over all jobs (default 4 GiB); beyond it senders get
+    /// `RESOURCE_EXHAUSTED`.
+    pub max_queued_bytes: usize,
+    /// Accepted distance between an envelope's timestamp and this node's clock (default 60 s).
+    pub clock_window: Duration,
+    /// Nonces remembered within the window (default 512 Ki, about 60 MiB when
+    /// full; enough for ~4000 envelopes a second). When full, new envelopes are
+    /// refused with `RESOURCE_EXHAUSTED` rather than forgetting live nonces.
+    pub replay_cache_entries: usize,
+    /// Messages one call may reassemble at once (default 16).
+    pub max_pending_messages_per_call: usize,
+    /// Longest wait for the next envelope of a call before the call is
+    /// abandoned (default 60 s): a stalled peer cannot pin reassembly buffers.
+    pub call_idle_timeout: Duration,
+    /// Concurrent calls per peer connection (default 128).
+    pub max_concurrent_calls: u32,
+    /// Attempts `send` makes when the peer cannot be reached (default 5).
+    pub send_attempts: u32,
+    /// Delay before the second attempt; doubled each time (default 200 ms).
+    pub initial_backoff: Duration,
+    /// Longest delay between attempts (default 5 s).
+    pub max_backoff: Duration,
+    /// Time allowed to open a connection to a peer (default 5 s).
+    pub connect_timeout: Duration,
+    /// How long `recv` waits before failing with a link error (default: forever).
+    pub recv_timeout: Option<Duration>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            max_chunk_bytes: 4 * MIB,
+            send_chunk_bytes: MIB,
+            max_message_bytes: 1024 * MIB,
+            max_queued_bytes: 4096 * MIB,
+            clock_window: Duration::from_secs(60),
+            replay_cache_entries: 1 << 19,
+            max_pending_messages_per_call: 16,
+            call_idle_timeout: Duration::from_secs(60),
+            max_concurrent_calls: 128,
+            send_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+            recv_timeout: None,
+        }
+    }
+}
+
+/// `4 MiB`, `1536 KiB`, `100 bytes`: sizes in error messages.
+pub(crate) fn human_bytes(n: usize) -> String {
+    if n >= MIB && n.is_multiple_of(MIB) {
+        format!("{} MiB", n / MIB)
+    } else if n >= 1024 && n.is_multiple_of(1024) {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n}-byte")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_bytes(4 * MIB), "4 MiB");
+        assert_eq!(human_bytes(1536 * 1024), "1536 KiB");
+        assert_eq!(human_bytes(100), "100-byte");
+    }
+}

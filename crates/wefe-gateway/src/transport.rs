@@ -1,0 +1,181 @@
+//! [`wefe_core::Transport`] over the gateway: one value per job.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Code, Status};
+use wefe_core::transport::check_tag;
+use wefe_core::{PeerId, Transport, TransportError};
+
+use crate::gateway::{Shared, now_ms};
+use crate::proto::gateway_client::GatewayClient;
+use crate::proto::{Ack, Envelope};
+use crate::signing::WIRE_VERSION;
+
+/// Envelopes signed ahead of the network: bounds the sender's memory to the
+/// payload (shared, never copied per chunk) plus this many chunks in flight.
+const SIGNED_AHEAD: usize = 2;
+
+/// The transport of one job through a [`Gateway`](crate::Gateway).
+///
+/// `send` splits the payload into chunks of
+/// [`GatewayConfig::send_chunk_bytes`](crate::GatewayConfig::send_chunk_bytes),
+/// signs each and streams them to the peer's endpoint from the
+/// [`PeerDirectory`](crate::PeerDirectory) in one `Exchange` call, retrying
+/// with exponential backoff while the peer is unreachable. `recv` waits for
+/// a complete message that the peer sent for this job under the tag.
+#[derive(Debug, Clone)]
+pub struct GatewayTransport {
+    shared: Arc<Shared>,
+    job_id: u64,
+    parties: Option<Arc<HashSet<PeerId>>>,
+}
+
+impl GatewayTransport {
+    pub(crate) fn new(shared: Arc<Shared>, job_id: u64, parties: Option<HashSet<PeerId>>) -> Self {
+        Self { shared, job_id, parties: parties.map(Arc::new) }
+    }
+
+    /// The chain job this transport carries.
+    pub fn job_id(&self) -> u64 {
+        self.job_id
+    }
+
+    fn check_party(&self, peer: &PeerId) -> Result<(), TransportError> {
+        match &self.parties {
+            Some(parties) if !parties.contains(peer) => Err(TransportError::UnknownPeer(*peer)),
+            _ => Ok(()),
+        }
+    }
+
+    /// One `Exchange` call carrying the whole message.
+    async fn send_once(&self, endpoint: &str, to: PeerId, tag: &str, seq: u64, payload: Bytes) -> Result<Ack, Status> {
+        let channel = self.shared.channel(endpoint)?;
+        let mut client = GatewayClient::new(channel);
+        let (tx, rx) = mpsc::channel(SIGNED_AHEAD);
+        let chunks =
+            Chunker { shared: Arc::clone(&self.shared), job_id: self.job_id, to, tag: tag.to_owned(), seq, payload };
+        // Signing hashes every byte: run it on the blocking pool, feeding the call.
+        let producer = tokio::task::spawn_blocking(move || chunks.run(&tx));
+        let ack = client.exchange(ReceiverStream::new(rx)).await?.into_inner();
+        match producer.await {
+            Ok(Ok(())) if ack.messages == 1 => Ok(ack),
+            Ok(Ok(())) => Err(Status::internal(format!("peer acknowledged {} messages instead of 1", ack.messages))),
+            Ok(Err(e)) => Err(Status::internal(format!("signing failed: {e}"))),
+            Err(e) => Err(Status::internal(format!("signing task failed: {e}"))),
+        }
+    }
+}
+
+struct Chunker {
+    shared: Arc<Shared>,
+    job_id: u64,
+    to: PeerId,
+    tag: String,
+    seq: u64,
+    payload: Bytes,
+}
+
+impl Chunker {
+    fn run(self, tx: &mpsc::Sender<Envelope>) -> crate::Result<()> {
+        let size = self.shared.config.send_chunk_bytes;
+        let len = self.payload.len();
+        let count = len.div_ceil(size).max(1);
+        for index in 0..count {
+            let start = index * size;
+            let end = len.min(start + size);
+            let mut nonce = vec![0u8; 16];
+            getrandom::fill(&mut nonce)
+                .map_err(|e| crate::GatewayError::PrivateKey(format!("no randomness for a nonce: {e}")))?;
+            let mut env = Envelope {
+                version: WIRE_VERSION,
+                job_id: self.job_id,
+                from: self.shared.local.to_bytes().to_vec(),
+                to: self.to.to_bytes().to_vec(),
+                tag: self.tag.clone(),
+                seq: self.seq,
+                chunk: u32::try_from(index).unwrap_or(u32::MAX),
+                last: index + 1 == count,
+                nonce,
+                timestamp_ms: now_ms(),
+                // A view into the payload, not a copy.
+                payload: self.payload.slice(start..end),
+                signature: Vec::new(),
+                total_len: len as u64,
+            };
+            self.shared.key.sign(&mut env)?;
+            if tx.blocking_send(env).is_err() {
+                // The call ended (refused or broken); its status says why.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn link_error(to: &PeerId, endpoint: &str, tag: &str, status: &Status) -> TransportError {
+    TransportError::Link(format!("sending '{tag}' to {to} at {endpoint}: {:?}: {}", status.code(), status.message()))
+}
+
+impl Transport for GatewayTransport {
+    fn local_peer(&self) -> PeerId {
+        self.shared.local
+    }
+
+    fn max_message_bytes(&self) -> usize {
+        self.shared.config.max_message_bytes
+    }
+
+    async fn send(&self, to: &PeerId, tag: &str, payload: Vec<u8>) -> Result<(), TransportError> {
+        check_tag(tag)?;
+        self.check_party(to)?;
+        let max = self.max_message_bytes();
+        if payload.len() > max {
+            return Err(TransportError::TooLarge { size: payload.len(), max });
+        }
+        let config = &self.shared.config;
+        let seq = self.shared.next_seq.fetch_add(1, Ordering::Relaxed);
+        let payload = Bytes::from(payload);
+        let mut backoff = config.initial_backoff;
+        let mut attempt = 1;
+        loop {
+            // Asked on every attempt: the peer may have moved or been suspended meanwhile.
+            let peer = self.shared.directory.peer(to).filter(|p| p.active).ok_or(TransportError::UnknownPeer(*to))?;
+            match self.send_once(&peer.endpoint, *to, tag, seq, payload.clone()).await {
+                Ok(_) => return Ok(()),
+                // UNAVAILABLE is what tonic reports when it cannot connect or the
+                // connection breaks; anything else is the peer's verdict.
+                Err(status) if status.code() == Code::Unavailable && attempt < config.send_attempts => {
+                    tracing::debug!(%to, attempt, ?backoff, "gateway peer unreachable, retrying: {}", status.message());
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2).min(config.max_backoff);
+                    attempt += 1;
+                }
+                Err(status) => return Err(link_error(to, &peer.endpoint, tag, &status)),
+            }
+        }
+    }
+
+    async fn recv(&self, from: &PeerId, tag: &str) -> Result<Vec<u8>, TransportError> {
+        check_tag(tag)?;
+        self.check_party(from)?;
+        let receiver = self.shared.inbox.receiver(self.job_id, *from, tag);
+        let mut receiver = receiver.lock().await;
+        let next = match self.shared.config.recv_timeout {
+            Some(limit) => tokio::time::timeout(limit, receiver.recv())
+                .await
+                .map_err(|_| TransportError::Link(format!("no message '{tag}' from {from} within {}", secs(limit))))?,
+            None => receiver.recv().await,
+        };
+        next.map(|message| message.bytes).ok_or(TransportError::Closed(*from))
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}

@@ -1,0 +1,562 @@
+//! The node's REST API (JSON over HTTP): health, dataset import and listing,
+//! jobs with their progress and result artifact, and the audit timeline of a
+//! job from the indexed chain events. `GET /openapi.json` describes every route.
+//!
+//! Errors are one [`ApiError`]: the body is always `{"error": "<message>"}`;
+//! client errors (400, 404, 409, 413) keep their message, anything else is a
+//! generic 500 whose cause goes to the log.
+//!
+//! The API has no authentication of its own: it is the operator's interface to
+//! their own node, so bind it to localhost or put it behind the institution's
+//! proxy. Path imports read files with the node's permissions; set
+//! [`ApiState::import_root`] to confine them to one folder.
+//!
+//! ```no_run
+//! # async fn demo(store: wefe_store::Store) -> std::io::Result<()> {
+//! use wefe_node::api::{ApiState, app};
+//! let state = ApiState::new(store, "/var/lib/wefe".into(), alloy::primitives::Address::ZERO);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app(state)).await
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::Address;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wefe_store::{DatasetRecord, EventRecord, JobRecord, Store, StoreError};
+
+use crate::datasets::{self, Chunk, ImportError, ImportRequest};
+
+/// Default upload limit: 1 GiB.
+pub const DEFAULT_UPLOAD_LIMIT: usize = 1 << 30;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    /// The node's store (jobs, datasets, indexed events, chain cursor `chain`).
+    pub store: Store,
+    /// The node's data dir; datasets go to `<data_dir>/datasets/`, relative
+    /// import paths are resolved against it.
+    pub data_dir: PathBuf,
+    /// The member account this node acts for (shown by `/health`).
+    pub member: Address,
+    /// Largest accepted request body in bytes (uploads); more is a 413.
+    pub upload_limit: usize,
+    /// When set, `POST /datasets` with a `path` only reads files under this folder.
+    pub import_root: Option<PathBuf>,
+}
+
+impl ApiState {
+    /// State with the default upload limit and unrestricted path imports.
+    pub fn new(store: Store, data_dir: PathBuf, member: Address) -> Self {
+        Self { store, data_dir, member, upload_limit: DEFAULT_UPLOAD_LIMIT, import_root: None }
+    }
+}
+
+/// Every API error. The `Display` text is the message a client sees (except for `Internal`).
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or its content invalid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: conflicts with the current state (existing id, result not ready).
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the body exceeds the upload limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 500: the node's fault; the detail is logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            Self::Internal(detail) => {
+                tracing::error!(error = %detail, "API request failed");
+                "internal error".to_owned()
+            }
+            client => client.to_string(),
+        };
+        (self.status(), Json(json!({ "error": message }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ImportError> for ApiError {
+    fn from(e: ImportError) -> Self {
+        match e {
+            ImportError::Invalid(m) => Self::BadRequest(m),
+            ImportError::Exists(m) => Self::Conflict(m),
+            ImportError::TooLarge(m) => Self::TooLarge(m),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// One route: method, path (axum syntax, `{id}`), handler. The router and
+/// [`routes`] are both built from this table, and a test checks that
+/// [`openapi`] documents exactly these.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:expr;)*) => {
+        fn route_table() -> Vec<(&'static str, &'static str, MethodRouter<ApiState>)> {
+            vec![$((stringify!($method), $path, axum::routing::$method($handler)),)*]
+        }
+    };
+}
+
+route_table! {
+    get "/health" => health;
+    get "/datasets" => list_datasets;
+    post "/datasets" => import_dataset;
+    get "/datasets/{id}" => show_dataset;
+    get "/jobs" => list_jobs;
+    get "/jobs/{id}" => show_job;
+    get "/jobs/{id}/result" => job_result;
+    get "/audit/jobs/{id}" => job_audit;
+    get "/openapi.json" => openapi_document;
+}
+
+/// Every `(method, path)` the router serves, method in lowercase as in OpenAPI.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    route_table().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
+/// The API router.
+pub fn app(state: ApiState) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in route_table() {
+        router = router.route(path, handler);
+    }
+    router.fallback(no_route).layer(DefaultBodyLimit::max(state.upload_limit)).with_state(state)
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}
+
+// ------------------------------------------------------------------ health
+
+async fn health(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let cursor = state.store.cursor("chain").await?;
+    Ok(Json(json!({
+        "status": "ok",
+        "member": state.member.to_checksum(None),
+        "cursor": cursor.map(|c| json!({ "block_number": c.block_number, "block_hash": c.block_hash })),
+    })))
+}
+
+// ---------------------------------------------------------------- datasets
+
+fn dataset_json(d: &DatasetRecord) -> Value {
+    json!({
+        "id": d.dataset_id,
+        "path": d.path,
+        "id_column": d.id_column,
+        "columns": parse_json(&d.columns),
+        "row_count": d.row_count,
+        "schema_hash": d.schema_hash,
+        "content_hash": d.content_hash,
+        "imported_at": d.imported_at,
+    })
+}
+
+/// Stored JSON text as JSON (or as a string if it is not valid JSON).
+fn parse_json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+async fn list_datasets(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let datasets = state.store.datasets().await?;
+    Ok(Json(json!({ "datasets": datasets.iter().map(dataset_json).collect::<Vec<_>>() })))
+}
+
+async fn show_dataset(
+    State(state): State<ApiState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    // Look up by canonical form, so `0x6261…00` finds `ba`.
+    let key = wefe_core::DatasetId::parse(&id).map(|d| d.to_string()).unwrap_or(id);
+    match state.store.dataset(&key).await? {
+        Some(d) => Ok(Json(dataset_json(&d))),
+        None => Err(ApiError::NotFound(format!("no dataset {key}"))),
+    }
+}
+
+/// `POST /datasets` with a JSON body: import a file already on the node.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PathImport {
+    id: String,
+    #[serde(default)]
+    id_column: Option<String>,
+    path: PathBuf,
+}
+
+async fn import_dataset(State(state): State<ApiState>, request: Request) -> ApiResult<(StatusCode, Json<Value>)> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let record = if content_type.starts_with("multipart/form-data") {
+        let multipart = Multipart::from_request(request, &state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(too_large(state.upload_limit))
+            } else {
+                ApiError::BadRequest(format!("multipart: {}", e.body_text()))
+            }
+        })?;
+        import_upload(&state, multipart).await?
+    } else if content_type.starts_with("application/json") {
+        let Json(body) = Json::<PathImport>::from_request(request, &state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge(too_large(state.upload_limit))
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        })?;
+        import_path(&state, body).await?
+    } else {
+        return Err(ApiError::BadRequest(
+            "send multipart/form-data (fields id, id_column, file) or application/json ({id, id_column, path})".into(),
+        ));
+    };
+    Ok((StatusCode::CREATED, Json(dataset_json(&record))))
+}
+
+async fn import_path(state: &ApiState, body: PathImport) -> ApiResult<DatasetRecord> {
+    let request = ImportRequest::new(&body.id, body.id_column.as_deref())?;
+    let path = state.data_dir.join(&body.path);
+    if let Some(root) = &state.import_root {
+        check_under(root, &path)?;
+    }
+    // Run to completion even if the client goes away, so no half-import remains.
+    let task = tokio::spawn(datasets::import_file(state.store.clone(), state.data_dir.clone(), request, path));
+    task.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?.map_err(Into::into)
+}
+
+fn check_under(root: &Path, path: &Path) -> ApiResult<()> {
+    let outside = || ApiError::BadRequest(format!("{} is not under the import folder", path.display()));
+    let root = root.canonicalize().map_err(|e| ApiError::Internal(format!("import root {}: {e}", root.display())))?;
+    let path = path.canonicalize().map_err(|e| ApiError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
+    if path.starts_with(&root) { Ok(()) } else { Err(outside()) }
+}
+
+/// Multipart upload: fields `id`, optional `id_column`, then `file` (the text
+/// fields must come first so the file can be validated as it streams in).
+async fn import_upload(state: &ApiState, mut multipart: Multipart) -> ApiResult<DatasetRecord> {
+    let mut id: Option<String> = None;
+    let mut id_column: Option<String> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error(state.upload_limit))? {
+        match field.name().unwrap_or("") {
+            "id" => id = Some(field.text().await.map_err(multipart_error(state.upload_limit))?),
+            "id_column" => id_column = Some(field.text().await.map_err(multipart_error(state.upload_limit))?),
+            "file" => {
+                let Some(id) = id.as_deref() else {
+                    return Err(ApiError::BadRequest("multipart: send the 'id' field before 'file'".into()));
+                };
+                let request = ImportRequest::new(id, id_column.as_deref())?;
+                let (tx, reader) = datasets::upload_channel(16);
+                // Spawned: once the upload is complete the import finishes even if
+                // the client disconnects; before that, a dropped sender fails it.
+                let task = tokio::spawn(datasets::import(state.store.clone(), state.data_dir.clone(), request, reader));
+                loop {
+                    let chunk = match field.chunk().await {
+                        Ok(Some(bytes)) => Chunk::Data(bytes),
+                        Ok(None) => Chunk::End,
+                        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Chunk::Failed(std::io::Error::new(
+                            std::io::ErrorKind::FileTooLarge,
+                            too_large(state.upload_limit),
+                        )),
+                        Err(e) => Chunk::Failed(std::io::Error::other(format!("multipart: {}", e.body_text()))),
+                    };
+                    let last = !matches!(chunk, Chunk::Data(_));
+                    // A closed channel means the importer already gave up: its error is the answer.
+                    if tx.send(chunk).await.is_err() || last {
+                        break;
+                    }
+                }
+                drop(tx);
+                return task.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?.map_err(Into::into);
+            }
+            other => return Err(ApiError::BadRequest(format!("multipart: unknown field '{other}'"))),
+        }
+    }
+    Err(ApiError::BadRequest("multipart: no 'file' field".into()))
+}
+
+fn too_large(limit: usize) -> String {
+    format!("the request exceeds the upload limit of {limit} bytes")
+}
+
+fn multipart_error(limit: usize) -> impl Fn(axum::extract::multipart::MultipartError) -> ApiError {
+    move |e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(too_large(limit))
+        } else {
+            ApiError::BadRequest(format!("multipart: {}", e.body_text()))
+        }
+    }
+}
+
+// -------------------------------------------------------------------- jobs
+
+fn job_id(text: &str) -> ApiResult<u64> {
+    text.parse().map_err(|_| ApiError::BadRequest(format!("job id '{text}' is not a number")))
+}
+
+fn job_json(j: &JobRecord) -> Value {
+    let id = j.job.job_id;
+    let has_result = j.status == "completed" && j.result_path.is_some();
+    json!({
+        "id": id,
+        "kind": j.job.kind,
+        "params": parse_json(&j.job.params),
+        "participants": parse_json(&j.job.participants),
+        "datasets": parse_json(&j.job.datasets),
+        "approved_block": j.job.approved_block,
+        "status": j.status,
+        "progress": j.progress,
+        "result_hash": j.result_hash,
+        "result": has_result.then(|| format!("/jobs/{id}/result")),
+        "summary": j.summary.as_deref().map(parse_json),
+        "error": j.error,
+        "created_at": j.created_at,
+        "updated_at": j.updated_at,
+    })
+}
+
+async fn find_job(store: &Store, id: &str) -> ApiResult<JobRecord> {
+    let id = job_id(id)?;
+    store.job(id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {id}")))
+}
+
+async fn list_jobs(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+    let jobs = state.store.jobs().await?;
+    Ok(Json(json!({ "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() })))
+}
+
+async fn show_job(
+    State(state): State<ApiState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(job_json(&find_job(&state.store, &id).await?)))
+}
+
+async fn job_result(
+    State(state): State<ApiState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Response> {
+    let job = find_job(&state.store, &id).await?;
+    let id = job.job.job_id;
+    let path = match (&job.result_path, job.status.as_str()) {
+        (Some(path), "completed") => PathBuf::from(path),
+        (_, status) => return Err(ApiError::Conflict(format!("job {id} is {status}: no result yet"))),
+    };
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("job {id} result {}: {e}", path.display())))?;
+    let len = file.metadata().await.map_err(|e| ApiError::Internal(format!("job {id} result: {e}")))?.len();
+    let name = path.file_name().map(|n| n.to_string_lossy().replace(['"', '\\'], "_")).unwrap_or_default();
+    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"job-{id}-{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Some(hash) = job.result_hash.as_deref().and_then(|h| HeaderValue::from_str(h).ok()) {
+        headers.insert("x-wefe-result-sha256", hash);
+    }
+    Ok(response)
+}
+
+// ------------------------------------------------------------------- audit
+
+fn event_json(e: &EventRecord) -> Value {
+    json!({
+        "block_number": e.block_number,
+        "log_index": e.log_index,
+        "block_hash": e.block_hash,
+        "tx_hash": e.tx_hash,
+        "contract": e.contract,
+        "contract_address": e.contract_address,
+        "event": e.event,
+        "actor": e.actor,
+        "fields": parse_json(&e.fields),
+    })
+}
+
+async fn job_audit(
+    State(state): State<ApiState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id = job_id(&id)?;
+    let events = state.store.job_events(id).await?;
+    if events.is_empty() {
+        return Err(ApiError::NotFound(format!("no indexed events for job {id}")));
+    }
+    Ok(Json(json!({ "job_id": id, "events": events.iter().map(event_json).collect::<Vec<_>>() })))
+}
+
+// ----------------------------------------------------------------- openapi
+
+async fn openapi_document() -> Json<Value> {
+    Json(openapi())
+}
+
+/// The OpenAPI 3.0 description of every route (served at `/openapi.json`).
+pub fn openapi() -> Value {
+    let error = json!({ "$ref": "#/components/responses/Error" });
+    let id_param = |what: &str| json!([{ "name": "id", "in": "path", "required": true, "description": what, "schema": { "type": "string" } }]);
+    let ok = |schema: &str| json!({ "description": "OK", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "wefe party node API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "One institution's node: datasets, jobs, results and the audit timeline. Errors are {\"error\": message}."
+        },
+        "paths": {
+            "/health": { "get": {
+                "summary": "Liveness, the member this node acts for, and the chain cursor",
+                "responses": { "200": ok("Health"), "500": error }
+            }},
+            "/datasets": {
+                "get": {
+                    "summary": "Imported datasets, by id",
+                    "responses": { "200": ok("DatasetList"), "500": error }
+                },
+                "post": {
+                    "summary": "Import a CSV dataset (upload, or a file on the node)",
+                    "description": "multipart/form-data: fields `id`, optional `id_column` (default `id`), then `file`. application/json: `{id, id_column?, path}` with `path` relative to the data dir or absolute. The CSV needs a header with the id column, distinct column names, the header's number of fields on every line, UTF-8, and non-empty unique ids; errors name the line.",
+                    "requestBody": { "required": true, "content": {
+                        "multipart/form-data": { "schema": { "type": "object", "required": ["id", "file"], "properties": {
+                            "id": { "type": "string" }, "id_column": { "type": "string" }, "file": { "type": "string", "format": "binary" }
+                        }}},
+                        "application/json": { "schema": { "$ref": "#/components/schemas/PathImport" } }
+                    }},
+                    "responses": {
+                        "201": { "description": "Imported", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } } },
+                        "400": error, "409": error, "413": error, "500": error
+                    }
+                }
+            },
+            "/datasets/{id}": { "get": {
+                "summary": "One dataset",
+                "parameters": id_param("Dataset id (name or 0x + 64 hex)"),
+                "responses": { "200": ok("Dataset"), "404": error, "500": error }
+            }},
+            "/jobs": { "get": {
+                "summary": "Jobs this node takes part in, newest first",
+                "responses": { "200": ok("JobList"), "500": error }
+            }},
+            "/jobs/{id}": { "get": {
+                "summary": "One job: status and progress",
+                "parameters": id_param("On-chain job id"),
+                "responses": { "200": ok("Job"), "400": error, "404": error, "500": error }
+            }},
+            "/jobs/{id}/result": { "get": {
+                "summary": "The result artifact of a completed job",
+                "parameters": id_param("On-chain job id"),
+                "responses": {
+                    "200": { "description": "The artifact; header x-wefe-result-sha256 carries its hash",
+                             "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                    "400": error, "404": error, "409": error, "500": error
+                }
+            }},
+            "/audit/jobs/{id}": { "get": {
+                "summary": "The indexed chain events of a job, in chain order",
+                "parameters": id_param("On-chain job id"),
+                "responses": { "200": ok("JobAudit"), "400": error, "404": error, "500": error }
+            }},
+            "/openapi.json": { "get": {
+                "summary": "This document",
+                "responses": { "200": { "description": "OpenAPI 3 document", "content": { "application/json": { "schema": { "type": "object" } } } } }
+            }}
+        },
+        "components": {
+            "responses": {
+                "Error": { "description": "An error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+            },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
+                "Health": { "type": "object", "properties": {
+                    "status": { "type": "string", "enum": ["ok"] },
+                    "member": { "type": "string", "description": "0x address" },
+                    "cursor": { "type": "object", "nullable": true, "properties": {
+                        "block_number": { "type": "integer" }, "block_hash": { "type": "string" } } }
+                }},
+                "PathImport": { "type": "object", "required": ["id", "path"], "properties": {
+                    "id": { "type": "string" }, "id_column": { "type": "string", "default": "id" }, "path": { "type": "string" }
+                }},
+                "Dataset": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "path": { "type": "string" }, "id_column": { "type": "string" },
+                    "columns": { "type": "array", "items": { "type": "string" } },
+                    "row_count": { "type": "integer" },
+                    "schema_hash": { "type": "string", "description": "0x SHA-256 of the column names, trimmed, joined by ','" },
+                    "content_hash": { "type": "string", "description": "0x SHA-256 of the stored file" },
+                    "imported_at": { "type": "integer", "description": "Unix seconds" }
+                }},
+                "DatasetList": { "type": "object", "properties": {
+                    "datasets": { "type": "array", "items": { "$ref": "#/components/schemas/Dataset" } } } },
+                "Job": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "kind": { "type": "string" }, "params": {},
+                    "participants": { "type": "array", "items": { "type": "string" } },
+                    "datasets": { "type": "array", "items": { "type": "string" } },
+                    "approved_block": { "type": "integer" },
+                    "status": { "type": "string", "enum": ["approved", "running", "completed", "failed"] },
+                    "progress": { "type": "number", "minimum": 0, "maximum": 1 },
+                    "result_hash": { "type": "string", "nullable": true },
+                    "result": { "type": "string", "nullable": true, "description": "URL path of the artifact when completed" },
+                    "summary": { "nullable": true }, "error": { "type": "string", "nullable": true },
+                    "created_at": { "type": "integer" }, "updated_at": { "type": "integer" }
+                }},
+                "JobList": { "type": "object", "properties": {
+                    "jobs": { "type": "array", "items": { "$ref": "#/components/schemas/Job" } } } },
+                "Event": { "type": "object", "properties": {
+                    "block_number": { "type": "integer" }, "log_index": { "type": "integer" },
+                    "block_hash": { "type": "string" }, "tx_hash": { "type": "string" },
+                    "contract": { "type": "string" }, "contract_address": { "type": "string" },
+                    "event": { "type": "string" }, "actor": { "type": "string", "nullable": true },
+                    "fields": { "type": "object" }
+                }},
+                "JobAudit": { "type": "object", "properties": {
+                    "job_id": { "type": "integer" },
+                    "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } }
+            }
+        }
+    })
+}

@@ -1,0 +1,273 @@
+//! The scheduler launches the jobs the listener recorded: for each approved
+//! job that names this member it claims the job in the store, reports
+//! `started` on chain, loads its input, runs its role through the job's
+//! [`Transport`], stores the result artifact and reports
+//! `completed(resultHash, summary)` — or `failed(reason)`. Jobs run
+//! concurrently up to a limit; one failing never blocks the others.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wefe_chain::bindings::JobRegistry;
+use wefe_chain::{ChainBackend, Governance, Target};
+use wefe_core::Transport;
+use wefe_store::{JobRecord, JobUpdate, Store};
+
+use crate::runner::{self, Artifact};
+
+/// Hands out the transport of one job (the gateway in production, an
+/// in-memory network in tests).
+pub trait JobNetwork: Send + Sync + 'static {
+    /// The transport type.
+    type Transport: Transport + 'static;
+    /// The transport for `job_id`, addressed as this member.
+    fn transport(&self, job_id: u64) -> Result<Self::Transport>;
+}
+
+/// Loads this member's input for a job (ids from a local dataset).
+pub trait JobInputs: Send + Sync + 'static {
+    /// The ids this member brings to `job`.
+    fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>>;
+}
+
+/// Scheduler settings.
+#[derive(Debug, Clone)]
+pub struct SchedulerConfig {
+    /// This node's member account.
+    pub member: Address,
+    /// Where result artifacts are written.
+    pub results_dir: PathBuf,
+    /// Jobs running at once.
+    pub max_concurrent_jobs: usize,
+    /// A job still running after this is failed.
+    pub job_timeout: Duration,
+}
+
+/// Launches recorded jobs.
+#[derive(Debug)]
+pub struct Scheduler<B, N, I> {
+    inner: Arc<Inner<B, N, I>>,
+}
+
+#[derive(Debug)]
+struct Inner<B, N, I> {
+    gov: Governance<B>,
+    store: Store,
+    network: N,
+    inputs: I,
+    config: SchedulerConfig,
+    slots: Semaphore,
+    launched: Mutex<HashSet<u64>>,
+    /// One transaction in flight per member key: concurrent jobs would
+    /// otherwise pick the same nonce.
+    sending: tokio::sync::Mutex<()>,
+}
+
+/// Statuses in the store's `jobs` table.
+pub mod status {
+    /// Recorded from `JobApproved`, not yet claimed.
+    pub const APPROVED: &str = "approved";
+    /// Claimed by the scheduler.
+    pub const RUNNING: &str = "running";
+    /// Result stored and reported.
+    pub const COMPLETED: &str = "completed";
+    /// Failure stored and reported.
+    pub const FAILED: &str = "failed";
+}
+
+/// Longest reason the contract stores.
+const MAX_REASON: usize = 4096;
+
+impl<B, N, I> Scheduler<B, N, I>
+where
+    B: ChainBackend + 'static,
+    N: JobNetwork,
+    I: JobInputs,
+{
+    /// A scheduler reporting through `gov` (which must hold the member's key).
+    pub fn new(gov: Governance<B>, store: Store, network: N, inputs: I, config: SchedulerConfig) -> Self {
+        let slots = Semaphore::new(config.max_concurrent_jobs.max(1));
+        Self {
+            inner: Arc::new(Inner {
+                gov,
+                store,
+                network,
+                inputs,
+                config,
+                slots,
+                launched: Mutex::new(HashSet::new()),
+                sending: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// Fails the jobs a previous run left `running` (it died mid-job; the
+    /// peers' sessions are gone): stored and reported on chain.
+    pub async fn recover(&self) -> Result<Vec<u64>> {
+        let mut failed = Vec::new();
+        for job in self.inner.store.jobs().await? {
+            if job.status == status::RUNNING {
+                let id = job.job.job_id;
+                self.inner.fail(id, "the node restarted while the job was running").await;
+                failed.push(id);
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Launches every approved job not launched yet; returns their ids.
+    pub async fn launch_ready(&self) -> Result<Vec<u64>> {
+        let mut started = Vec::new();
+        for job in self.inner.store.jobs().await? {
+            if job.status != status::APPROVED {
+                continue;
+            }
+            let id = job.job.job_id;
+            if !self.inner.launched.lock().unwrap_or_else(|e| e.into_inner()).insert(id) {
+                continue;
+            }
+            let inner = Arc::clone(&self.inner);
+            tokio::spawn(async move { inner.run(job).await });
+            started.push(id);
+        }
+        Ok(started)
+    }
+}
+
+impl<B, N, I> Inner<B, N, I>
+where
+    B: ChainBackend + 'static,
+    N: JobNetwork,
+    I: JobInputs,
+{
+    async fn run(&self, job: JobRecord) {
+        let id = job.job.job_id;
+        let Ok(_slot) = self.slots.acquire().await else { return };
+        match self.store.transition_job(id, status::APPROVED, status::RUNNING).await {
+            Ok(true) => {}
+            Ok(false) => return, // forgotten by a reorg, or claimed elsewhere
+            Err(e) => {
+                tracing::error!(job = id, error = %e, "cannot claim the job");
+                return;
+            }
+        }
+        tracing::info!(job = id, kind = %job.job.kind, "job started");
+        if let Err(e) = self.send_with_retry(JobRegistry::reportStartedCall { jobId: U256::from(id) }).await {
+            tracing::warn!(job = id, error = %e, "cannot report started");
+        }
+        let outcome = tokio::time::timeout(self.config.job_timeout, self.execute(&job)).await;
+        let result = match outcome {
+            Ok(result) => result,
+            Err(_) => Err(anyhow::anyhow!("timed out after {:?}", self.config.job_timeout)),
+        };
+        match result {
+            Ok(()) => tracing::info!(job = id, "job completed"),
+            Err(e) => self.fail(id, &format!("{e:#}")).await,
+        }
+    }
+
+    async fn execute(&self, job: &JobRecord) -> Result<()> {
+        let id = job.job.job_id;
+        if !runner::KINDS.contains(&job.job.kind.as_str()) {
+            bail!(
+                "job kind '{}' is not supported by this node (supported: {})",
+                job.job.kind,
+                runner::KINDS.join(", ")
+            );
+        }
+        let participants: Vec<Address> = serde_json::from_str(&job.job.participants)
+            .with_context(|| format!("stored participants of job {id} are not a JSON list of addresses"))?;
+        let ids = self.inputs.ids(job)?;
+        self.progress(id, 0.2).await;
+        let transport = self.network.transport(id)?;
+        let artifact = runner::run_psi(&job.job.params, &participants, self.config.member, ids, &transport).await?;
+        self.progress(id, 0.9).await;
+        let (path, hash) = write_artifact(&self.config.results_dir, id, &artifact)?;
+        let summary = artifact.summary.to_string();
+        let hash_hex = hash.to_string();
+        let path_text = path.display().to_string();
+        // The artifact is recorded first, then reported; `completed` in the
+        // store means the chain has the hash too.
+        let recorded = JobUpdate {
+            status: status::RUNNING,
+            progress: 0.95,
+            result_hash: Some(&hash_hex),
+            result_path: Some(&path_text),
+            summary: Some(&summary),
+            error: None,
+        };
+        self.store.update_job(id, &recorded).await?;
+        let call =
+            JobRegistry::reportCompletedCall { jobId: U256::from(id), resultHash: hash, summary: summary.clone() };
+        self.send_with_retry(call).await.context("reporting completed on chain")?;
+        self.store.update_job(id, &JobUpdate { status: status::COMPLETED, progress: 1.0, ..recorded }).await?;
+        Ok(())
+    }
+
+    /// Sends a report, retrying while the chain node is unreachable (a
+    /// contract's refusal is final and returned at once).
+    async fn send_with_retry<C: alloy::sol_types::SolCall + Clone>(&self, call: C) -> Result<()> {
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1..=5 {
+            let sent = {
+                let _one_at_a_time = self.sending.lock().await;
+                self.gov.send(Target::JobRegistry, call.clone()).await
+            };
+            match sent {
+                Ok(_) => return Ok(()),
+                Err(e @ wefe_chain::ChainError::Reverted { .. }) => return Err(e.into()),
+                Err(e) if attempt == 5 => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "chain report failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    async fn progress(&self, id: u64, progress: f64) {
+        let update = JobUpdate { status: status::RUNNING, progress, ..JobUpdate::default() };
+        if let Err(e) = self.store.update_job(id, &update).await {
+            tracing::warn!(job = id, error = %e, "cannot record progress");
+        }
+    }
+
+    /// Stores and reports a failure; never fails itself (it is the last resort).
+    async fn fail(&self, id: u64, reason: &str) {
+        let mut reason = reason.replace('\n', " ");
+        if reason.len() > MAX_REASON {
+            let mut cut = MAX_REASON;
+            while !reason.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            reason.truncate(cut);
+        }
+        tracing::warn!(job = id, %reason, "job failed");
+        let update = JobUpdate { status: status::FAILED, progress: 1.0, error: Some(&reason), ..JobUpdate::default() };
+        if let Err(e) = self.store.update_job(id, &update).await {
+            tracing::error!(job = id, error = %e, "cannot record the failure");
+        }
+        let call = JobRegistry::reportFailedCall { jobId: U256::from(id), reason };
+        if let Err(e) = self.send_with_retry(call).await {
+            tracing::warn!(job = id, error = %e, "cannot report the failure on chain");
+        }
+    }
+}
+
+/// Writes `results/job-<id>.<ext>` atomically; returns its path and SHA-256.
+fn write_artifact(dir: &Path, id: u64, artifact: &Artifact) -> Result<(PathBuf, B256)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("job-{id}.{}", artifact.extension));
+    let tmp = dir.join(format!(".job-{id}.{}.tmp", artifact.extension));
+    std::fs::write(&tmp, &artifact.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot move the result to {}", path.display()))?;
+    Ok((path, B256::from_slice(&Sha256::digest(&artifact.bytes))))
+}
