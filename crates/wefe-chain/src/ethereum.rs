@@ -163,7 +163,11 @@ impl ChainBackend for EthereumBackend {
             None => request.into_create(),
         };
         // Gas estimation runs the call first: a call the contract rejects fails
-        // here with its custom error, and nothing is sent.
+        // here with its custom error, and nothing is sent. The limit gets a
+        // margin: another party's transaction mined first can make this one
+        // take a costlier path (e.g. the last report completing the job).
+        let estimate = self.provider.estimate_gas(request.clone()).await.map_err(|e| self.map_err(e, to))?;
+        let request = request.with_gas_limit(estimate.saturating_mul(5) / 4 + 20_000);
         let pending = self.provider.send_transaction(request).await.map_err(|e| self.map_err(e, to))?;
         let tx_hash = *pending.tx_hash();
         let receipt = self.wait_for_receipt(tx_hash).await?;

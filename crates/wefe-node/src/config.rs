@@ -2,6 +2,7 @@
 //! to the file's folder. Environment overrides: `WEFE_STORE_URL`,
 //! `WEFE_CHAIN_CONFIG` (and the chain file's own `WEFE_*` overrides).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Address;
@@ -29,6 +30,35 @@ pub struct NodeConfig {
     /// Blocks per log request.
     #[serde(default = "default_chunk")]
     pub log_chunk_blocks: u64,
+    /// Encrypted JSON keystore of the member account (signs the job reports);
+    /// without it the key comes from `WEFE_PRIVATE_KEY`.
+    #[serde(default)]
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore password (else `WEFE_KEYSTORE_PASSWORD`).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// The member's SM2 private key (PKCS#8 PEM, e.g. from `openssl genpkey
+    /// -algorithm SM2`); its public key is the one registered on chain.
+    pub sm2_key: PathBuf,
+    /// Where the gateway listens for peers (its public address is the
+    /// endpoint registered on chain).
+    pub gateway_listen: SocketAddr,
+    /// Where the REST API listens (keep it on localhost: it has no authentication).
+    pub api_listen: SocketAddr,
+    /// Jobs running at once.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_jobs: usize,
+    /// A job still running after this many seconds is failed.
+    #[serde(default = "default_job_timeout")]
+    pub job_timeout_secs: u64,
+}
+
+fn default_concurrency() -> usize {
+    2
+}
+
+fn default_job_timeout() -> u64 {
+    3600
 }
 
 fn default_poll() -> u64 {
@@ -46,7 +76,7 @@ impl NodeConfig {
             std::fs::read_to_string(path).with_context(|| format!("cannot read node config {}", path.display()))?;
         let mut config: NodeConfig = toml::from_str(&text).map_err(|e| {
             // One line: where, the offending line itself, and why.
-            let at = e.span().map(|span| {
+            let at = e.span().filter(|span| span.start > 0).map(|span| {
                 let line = text[..span.start].matches('\n').count() + 1;
                 let source = text.lines().nth(line - 1).unwrap_or("").trim();
                 format!("line {line} ({source}): ")
@@ -62,6 +92,12 @@ impl NodeConfig {
         }
         config.chain_config = base.join(&config.chain_config);
         config.data_dir = base.join(&config.data_dir);
+        config.sm2_key = base.join(&config.sm2_key);
+        config.keystore = config.keystore.map(|k| base.join(k));
+        config.password_file = config.password_file.map(|p| base.join(p));
+        if config.max_concurrent_jobs == 0 || config.job_timeout_secs == 0 {
+            bail!("node config {}: max_concurrent_jobs and job_timeout_secs must be at least 1", path.display());
+        }
         if config.name.trim().is_empty() {
             bail!("node config {}: name is empty", path.display());
         }
@@ -100,7 +136,8 @@ mod tests {
         std::fs::write(
             &path,
             "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
-             data_dir = \"d\"\npoll_interval_ms = 0\n",
+             data_dir = \"d\"\npoll_interval_ms = 0\nsm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\n\
+             api_listen = \"127.0.0.1:0\"\n",
         )
         .unwrap();
         assert!(NodeConfig::load(&path).unwrap_err().to_string().contains("at least 1"));

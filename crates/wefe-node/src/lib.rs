@@ -10,6 +10,8 @@
 pub mod api;
 pub mod config;
 pub mod datasets;
+pub mod inputs;
 pub mod listener;
+pub mod peers;
 pub mod runner;
 pub mod scheduler;

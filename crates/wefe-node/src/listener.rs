@@ -74,6 +74,11 @@ impl<B: ChainBackend> Listener<B> {
         &self.store
     }
 
+    /// The contracts it follows.
+    pub fn gov(&self) -> &Governance<B> {
+        &self.gov
+    }
+
     /// Applies the next chunk of confirmed blocks, or notices a reorg.
     pub async fn step(&self) -> Result<Step> {
         let backend = self.gov.backend();

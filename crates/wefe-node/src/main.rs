@@ -11,8 +11,18 @@ use clap::{Parser, Subcommand};
 use wefe_chain::{ChainConfig, EthereumBackend, Governance};
 use wefe_store::Store;
 
+use std::sync::Arc;
+
+use alloy::signers::local::PrivateKeySigner;
+use tokio::net::TcpListener;
+use wefe_core::PeerId;
+use wefe_gateway::{Gateway, GatewayConfig, MemberKey, PeerDirectory};
+use wefe_node::api::{self, ApiState};
 use wefe_node::config::NodeConfig;
+use wefe_node::inputs::LocalDatasets;
 use wefe_node::listener::{Listener, Step};
+use wefe_node::peers::ChainDirectory;
+use wefe_node::scheduler::{JobNetwork, Scheduler, SchedulerConfig};
 
 #[derive(Debug, Parser)]
 #[command(name = "wefe-node", version, about = "wefe party node: follows the chain and records the jobs that name it")]
@@ -62,16 +72,84 @@ async fn run(path: PathBuf) -> Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.store_url()).await?;
-    let backend = EthereumBackend::connect(
-        &chain.chain.rpc_url,
-        Some(chain.chain.chain_id),
-        None,
-        Duration::from_secs(chain.chain.receipt_timeout_secs),
-    )
-    .await
-    .with_context(|| format!("connecting to {}", chain.chain.rpc_url))?;
-    let gov = Governance::new(backend, chain.contracts);
+    let timeout = Duration::from_secs(chain.chain.receipt_timeout_secs);
+    let connect = async |signer| {
+        let backend = EthereumBackend::connect(&chain.chain.rpc_url, Some(chain.chain.chain_id), signer, timeout)
+            .await
+            .with_context(|| format!("connecting to {}", chain.chain.rpc_url))?
+            .with_contract_names(Governance::<EthereumBackend>::contract_names(&chain.contracts));
+        anyhow::Ok(Governance::new(backend, chain.contracts))
+    };
+    let signer = load_signer(&config)?;
+    if signer.address() != config.member {
+        anyhow::bail!(
+            "the account key is {} but the node is configured for member {}",
+            signer.address(),
+            config.member
+        );
+    }
+    let gov = connect(None).await?;
     gov.check_contracts().await.context("checking the contracts named in the chain configuration")?;
+    let reporter = connect(Some(signer)).await?;
+
+    // The gateway: this member's SM2 key, the consortium as the chain says.
+    let pem = std::fs::read_to_string(&config.sm2_key)
+        .with_context(|| format!("cannot read the SM2 key {}", config.sm2_key.display()))?;
+    let key = MemberKey::from_pkcs8_pem(&pem).with_context(|| format!("SM2 key {}", config.sm2_key.display()))?;
+    let directory = ChainDirectory::default();
+    directory.refresh(&gov).await.context("reading the members from the chain")?;
+    let me = PeerId::from_bytes(config.member.into_array());
+    match directory.peer(&me) {
+        Some(info) if info.public_key != key.public_key() => tracing::warn!(
+            "the SM2 key in {} is not the key registered on chain for {}: peers will refuse this node",
+            config.sm2_key.display(),
+            config.member
+        ),
+        None => tracing::warn!(member = %config.member, "not (yet) a member on chain"),
+        _ => {}
+    }
+    let gateway = Gateway::new(me, key, Arc::new(directory.clone()), GatewayConfig::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let gateway_listener = TcpListener::bind(config.gateway_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (gateway)", config.gateway_listen))?;
+    tracing::info!(address = %gateway_listener.local_addr()?, "gateway listening");
+    let gateway_task = tokio::spawn({
+        let gateway = gateway.clone();
+        let stop = stopped(stop_rx.clone());
+        async move { gateway.serve(gateway_listener, stop).await }
+    });
+
+    // The REST API.
+    let api_listener = TcpListener::bind(config.api_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (REST API)", config.api_listen))?;
+    tracing::info!(address = %api_listener.local_addr()?, "REST API listening");
+    let app = api::app(ApiState::new(store.clone(), config.data_dir.clone(), config.member));
+    let api_task = tokio::spawn({
+        let stop = stopped(stop_rx.clone());
+        async move { axum::serve(api_listener, app).with_graceful_shutdown(stop).await }
+    });
+
+    let scheduler = Scheduler::new(
+        reporter,
+        store.clone(),
+        GatewayNetwork(gateway.clone()),
+        LocalDatasets::new(store.clone()),
+        SchedulerConfig {
+            member: config.member,
+            results_dir: config.data_dir.join("results"),
+            max_concurrent_jobs: config.max_concurrent_jobs,
+            job_timeout: Duration::from_secs(config.job_timeout_secs),
+        },
+    );
+    let recovered = scheduler.recover().await?;
+    if !recovered.is_empty() {
+        tracing::warn!(?recovered, "jobs interrupted by the last shutdown were failed");
+    }
     let listener = Listener::new(gov, store, config.member, chain.chain.confirmations, config.log_chunk_blocks);
     tracing::info!(name = %config.name, member = %config.member, confirmations = chain.chain.confirmations, "node started");
 
@@ -84,6 +162,11 @@ async fn run(path: PathBuf) -> Result<()> {
             Ok(Step::Applied { from, to, events, jobs }) => {
                 failures = 0;
                 tracing::info!(from, to, events, ?jobs, "blocks applied");
+                if events > 0
+                    && let Err(e) = directory.refresh(listener.gov()).await
+                {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot refresh the member directory");
+                }
                 Duration::ZERO
             }
             Ok(Step::Rewound { to }) => {
@@ -103,14 +186,49 @@ async fn run(path: PathBuf) -> Result<()> {
                 backoff
             }
         };
+        if let Err(e) = scheduler.launch_ready().await {
+            tracing::warn!(error = %format!("{e:#}"), "cannot launch jobs");
+        }
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep(wait) => {}
         }
     }
     tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    let _ = gateway_task.await;
+    let _ = api_task.await;
     listener.store().close().await;
     Ok(())
+}
+
+/// The member account's key: the configured keystore, else `WEFE_PRIVATE_KEY`.
+fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
+    if let Some(keystore) = &config.keystore {
+        let password = match &config.password_file {
+            Some(file) => std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read password file {}", file.display()))?
+                .trim_end_matches(['\n', '\r'])
+                .to_owned(),
+            None => std::env::var("WEFE_KEYSTORE_PASSWORD")
+                .context("the keystore needs a password: password_file in the config or WEFE_KEYSTORE_PASSWORD")?,
+        };
+        return PrivateKeySigner::decrypt_keystore(keystore, password.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot open keystore {}: {e}", keystore.display()));
+    }
+    let hex_key = std::env::var("WEFE_PRIVATE_KEY")
+        .context("no account key: set keystore in the node config or WEFE_PRIVATE_KEY")?;
+    hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("WEFE_PRIVATE_KEY is not a private key"))
+}
+
+/// Job transports from the gateway.
+struct GatewayNetwork(Gateway);
+
+impl JobNetwork for GatewayNetwork {
+    type Transport = wefe_gateway::GatewayTransport;
+    fn transport(&self, job_id: u64) -> Result<Self::Transport> {
+        Ok(self.0.transport(job_id))
+    }
 }
 
 async fn shutdown_signal() {

@@ -33,7 +33,7 @@ pub trait JobNetwork: Send + Sync + 'static {
 /// Loads this member's input for a job (ids from a local dataset).
 pub trait JobInputs: Send + Sync + 'static {
     /// The ids this member brings to `job`.
-    fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>>;
+    fn ids(&self, job: &JobRecord) -> impl std::future::Future<Output = Result<Vec<Vec<u8>>>> + Send;
 }
 
 /// Scheduler settings.
@@ -183,7 +183,7 @@ where
         }
         let participants: Vec<Address> = serde_json::from_str(&job.job.participants)
             .with_context(|| format!("stored participants of job {id} are not a JSON list of addresses"))?;
-        let ids = self.inputs.ids(job)?;
+        let ids = self.inputs.ids(job).await?;
         self.progress(id, 0.2).await;
         let transport = self.network.transport(id)?;
         let artifact = runner::run_psi(&job.job.params, &participants, self.config.member, ids, &transport).await?;

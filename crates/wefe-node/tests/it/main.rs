@@ -73,6 +73,11 @@ async fn approved_job_with(
 /// (block, log index, tx hash) of every log of the four contracts.
 async fn chain_logs(gov: &Governance<EthereumBackend>) -> Vec<(u64, u64, String)> {
     let head = gov.backend().head_block().await.unwrap();
+    chain_logs_upto(gov, head).await
+}
+
+/// The same, up to block `head`.
+async fn chain_logs_upto(gov: &Governance<EthereumBackend>, head: u64) -> Vec<(u64, u64, String)> {
     let c = gov.contracts();
     let logs = gov
         .backend()
@@ -112,11 +117,14 @@ fn write_node_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresses, me
     };
     chain.save(&dir.join("chain.toml")).unwrap();
     let party = dir.join("party.toml");
+    let pem = wefe_gateway::MemberKey::generate().unwrap().to_pkcs8_pem().unwrap();
+    std::fs::write(dir.join("sm2.pem"), pem.as_bytes()).unwrap();
     std::fs::write(
         &party,
         format!(
             "name = \"bank-a\"\nmember = \"{member}\"\nchain_config = \"chain.toml\"\ndata_dir = \"data\"\n\
-             poll_interval_ms = 50\nlog_chunk_blocks = 4\n"
+             poll_interval_ms = 50\nlog_chunk_blocks = 4\nsm2_key = \"sm2.pem\"\n\
+             gateway_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n"
         ),
     )
     .unwrap();
@@ -128,6 +136,7 @@ fn start_node(config: &Path) -> Child {
         .args(["run", "--config"])
         .arg(config)
         .env("WEFE_LOG", "warn")
+        .env("WEFE_PRIVATE_KEY", DEV_KEYS[3])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -181,9 +190,19 @@ async fn kill_9_while_events_arrive_loses_and_doubles_nothing() {
     let jobs: BTreeSet<u64> = store.jobs().await.unwrap().iter().map(|j| j.job.job_id).collect();
     assert_eq!(jobs, approved, "every approved job naming the member, exactly once");
     assert_eq!(store.jobs().await.unwrap().len(), approved.len());
-    assert_eq!(indexed(&store).await, chain_logs(&a).await, "the audit index equals the chain's log");
+    // The node keeps working (its jobs have no local dataset and fail on chain):
+    // compare up to where it stopped.
+    let cursor = store.cursor(wefe_node::listener::CURSOR).await.unwrap().unwrap();
+    assert_eq!(
+        indexed(&store).await,
+        chain_logs_upto(&a, cursor.block_number).await,
+        "the audit index equals the chain's log"
+    );
+    // The node launched each job and, having no dataset for it, reported the failure.
     let timeline: Vec<String> = store.job_events(1).await.unwrap().into_iter().map(|e| e.event).collect();
-    assert_eq!(timeline, ["JobProposed", "JobApprovalGiven", "JobApprovalGiven", "JobApproved"]);
+    assert_eq!(timeline[..4], ["JobProposed", "JobApprovalGiven", "JobApprovalGiven", "JobApproved"]);
+    let failed = store.job(1).await.unwrap().unwrap();
+    assert!(failed.error.unwrap_or_default().contains("none of the job's datasets"), "{:?}", failed.status);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -231,14 +250,26 @@ async fn a_reorg_rewinds_the_index_and_forgets_unstarted_jobs() {
 async fn bad_configuration_is_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let party = dir.path().join("party.toml");
-    std::fs::write(&party, "name = \"x\"\nmember = \"0x12\"\nchain_config = \"c.toml\"\ndata_dir = \"d\"\n").unwrap();
+    let rest = "sm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n";
+    std::fs::write(
+        &party,
+        format!("name = \"x\"\nmember = \"0x12\"\nchain_config = \"c.toml\"\ndata_dir = \"d\"\n{rest}"),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_wefe-node")).args(["run", "--config"]).arg(&party).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("party.toml") && stderr.contains("line 2 (member"), "{stderr}");
 
-    std::fs::write(&party, "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"missing.toml\"\ndata_dir = \"d\"\n").unwrap();
+    std::fs::write(
+        &party,
+        format!(
+            "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"missing.toml\"\n\
+             data_dir = \"d\"\n{rest}"
+        ),
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_wefe-node")).args(["run", "--config"]).arg(&party).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("missing.toml") && stderr.contains("cannot read"), "{stderr}");
@@ -281,7 +312,7 @@ impl wefe_node::scheduler::JobNetwork for PartyNetwork {
 struct Ids(Vec<Vec<u8>>);
 
 impl wefe_node::scheduler::JobInputs for Ids {
-    fn ids(&self, _job: &wefe_store::JobRecord) -> anyhow::Result<Vec<Vec<u8>>> {
+    async fn ids(&self, _job: &wefe_store::JobRecord) -> anyhow::Result<Vec<Vec<u8>>> {
         Ok(self.0.clone())
     }
 }

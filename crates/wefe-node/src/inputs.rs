@@ -1,0 +1,64 @@
+//! A job's input on this node: the one dataset among the job's datasets that
+//! was imported here, read by its id column.
+
+use anyhow::{Context, Result, bail};
+use wefe_store::{JobRecord, Store};
+
+use crate::scheduler::JobInputs;
+
+/// Reads ids from the node's imported datasets.
+#[derive(Debug, Clone)]
+pub struct LocalDatasets {
+    store: Store,
+}
+
+impl LocalDatasets {
+    /// Datasets recorded in `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+}
+
+impl JobInputs for LocalDatasets {
+    async fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>> {
+        let named: Vec<String> = serde_json::from_str(&job.job.datasets)
+            .with_context(|| format!("stored datasets of job {} are not a JSON list", job.job.job_id))?;
+        let mut local = Vec::new();
+        for id in &named {
+            if let Some(record) = self.store.dataset(id).await? {
+                local.push(record);
+            }
+        }
+        let record = match local.len() {
+            1 => local.remove(0),
+            0 => bail!(
+                "none of the job's datasets ({}) is imported on this node",
+                if named.is_empty() { "none named".to_owned() } else { named.join(", ") }
+            ),
+            _ => bail!("more than one of the job's datasets is imported on this node; a party brings one"),
+        };
+        let path = record.path.clone();
+        let column = record.id_column.clone();
+        tokio::task::spawn_blocking(move || read_ids(&path, &column)).await.context("reading the dataset")?
+    }
+}
+
+/// The values of `column` in the CSV at `path` (validated at import).
+fn read_ids(path: &str, column: &str) -> Result<Vec<Vec<u8>>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(path)
+        .with_context(|| format!("cannot open dataset file {path}"))?;
+    let headers = reader.byte_headers().with_context(|| format!("cannot read the header of {path}"))?.clone();
+    let index = headers
+        .iter()
+        .position(|h| String::from_utf8_lossy(h).trim() == column)
+        .with_context(|| format!("{path} has no column '{column}'"))?;
+    let mut ids = Vec::new();
+    for (line, record) in reader.byte_records().enumerate() {
+        let record = record.with_context(|| format!("{path}: cannot read row {}", line + 2))?;
+        let id = record.get(index).with_context(|| format!("{path}: row {} has no '{column}'", line + 2))?;
+        ids.push(id.to_vec());
+    }
+    Ok(ids)
+}
