@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The main job: a complete consortium governance story on a local chain.
+# The main job: a cross-bank anti-fraud PSI on a local chain, end to end.
 #
-# On a fresh machine it installs the toolchain, builds `wefe`, starts anvil
-# (london hardfork, FISCO BCOS-compatible EVM), deploys the contracts with three
-# admins (threshold 2), onboards two banks with real SM2 keys, appoints the
-# regulator as certificate authority, issues and revokes an SM2/SM3 X.509
-# certificate, registers and grants datasets, and has both banks approve a
-# cross-bank PSI job, printing every step. It stops everything it started.
+# On a fresh machine it installs the toolchain, builds `wefe` and `wefe-node`,
+# starts anvil (london hardfork, FISCO BCOS-compatible EVM), deploys the
+# contracts with three admins (threshold 2), onboards two banks and the
+# regulator with real SM2 keys, appoints the regulator as certificate
+# authority (issuing, then revoking, an SM2/SM3 X.509 certificate), starts
+# three party nodes, imports generated customer lists with a known overlap,
+# registers the datasets, and has both banks approve a PSI job: the nodes
+# launch and finish it by themselves. It prints the intersection size and the
+# audit timeline, then stops everything it started.
 #
 # Usage: scripts/demo.sh            (work files go to .demo/, replaced each run)
 #        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
@@ -15,7 +18,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 work=${WEFE_DEMO_DIR:-$root/.demo}
 
-total=12
+total=16
 n=0
 step() { n=$((n + 1)); printf '\n\033[1m[%d/%d] %s\033[0m\n' "$n" "$total" "$*"; }
 note() { printf '      %s\n' "$*"; }
@@ -23,12 +26,13 @@ note() { printf '      %s\n' "$*"; }
 step "toolchain (scripts/setup.sh)"
 scripts/setup.sh
 
-step "build wefe (the first build on a fresh machine takes several minutes; cargo shows its progress)"
-cargo build -p wefe-cli --locked
+step "build wefe and wefe-node (the first build on a fresh machine takes several minutes; cargo shows its progress)"
+cargo build -p wefe-cli -p wefe-node --locked
 # JSON fields are read with node, which setup.sh guarantees.
 json_field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]]; if (v === undefined || v === null) process.exit(1); console.log(v)' "$1"; }
 target_dir=$(cargo metadata --format-version 1 --no-deps | json_field target_directory)
 wefe_bin="$target_dir/debug/wefe"
+node_bin="$target_dir/debug/wefe-node"
 
 # The work folder is replaced on every run: refuse to delete anything that is not ours.
 if [ -e "$work" ] && [ ! -f "$work/.wefe-demo" ]; then
@@ -44,7 +48,13 @@ step "start a local chain (anvil, chain id 31337, hardfork london)"
 anvil_log="$work/anvil.log"
 contracts/bin/anvil --host 127.0.0.1 --port 0 --chain-id 31337 --hardfork london >"$anvil_log" 2>&1 &
 anvil_pid=$!
-cleanup() { kill "$anvil_pid" 2>/dev/null || true; wait "$anvil_pid" 2>/dev/null || true; }
+node_pids=()
+cleanup() {
+  for pid in "${node_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  kill "$anvil_pid" 2>/dev/null || true
+  wait "$anvil_pid" 2>/dev/null || true
+}
 trap cleanup EXIT INT TERM
 port=""
 for _ in $(seq 1 100); do
@@ -84,18 +94,22 @@ as() { local role=$1; shift; "$wefe_bin" --keystore "$work/keys/$role.json" --pa
 step "deploy the governance contracts (3 admins, threshold 2)"
 as regulator chain deploy --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
 
-step "the banks make SM2 keys and apply for membership"
-for bank in bank-a bank-b; do
-  openssl genpkey -algorithm SM2 -out "$work/pki/$bank.key" 2>/dev/null
-  pub=$(openssl pkey -in "$work/pki/$bank.key" -pubout -outform DER | tail -c 65 | od -An -v -tx1 | tr -d ' \n')
-  name=$([ "$bank" = bank-a ] && echo "Bank A" || echo "Bank B")
-  as "$bank" member apply --name "$name" --endpoint "http://127.0.0.1:$([ "$bank" = bank-a ] && echo 7101 || echo 7102)" --public-key "$pub"
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+declare -A gateway_port api_port
+step "the banks and the regulator make SM2 keys and apply for membership"
+for party in bank-a bank-b regulator; do
+  openssl genpkey -algorithm SM2 -out "$work/pki/$party.key" 2>/dev/null
+  pub=$(openssl pkey -in "$work/pki/$party.key" -pubout -outform DER | tail -c 65 | od -An -v -tx1 | tr -d ' \n')
+  gateway_port[$party]=$(free_port)
+  api_port[$party]=$(free_port)
+  case $party in bank-a) name="Bank A" ;; bank-b) name="Bank B" ;; *) name="Regulator" ;; esac
+  as "$party" member apply --name "$name" --endpoint "http://127.0.0.1:${gateway_port[$party]}" --public-key "$pub"
 done
 
-step "admins approve both banks (2 of 3 votes each)"
-for bank in bank-a bank-b; do
-  as regulator member approve "${addr[$bank]}"
-  as admin-2 member approve "${addr[$bank]}"
+step "admins approve the three members (2 of 3 votes each)"
+for party in bank-a bank-b regulator; do
+  as regulator member approve "${addr[$party]}"
+  as admin-2 member approve "${addr[$party]}"
 done
 "$wefe_bin" member list
 
@@ -120,13 +134,46 @@ step "the key behind it is declared compromised: the regulator revokes the certi
 as regulator cert revoke "$cert_id" --reason "demo: key compromise drill" --code 1
 "$wefe_bin" cert status "$cert_id" | grep -E '^(status|valid on chain|reason)'
 
-step "datasets: Bank A lists its customers for Bank B; Bank B's list is public"
-as bank-a dataset register bank-a-customers --schema "customer_id:string" --rows 10000 --visibility listed \
+step "three party nodes start (two banks, the regulator): each follows the chain and serves its gateway and API"
+for party in bank-a bank-b regulator; do
+  mkdir -p "$work/$party"
+  cat >"$work/$party/party.toml" <<TOML
+name = "$party"
+member = "${addr[$party]}"
+chain_config = "../chain.toml"
+data_dir = "data"
+poll_interval_ms = 200
+keystore = "../keys/$party.json"
+password_file = "../keys/password"
+sm2_key = "../pki/$party.key"
+gateway_listen = "127.0.0.1:${gateway_port[$party]}"
+api_listen = "127.0.0.1:${api_port[$party]}"
+TOML
+  WEFE_LOG=${WEFE_LOG:-warn} "$node_bin" run --config "$work/$party/party.toml" >"$work/$party/node.log" 2>&1 &
+  node_pids+=($!)
+done
+for party in bank-a bank-b regulator; do
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:${api_port[$party]}/health" >/dev/null && break; sleep 0.2; done
+  curl -sf "http://127.0.0.1:${api_port[$party]}/health" >/dev/null || { echo "node $party did not start:" >&2; cat "$work/$party/node.log" >&2; exit 1; }
+  note "$party: API http://127.0.0.1:${api_port[$party]}, gateway :${gateway_port[$party]}"
+done
+
+step "each bank imports its customer list (generated: 10000 and 8000 ids, 2500 in common) into its own node"
+# Hashed phone numbers stand in for customer ids; ids 7500..9999 are shared.
+awk 'BEGIN { print "customer_id,segment"; for (i = 0; i < 10000; i++) printf "cust-%06d,%s\n", i, (i % 3 ? "retail" : "sme") }' >"$work/bank-a.csv"
+awk 'BEGIN { print "customer_id,channel"; for (i = 7500; i < 15500; i++) printf "cust-%06d,%s\n", i, (i % 2 ? "app" : "branch") }' >"$work/bank-b.csv"
+for bank in bank-a bank-b; do
+  curl -sf -X POST "http://127.0.0.1:${api_port[$bank]}/datasets" -H 'content-type: application/json' \
+    -d "{\"id\":\"$bank-customers\",\"id_column\":\"customer_id\",\"path\":\"$work/$bank.csv\"}" |
+    node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("      imported " + d.id + ": " + d.row_count + " rows, sha256 " + d.content_hash)'
+done
+
+step "the banks register the datasets on chain (hashes only; the data stays in each node)"
+as bank-a dataset register bank-a-customers --schema "customer_id,segment" --rows 10000 --visibility listed \
   --metadata '{"description":"customer ids (hashed phone numbers)","id_column":"customer_id"}'
 as bank-a dataset grant bank-a-customers "${addr[bank-b]}"
-as bank-b dataset register bank-b-customers --schema "customer_id:string" --rows 8000 --visibility public \
+as bank-b dataset register bank-b-customers --schema "customer_id,channel" --rows 8000 --visibility public \
   --metadata '{"description":"customer ids (hashed phone numbers)","id_column":"customer_id"}'
-"$wefe_bin" dataset list
 
 step "Bank A proposes a cross-bank anti-fraud PSI job; both banks approve with their own keys"
 job=$(as bank-a job propose --kind psi --participant "${addr[bank-a]}" --participant "${addr[bank-b]}" \
@@ -135,8 +182,26 @@ job=$(as bank-a job propose --kind psi --participant "${addr[bank-a]}" --partici
 note "job $job proposed"
 as bank-a job approve "$job"
 as bank-b job approve "$job"
-"$wefe_bin" job show "$job"
-"$wefe_bin" chain info
 
-printf '\nDone. JobApproved was emitted for job %s: the launch trigger party nodes follow.\n' "$job"
-printf 'Chain config, keystores and certificates are in %s; anvil is stopped now.\n' "$work"
+step "the nodes launch the job by themselves (no scheduler anywhere), run ECDH-PSI through their gateways and report"
+status=""
+for i in $(seq 1 300); do
+  status=$("$wefe_bin" job show "$job" --json | json_field status)
+  case $status in Completed | Failed) break ;; esac
+  [ $((i % 5)) -eq 0 ] && note "job $job: $status ..."
+  sleep 0.2
+done
+[ "$status" = Completed ] || { echo "job $job ended $status:" >&2; "$wefe_bin" job show "$job" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }
+"$wefe_bin" job show "$job"
+for bank in bank-a bank-b; do
+  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/result" -o "$work/$bank-result.csv"
+  size=$(($(wc -l <"$work/$bank-result.csv") - 1))
+  note "$bank's node: intersection of $size customers (expected 2500), result $work/$bank-result.csv"
+  "$wefe_bin" audit verify "$job" --artifact "$work/$bank-result.csv" --participant "${addr[$bank]}" | sed 's/^/      /'
+done
+
+step "the audit timeline of job $job, read straight from the chain"
+"$wefe_bin" audit job "$job"
+
+printf '\nDone. Job %s ran between the banks'"'"' nodes on their own; the chain holds who approved it and both result hashes.\n' "$job"
+printf 'Work files (chain config, keystores, certificates, node data and logs) are in %s; nodes and anvil are stopped now.\n' "$work"
