@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Benchmarks; one JSON line per case.
+#   scripts/bench.sh psi [--quick]   ECDH-PSI and RSA-PSI, 10^5 x 10^5 (--quick: 2000) through two gateways
+# Built with the dev profile, whose dependencies (all the cryptography) are
+# optimised at opt-level 3; `WEFE_BENCH_PROFILE=release` builds everything optimised.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+suite=${1:-}
+quick=${2:-}
+profile=${WEFE_BENCH_PROFILE:-dev}
+case "$suite" in
+  psi)
+    n=100000
+    [ "$quick" = "--quick" ] && n=2000
+    cargo run -q --locked --profile "$profile" -p wefe-node --example psi_bench -- --n "$n"
+    ;;
+  *)
+    echo "usage: scripts/bench.sh psi [--quick]" >&2
+    exit 2
+    ;;
+esac
