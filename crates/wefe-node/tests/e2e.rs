@@ -9,22 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{B256, U256};
-use alloy::signers::local::PrivateKeySigner;
 use wefe_chain::anvil::{Anvil, DEV_KEYS};
 use wefe_chain::bindings::{Consortium, DataRegistry, JobRegistry};
-use wefe_chain::{ChainBackend, ChainConfig, ContractAddresses, EthereumBackend, Governance, Target};
+use wefe_chain::{ChainBackend, ContractAddresses, EthereumBackend, Governance, Target};
 use wefe_core::DatasetId;
 use wefe_gateway::MemberKey;
 
-fn signer(i: usize) -> PrivateKeySigner {
-    DEV_KEYS[i].parse().unwrap()
-}
-
-async fn as_key(anvil: &Anvil, key: usize, contracts: ContractAddresses) -> Governance<EthereumBackend> {
-    let backend =
-        EthereumBackend::connect(&anvil.url(), Some(31337), Some(signer(key)), Duration::from_secs(10)).await.unwrap();
-    Governance::new(backend, contracts)
-}
+mod common;
+use common::{as_key, signer, write_chain_config};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -70,17 +62,7 @@ fn start_node(
     gateway: u16,
 ) -> Node {
     std::fs::create_dir_all(dir).unwrap();
-    let chain = ChainConfig {
-        chain: wefe_chain::config::ChainSection {
-            backend: "ethereum".into(),
-            rpc_url: anvil.url(),
-            chain_id: 31337,
-            confirmations: 0,
-            receipt_timeout_secs: 10,
-        },
-        contracts,
-    };
-    chain.save(&dir.join("chain.toml")).unwrap();
+    write_chain_config(dir, anvil, contracts);
     std::fs::write(dir.join("sm2.pem"), sm2.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
     let api = free_port();
     std::fs::write(

@@ -8,22 +8,15 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use alloy::providers::{Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
 use wefe_chain::anvil::{Anvil, DEV_KEYS};
 use wefe_chain::bindings::{Consortium, JobRegistry};
-use wefe_chain::{ChainBackend, ChainConfig, ContractAddresses, EthereumBackend, Governance, LogQuery, Target};
+use wefe_chain::{ChainBackend, ContractAddresses, EthereumBackend, Governance, LogQuery, Target};
 use wefe_node::listener::{Listener, Step};
 use wefe_store::Store;
 
-fn signer(i: usize) -> PrivateKeySigner {
-    DEV_KEYS[i].parse().unwrap()
-}
-
-async fn as_key(anvil: &Anvil, key: usize, contracts: ContractAddresses) -> Governance<EthereumBackend> {
-    let backend =
-        EthereumBackend::connect(&anvil.url(), Some(31337), Some(signer(key)), Duration::from_secs(10)).await.unwrap();
-    Governance::new(backend, contracts)
-}
+#[path = "../common/mod.rs"]
+mod common;
+use common::{as_key, signer, write_chain_config};
 
 /// Deploys (one admin, threshold 1) and onboards members 3 (A) and 4 (B).
 async fn consortium(anvil: &Anvil) -> ContractAddresses {
@@ -105,17 +98,7 @@ async fn indexed(store: &Store) -> Vec<(u64, u64, String)> {
 }
 
 fn write_node_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresses, member: Address) -> std::path::PathBuf {
-    let chain = ChainConfig {
-        chain: wefe_chain::config::ChainSection {
-            backend: "ethereum".into(),
-            rpc_url: anvil.url(),
-            chain_id: 31337,
-            confirmations: 0,
-            receipt_timeout_secs: 10,
-        },
-        contracts,
-    };
-    chain.save(&dir.join("chain.toml")).unwrap();
+    write_chain_config(dir, anvil, contracts);
     let party = dir.join("party.toml");
     let pem = wefe_gateway::MemberKey::generate().unwrap().to_pkcs8_pem().unwrap();
     std::fs::write(dir.join("sm2.pem"), pem.as_bytes()).unwrap();
