@@ -13,10 +13,16 @@
 #
 # Usage: scripts/demo.sh            (work files go to .demo/, replaced each run)
 #        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
+#        WEFE_DEMO_ROWS=100000 scripts/demo.sh   (Bank A's list size; Bank B has 80%, a quarter shared)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 work=${WEFE_DEMO_DIR:-$root/.demo}
+rows=${WEFE_DEMO_ROWS:-10000}
+case "$rows" in '' | *[!0-9]*) echo "WEFE_DEMO_ROWS must be a number, got '$rows'" >&2; exit 2 ;; esac
+[ "$rows" -ge 4 ] || { echo "WEFE_DEMO_ROWS must be at least 4" >&2; exit 2; }
+b_rows=$((rows * 4 / 5))
+overlap=$((rows / 4))
 
 total=16
 n=0
@@ -158,10 +164,10 @@ for party in bank-a bank-b regulator; do
   note "$party: API http://127.0.0.1:${api_port[$party]}, gateway :${gateway_port[$party]}"
 done
 
-step "each bank imports its customer list (generated: 10000 and 8000 ids, 2500 in common) into its own node"
-# Hashed phone numbers stand in for customer ids; ids 7500..9999 are shared.
-awk 'BEGIN { print "customer_id,segment"; for (i = 0; i < 10000; i++) printf "cust-%06d,%s\n", i, (i % 3 ? "retail" : "sme") }' >"$work/bank-a.csv"
-awk 'BEGIN { print "customer_id,channel"; for (i = 7500; i < 15500; i++) printf "cust-%06d,%s\n", i, (i % 2 ? "app" : "branch") }' >"$work/bank-b.csv"
+step "each bank imports its customer list (generated: $rows and $b_rows ids, $overlap in common) into its own node"
+# Customer ids; the last quarter of Bank A's ids are also Bank B's first ones.
+awk -v n="$rows" 'BEGIN { print "customer_id,segment"; for (i = 0; i < n; i++) printf "cust-%09d,%s\n", i, (i % 3 ? "retail" : "sme") }' >"$work/bank-a.csv"
+awk -v from=$((rows - overlap)) -v n="$b_rows" 'BEGIN { print "customer_id,channel"; for (i = from; i < from + n; i++) printf "cust-%09d,%s\n", i, (i % 2 ? "app" : "branch") }' >"$work/bank-b.csv"
 for bank in bank-a bank-b; do
   curl -sf -X POST "http://127.0.0.1:${api_port[$bank]}/datasets" -H 'content-type: application/json' \
     -d "{\"id\":\"$bank-customers\",\"id_column\":\"customer_id\",\"path\":\"$work/$bank.csv\"}" |
@@ -169,10 +175,10 @@ for bank in bank-a bank-b; do
 done
 
 step "the banks register the datasets on chain (hashes only; the data stays in each node)"
-as bank-a dataset register bank-a-customers --schema "customer_id,segment" --rows 10000 --visibility listed \
+as bank-a dataset register bank-a-customers --schema "customer_id,segment" --rows "$rows" --visibility listed \
   --metadata '{"description":"customer ids (hashed phone numbers)","id_column":"customer_id"}'
 as bank-a dataset grant bank-a-customers "${addr[bank-b]}"
-as bank-b dataset register bank-b-customers --schema "customer_id,channel" --rows 8000 --visibility public \
+as bank-b dataset register bank-b-customers --schema "customer_id,channel" --rows "$b_rows" --visibility public \
   --metadata '{"description":"customer ids (hashed phone numbers)","id_column":"customer_id"}'
 
 step "Bank A proposes a cross-bank anti-fraud PSI job; both banks approve with their own keys"
@@ -182,22 +188,36 @@ job=$(as bank-a job propose --kind psi --participant "${addr[bank-a]}" --partici
 note "job $job proposed"
 as bank-a job approve "$job"
 as bank-b job approve "$job"
+approved_at=$(date +%s.%N)
 
 step "the nodes launch the job by themselves (no scheduler anywhere), run ECDH-PSI through their gateways and report"
 status=""
-for i in $(seq 1 300); do
-  status=$("$wefe_bin" job show "$job" --json | json_field status)
+launched=""
+for i in $(seq 1 3000); do
+  show=$("$wefe_bin" job show "$job" --json)
+  status=$(printf '%s' "$show" | json_field status)
+  if [ -z "$launched" ] && printf '%s' "$show" | node -e 'const j=JSON.parse(require("fs").readFileSync(0,"utf8")); process.exit(j.reports.every(r => r.state !== "Approved") ? 0 : 1)'; then
+    launched=$(date +%s.%N)
+    note "both nodes reported started $(node -e "console.log(($launched - $approved_at).toFixed(2))") s after the approval"
+  fi
   case $status in Completed | Failed) break ;; esac
-  [ $((i % 5)) -eq 0 ] && note "job $job: $status ..."
+  [ $((i % 10)) -eq 0 ] && note "job $job: $status ..."
   sleep 0.2
 done
+finished=$(date +%s.%N)
 [ "$status" = Completed ] || { echo "job $job ended $status:" >&2; "$wefe_bin" job show "$job" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }
 "$wefe_bin" job show "$job"
 for bank in bank-a bank-b; do
   curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/result" -o "$work/$bank-result.csv"
   size=$(($(wc -l <"$work/$bank-result.csv") - 1))
-  note "$bank's node: intersection of $size customers (expected 2500), result $work/$bank-result.csv"
+  note "$bank's node: intersection of $size customers (expected $overlap), result $work/$bank-result.csv"
   "$wefe_bin" audit verify "$job" --artifact "$work/$bank-result.csv" --participant "${addr[$bank]}" | sed 's/^/      /'
+done
+
+note "approval to completion: $(node -e "console.log(($finished - $approved_at).toFixed(2))") s"
+for i in 0 1; do
+  party=$([ $i -eq 0 ] && echo bank-a || echo bank-b)
+  note "$party node peak memory: $(awk '/VmHWM/ {printf "%.1f MiB", $2 / 1024}' "/proc/${node_pids[$i]}/status" 2>/dev/null || echo unknown)"
 done
 
 step "the audit timeline of job $job, read straight from the chain"

@@ -222,17 +222,69 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         }
     }
 
-    // A suspended participant: its approval is refused, the job never launches.
-    let suspend = Consortium::proposeCall { kind: 1, target: signer(4).address(), value: U256::ZERO };
-    admin.send(Target::Consortium, suspend).await.unwrap();
+    // A third node (the regulator) follows the chain without taking part: it
+    // records no job but its audit index holds the same timeline.
+    let regulator_key = MemberKey::generate().unwrap();
+    let regulator_gateway = free_port();
+    let regulator = as_key(&anvil, 5, contracts).await;
+    let apply = Consortium::applyForMembershipCall {
+        name: "regulator".into(),
+        endpoint: format!("http://127.0.0.1:{regulator_gateway}"),
+        publicKey: regulator_key.public_key().to_vec().into(),
+    };
+    regulator.send(Target::Consortium, apply).await.unwrap();
+    admin
+        .send(
+            Target::Consortium,
+            Consortium::proposeCall { kind: 0, target: signer(5).address(), value: U256::from(1) },
+        )
+        .await
+        .unwrap();
+    let observer = start_node(&dir.path().join("node-5"), &anvil, contracts, 5, &regulator_key, regulator_gateway);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let audit = loop {
+        let (_, audit) = http(observer.api, "GET", "/audit/jobs/2", None);
+        if audit.contains("JobCompleted") || Instant::now() > deadline {
+            break audit;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(audit.contains("JobCompleted"), "{audit}");
+    assert_eq!(http(observer.api, "GET", "/jobs", None).1.trim(), r#"{"jobs":[]}"#);
+
+    // A participant suspended after the proposal: its approval is refused and
+    // the job never launches on any node.
     let head = a.backend().head_block().await.unwrap();
     let propose = JobRegistry::proposeCall {
         kind: "psi".into(),
         participants: vec![signer(3).address(), signer(4).address()],
-        datasetIds: vec![],
+        datasetIds: datasets.iter().map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes())).collect(),
         params: "{}".into(),
         deadlineBlock: head + 100,
     };
-    let refused = a.send(Target::JobRegistry, propose).await.unwrap_err();
+    a.send(Target::JobRegistry, propose).await.unwrap();
+    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
+    a.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
+    let suspend = Consortium::proposeCall { kind: 1, target: signer(4).address(), value: U256::ZERO };
+    admin.send(Target::Consortium, suspend).await.unwrap();
+    let refused = b.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap_err();
     assert!(refused.to_string().contains("not an active member"), "{refused}");
+    // Give the nodes time to see everything; nothing may launch.
+    let settle = a.backend().head_block().await.unwrap();
+    for node in nodes.iter().chain([&observer]) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, health) = http(node.api, "GET", "/health", None);
+            let cursor: u64 = serde_json::from_str::<serde_json::Value>(&health).unwrap()["cursor"]["block_number"]
+                .as_u64()
+                .unwrap_or(0);
+            if cursor >= settle || Instant::now() > deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (status, _) = http(node.api, "GET", &format!("/jobs/{id}"), None);
+        assert_eq!(status, 404, "job {id} must not be recorded by any node");
+    }
+    assert_eq!(job_status(a, id).await, 1, "still Proposed");
 }
