@@ -70,6 +70,17 @@ impl PsiParams {
         if params.bloom_fpr_log2.is_some_and(|f| !(1..=64).contains(&f)) {
             bail!("psi params: bloom_fpr_log2 must be 1..=64");
         }
+        // With both learning, the client sends back the tags its Bloom filter
+        // matched: false positives would let the server test guessed ids.
+        let minimum = u32::from(rsa_blind::MIN_FPR_LOG2_REVEAL_BOTH);
+        if params.protocol == "rsa"
+            && params.reveal == "both"
+            && params.bloom_fpr_log2.is_some_and(|f| u32::from(f) < minimum)
+        {
+            bail!(
+                "psi params: with rsa and reveal both, bloom_fpr_log2 must be at least {minimum} (or omit it for a hash list)"
+            );
+        }
         Ok(params)
     }
 }
@@ -179,6 +190,8 @@ mod tests {
         assert!(PsiParams::parse(r#"{"protocol":"kkrt"}"#).unwrap_err().to_string().contains("unknown protocol"));
         assert!(PsiParams::parse(r#"{"protocol":"rsa","output":"cardinality"}"#).is_err());
         assert!(PsiParams::parse(r#"{"protocol":"rsa","bloom_fpr_log2":0}"#).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"both","bloom_fpr_log2":20}"#).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"first","bloom_fpr_log2":20}"#).is_ok());
         assert!(PsiParams::parse("[1]").is_err());
     }
 }
