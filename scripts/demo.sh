@@ -32,6 +32,9 @@ note() { printf '      %s\n' "$*"; }
 step "toolchain (scripts/setup.sh)"
 scripts/setup.sh
 
+openssl genpkey -algorithm SM2 -out /dev/null 2>/dev/null ||
+  { echo "this openssl cannot make SM2 keys (OpenSSL 1.1.1 or 3.x with SM2 is needed)" >&2; exit 1; }
+
 step "build wefe and wefe-node (the first build on a fresh machine takes several minutes; cargo shows its progress)"
 cargo build -p wefe-cli -p wefe-node --locked
 # JSON fields are read with node, which setup.sh guarantees.
@@ -56,12 +59,13 @@ contracts/bin/anvil --host 127.0.0.1 --port 0 --chain-id 31337 --hardfork london
 anvil_pid=$!
 node_pids=()
 cleanup() {
-  for pid in "${node_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${node_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in ${node_pids[@]+"${node_pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${node_pids[@]+"${node_pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
   kill "$anvil_pid" 2>/dev/null || true
   wait "$anvil_pid" 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 port=""
 for _ in $(seq 1 100); do
   port=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$anvil_log" | head -1)
@@ -208,7 +212,12 @@ finished=$(date +%s.%N)
 [ "$status" = Completed ] || { echo "job $job ended $status:" >&2; "$wefe_bin" job show "$job" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }
 "$wefe_bin" job show "$job"
 for bank in bank-a bank-b; do
-  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/result" -o "$work/$bank-result.csv"
+  # The node marks the job completed right after its own report is mined.
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/result" -o "$work/$bank-result.csv" && break
+    sleep 0.2
+  done
+  [ -s "$work/$bank-result.csv" ] || { echo "no result from $bank's node" >&2; exit 1; }
   size=$(($(wc -l <"$work/$bank-result.csv") - 1))
   note "$bank's node: intersection of $size customers (expected $overlap), result $work/$bank-result.csv"
   "$wefe_bin" audit verify "$job" --artifact "$work/$bank-result.csv" --participant "${addr[$bank]}" | sed 's/^/      /'

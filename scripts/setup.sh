@@ -2,7 +2,7 @@
 # Installs the toolchain wefe needs on a fresh Debian machine that reaches only
 # the package registries: Foundry (forge, anvil, cast: the native linux-x64
 # binaries published on npm) and solc-js, pinned by contracts/package.json +
-# package-lock.json; Node.js, npm, openssl and m4 from Debian when missing.
+# package-lock.json; Node.js, npm, openssl, curl and m4 from Debian when missing.
 # Idempotent: a second run checks and prints "nothing to do".
 #
 # Prerequisite: Rust >= 1.94.1 with rustfmt and clippy (rustup), which cannot be
@@ -27,6 +27,7 @@ need node || apt_pkgs+=(nodejs)
 need npm || apt_pkgs+=(npm)
 need cc || apt_pkgs+=(gcc)
 need openssl || apt_pkgs+=(openssl)
+need curl || apt_pkgs+=(curl)
 need m4 || apt_pkgs+=(m4) # GMP's bundled build (rug, for Paillier) needs it
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   need apt-get || die "missing ${apt_pkgs[*]} and no apt-get to install them"

@@ -393,7 +393,7 @@ pub enum DatasetCommand {
         /// Schema hash (0x + 64 hex digits).
         #[arg(long, value_parser = parse_b256, conflicts_with = "schema")]
         schema_hash: Option<B256>,
-        /// Schema text (e.g. "id:string,age:int"); its SHA-256 is recorded.
+        /// The CSV header, column names joined by ","; its SHA-256 is recorded.
         #[arg(long)]
         schema: Option<String>,
         #[arg(long)]
@@ -443,7 +443,8 @@ pub struct SchemaArgs {
     /// Schema hash (0x + 64 hex digits).
     #[arg(long, value_parser = parse_b256)]
     pub schema_hash: Option<B256>,
-    /// Schema text (e.g. "id:string,age:int"); its SHA-256 is recorded.
+    /// The CSV header, column names joined by "," (e.g. "customer_id,segment"); its SHA-256 is
+    /// recorded, which is how a node hashes the header of the file it imports.
     #[arg(long)]
     pub schema: Option<String>,
 }

@@ -1,25 +1,33 @@
 //! A job's input on this node: the one dataset among the job's datasets that
-//! was imported here, read by its id column.
+//! was imported here, read by its id column — after checking that the chain
+//! registered it for this member with the same schema hash and row count, so
+//! a node never runs on data other than what the participants approved.
 
+use alloy::primitives::{Address, B256};
 use anyhow::{Context, Result, bail};
+use wefe_chain::bindings::DataRegistry;
+use wefe_chain::{ChainBackend, Governance, Target};
+use wefe_core::DatasetId;
 use wefe_store::{JobRecord, Store};
 
 use crate::scheduler::JobInputs;
 
 /// Reads ids from the node's imported datasets.
-#[derive(Debug, Clone)]
-pub struct LocalDatasets {
+#[derive(Debug)]
+pub struct LocalDatasets<B> {
     store: Store,
+    gov: Governance<B>,
+    member: Address,
 }
 
-impl LocalDatasets {
-    /// Datasets recorded in `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+impl<B> LocalDatasets<B> {
+    /// Datasets recorded in `store`, checked against the chain behind `gov`.
+    pub fn new(store: Store, gov: Governance<B>, member: Address) -> Self {
+        Self { store, gov, member }
     }
 }
 
-impl JobInputs for LocalDatasets {
+impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
     async fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>> {
         let named: Vec<String> = serde_json::from_str(&job.job.datasets)
             .with_context(|| format!("stored datasets of job {} are not a JSON list", job.job.job_id))?;
@@ -37,6 +45,29 @@ impl JobInputs for LocalDatasets {
             ),
             _ => bail!("more than one of the job's datasets is imported on this node; a party brings one"),
         };
+        let id = DatasetId::parse(&record.dataset_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let on_chain = self
+            .gov
+            .call(Target::DataRegistry, DataRegistry::getDatasetCall { datasetId: B256::from(id.to_bytes()) })
+            .await
+            .with_context(|| format!("reading dataset {id} from the chain"))?;
+        if on_chain.owner != self.member {
+            bail!("dataset {id} is registered on chain by {}, not by this member", on_chain.owner);
+        }
+        if on_chain.schemaHash.to_string() != record.schema_hash {
+            bail!(
+                "dataset {id}: the imported file's schema hash {} is not the one registered on chain ({})",
+                record.schema_hash,
+                on_chain.schemaHash
+            );
+        }
+        if on_chain.rowCount != record.row_count {
+            bail!(
+                "dataset {id}: the imported file has {} rows, the chain registered {}",
+                record.row_count,
+                on_chain.rowCount
+            );
+        }
         let path = record.path.clone();
         let column = record.id_column.clone();
         tokio::task::spawn_blocking(move || read_ids(&path, &column)).await.context("reading the dataset")?

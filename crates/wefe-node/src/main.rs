@@ -138,7 +138,7 @@ async fn run(path: PathBuf) -> Result<()> {
         reporter,
         store.clone(),
         GatewayNetwork(gateway.clone()),
-        LocalDatasets::new(store.clone()),
+        LocalDatasets::new(store.clone(), connect(None).await?, config.member),
         SchedulerConfig {
             member: config.member,
             results_dir: config.data_dir.join("results"),
@@ -157,7 +157,16 @@ async fn run(path: PathBuf) -> Result<()> {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut failures = 0u32;
+    let mut directory_read = std::time::Instant::now();
     loop {
+        // Besides after Consortium events, the member directory is re-read on a
+        // timer, so one failed refresh never leaves a suspension unseen.
+        if directory_read.elapsed() > Duration::from_secs(10) {
+            match directory.refresh(listener.gov()).await {
+                Ok(_) => directory_read = std::time::Instant::now(),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot refresh the member directory"),
+            }
+        }
         let wait = match listener.step().await {
             Ok(Step::Applied { from, to, events, jobs }) => {
                 failures = 0;

@@ -41,14 +41,19 @@ impl ChainDirectory {
             }
             offset += page.len() as u64;
             for m in page {
-                let Ok(public_key) = <[u8; 64]>::try_from(m.publicKey.as_ref()) else { continue };
+                let id = PeerId::from_bytes(m.account.into_array());
+                let Ok(public_key) = <[u8; 64]>::try_from(m.publicKey.as_ref()) else {
+                    // The contract enforces 64 bytes; anything else is never trusted.
+                    self.inner.set_active(&id, false);
+                    continue;
+                };
                 let info = PeerInfo {
                     // Consortium.MemberStatus: 2 = Active.
                     active: m.status == 2,
                     public_key,
                     endpoint: m.endpoint.clone(),
                 };
-                self.inner.insert(PeerId::from_bytes(m.account.into_array()), info);
+                self.inner.insert(id, info);
             }
         }
         Ok(total as usize)

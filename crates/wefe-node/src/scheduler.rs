@@ -133,7 +133,24 @@ where
                 continue;
             }
             let inner = Arc::clone(&self.inner);
-            tokio::spawn(async move { inner.run(job).await });
+            let task = tokio::spawn({
+                let inner = Arc::clone(&inner);
+                async move { inner.run(job).await }
+            });
+            // A runner that panics is failed like any other failure; a job that
+            // was not claimed may be launched again later.
+            tokio::spawn(async move {
+                match task.await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        inner.launched.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                    }
+                    Err(e) if e.is_panic() => {
+                        inner.fail(id, "the job's runner crashed (panic); see the node log").await
+                    }
+                    Err(_) => {}
+                }
+            });
             started.push(id);
         }
         Ok(started)
@@ -146,15 +163,16 @@ where
     N: JobNetwork,
     I: JobInputs,
 {
-    async fn run(&self, job: JobRecord) {
+    /// Runs a job; false when it could not be claimed (it may be tried again).
+    async fn run(&self, job: JobRecord) -> bool {
         let id = job.job.job_id;
-        let Ok(_slot) = self.slots.acquire().await else { return };
+        let Ok(_slot) = self.slots.acquire().await else { return false };
         match self.store.transition_job(id, status::APPROVED, status::RUNNING).await {
             Ok(true) => {}
-            Ok(false) => return, // forgotten by a reorg, or claimed elsewhere
+            Ok(false) => return false, // forgotten by a reorg, or claimed elsewhere
             Err(e) => {
                 tracing::error!(job = id, error = %e, "cannot claim the job");
-                return;
+                return false;
             }
         }
         tracing::info!(job = id, kind = %job.job.kind, "job started");
@@ -170,6 +188,7 @@ where
             Ok(()) => tracing::info!(job = id, "job completed"),
             Err(e) => self.fail(id, &format!("{e:#}")).await,
         }
+        true
     }
 
     async fn execute(&self, job: &JobRecord) -> Result<()> {

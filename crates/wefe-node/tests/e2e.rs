@@ -169,7 +169,8 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         std::fs::write(&csv_path, csv).unwrap();
         let register = DataRegistry::registerCall {
             datasetId: B256::from(DatasetId::parse(name).unwrap().to_bytes()),
-            schemaHash: B256::repeat_byte(1),
+            // The node hashes the imported header the same way (SHA-256 of "id,segment").
+            schemaHash: B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(b"id,segment")),
             rowCount: ids.len() as u64,
             metadata: "{}".into(),
             visibility: 0, // Public
@@ -278,9 +279,10 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
             let cursor: u64 = serde_json::from_str::<serde_json::Value>(&health).unwrap()["cursor"]["block_number"]
                 .as_u64()
                 .unwrap_or(0);
-            if cursor >= settle || Instant::now() > deadline {
+            if cursor >= settle {
                 break;
             }
+            assert!(Instant::now() < deadline, "a node did not reach block {settle}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let (status, _) = http(node.api, "GET", &format!("/jobs/{id}"), None);
