@@ -157,6 +157,9 @@ pub fn routes() -> Vec<(&'static str, &'static str)> {
     route_table().into_iter().map(|(method, path, _)| (method, path)).collect()
 }
 
+/// Largest JSON request body (path imports).
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
 /// The API router.
 pub fn app(state: ApiState) -> Router {
     let mut router = Router::new();
@@ -240,13 +243,13 @@ async fn import_dataset(State(state): State<ApiState>, request: Request) -> ApiR
         })?;
         import_upload(&state, multipart).await?
     } else if content_type.starts_with("application/json") {
-        let Json(body) = Json::<PathImport>::from_request(request, &state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge(too_large(state.upload_limit))
-            } else {
-                ApiError::BadRequest(e.body_text())
-            }
-        })?;
+        // A JSON request only names a file: it is read whole, so it stays small
+        // (the large limit is for streamed multipart uploads).
+        let bytes = axum::body::to_bytes(request.into_body(), JSON_BODY_LIMIT)
+            .await
+            .map_err(|_| ApiError::TooLarge(format!("a JSON request body may be at most {JSON_BODY_LIMIT} bytes")))?;
+        let body: PathImport =
+            serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
         import_path(&state, body).await?
     } else {
         return Err(ApiError::BadRequest(

@@ -521,3 +521,14 @@ fn data_dir_paths_are_inside_the_datasets_folder() {
     let path = wefe_node::datasets::dataset_path(Path::new("/d"), &id);
     assert_eq!(path.parent().unwrap(), Path::new("/d/datasets"));
 }
+
+#[tokio::test]
+async fn json_requests_are_small_whatever_the_upload_limit() {
+    let node = Node::new().await;
+    let padding = "x".repeat(wefe_node::api::JSON_BODY_LIMIT);
+    let (status, body) = node.import_path(json!({ "id": "big", "path": "a.csv", "padding": padding })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(error_of(&body).contains("at most 65536 bytes"), "{body}");
+    let (status, body) = node.import_path(json!({ "id": "ok-id", "path": "missing.csv" })).await;
+    assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
