@@ -67,6 +67,34 @@ pub(crate) struct Shared {
     budget: Arc<Budget>,
     channels: Mutex<HashMap<String, Channel>>,
     pub(crate) next_seq: AtomicU64,
+    /// Messages already delivered, so a sender's retry after a lost Ack is
+    /// acknowledged without being delivered twice.
+    delivered: Mutex<DeliveredLog>,
+}
+
+/// The most recent delivered message keys, bounded.
+#[derive(Debug, Default)]
+struct DeliveredLog {
+    keys: std::collections::HashSet<MessageKey>,
+    order: std::collections::VecDeque<MessageKey>,
+}
+
+impl DeliveredLog {
+    const CAPACITY: usize = 65_536;
+
+    /// Records `key`; false when it was already delivered.
+    fn insert(&mut self, key: MessageKey) -> bool {
+        if !self.keys.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > Self::CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.keys.remove(&old);
+        }
+        true
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -94,7 +122,10 @@ impl Gateway {
                 directory,
                 inbox: Inbox::default(),
                 channels: Mutex::new(HashMap::new()),
-                next_seq: AtomicU64::new(0),
+                // Random start: sequence numbers of a restarted node never
+                // collide with what its peers remember from before.
+                next_seq: AtomicU64::new(random_seq_start()),
+                delivered: Mutex::new(DeliveredLog::default()),
             }),
         }
     }
@@ -124,9 +155,8 @@ impl Gateway {
 
     /// The tonic service, to mount on a server of the caller's own.
     pub fn service(&self) -> GatewayServer<GatewayService> {
-        GatewayServer::new(GatewayService { shared: Arc::clone(&self.shared) }).max_decoding_message_size(
-            self.shared.config.max_chunk_bytes.saturating_mul(2).saturating_add(ENVELOPE_OVERHEAD),
-        )
+        GatewayServer::new(GatewayService { shared: Arc::clone(&self.shared) })
+            .max_decoding_message_size(self.shared.config.max_chunk_bytes.saturating_add(ENVELOPE_OVERHEAD))
     }
 
     /// Serves peers on `listener` until `shutdown` completes.
@@ -276,6 +306,13 @@ impl Shared {
         if env.chunk != partial.next_chunk {
             return Err(out_of_order(partial.next_chunk));
         }
+        if env.payload.is_empty() && !env.last {
+            // Empty middle chunks would keep a call (and its reservation) alive for free.
+            return Err(GatewayError::Malformed(format!(
+                "empty chunk {} of message {} from {from} is not the last",
+                env.chunk, env.seq
+            )));
+        }
         if env.total_len != partial.total as u64 || partial.buf.len() + env.payload.len() > partial.total {
             return Err(mismatch(env.total_len));
         }
@@ -290,7 +327,11 @@ impl Shared {
         if done.buf.len() != done.total {
             return Err(mismatch(env.total_len));
         }
-        self.inbox.deliver(key.job, from, &key.tag, Delivered { bytes: done.buf, _reservation: done._reservation });
+        if self.delivered.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
+            self.inbox.deliver(key.job, from, &key.tag, Delivered { bytes: done.buf, _reservation: done._reservation });
+        } else {
+            tracing::debug!(job = key.job, %from, tag = %key.tag, seq = key.seq, "retransmitted message acknowledged, not delivered again");
+        }
         Ok(true)
     }
 }
@@ -351,4 +392,14 @@ fn stream_error(status: Status) -> GatewayError {
 pub(crate) fn now_ms() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A starting sequence number from the OS's randomness (time as a fallback).
+fn random_seq_start() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        bytes = (nanos as u64).to_le_bytes();
+    }
+    u64::from_le_bytes(bytes) >> 1
 }

@@ -238,6 +238,10 @@ impl JobNetwork for GatewayNetwork {
     fn transport(&self, job_id: u64) -> Result<Self::Transport> {
         Ok(self.0.transport(job_id))
     }
+
+    fn finished(&self, job_id: u64) {
+        self.0.forget_job(job_id);
+    }
 }
 
 async fn shutdown_signal() {

@@ -28,6 +28,8 @@ pub trait JobNetwork: Send + Sync + 'static {
     type Transport: Transport + 'static;
     /// The transport for `job_id`, addressed as this member.
     fn transport(&self, job_id: u64) -> Result<Self::Transport>;
+    /// The job is over here: whatever is still queued for it can go.
+    fn finished(&self, _job_id: u64) {}
 }
 
 /// Loads this member's input for a job (ids from a local dataset).
@@ -188,6 +190,7 @@ where
             Ok(()) => tracing::info!(job = id, "job completed"),
             Err(e) => self.fail(id, &format!("{e:#}")).await,
         }
+        self.network.finished(id);
         true
     }
 

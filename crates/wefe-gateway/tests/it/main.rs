@@ -583,3 +583,31 @@ async fn openssl_sm2_keys_and_signatures_interoperate() {
     assert_eq!(raw_call(&bob, vec![env]).await.unwrap(), Ack { envelopes: 1, messages: 1 });
     assert_eq!(bob.gateway.transport(JOB).recv(&ALICE, "openssl").await.unwrap(), b"signed by openssl");
 }
+
+/// A sender whose Ack was lost retries the same message (same seq, fresh
+/// nonces): the receiver acknowledges it again but delivers it once.
+#[tokio::test]
+async fn a_retransmitted_message_is_delivered_once() {
+    let (_directory, alice, bob) = pair().await;
+    let first = envelope(&alice.key, alice.id, bob.id, "retry/once", b"payload");
+    let mut again = first.clone();
+    again.nonce = nonce();
+    again.timestamp_ms = now_ms();
+    alice.key.sign(&mut again).unwrap();
+    assert_eq!(raw_call(&bob, vec![first]).await.unwrap().messages, 1);
+    assert_eq!(raw_call(&bob, vec![again]).await.unwrap().messages, 1);
+    let transport = bob.gateway.transport(JOB);
+    assert_eq!(transport.recv(&alice.id, "retry/once").await.unwrap(), b"payload");
+    assert_nothing_delivered(&bob, alice.id, "retry/once").await;
+}
+
+#[tokio::test]
+async fn empty_middle_chunks_are_refused() {
+    let (_directory, alice, bob) = pair().await;
+    let mut head = envelope(&alice.key, alice.id, bob.id, "empty/middle", b"");
+    head.total_len = 4;
+    head.last = false;
+    alice.key.sign(&mut head).unwrap();
+    assert_refused(raw_call(&bob, vec![head]).await, Code::InvalidArgument, "empty chunk");
+    assert_still_serving(&alice, &bob).await;
+}
