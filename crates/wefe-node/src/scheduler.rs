@@ -86,6 +86,9 @@ pub mod status {
 /// Longest reason the contract stores.
 const MAX_REASON: usize = 4096;
 
+/// `JobRegistry.ParticipantState.Completed`.
+const PARTICIPANT_COMPLETED: u8 = 5;
+
 impl<B, N, I> Scheduler<B, N, I>
 where
     B: ChainBackend + 'static,
@@ -111,14 +114,23 @@ where
 
     /// Fails the jobs a previous run left `running` (it died mid-job; the
     /// peers' sessions are gone): stored and reported on chain.
+    /// A job whose result was already stored is completed (its report is
+    /// sent again unless the chain already has it); the others are failed.
+    /// Returns the ids of the jobs failed.
     pub async fn recover(&self) -> Result<Vec<u64>> {
         let mut failed = Vec::new();
         for job in self.inner.store.jobs().await? {
-            if job.status == status::RUNNING {
-                let id = job.job.job_id;
-                self.inner.fail(id, "the node restarted while the job was running").await;
-                failed.push(id);
+            if job.status != status::RUNNING {
+                continue;
             }
+            let id = job.job.job_id;
+            if let (Some(hash), Some(summary)) = (job.result_hash.as_deref(), job.summary.as_deref())
+                && self.inner.complete_stored(id, hash, summary).await.is_ok()
+            {
+                continue;
+            }
+            self.inner.fail(id, "the node restarted while the job was running").await;
+            failed.push(id);
         }
         Ok(failed)
     }
@@ -181,10 +193,28 @@ where
         if let Err(e) = self.send_with_retry(JobRegistry::reportStartedCall { jobId: U256::from(id) }).await {
             tracing::warn!(job = id, error = %e, "cannot report started");
         }
-        let outcome = tokio::time::timeout(self.config.job_timeout, self.execute(&job)).await;
-        let result = match outcome {
-            Ok(result) => result,
-            Err(_) => Err(anyhow::anyhow!("timed out after {:?}", self.config.job_timeout)),
+        // The job ends early if another participant fails it (or the chain
+        // closes it otherwise): nobody would answer this node any more.
+        let watch = async {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if let Ok(state) =
+                    self.gov.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(id) }).await
+                    && state >= 5
+                {
+                    return state;
+                }
+            }
+        };
+        let result = tokio::select! {
+            outcome = tokio::time::timeout(self.config.job_timeout, self.execute(&job)) => match outcome {
+                Ok(result) => result,
+                Err(_) => Err(anyhow::anyhow!("timed out after {:?}", self.config.job_timeout)),
+            },
+            state = watch => Err(anyhow::anyhow!(
+                "the job was closed on chain ({}) while this node was running it",
+                wefe_chain::abi::enum_variant("JobRegistry.JobStatus", state).unwrap_or_default()
+            )),
         };
         match result {
             Ok(()) => tracing::info!(job = id, "job completed"),
@@ -225,11 +255,30 @@ where
             error: None,
         };
         self.store.update_job(id, &recorded).await?;
+        self.complete_stored(id, &hash_hex, &summary).await
+    }
+
+    /// Reports a stored result on chain (unless the chain already has it) and
+    /// marks the job completed.
+    async fn complete_stored(&self, id: u64, hash_hex: &str, summary: &str) -> Result<()> {
+        let hash: B256 = hash_hex.parse().with_context(|| format!("stored result hash of job {id} is not a hash"))?;
         let call =
-            JobRegistry::reportCompletedCall { jobId: U256::from(id), resultHash: hash, summary: summary.clone() };
-        self.send_with_retry(call).await.context("reporting completed on chain")?;
-        self.store.update_job(id, &JobUpdate { status: status::COMPLETED, progress: 1.0, ..recorded }).await?;
+            JobRegistry::reportCompletedCall { jobId: U256::from(id), resultHash: hash, summary: summary.to_owned() };
+        if let Err(e) = self.send_with_retry(call).await {
+            // A report whose receipt was lost may have been mined after all.
+            if self.participant_state(id).await != Some(PARTICIPANT_COMPLETED) {
+                return Err(e.context("reporting completed on chain"));
+            }
+        }
+        let done = JobUpdate { status: status::COMPLETED, progress: 1.0, ..JobUpdate::default() };
+        self.store.update_job(id, &done).await?;
         Ok(())
+    }
+
+    /// This member's state for the job on chain (`JobRegistry.ParticipantState`).
+    async fn participant_state(&self, id: u64) -> Option<u8> {
+        let call = JobRegistry::participantReportCall { jobId: U256::from(id), participant: self.config.member };
+        self.gov.call(Target::JobRegistry, call).await.ok().map(|r| r.state)
     }
 
     /// Sends a report, retrying while the chain node is unreachable (a

@@ -16,7 +16,7 @@ use wefe_core::DatasetId;
 use wefe_gateway::MemberKey;
 
 mod common;
-use common::{as_key, signer, write_chain_config};
+use common::{as_key, send_retrying, signer, write_chain_config};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -111,10 +111,10 @@ async fn run_job(
         params: params.into(),
         deadlineBlock: head + 100,
     };
-    a.send(Target::JobRegistry, call).await.unwrap();
+    send_retrying(a, Target::JobRegistry, call).await;
     let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
-    a.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
-    b.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
+    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         match job_status(a, id).await {
@@ -263,9 +263,9 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         params: "{}".into(),
         deadlineBlock: head + 100,
     };
-    a.send(Target::JobRegistry, propose).await.unwrap();
+    send_retrying(a, Target::JobRegistry, propose).await;
     let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
-    a.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
+    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
     let suspend = Consortium::proposeCall { kind: 1, target: signer(4).address(), value: U256::ZERO };
     admin.send(Target::Consortium, suspend).await.unwrap();
     let refused = b.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap_err();

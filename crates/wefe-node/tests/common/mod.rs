@@ -34,3 +34,20 @@ pub fn write_chain_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresse
     };
     chain.save(&dir.join("chain.toml")).unwrap();
 }
+
+/// Sends `call`, retrying while another process signing with the same key
+/// (a node reporting on its jobs) took the nonce first.
+pub async fn send_retrying<C: alloy::sol_types::SolCall + Clone>(
+    gov: &Governance<EthereumBackend>,
+    target: wefe_chain::Target,
+    call: C,
+) -> wefe_chain::TxOutcome {
+    for _ in 0..20 {
+        match gov.send(target, call.clone()).await {
+            Ok(outcome) => return outcome,
+            Err(e) if e.to_string().contains("nonce") => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("nonce still taken after 20 attempts")
+}

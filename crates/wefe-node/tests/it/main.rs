@@ -16,7 +16,7 @@ use wefe_store::Store;
 
 #[path = "../common/mod.rs"]
 mod common;
-use common::{as_key, signer, write_chain_config};
+use common::{as_key, send_retrying, signer, write_chain_config};
 
 /// Deploys (one admin, threshold 1) and onboards members 3 (A) and 4 (B).
 async fn consortium(anvil: &Anvil) -> ContractAddresses {
@@ -56,10 +56,10 @@ async fn approved_job_with(
         params: params.into(),
         deadlineBlock: head + 1000,
     };
-    a.send(Target::JobRegistry, call).await.unwrap();
+    send_retrying(a, Target::JobRegistry, call).await;
     let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
-    a.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
-    b.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap();
+    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
     id.to::<u64>()
 }
 
@@ -397,4 +397,90 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
         assert_eq!(Some(report.resultHash.to_string()), stored.result_hash);
         assert_eq!(report.summary, r#"{"intersection_size":100,"protocol":"ecdh"}"#);
     }
+}
+
+/// Inputs that fail for one member (its dataset is "missing").
+struct FailingFor(Address, Vec<Vec<u8>>);
+
+impl wefe_node::scheduler::JobInputs for FailingFor {
+    async fn ids(&self, _job: &wefe_store::JobRecord) -> anyhow::Result<Vec<Vec<u8>>> {
+        anyhow::ensure!(self.0 != signer(4).address(), "no dataset here");
+        Ok(self.1.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peer_failure_ends_the_job_early_and_a_stored_result_survives_a_restart() {
+    use wefe_node::scheduler::{Scheduler, SchedulerConfig, status};
+
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
+    let dir = tempfile::tempdir().unwrap();
+    let network = TestNetwork::default();
+    let mut parties = Vec::new();
+    for key in [3, 4] {
+        let me = signer(key).address();
+        let store = Store::open(&format!("sqlite://{}/{key}/store.db", dir.path().display())).await.unwrap();
+        let listener = Listener::new(as_key(&anvil, key, contracts).await, store.clone(), me, 0, 100);
+        let config = SchedulerConfig {
+            member: me,
+            results_dir: dir.path().join(format!("{key}/results")),
+            max_concurrent_jobs: 2,
+            job_timeout: Duration::from_secs(600),
+        };
+        let inputs = FailingFor(me, vec![b"x".to_vec()]);
+        let scheduler = Scheduler::new(
+            as_key(&anvil, key, contracts).await,
+            store.clone(),
+            PartyNetwork { shared: network.clone(), me },
+            inputs,
+            config,
+        );
+        parties.push((store, listener, scheduler));
+    }
+
+    // B cannot load its input and fails the job; A, waiting for B, stops well
+    // before its 10-minute timeout.
+    let job = approved_job(&a, &b, "psi").await;
+    let started = Instant::now();
+    loop {
+        for (_, listener, scheduler) in &parties {
+            while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
+            scheduler.launch_ready().await.unwrap();
+        }
+        let a_job = parties[0].0.job(job).await.unwrap().unwrap();
+        if a_job.status == status::FAILED {
+            assert!(a_job.error.unwrap().contains("closed on chain (Failed)"));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "A kept waiting for a failed peer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A restart finds a job RUNNING with its result stored: it is reported, not failed.
+    let second = approved_job(&a, &b, "psi").await;
+    let (store, listener, scheduler) = &parties[0];
+    while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
+    assert!(store.transition_job(second, status::APPROVED, status::RUNNING).await.unwrap());
+    let hash = format!("0x{}", "ab".repeat(32));
+    let recorded = wefe_store::JobUpdate {
+        status: status::RUNNING,
+        progress: 0.95,
+        result_hash: Some(&hash),
+        result_path: Some("/nonexistent/job.csv"),
+        summary: Some(r#"{"intersection_size":0}"#),
+        error: None,
+    };
+    store.update_job(second, &recorded).await.unwrap();
+    assert!(scheduler.recover().await.unwrap().is_empty(), "nothing to fail");
+    assert_eq!(store.job(second).await.unwrap().unwrap().status, status::COMPLETED);
+    let report = a
+        .call(
+            Target::JobRegistry,
+            JobRegistry::participantReportCall { jobId: U256::from(second), participant: signer(3).address() },
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
 }
