@@ -158,6 +158,7 @@ password_file = "../keys/password"
 sm2_key = "../pki/$party.key"
 gateway_listen = "127.0.0.1:${gateway_port[$party]}"
 api_listen = "127.0.0.1:${api_port[$party]}"
+import_root = ".."
 TOML
   WEFE_LOG=${WEFE_LOG:-warn} "$node_bin" run --config "$work/$party/party.toml" >"$work/$party/node.log" 2>&1 &
   node_pids+=($!)

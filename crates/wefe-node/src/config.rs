@@ -45,6 +45,10 @@ pub struct NodeConfig {
     pub gateway_listen: SocketAddr,
     /// Where the REST API listens (keep it on localhost: it has no authentication).
     pub api_listen: SocketAddr,
+    /// When set, `POST /datasets` with a server path only reads files under
+    /// this folder (recommended: the API has no authentication).
+    #[serde(default)]
+    pub import_root: Option<PathBuf>,
     /// Jobs running at once.
     #[serde(default = "default_concurrency")]
     pub max_concurrent_jobs: usize,
@@ -95,6 +99,7 @@ impl NodeConfig {
         config.sm2_key = base.join(&config.sm2_key);
         config.keystore = config.keystore.map(|k| base.join(k));
         config.password_file = config.password_file.map(|p| base.join(p));
+        config.import_root = config.import_root.map(|p| base.join(p));
         if config.max_concurrent_jobs == 0 || config.job_timeout_secs == 0 {
             bail!("node config {}: max_concurrent_jobs and job_timeout_secs must be at least 1", path.display());
         }

@@ -128,7 +128,9 @@ async fn run(path: PathBuf) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (REST API)", config.api_listen))?;
     tracing::info!(address = %api_listener.local_addr()?, "REST API listening");
-    let app = api::app(ApiState::new(store.clone(), config.data_dir.clone(), config.member));
+    let mut api_state = ApiState::new(store.clone(), config.data_dir.clone(), config.member);
+    api_state.import_root = config.import_root.clone();
+    let app = api::app(api_state);
     let api_task = tokio::spawn({
         let stop = stopped(stop_rx.clone());
         async move { axum::serve(api_listener, app).with_graceful_shutdown(stop).await }
