@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks; one JSON line per case.
-#   scripts/bench.sh psi [--quick]   ECDH-PSI and RSA-PSI, 10^5 x 10^5 (--quick: 2000) through two gateways
+#   scripts/bench.sh psi [--quick]       ECDH-PSI and RSA-PSI, 10^5 x 10^5 (--quick: 2000) through two gateways
+#   scripts/bench.sh paillier            Paillier-2048 keygen, encrypt, decrypt, add, mul, inner product (per core)
 # Built with the dev profile, whose dependencies (all the cryptography) are
 # optimised at opt-level 3; `WEFE_BENCH_PROFILE=release` builds everything optimised.
 set -euo pipefail
@@ -15,8 +16,11 @@ case "$suite" in
     [ "$quick" = "--quick" ] && n=2000
     cargo run -q --locked --profile "$profile" -p wefe-node --example psi_bench -- --n "$n"
     ;;
+  paillier)
+    cargo run -q --locked --profile "$profile" -p wefe-crypto --example paillier_bench
+    ;;
   *)
-    echo "usage: scripts/bench.sh psi [--quick]" >&2
+    echo "usage: scripts/bench.sh psi [--quick] | paillier" >&2
     exit 2
     ;;
 esac

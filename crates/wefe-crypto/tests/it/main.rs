@@ -1,0 +1,3 @@
+//! Integration tests of wefe-crypto's public API.
+
+mod paillier;
