@@ -81,6 +81,9 @@ pub mod status {
     pub const COMPLETED: &str = "completed";
     /// Failure stored and reported.
     pub const FAILED: &str = "failed";
+    /// Outcome stored, its report not yet mined (the chain node was
+    /// unreachable): retried on every scheduler round.
+    pub const REPORT_PENDING: &str = "report_pending";
 }
 
 /// Longest reason the contract stores.
@@ -124,10 +127,17 @@ where
                 continue;
             }
             let id = job.job.job_id;
-            if let (Some(hash), Some(summary)) = (job.result_hash.as_deref(), job.summary.as_deref())
-                && self.inner.complete_stored(id, hash, summary).await.is_ok()
-            {
-                continue;
+            if let (Some(hash), Some(summary)) = (job.result_hash.as_deref(), job.summary.as_deref()) {
+                match self.inner.complete_stored(id, hash, summary).await {
+                    Ok(()) => continue,
+                    Err(e) if !refused(&e) => {
+                        let pending =
+                            JobUpdate { status: status::REPORT_PENDING, progress: 0.95, ..JobUpdate::default() };
+                        self.inner.store.update_job(id, &pending).await?;
+                        continue;
+                    }
+                    Err(_) => {}
+                }
             }
             self.inner.fail(id, "the node restarted while the job was running").await;
             failed.push(id);
@@ -135,10 +145,15 @@ where
         Ok(failed)
     }
 
-    /// Launches every approved job not launched yet; returns their ids.
+    /// Launches every approved job not launched yet (and retries pending
+    /// reports); returns the ids launched.
     pub async fn launch_ready(&self) -> Result<Vec<u64>> {
         let mut started = Vec::new();
         for job in self.inner.store.jobs().await? {
+            if job.status == status::REPORT_PENDING {
+                self.inner.retry_pending(&job).await;
+                continue;
+            }
             if job.status != status::APPROVED {
                 continue;
             }
@@ -255,7 +270,16 @@ where
             error: None,
         };
         self.store.update_job(id, &recorded).await?;
-        self.complete_stored(id, &hash_hex, &summary).await
+        match self.complete_stored(id, &hash_hex, &summary).await {
+            Err(e) if !refused(&e) => {
+                // The result is safe in the store; the report is retried later.
+                tracing::warn!(job = id, error = %format!("{e:#}"), "completion report pending");
+                let pending = JobUpdate { status: status::REPORT_PENDING, progress: 0.95, ..JobUpdate::default() };
+                self.store.update_job(id, &pending).await?;
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Reports a stored result on chain (unless the chain already has it) and
@@ -326,11 +350,50 @@ where
         if let Err(e) = self.store.update_job(id, &update).await {
             tracing::error!(job = id, error = %e, "cannot record the failure");
         }
-        let call = JobRegistry::reportFailedCall { jobId: U256::from(id), reason };
+        let call = JobRegistry::reportFailedCall { jobId: U256::from(id), reason: reason.clone() };
         if let Err(e) = self.send_with_retry(call).await {
-            tracing::warn!(job = id, error = %e, "cannot report the failure on chain");
+            if refused(&e) {
+                tracing::warn!(job = id, error = %e, "the chain refused the failure report");
+            } else {
+                tracing::warn!(job = id, error = %e, "failure report pending");
+                let pending = JobUpdate {
+                    status: status::REPORT_PENDING,
+                    progress: 1.0,
+                    error: Some(&reason),
+                    ..JobUpdate::default()
+                };
+                if let Err(e) = self.store.update_job(id, &pending).await {
+                    tracing::error!(job = id, error = %e, "cannot record the pending report");
+                }
+            }
         }
     }
+
+    /// Sends the reports that could not be sent earlier.
+    async fn retry_pending(&self, job: &JobRecord) {
+        let id = job.job.job_id;
+        match (job.result_hash.as_deref(), job.summary.as_deref()) {
+            (Some(hash), Some(summary)) => match self.complete_stored(id, hash, summary).await {
+                Ok(()) => tracing::info!(job = id, "pending completion reported"),
+                Err(e) if refused(&e) => self.fail(id, &format!("the chain refused the completion: {e:#}")).await,
+                Err(e) => tracing::warn!(job = id, error = %format!("{e:#}"), "completion report still pending"),
+            },
+            _ => {
+                let reason = job.error.clone().unwrap_or_else(|| "failed".to_owned());
+                self.fail(id, &reason).await;
+            }
+        }
+    }
+}
+
+/// True when the chain itself refused the call (retrying cannot help).
+fn refused(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<wefe_chain::ChainError>(),
+            Some(wefe_chain::ChainError::Reverted { .. } | wefe_chain::ChainError::TxReverted { .. })
+        )
+    })
 }
 
 /// Writes `results/job-<id>.<ext>` atomically; returns its path and SHA-256.

@@ -483,4 +483,29 @@ async fn a_peer_failure_ends_the_job_early_and_a_stored_result_survives_a_restar
         .await
         .unwrap();
     assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
+
+    // A report left pending (the chain node was down) is sent on the next round.
+    let third = approved_job(&a, &b, "psi").await;
+    while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
+    assert!(store.transition_job(third, status::APPROVED, status::REPORT_PENDING).await.unwrap());
+    let hash = format!("0x{}", "cd".repeat(32));
+    let recorded = wefe_store::JobUpdate {
+        status: status::REPORT_PENDING,
+        progress: 0.95,
+        result_hash: Some(&hash),
+        result_path: Some("/nonexistent/job.csv"),
+        summary: Some(r#"{"intersection_size":0}"#),
+        error: None,
+    };
+    store.update_job(third, &recorded).await.unwrap();
+    scheduler.launch_ready().await.unwrap();
+    assert_eq!(store.job(third).await.unwrap().unwrap().status, status::COMPLETED);
+    let report = a
+        .call(
+            Target::JobRegistry,
+            JobRegistry::participantReportCall { jobId: U256::from(third), participant: signer(3).address() },
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
 }
