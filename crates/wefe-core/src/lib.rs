@@ -7,6 +7,7 @@
 
 mod ids;
 pub mod transport;
+pub mod wire;
 
 pub use ids::{DatasetId, IdError};
 #[cfg(any(test, feature = "memory"))]

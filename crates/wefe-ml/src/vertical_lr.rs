@@ -120,7 +120,7 @@ pub use guest::{Guest, GuestStep};
 pub use host::{Host, HostStep, HostTraining};
 
 use crate::logistic::{EarlyStopping, LrSchedule, Residual, TrainParams};
-use crate::wire::{Reader, put_bytes, put_ciphertexts, put_f64, put_f64s, put_residues, put_u32, put_u64};
+use crate::wire::{Reader, ReaderExt, put_bytes, put_ciphertexts, put_f64, put_f64s, put_residues, put_u32, put_u64};
 use crate::{Error, Result};
 
 /// Wire version of every vertical-LR message.
@@ -294,7 +294,7 @@ fn read_params(r: &mut Reader<'_>) -> Result<TrainParams> {
     let frac_bits = r.u32()?;
     let params =
         TrainParams { epochs, batch_size, learning_rate, schedule, l1, l2, early_stopping, seed, residual, frac_bits };
-    params.validate().map_err(|e| r.malformed(e.to_string()))?;
+    params.validate().map_err(|e| r.malformed::<Error>(e.to_string()))?;
     Ok(params)
 }
 
@@ -322,7 +322,7 @@ impl Setup {
         let key = r.bytes(MAX_KEY_BYTES)?;
         let public_key =
             if allow_insecure_keys { PublicKey::from_bytes_insecure(key) } else { PublicKey::from_bytes(key) }
-                .map_err(|e| r.malformed(format!("public key: {e}")))?;
+                .map_err(|e| r.malformed::<Error>(format!("public key: {e}")))?;
         r.finish()?;
         Ok(Self { params, train_rows, validation_rows, public_key })
     }

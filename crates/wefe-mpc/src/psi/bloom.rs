@@ -135,7 +135,7 @@ impl BloomFilter {
         if num_bits == 0 || num_bits > max_bits {
             return Err(r.malformed(format!("{num_bits} bits (1..={max_bits} allowed)")));
         }
-        let num_words = usize::try_from(num_bits.div_ceil(64)).map_err(|_| r.malformed("too many bits"))?;
+        let num_words = usize::try_from(num_bits.div_ceil(64)).map_err(|_| r.malformed::<Error>("too many bits"))?;
         let words: Vec<u64> =
             r.records(num_words, 8)?.into_iter().map(|w| u64::from_le_bytes(w.try_into().expect("8 bytes"))).collect();
         r.finish()?;

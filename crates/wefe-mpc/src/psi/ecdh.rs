@@ -259,7 +259,7 @@ impl Hello {
             1 => OutputKind::Cardinality,
             other => return Err(r.malformed(format!("unknown output kind {other}"))),
         };
-        let count = r.count(max_items)?;
+        let count = r.count(max_items as usize)?;
         let blinded = r.arrays32(count)?;
         r.finish()?;
         Ok(Self { reveal, output, blinded })
@@ -287,12 +287,12 @@ impl Reply {
     pub fn decode(bytes: &[u8], max_items: u32) -> Result<Self> {
         let mut r = Reader::new("ECDH-PSI reply", bytes);
         r.header(VERSION, KIND_REPLY)?;
-        let count = r.count(max_items)?;
+        let count = r.count(max_items as usize)?;
         let blinded = r.arrays32(count)?;
         let double_blinded = match r.u8()? {
             0 => None,
             1 => {
-                let count = r.count(max_items)?;
+                let count = r.count(max_items as usize)?;
                 Some(r.arrays32(count)?)
             }
             other => return Err(r.malformed(format!("bad presence flag {other}"))),
@@ -315,7 +315,7 @@ impl Finish {
     pub fn decode(bytes: &[u8], max_items: u32) -> Result<Self> {
         let mut r = Reader::new("ECDH-PSI finish", bytes);
         r.header(VERSION, KIND_FINISH)?;
-        let count = r.count(max_items)?;
+        let count = r.count(max_items as usize)?;
         let double_blinded = r.arrays32(count)?;
         r.finish()?;
         Ok(Self { double_blinded })

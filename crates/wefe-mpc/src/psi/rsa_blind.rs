@@ -357,7 +357,7 @@ fn put_tags(out: &mut Vec<u8>, tags: &[[u8; TAG_BYTES]]) {
 }
 
 fn read_tags(r: &mut Reader<'_>, max_items: u32) -> Result<Vec<[u8; TAG_BYTES]>> {
-    let count = r.count(max_items)?;
+    let count = r.count(max_items as usize)?;
     Ok(r.records(count, TAG_BYTES)?.into_iter().map(|t| t.try_into().expect("TAG_BYTES long")).collect())
 }
 
@@ -373,7 +373,7 @@ impl BlindRequest {
     pub fn decode(bytes: &[u8], k: usize, max_items: u32) -> Result<Self> {
         let mut r = Reader::new("RSA-PSI blind request", bytes);
         r.header(VERSION, KIND_REQUEST)?;
-        let count = r.count(max_items)?;
+        let count = r.count(max_items as usize)?;
         let blinded = r.records(count, k)?.into_iter().map(<[u8]>::to_vec).collect();
         r.finish()?;
         Ok(Self { blinded })
@@ -407,14 +407,14 @@ impl SignedReply {
     pub fn decode(bytes: &[u8], k: usize, max_items: u32) -> Result<Self> {
         let mut r = Reader::new("RSA-PSI signed reply", bytes);
         r.header(VERSION, KIND_REPLY)?;
-        let count = r.count(max_items)?;
+        let count = r.count(max_items as usize)?;
         let signatures = r.records(count, k)?.into_iter().map(<[u8]>::to_vec).collect();
         let server_set = match r.u8()? {
             0 => ServerSet::HashList(read_tags(&mut r, max_items)?),
             1 => {
                 let max_items = usize::try_from(max_items).unwrap_or(usize::MAX);
                 let largest = bloom_max_bits(max_items, 64);
-                let len = r.count(u32::try_from(largest.div_ceil(64) * 8 + 10).unwrap_or(u32::MAX))?;
+                let len = r.count(usize::try_from(largest.div_ceil(64) * 8 + 10).unwrap_or(usize::MAX))?;
                 let bytes = r.take(len)?;
                 // The filter's own hash count (checked by `decode`; the client
                 // then checks it against the agreed fpr_log2).
