@@ -16,7 +16,7 @@ use wefe_core::DatasetId;
 use wefe_gateway::MemberKey;
 
 mod common;
-use common::{as_key, send_retrying, signer, write_chain_config};
+use common::{as_key, propose_and_approve, send_retrying, signer, write_chain_config};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -103,18 +103,7 @@ async fn run_job(
     datasets: &[&str],
     params: &str,
 ) -> U256 {
-    let head = a.backend().head_block().await.unwrap();
-    let call = JobRegistry::proposeCall {
-        kind: "psi".into(),
-        participants: vec![signer(3).address(), signer(4).address()],
-        datasetIds: datasets.iter().map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes())).collect(),
-        params: params.into(),
-        deadlineBlock: head + 100,
-    };
-    send_retrying(a, Target::JobRegistry, call).await;
-    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
-    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
-    send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    let id = propose_and_approve(a, b, "psi", datasets, params, 100).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         match job_status(a, id).await {

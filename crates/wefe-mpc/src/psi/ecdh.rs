@@ -36,6 +36,23 @@ use super::PsiOutput;
 use super::wire::{Reader, put_count};
 use crate::{Error, Result};
 
+/// `Debug` for a party state holding `params`, `key` and `items`: the
+/// parameters and the number of ids, never the ids.
+macro_rules! debug_counts_only {
+    ($($state:ident),+) => {$(
+        impl std::fmt::Debug for $state {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($state))
+                    .field("params", &self.params)
+                    .field("key", &self.key)
+                    .field("items", &self.items.len())
+                    .finish()
+            }
+        }
+    )+};
+}
+pub(crate) use debug_counts_only;
+
 pub use initiator::{AwaitingReply, Initiator};
 pub use responder::{AwaitingFinish, Responder, ResponderStep};
 

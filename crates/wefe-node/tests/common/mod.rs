@@ -51,3 +51,32 @@ pub async fn send_retrying<C: alloy::sol_types::SolCall + Clone>(
     }
     panic!("nonce still taken after 20 attempts")
 }
+
+/// Dev key 3 proposes a job for keys 3 and 4 (approval deadline `deadline_blocks`
+/// ahead); both approve it. Returns its id.
+pub async fn propose_and_approve(
+    a: &Governance<EthereumBackend>,
+    b: &Governance<EthereumBackend>,
+    kind: &str,
+    datasets: &[&str],
+    params: &str,
+    deadline_blocks: u64,
+) -> alloy::primitives::U256 {
+    use alloy::primitives::B256;
+    use wefe_chain::bindings::JobRegistry;
+    use wefe_chain::{ChainBackend, Target};
+
+    let head = a.backend().head_block().await.unwrap();
+    let call = JobRegistry::proposeCall {
+        kind: kind.into(),
+        participants: vec![signer(3).address(), signer(4).address()],
+        datasetIds: datasets.iter().map(|d| B256::from(wefe_core::DatasetId::parse(d).unwrap().to_bytes())).collect(),
+        params: params.into(),
+        deadlineBlock: head + deadline_blocks,
+    };
+    send_retrying(a, Target::JobRegistry, call).await;
+    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
+    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    id
+}

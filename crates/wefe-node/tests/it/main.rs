@@ -16,7 +16,7 @@ use wefe_store::Store;
 
 #[path = "../common/mod.rs"]
 mod common;
-use common::{as_key, send_retrying, signer, write_chain_config};
+use common::{as_key, propose_and_approve, signer, write_chain_config};
 
 /// Deploys (one admin, threshold 1) and onboards members 3 (A) and 4 (B).
 async fn consortium(anvil: &Anvil) -> ContractAddresses {
@@ -48,19 +48,7 @@ async fn approved_job_with(
     kind: &str,
     params: &str,
 ) -> u64 {
-    let head = a.backend().head_block().await.unwrap();
-    let call = JobRegistry::proposeCall {
-        kind: kind.into(),
-        participants: vec![signer(3).address(), signer(4).address()],
-        datasetIds: vec![],
-        params: params.into(),
-        deadlineBlock: head + 1000,
-    };
-    send_retrying(a, Target::JobRegistry, call).await;
-    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
-    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
-    send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
-    id.to::<u64>()
+    propose_and_approve(a, b, kind, &[], params, 1000).await.to::<u64>()
 }
 
 /// (block, log index, tx hash) of every log of the four contracts.
@@ -386,13 +374,7 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
     assert_eq!(a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(good) }).await.unwrap(), 4);
     assert_eq!(a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(bad) }).await.unwrap(), 5);
     for (key, (store, _, _)) in [3usize, 4].iter().zip(&parties) {
-        let report = a
-            .call(
-                Target::JobRegistry,
-                JobRegistry::participantReportCall { jobId: U256::from(good), participant: signer(*key).address() },
-            )
-            .await
-            .unwrap();
+        let report = report_of(&a, good, *key).await;
         let stored = store.job(good).await.unwrap().unwrap();
         assert_eq!(Some(report.resultHash.to_string()), stored.result_hash);
         assert_eq!(report.summary, r#"{"intersection_size":100,"protocol":"ecdh"}"#);
@@ -464,24 +446,10 @@ async fn a_peer_failure_ends_the_job_early_and_a_stored_result_survives_a_restar
     while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
     assert!(store.transition_job(second, status::APPROVED, status::RUNNING).await.unwrap());
     let hash = format!("0x{}", "ab".repeat(32));
-    let recorded = wefe_store::JobUpdate {
-        status: status::RUNNING,
-        progress: 0.95,
-        result_hash: Some(&hash),
-        result_path: Some("/nonexistent/job.csv"),
-        summary: Some(r#"{"intersection_size":0}"#),
-        error: None,
-    };
-    store.update_job(second, &recorded).await.unwrap();
+    store_result(store, second, status::RUNNING, &hash).await;
     assert!(scheduler.recover().await.unwrap().is_empty(), "nothing to fail");
     assert_eq!(store.job(second).await.unwrap().unwrap().status, status::COMPLETED);
-    let report = a
-        .call(
-            Target::JobRegistry,
-            JobRegistry::participantReportCall { jobId: U256::from(second), participant: signer(3).address() },
-        )
-        .await
-        .unwrap();
+    let report = report_of(&a, second, 3).await;
     assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
 
     // A report left pending (the chain node was down) is sent on the next round.
@@ -489,23 +457,32 @@ async fn a_peer_failure_ends_the_job_early_and_a_stored_result_survives_a_restar
     while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
     assert!(store.transition_job(third, status::APPROVED, status::REPORT_PENDING).await.unwrap());
     let hash = format!("0x{}", "cd".repeat(32));
+    store_result(store, third, status::REPORT_PENDING, &hash).await;
+    scheduler.launch_ready().await.unwrap();
+    assert_eq!(store.job(third).await.unwrap().unwrap().status, status::COMPLETED);
+    let report = report_of(&a, third, 3).await;
+    assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
+}
+
+/// Records a result for job `id` in `status`, as a node does before reporting it.
+async fn store_result(store: &Store, id: u64, status: &str, hash: &str) {
     let recorded = wefe_store::JobUpdate {
-        status: status::REPORT_PENDING,
+        status,
         progress: 0.95,
-        result_hash: Some(&hash),
+        result_hash: Some(hash),
         result_path: Some("/nonexistent/job.csv"),
         summary: Some(r#"{"intersection_size":0}"#),
         error: None,
     };
-    store.update_job(third, &recorded).await.unwrap();
-    scheduler.launch_ready().await.unwrap();
-    assert_eq!(store.job(third).await.unwrap().unwrap().status, status::COMPLETED);
-    let report = a
-        .call(
-            Target::JobRegistry,
-            JobRegistry::participantReportCall { jobId: U256::from(third), participant: signer(3).address() },
-        )
-        .await
-        .unwrap();
-    assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
+    store.update_job(id, &recorded).await.unwrap();
+}
+
+/// What dev key `key` reported on chain for job `id`.
+async fn report_of(gov: &Governance<EthereumBackend>, id: u64, key: usize) -> JobRegistry::ParticipantReport {
+    gov.call(
+        Target::JobRegistry,
+        JobRegistry::participantReportCall { jobId: U256::from(id), participant: signer(key).address() },
+    )
+    .await
+    .unwrap()
 }

@@ -4,6 +4,8 @@ use super::{BlindingKey, EcdhParams, Finish, Hello, OutputKind, Reply, check_siz
 use crate::psi::{PsiOutput, dedupe, random_permutation};
 use crate::{Error, Result};
 
+super::debug_counts_only!(Initiator, AwaitingReply);
+
 /// The initiator before it has sent anything.
 pub struct Initiator {
     params: EcdhParams,
@@ -17,28 +19,6 @@ pub struct AwaitingReply {
     key: BlindingKey,
     /// In the order they were sent in [`Hello::blinded`].
     items: Vec<Vec<u8>>,
-}
-
-/// Shows the parameters and the number of ids, never the ids.
-impl std::fmt::Debug for Initiator {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Initiator")
-            .field("params", &self.params)
-            .field("key", &self.key)
-            .field("items", &self.items.len())
-            .finish()
-    }
-}
-
-/// Shows the parameters and the number of ids, never the ids.
-impl std::fmt::Debug for AwaitingReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwaitingReply")
-            .field("params", &self.params)
-            .field("key", &self.key)
-            .field("items", &self.items.len())
-            .finish()
-    }
 }
 
 impl Initiator {

@@ -4,22 +4,13 @@ use super::{BlindingKey, EcdhParams, Finish, Hello, OutputKind, Reply, check_siz
 use crate::psi::{PsiOutput, dedupe, random_permutation};
 use crate::{Error, Result};
 
+super::debug_counts_only!(Responder);
+
 /// The responder before the initiator's [`Hello`].
 pub struct Responder {
     params: EcdhParams,
     key: BlindingKey,
     items: Vec<Vec<u8>>,
-}
-
-/// Shows the parameters and the number of ids, never the ids.
-impl std::fmt::Debug for Responder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Responder")
-            .field("params", &self.params)
-            .field("key", &self.key)
-            .field("items", &self.items.len())
-            .finish()
-    }
 }
 
 /// What the responder does after sending its [`Reply`].
