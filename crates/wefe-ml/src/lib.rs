@@ -15,6 +15,8 @@
 pub mod data;
 pub mod logistic;
 pub mod metrics;
+pub mod model;
+pub mod report;
 pub mod vertical_lr;
 mod wire;
 
@@ -92,6 +94,9 @@ pub enum Error {
     /// Moving a message to or from a peer failed.
     #[error(transparent)]
     Transport(#[from] wefe_core::TransportError),
+    /// Drawing a chart or encoding it as PNG failed.
+    #[error("plot: {0}")]
+    Plot(String),
 }
 
 /// Result of this crate's operations.

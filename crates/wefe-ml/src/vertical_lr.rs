@@ -111,6 +111,7 @@
 
 pub mod guest;
 pub mod host;
+pub mod predict;
 
 use rug::Integer;
 use wefe_core::{PeerId, Transport};

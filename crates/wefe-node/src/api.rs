@@ -148,6 +148,7 @@ route_table! {
     get "/jobs" => list_jobs;
     get "/jobs/{id}" => show_job;
     get "/jobs/{id}/result" => job_result;
+    get "/jobs/{id}/report/{name}" => job_report;
     get "/audit/jobs/{id}" => job_audit;
     get "/openapi.json" => openapi_document;
 }
@@ -354,6 +355,7 @@ fn job_json(j: &JobRecord) -> Value {
         "progress": j.progress,
         "result_hash": j.result_hash,
         "result": has_result.then(|| format!("/jobs/{id}/result")),
+        "reports": report_files(j).iter().map(|name| format!("/jobs/{id}/report/{name}")).collect::<Vec<_>>(),
         "summary": j.summary.as_deref().map(parse_json),
         "error": j.error,
         "created_at": j.created_at,
@@ -403,6 +405,43 @@ async fn job_result(
     if let Some(hash) = job.result_hash.as_deref().and_then(|h| HeaderValue::from_str(h).ok()) {
         headers.insert("x-wefe-result-sha256", hash);
     }
+    Ok(response)
+}
+
+/// Charts a learning job may leave next to its result.
+const REPORT_FILES: [&str; 2] = ["roc.png", "loss.png"];
+
+/// The report charts present for a completed job.
+fn report_files(j: &JobRecord) -> Vec<&'static str> {
+    let Some(dir) = j.result_path.as_deref().filter(|_| j.status == "completed").and_then(|p| Path::new(p).parent())
+    else {
+        return Vec::new();
+    };
+    REPORT_FILES.into_iter().filter(|name| dir.join(format!("job-{}-{name}", j.job.job_id)).is_file()).collect()
+}
+
+async fn job_report(
+    State(state): State<ApiState>,
+    axum::extract::Path((id, name)): axum::extract::Path<(String, String)>,
+) -> ApiResult<Response> {
+    if !REPORT_FILES.contains(&name.as_str()) {
+        return Err(ApiError::BadRequest(format!("no report '{name}' (reports: {})", REPORT_FILES.join(", "))));
+    }
+    let job = find_job(&state.store, &id).await?;
+    let id = job.job.job_id;
+    if job.status != "completed" {
+        return Err(ApiError::Conflict(format!("job {id} is {}: no report yet", job.status)));
+    }
+    if !report_files(&job).contains(&name.as_str()) {
+        return Err(ApiError::NotFound(format!("job {id} ({}) has no {name}", job.job.kind)));
+    }
+    let dir = job.result_path.as_deref().and_then(|p| Path::new(p).parent()).unwrap_or(Path::new("."));
+    let path = dir.join(format!("job-{id}-{name}"));
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("job {id} report {}: {e}", path.display())))?;
+    let mut response = Body::from(bytes).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
     Ok(response)
 }
 
@@ -497,6 +536,17 @@ pub fn openapi() -> Value {
                 "responses": {
                     "200": { "description": "The artifact; header x-wefe-result-sha256 carries its hash",
                              "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                    "400": error, "404": error, "409": error, "500": error
+                }
+            }},
+            "/jobs/{id}/report/{name}": { "get": {
+                "summary": "A chart of a completed learning job: roc.png (ROC curve) or loss.png (loss per epoch)",
+                "parameters": [
+                    { "name": "id", "in": "path", "required": true, "description": "On-chain job id", "schema": { "type": "integer" } },
+                    { "name": "name", "in": "path", "required": true, "description": "roc.png or loss.png", "schema": { "type": "string", "enum": REPORT_FILES } }
+                ],
+                "responses": {
+                    "200": { "description": "The PNG image", "content": { "image/png": { "schema": { "type": "string", "format": "binary" } } } },
                     "400": error, "404": error, "409": error, "500": error
                 }
             }},

@@ -5,12 +5,14 @@
 
 use alloy::primitives::{Address, B256};
 use anyhow::{Context, Result, bail};
+use std::path::Path;
 use wefe_chain::bindings::DataRegistry;
 use wefe_chain::{ChainBackend, Governance, Target};
 use wefe_core::DatasetId;
-use wefe_store::{JobRecord, Store};
 
-use crate::scheduler::JobInputs;
+use wefe_store::{DatasetRecord, JobRecord, Store};
+
+use crate::scheduler::{ColumnRequest, JobInputs, NumericTable};
 
 /// Reads ids from the node's imported datasets.
 #[derive(Debug)]
@@ -27,8 +29,9 @@ impl<B> LocalDatasets<B> {
     }
 }
 
-impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
-    async fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>> {
+impl<B: ChainBackend + 'static> LocalDatasets<B> {
+    /// The one job dataset imported here, checked against the chain.
+    async fn checked(&self, job: &JobRecord) -> Result<DatasetRecord> {
         let named: Vec<String> = serde_json::from_str(&job.job.datasets)
             .with_context(|| format!("stored datasets of job {} are not a JSON list", job.job.job_id))?;
         let mut local = Vec::new();
@@ -68,9 +71,26 @@ impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
                 on_chain.rowCount
             );
         }
+        Ok(record)
+    }
+}
+
+impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
+    async fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>> {
+        let record = self.checked(job).await?;
         let path = record.path.clone();
         let column = record.id_column.clone();
         tokio::task::spawn_blocking(move || read_ids(&path, &column)).await.context("reading the dataset")?
+    }
+
+    async fn table(&self, job: &JobRecord, request: &ColumnRequest) -> Result<NumericTable> {
+        let record = self.checked(job).await?;
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::ml::read_table(&record.dataset_id, Path::new(&record.path), &record.id_column, &request)
+        })
+        .await
+        .context("reading the dataset")?
     }
 }
 

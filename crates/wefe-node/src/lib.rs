@@ -12,6 +12,7 @@ pub mod config;
 pub mod datasets;
 pub mod inputs;
 pub mod listener;
+pub mod ml;
 pub mod peers;
 pub mod runner;
 pub mod scheduler;

@@ -12,7 +12,7 @@ use wefe_mpc::psi::ecdh::{self, EcdhParams, OutputKind, Reveal};
 use wefe_mpc::psi::rsa_blind::{self, BlindSigner, RsaParams, RsaReveal, ServerSetEncoding};
 
 /// The job kinds this node runs.
-pub const KINDS: [&str; 1] = ["psi"];
+pub const KINDS: [&str; 3] = ["psi", "vertical-lr", "predict"];
 
 /// `params` of a `psi` job, as proposed on chain.
 ///
@@ -95,6 +95,9 @@ pub struct Artifact {
     pub extension: &'static str,
     /// Reported on chain with the artifact's hash.
     pub summary: serde_json::Value,
+    /// Companion files (e.g. `roc.png`), written as `job-<id>-<name>`;
+    /// not covered by the reported hash.
+    pub extra: Vec<(&'static str, Vec<u8>)>,
 }
 
 /// Runs this member's side of a two-party PSI job.
@@ -166,15 +169,16 @@ fn artifact(params: &PsiParams, output: PsiOutput) -> Artifact {
                 bytes,
                 extension: "csv",
                 summary: serde_json::json!({ "protocol": protocol, "intersection_size": ids.len() }),
+                extra: Vec::new(),
             }
         }
         PsiOutput::Cardinality(n) => {
             let summary = serde_json::json!({ "protocol": protocol, "intersection_size": n });
-            Artifact { bytes: format!("{summary}\n").into_bytes(), extension: "json", summary }
+            Artifact { bytes: format!("{summary}\n").into_bytes(), extension: "json", summary, extra: Vec::new() }
         }
         PsiOutput::Nothing => {
             let summary = serde_json::json!({ "protocol": protocol, "learned": false });
-            Artifact { bytes: format!("{summary}\n").into_bytes(), extension: "json", summary }
+            Artifact { bytes: format!("{summary}\n").into_bytes(), extension: "json", summary, extra: Vec::new() }
         }
     }
 }

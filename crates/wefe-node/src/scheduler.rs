@@ -19,6 +19,7 @@ use wefe_chain::{ChainBackend, Governance, Target};
 use wefe_core::Transport;
 use wefe_store::{JobRecord, JobUpdate, Store};
 
+use crate::ml;
 use crate::runner::{self, Artifact};
 
 /// Hands out the transport of one job (the gateway in production, an
@@ -36,6 +37,55 @@ pub trait JobNetwork: Send + Sync + 'static {
 pub trait JobInputs: Send + Sync + 'static {
     /// The ids this member brings to `job`.
     fn ids(&self, job: &JobRecord) -> impl std::future::Future<Output = Result<Vec<Vec<u8>>>> + Send;
+
+    /// The numeric columns this member brings to a learning job.
+    fn table(
+        &self,
+        job: &JobRecord,
+        request: &ColumnRequest,
+    ) -> impl std::future::Future<Output = Result<NumericTable>> + Send {
+        let _ = request;
+        let id = job.job.job_id;
+        async move { bail!("job {id}: this node's inputs provide ids only, not feature tables") }
+    }
+}
+
+/// Which columns a learning job reads from a member's dataset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnRequest {
+    /// Feature columns by name (`None`: every column except the id and the label).
+    pub features: Option<Vec<String>>,
+    /// The label column, if the job has one.
+    pub label: Option<String>,
+    /// A missing label column is an error (the guest of a training job).
+    pub label_required: bool,
+}
+
+/// Numeric columns of a dataset, row-major, with the rows' ids.
+#[derive(Clone, PartialEq)]
+pub struct NumericTable {
+    /// The dataset id.
+    pub dataset: String,
+    /// Row ids, in file order.
+    pub ids: Vec<Vec<u8>>,
+    /// Feature column names.
+    pub names: Vec<String>,
+    /// `ids.len() × names.len()` finite values.
+    pub values: Vec<f64>,
+    /// Labels (0 or 1), when the label column is present.
+    pub labels: Option<Vec<f64>>,
+}
+
+/// Shows the shape only, never the values.
+impl std::fmt::Debug for NumericTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NumericTable")
+            .field("dataset", &self.dataset)
+            .field("rows", &self.ids.len())
+            .field("names", &self.names)
+            .field("labels", &self.labels.is_some())
+            .finish()
+    }
 }
 
 /// Scheduler settings.
@@ -250,10 +300,24 @@ where
         }
         let participants: Vec<Address> = serde_json::from_str(&job.job.participants)
             .with_context(|| format!("stored participants of job {id} are not a JSON list of addresses"))?;
-        let ids = self.inputs.ids(job).await?;
-        self.progress(id, 0.2).await;
-        let transport = self.network.transport(id)?;
-        let artifact = runner::run_psi(&job.job.params, &participants, self.config.member, ids, &transport).await?;
+        let me = self.config.member;
+        let artifact = match job.job.kind.as_str() {
+            "vertical-lr" | "predict" => {
+                let transport = self.network.transport(id)?;
+                self.progress(id, 0.1).await;
+                if job.job.kind == "predict" {
+                    ml::run_predict(job, &participants, me, &self.inputs, &self.store, &transport).await?
+                } else {
+                    ml::run_vertical_lr(job, &participants, me, &self.inputs, &self.store, &transport).await?
+                }
+            }
+            _ => {
+                let ids = self.inputs.ids(job).await?;
+                self.progress(id, 0.2).await;
+                let transport = self.network.transport(id)?;
+                runner::run_psi(&job.job.params, &participants, me, ids, &transport).await?
+            }
+        };
         self.progress(id, 0.9).await;
         let (path, hash) = write_artifact(&self.config.results_dir, id, &artifact)?;
         let summary = artifact.summary.to_string();
@@ -396,9 +460,16 @@ fn refused(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Writes `results/job-<id>.<ext>` atomically; returns its path and SHA-256.
+/// Writes `results/job-<id>.<ext>` atomically (after its companion files
+/// `job-<id>-<name>`); returns its path and SHA-256.
 fn write_artifact(dir: &Path, id: u64, artifact: &Artifact) -> Result<(PathBuf, B256)> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, bytes) in &artifact.extra {
+        let path = dir.join(format!("job-{id}-{name}"));
+        let tmp = dir.join(format!(".job-{id}-{name}.tmp"));
+        std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot move a report to {}", path.display()))?;
+    }
     let path = dir.join(format!("job-{id}.{}", artifact.extension));
     let tmp = dir.join(format!(".job-{id}.{}.tmp", artifact.extension));
     std::fs::write(&tmp, &artifact.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
