@@ -45,8 +45,9 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String
         body.len()
     )
     .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let response = String::from_utf8_lossy(&response);
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     (status, body)
@@ -93,8 +94,79 @@ fn start_node(
     node
 }
 
+/// A member with an SM2 gateway key, applied and approved by `admin`.
+struct Party {
+    key: usize,
+    sm2: MemberKey,
+    gateway: u16,
+    gov: Governance<EthereumBackend>,
+}
+
+async fn deploy(anvil: &Anvil) -> (Governance<EthereumBackend>, ContractAddresses) {
+    let admin_backend =
+        EthereumBackend::connect(&anvil.url(), Some(31337), Some(signer(0)), Duration::from_secs(10)).await.unwrap();
+    let (admin, deployed) = Governance::deploy(admin_backend, vec![signer(0).address()], 1).await.unwrap();
+    (admin, deployed.addresses)
+}
+
+async fn join(anvil: &Anvil, admin: &Governance<EthereumBackend>, contracts: ContractAddresses, key: usize) -> Party {
+    let sm2 = MemberKey::generate().unwrap();
+    let gateway = free_port();
+    let gov = as_key(anvil, key, contracts).await;
+    let call = Consortium::applyForMembershipCall {
+        name: format!("bank {key}"),
+        endpoint: format!("http://127.0.0.1:{gateway}"),
+        publicKey: sm2.public_key().to_vec().into(),
+    };
+    gov.send(Target::Consortium, call).await.unwrap();
+    let approve = Consortium::proposeCall { kind: 0, target: signer(key).address(), value: U256::from(1) };
+    admin.send(Target::Consortium, approve).await.unwrap();
+    Party { key, sm2, gateway, gov }
+}
+
+/// Writes `csv` to `dir/<name>.csv`, registers it on chain for `party` (the
+/// schema hash and row count the node will compute) and imports it into `node`.
+async fn register_and_import(party: &Party, node: &Node, dir: &Path, name: &str, csv: &str) {
+    let path = dir.join(format!("{name}.csv"));
+    std::fs::write(&path, csv).unwrap();
+    let header = csv.lines().next().unwrap();
+    let id_column = header.split(',').next().unwrap();
+    let register = DataRegistry::registerCall {
+        datasetId: B256::from(DatasetId::parse(name).unwrap().to_bytes()),
+        schemaHash: B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(header.as_bytes())),
+        rowCount: csv.lines().count() as u64 - 1,
+        metadata: "{}".into(),
+        visibility: 0, // Public
+    };
+    send_retrying(&party.gov, Target::DataRegistry, register).await;
+    let body = format!(r#"{{"id":"{name}","id_column":"{id_column}","path":"{}"}}"#, path.display());
+    let (status, response) = http(node.api, "POST", "/datasets", Some(&body));
+    assert_eq!(status, 201, "{response}");
+}
+
 async fn job_status(gov: &Governance<EthereumBackend>, id: U256) -> u8 {
     gov.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: id }).await.unwrap()
+}
+
+/// Proposes and approves a job, waits for it to close on chain; returns its
+/// id and final status (4 completed, 5 failed).
+async fn run_kind(
+    a: &Governance<EthereumBackend>,
+    b: &Governance<EthereumBackend>,
+    kind: &str,
+    datasets: &[&str],
+    params: &str,
+) -> (U256, u8) {
+    let id = propose_and_approve(a, b, kind, datasets, params, 100).await;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        match job_status(a, id).await {
+            status @ (4 | 5) => return (id, status),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "job {id} did not close");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn run_job(
@@ -103,43 +175,34 @@ async fn run_job(
     datasets: &[&str],
     params: &str,
 ) -> U256 {
-    let id = propose_and_approve(a, b, "psi", datasets, params, 100).await;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let (id, status) = run_kind(a, b, "psi", datasets, params).await;
+    assert_eq!(status, 4, "job {id} failed on chain");
+    id
+}
+
+/// GET `path` until it stops answering 409 (the node marks a job completed
+/// right after its own report is mined).
+async fn get_when_ready(node: &Node, path: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match job_status(a, id).await {
-            4 => return id,
-            5 => panic!("job {id} failed on chain"),
-            _ => {}
+        let (status, body) = http(node.api, "GET", path, None);
+        if status != 409 || Instant::now() > deadline {
+            return (status, body);
         }
-        assert!(Instant::now() < deadline, "job {id} did not complete");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn approved_psi_jobs_run_between_two_node_processes() {
     let anvil = Anvil::spawn().unwrap();
-    let admin_backend =
-        EthereumBackend::connect(&anvil.url(), Some(31337), Some(signer(0)), Duration::from_secs(10)).await.unwrap();
-    let (admin, deployed) = Governance::deploy(admin_backend, vec![signer(0).address()], 1).await.unwrap();
-    let contracts = deployed.addresses;
+    let (admin, contracts) = deploy(&anvil).await;
     let dir = tempfile::tempdir().unwrap();
 
     // Two banks with real SM2 keys and gateway endpoints, approved by the admin.
     let mut parties = Vec::new();
     for key in [3usize, 4] {
-        let sm2 = MemberKey::generate().unwrap();
-        let gateway = free_port();
-        let member = as_key(&anvil, key, contracts).await;
-        let call = Consortium::applyForMembershipCall {
-            name: format!("bank {key}"),
-            endpoint: format!("http://127.0.0.1:{gateway}"),
-            publicKey: sm2.public_key().to_vec().into(),
-        };
-        member.send(Target::Consortium, call).await.unwrap();
-        let approve = Consortium::proposeCall { kind: 0, target: signer(key).address(), value: U256::from(1) };
-        admin.send(Target::Consortium, approve).await.unwrap();
-        parties.push((key, sm2, gateway, member));
+        parties.push(join(&anvil, &admin, contracts, key).await);
     }
 
     // Customer lists with a known overlap, registered on chain and imported into each node.
@@ -147,45 +210,29 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     let b_ids: Vec<String> = (1500..3000).map(|i| format!("cust-{i:05}")).collect();
     let expected: Vec<String> = (1500..2000).map(|i| format!("cust-{i:05}")).collect();
     let mut nodes = Vec::new();
-    for ((key, sm2, gateway, member), (name, ids)) in
-        parties.iter().zip([("a-customers", &a_ids), ("b-customers", &b_ids)])
-    {
-        let csv_path = dir.path().join(format!("{name}.csv"));
+    for (party, (name, ids)) in parties.iter().zip([("a-customers", &a_ids), ("b-customers", &b_ids)]) {
         let mut csv = String::from("id,segment\n");
         for id in ids {
             csv.push_str(&format!("{id},retail\n"));
         }
-        std::fs::write(&csv_path, csv).unwrap();
-        let register = DataRegistry::registerCall {
-            datasetId: B256::from(DatasetId::parse(name).unwrap().to_bytes()),
-            // The node hashes the imported header the same way (SHA-256 of "id,segment").
-            schemaHash: B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(b"id,segment")),
-            rowCount: ids.len() as u64,
-            metadata: "{}".into(),
-            visibility: 0, // Public
-        };
-        member.send(Target::DataRegistry, register).await.unwrap();
-        let node = start_node(&dir.path().join(format!("node-{key}")), &anvil, contracts, *key, sm2, *gateway);
-        let body = format!(r#"{{"id":"{name}","id_column":"id","path":"{}"}}"#, csv_path.display());
-        let (status, response) = http(node.api, "POST", "/datasets", Some(&body));
-        assert_eq!(status, 201, "{response}");
+        let node = start_node(
+            &dir.path().join(format!("node-{}", party.key)),
+            &anvil,
+            contracts,
+            party.key,
+            &party.sm2,
+            party.gateway,
+        );
+        register_and_import(party, &node, dir.path(), name, &csv).await;
         nodes.push(node);
     }
-    let (a, b) = (&parties[0].3, &parties[1].3);
+    let (a, b) = (&parties[0].gov, &parties[1].gov);
     let datasets = ["a-customers", "b-customers"];
 
     for params in [r#"{"protocol":"ecdh","reveal":"both"}"#, r#"{"protocol":"rsa","reveal":"both"}"#] {
         let id = run_job(a, b, &datasets, params).await;
-        for (node, (key, ..)) in nodes.iter().zip(&parties) {
-            // The node marks the job completed right after its report is mined.
-            let deadline = Instant::now() + Duration::from_secs(30);
-            let (status, body) = loop {
-                let (status, body) = http(node.api, "GET", &format!("/jobs/{id}/result"), None);
-                if status != 409 || Instant::now() > deadline {
-                    break (status, body);
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
+        for (node, Party { key, .. }) in nodes.iter().zip(&parties) {
+            let (status, body) = get_when_ready(node, &format!("/jobs/{id}/result")).await;
             assert_eq!(status, 200, "{params}: {body}");
             let lines: Vec<&str> = body.lines().skip(1).collect();
             assert_eq!(lines, expected, "{params}: node {key}'s intersection");
@@ -214,23 +261,8 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
 
     // A third node (the regulator) follows the chain without taking part: it
     // records no job but its audit index holds the same timeline.
-    let regulator_key = MemberKey::generate().unwrap();
-    let regulator_gateway = free_port();
-    let regulator = as_key(&anvil, 5, contracts).await;
-    let apply = Consortium::applyForMembershipCall {
-        name: "regulator".into(),
-        endpoint: format!("http://127.0.0.1:{regulator_gateway}"),
-        publicKey: regulator_key.public_key().to_vec().into(),
-    };
-    regulator.send(Target::Consortium, apply).await.unwrap();
-    admin
-        .send(
-            Target::Consortium,
-            Consortium::proposeCall { kind: 0, target: signer(5).address(), value: U256::from(1) },
-        )
-        .await
-        .unwrap();
-    let observer = start_node(&dir.path().join("node-5"), &anvil, contracts, 5, &regulator_key, regulator_gateway);
+    let regulator = join(&anvil, &admin, contracts, 5).await;
+    let observer = start_node(&dir.path().join("node-5"), &anvil, contracts, 5, &regulator.sm2, regulator.gateway);
     let deadline = Instant::now() + Duration::from_secs(30);
     let audit = loop {
         let (_, audit) = http(observer.api, "GET", "/audit/jobs/2", None);
@@ -278,4 +310,151 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         assert_eq!(status, 404, "job {id} must not be recorded by any node");
     }
     assert_eq!(job_status(a, id).await, 1, "still Proposed");
+}
+
+/// Breast-cancer rows (wefe-ml's fixture, CC BY 4.0): 30 features, label.
+fn breast_cancer() -> Vec<(Vec<String>, String)> {
+    let text = include_str!("../../wefe-ml/tests/fixtures/breast_cancer.csv");
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+            let label = cells.pop().unwrap();
+            (cells, label)
+        })
+        .collect()
+}
+
+/// A party's table: `id,<label>,f..` rows `rows` with the feature columns `cols`.
+fn table(rows: impl Iterator<Item = usize>, cols: std::ops::Range<usize>, label: bool) -> String {
+    let data = breast_cancer();
+    let mut csv = String::from("id");
+    if label {
+        csv.push_str(",diagnosis");
+    }
+    for c in cols.clone() {
+        csv.push_str(&format!(",f{c}"));
+    }
+    csv.push('\n');
+    for r in rows {
+        // Ids past the fixture's rows reuse its values (patients only one party has).
+        let (features, diagnosis) = &data[r % data.len()];
+        csv.push_str(&format!("patient-{r:04}"));
+        if label {
+            csv.push_str(&format!(",{diagnosis}"));
+        }
+        for c in cols.clone() {
+            csv.push_str(&format!(",{}", features[c]));
+        }
+        csv.push('\n');
+    }
+    csv
+}
+
+/// The failure reasons keys 3 and 4 reported for job `id` (the first report
+/// closes the job, so the other party's may be missing).
+async fn failure_reason(gov: &Governance<EthereumBackend>, id: U256) -> String {
+    format!("{} | {}", participant_report(gov, id, 3).await.reason, participant_report(gov, id, 4).await.reason)
+}
+
+async fn participant_report(gov: &Governance<EthereumBackend>, id: U256, key: usize) -> JobRegistry::ParticipantReport {
+    gov.call(Target::JobRegistry, JobRegistry::participantReportCall { jobId: id, participant: signer(key).address() })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reason() {
+    let anvil = Anvil::spawn().unwrap();
+    let (admin, contracts) = deploy(&anvil).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (guest, host) = (join(&anvil, &admin, contracts, 3).await, join(&anvil, &admin, contracts, 4).await);
+    let node = |p: &Party| {
+        start_node(&dir.path().join(format!("node-{}", p.key)), &anvil, contracts, p.key, &p.sm2, p.gateway)
+    };
+    let (guest_node, host_node) = (node(&guest), node(&host));
+    // A hospital (label + 10 features) and a lab (20 features) share 519 patients;
+    // the lab also has 30 patients the hospital does not.
+    let hospital = table(0..569, 0..10, true);
+    let lab = table((50..569).chain(1000..1030), 10..30, false);
+    register_and_import(&guest, &guest_node, dir.path(), "hospital", &hospital).await;
+    register_and_import(&host, &host_node, dir.path(), "lab", &lab).await;
+    // The same lab rows with one non-numeric cell (line 8, column f12).
+    let mut broken: Vec<String> = lab.lines().map(str::to_owned).collect();
+    let mut cells: Vec<&str> = broken[7].split(',').collect(); // id, f10, f11, f12, ...
+    cells[3] = "abc";
+    broken[7] = cells.join(",");
+    let broken = broken.join("\n") + "\n";
+    register_and_import(&host, &host_node, dir.path(), "lab-broken", &broken).await;
+    let (a, b) = (&guest.gov, &host.gov);
+    let datasets = ["hospital", "lab"];
+
+    let (psi, status) = run_kind(a, b, "psi", &datasets, r#"{"protocol":"ecdh","reveal":"both"}"#).await;
+    assert_eq!(status, 4);
+
+    // Bad learning jobs fail on chain with the reason; the nodes carry on.
+    let unaligned = r#"{"label":"diagnosis","epochs":1}"#; // no psi_job: ids differ
+    let (id, status) = run_kind(a, b, "vertical-lr", &datasets, unaligned).await;
+    assert_eq!(status, 5);
+    let reasons = failure_reason(a, id).await;
+    assert!(reasons.contains("rows are not aligned with peer"), "{reasons}");
+    let missing =
+        format!(r#"{{"label":"diagnosis","psi_job":{psi},"features":{{"{}":["f99"]}}}}"#, signer(4).address());
+    let (id, status) = run_kind(a, b, "vertical-lr", &datasets, &missing).await;
+    assert_eq!(status, 5);
+    let reason = failure_reason(a, id).await;
+    assert!(reason.contains("dataset lab has no feature column 'f99'"), "{reason}");
+    let (id, status) = run_kind(
+        a,
+        b,
+        "vertical-lr",
+        &["hospital", "lab-broken"],
+        &format!(r#"{{"label":"diagnosis","psi_job":{psi}}}"#),
+    )
+    .await;
+    assert_eq!(status, 5);
+    let reason = failure_reason(a, id).await;
+    assert!(reason.contains("dataset lab-broken, line 8, column 'f12': 'abc' is not a number"), "{reason}");
+    let (id, status) = run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{psi}}}"#)).await;
+    assert_eq!(status, 5);
+    let reason = failure_reason(a, id).await;
+    assert!(reason.contains(&format!("job {psi} is a 'psi' job, not vertical-lr")), "{reason}");
+
+    // Training on the PSI intersection with a 30% hold-out.
+    let params = format!(
+        r#"{{"label":"diagnosis","psi_job":{psi},"epochs":6,"batch_size":64,"learning_rate":0.3,"validation_fraction":0.3,"seed":3}}"#
+    );
+    let (train, status) = run_kind(a, b, "vertical-lr", &datasets, &params).await;
+    assert_eq!(status, 4, "{}", failure_reason(a, train).await);
+    let summary: serde_json::Value = serde_json::from_str(&participant_report(a, train, 3).await.summary).unwrap();
+    assert_eq!(summary["rows"]["train"].as_u64().unwrap() + summary["rows"]["validation"].as_u64().unwrap(), 519);
+    let auc = summary["metrics"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.97, "hold-out AUC {auc}");
+    // Each node keeps only its share; the hashes on chain are those of the shares.
+    for (node, key, features) in [(&guest_node, 3, 10), (&host_node, 4, 20)] {
+        let (status, body) = get_when_ready(node, &format!("/jobs/{train}/result")).await;
+        assert_eq!(status, 200, "{body}");
+        let model: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(model["weights"].as_array().unwrap().len(), features);
+        let hash = format!("0x{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes())));
+        assert_eq!(participant_report(a, train, key).await.resultHash.to_string(), hash);
+    }
+    let (status, png) = get_when_ready(&guest_node, &format!("/jobs/{train}/report/roc.png")).await;
+    assert_eq!(status, 200);
+    assert!(png.starts_with("\u{FFFD}PNG") && png.contains("IHDR"), "not a PNG");
+    assert_eq!(http(host_node.api, "GET", &format!("/jobs/{train}/report/roc.png"), None).0, 404);
+
+    // Federated prediction: the hospital gets the scores, the lab only a count.
+    let (predict, status) =
+        run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{train},"psi_job":{psi}}}"#)).await;
+    assert_eq!(status, 4, "{}", failure_reason(a, predict).await);
+    let (_, scores) = get_when_ready(&guest_node, &format!("/jobs/{predict}/result")).await;
+    let lines: Vec<&str> = scores.lines().collect();
+    assert_eq!(lines[0], "id,score,probability,prediction");
+    assert_eq!(lines.len(), 520);
+    assert!(lines[1].starts_with("patient-0050,"), "{}", lines[1]);
+    let (_, host_result) = get_when_ready(&host_node, &format!("/jobs/{predict}/result")).await;
+    assert!(host_result.contains("\"rows\":519") && !host_result.contains("score"), "{host_result}");
+    let summary: serde_json::Value = serde_json::from_str(&participant_report(a, predict, 3).await.summary).unwrap();
+    assert!(summary["metrics"]["auc"].as_f64().unwrap() > 0.97, "{summary}");
 }
