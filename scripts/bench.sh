@@ -2,7 +2,10 @@
 # Benchmarks; one JSON line per case.
 #   scripts/bench.sh psi [--quick]       ECDH-PSI and RSA-PSI, 10^5 x 10^5 (--quick: 2000) through two gateways
 #   scripts/bench.sh paillier            Paillier-2048 keygen, encrypt, decrypt, add, mul, inner product (per core)
-#   scripts/bench.sh vertical-lr [--quick]  one epoch of vertical LR, 100k (--quick: 5k) rows x (10 + 20) features
+#   scripts/bench.sh vertical-lr [--quick | --fate]
+#       one epoch of vertical LR, guest and host as two processes with their own gateways on loopback,
+#       batch 1024, Paillier-2048: epoch-100k is 100k rows x (10 guest + 20 host) features (--quick: 5k rows);
+#       --fate runs FATE 2.0's published shape instead, epoch-fate-shape: guest 100k x 30, host 100k x 300 (~15 min)
 # Built with the dev profile, whose dependencies (all the cryptography) are
 # optimised at opt-level 3; `WEFE_BENCH_PROFILE=release` builds everything optimised.
 set -euo pipefail
@@ -21,12 +24,16 @@ case "$suite" in
     cargo run -q --locked --profile "$profile" -p wefe-crypto --example paillier_bench
     ;;
   vertical-lr)
-    rows=100000
-    [ "$quick" = "--quick" ] && rows=5000
-    cargo run -q --locked --profile "$profile" -p wefe-ml --example vertical_lr_epoch -- "$rows"
+    case "$quick" in
+      "") shape=(--case epoch-100k --rows 100000 --guest-features 10 --host-features 20) ;;
+      --quick) shape=(--case epoch-5k --rows 5000 --guest-features 10 --host-features 20) ;;
+      --fate) shape=(--case epoch-fate-shape --rows 100000 --guest-features 30 --host-features 300) ;;
+      *) echo "usage: scripts/bench.sh vertical-lr [--quick | --fate]" >&2; exit 2 ;;
+    esac
+    cargo run -q --locked --profile "$profile" -p wefe-node --example vertical_lr_bench -- "${shape[@]}" --batch 1024
     ;;
   *)
-    echo "usage: scripts/bench.sh psi [--quick] | paillier | vertical-lr [--quick]" >&2
+    echo "usage: scripts/bench.sh psi [--quick] | paillier | vertical-lr [--quick | --fate]" >&2
     exit 2
     ;;
 esac

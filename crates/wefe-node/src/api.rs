@@ -52,12 +52,14 @@ pub struct ApiState {
     pub upload_limit: usize,
     /// When set, `POST /datasets` with a `path` only reads files under this folder.
     pub import_root: Option<PathBuf>,
+    /// The node's gateway, for online predictions (`None`: not served).
+    pub gateway: Option<wefe_gateway::Gateway>,
 }
 
 impl ApiState {
     /// State with the default upload limit and unrestricted path imports.
     pub fn new(store: Store, data_dir: PathBuf, member: Address) -> Self {
-        Self { store, data_dir, member, upload_limit: DEFAULT_UPLOAD_LIMIT, import_root: None }
+        Self { store, data_dir, member, upload_limit: DEFAULT_UPLOAD_LIMIT, import_root: None, gateway: None }
     }
 }
 
@@ -76,6 +78,9 @@ pub enum ApiError {
     /// 413: the body exceeds the upload limit.
     #[error("{0}")]
     TooLarge(String),
+    /// 503: a peer or service this request needs is unavailable.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: the node's fault; the detail is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
@@ -89,6 +94,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -149,6 +155,7 @@ route_table! {
     get "/jobs/{id}" => show_job;
     get "/jobs/{id}/result" => job_result;
     get "/jobs/{id}/report/{name}" => job_report;
+    post "/models/{id}/predict" => predict_online;
     get "/audit/jobs/{id}" => job_audit;
     get "/openapi.json" => openapi_document;
 }
@@ -445,6 +452,44 @@ async fn job_report(
     Ok(response)
 }
 
+// ------------------------------------------------------------------ models
+
+/// Largest online prediction request (10 000 ids of up to 256 bytes fit).
+const PREDICT_BODY_LIMIT: usize = 4 << 20;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PredictRequest {
+    ids: Vec<String>,
+}
+
+async fn predict_online(
+    State(state): State<ApiState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    request: Request,
+) -> ApiResult<Json<Value>> {
+    let model_job = job_id(&id)?;
+    let bytes = axum::body::to_bytes(request.into_body(), PREDICT_BODY_LIMIT)
+        .await
+        .map_err(|_| ApiError::TooLarge(format!("a prediction request may be at most {PREDICT_BODY_LIMIT} bytes")))?;
+    let request: PredictRequest =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    let gateway = state
+        .gateway
+        .as_ref()
+        .ok_or_else(|| ApiError::Unavailable("this node runs without a gateway: no online predictions".into()))?;
+    let transport = gateway.transport(crate::serving::channel(model_job));
+    let predictions = crate::serving::predict_online(&state.store, &transport, state.member, model_job, request.ids)
+        .await
+        .map_err(|e| match e {
+            crate::serving::OnlineError::BadRequest(m) => ApiError::BadRequest(m),
+            crate::serving::OnlineError::NotFound(m) => ApiError::NotFound(m),
+            crate::serving::OnlineError::Conflict(m) => ApiError::Conflict(m),
+            crate::serving::OnlineError::Upstream(m) => ApiError::Unavailable(m),
+        })?;
+    Ok(Json(json!({ "model_job": model_job, "predictions": predictions })))
+}
+
 // ------------------------------------------------------------------- audit
 
 fn event_json(e: &EventRecord) -> Value {
@@ -548,6 +593,24 @@ pub fn openapi() -> Value {
                 "responses": {
                     "200": { "description": "The PNG image", "content": { "image/png": { "schema": { "type": "string", "format": "binary" } } } },
                     "400": error, "404": error, "409": error, "500": error
+                }
+            }},
+            "/models/{id}/predict": { "post": {
+                "summary": "Online prediction with a split model trained with \"online_serving\": true (this node holds the guest share; the hosts' nodes add their partial scores)",
+                "parameters": id_param("On-chain id of the vertical-lr training job"),
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["ids"], "additionalProperties": false,
+                    "properties": { "ids": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": crate::serving::MAX_ONLINE_ROWS } }
+                } } } },
+                "responses": {
+                    "200": { "description": "One prediction per id, in request order", "content": { "application/json": { "schema": {
+                        "type": "object", "properties": {
+                            "model_job": { "type": "integer" },
+                            "predictions": { "type": "array", "items": { "type": "object", "properties": {
+                                "id": { "type": "string" }, "score": { "type": "number" }, "probability": { "type": "number" }, "prediction": { "type": "boolean" }
+                            } } }
+                        } } } } },
+                    "400": error, "404": error, "409": error, "413": error, "503": error
                 }
             }},
             "/audit/jobs/{id}": { "get": {

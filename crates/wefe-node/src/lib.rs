@@ -16,3 +16,4 @@ pub mod ml;
 pub mod peers;
 pub mod runner;
 pub mod scheduler;
+pub mod serving;

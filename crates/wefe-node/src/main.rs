@@ -130,7 +130,13 @@ async fn run(path: PathBuf) -> Result<()> {
     tracing::info!(address = %api_listener.local_addr()?, "REST API listening");
     let mut api_state = ApiState::new(store.clone(), config.data_dir.clone(), config.member);
     api_state.import_root = config.import_root.clone();
+    api_state.gateway = Some(gateway.clone());
     let app = api::app(api_state);
+    // Host shares of models approved for online serving answer their guest.
+    let serving_task = tokio::spawn(wefe_node::serving::serve_models(store.clone(), config.member, {
+        let gateway = gateway.clone();
+        move |channel| gateway.transport(channel)
+    }));
     let api_task = tokio::spawn({
         let stop = stopped(stop_rx.clone());
         async move { axum::serve(api_listener, app).with_graceful_shutdown(stop).await }
@@ -207,6 +213,7 @@ async fn run(path: PathBuf) -> Result<()> {
     }
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
+    serving_task.abort();
     let _ = gateway_task.await;
     let _ = api_task.await;
     listener.store().close().await;

@@ -96,6 +96,10 @@ pub struct VerticalLrParams {
     /// Probability threshold of the accuracy/precision/recall metrics (0.5).
     #[serde(default = "default_threshold")]
     pub threshold: f64,
+    /// Hosts answer the guest's online predictions (`POST /models/{job}/predict`
+    /// on the guest's node) with this model, without a job per request.
+    #[serde(default)]
+    pub online_serving: bool,
     /// Free text.
     #[serde(default)]
     pub purpose: Option<String>,
@@ -462,7 +466,7 @@ fn write_csv_field(out: &mut Vec<u8>, field: &[u8]) {
 
 /// This member's share of the model trained by `model_job`, checked
 /// against the hash this node reported for it.
-async fn load_model(store: &Store, model_job: u64) -> Result<PartyModel> {
+pub(crate) async fn load_model(store: &Store, model_job: u64) -> Result<PartyModel> {
     let record =
         store.job(model_job).await?.with_context(|| format!("model job {model_job} is not known to this node"))?;
     ensure!(record.job.kind == "vertical-lr", "job {model_job} is a '{}' job, not vertical-lr", record.job.kind);

@@ -160,9 +160,9 @@ async fn run_kind(
     let id = propose_and_approve(a, b, kind, datasets, params, 100).await;
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        match job_status(a, id).await {
-            status @ (4 | 5) => return (id, status),
-            _ => {}
+        let status = job_status(a, id).await;
+        if matches!(status, 4 | 5) {
+            return (id, status);
         }
         assert!(Instant::now() < deadline, "job {id} did not close");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -422,7 +422,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
 
     // Training on the PSI intersection with a 30% hold-out.
     let params = format!(
-        r#"{{"label":"diagnosis","psi_job":{psi},"epochs":6,"batch_size":64,"learning_rate":0.3,"validation_fraction":0.3,"seed":3}}"#
+        r#"{{"label":"diagnosis","psi_job":{psi},"epochs":6,"batch_size":64,"learning_rate":0.3,"validation_fraction":0.3,"seed":3,"online_serving":true}}"#
     );
     let (train, status) = run_kind(a, b, "vertical-lr", &datasets, &params).await;
     assert_eq!(status, 4, "{}", failure_reason(a, train).await);
@@ -457,4 +457,35 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     assert!(host_result.contains("\"rows\":519") && !host_result.contains("score"), "{host_result}");
     let summary: serde_json::Value = serde_json::from_str(&participant_report(a, predict, 3).await.summary).unwrap();
     assert!(summary["metrics"]["auc"].as_f64().unwrap() > 0.97, "{summary}");
+
+    // Online prediction on the guest's node, answered by the host's node.
+    let body = r#"{"ids":["patient-0100","patient-0050"]}"#;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, online) = loop {
+        let (status, online) = http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(body));
+        if status != 503 || Instant::now() > deadline {
+            break (status, online);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 200, "{online}");
+    let online: serde_json::Value = serde_json::from_str(&online).unwrap();
+    for (i, id) in ["patient-0100", "patient-0050"].into_iter().enumerate() {
+        let row = lines.iter().find(|l| l.starts_with(&format!("{id},"))).unwrap();
+        let batch_score: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+        let p = &online["predictions"][i];
+        assert_eq!(p["id"], id);
+        assert!((p["score"].as_f64().unwrap() - batch_score).abs() < 1e-5, "{p} vs {row}");
+    }
+    let (status, body) =
+        http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["nobody"]}"#));
+    assert_eq!(status, 400);
+    assert!(body.contains("id 'nobody' is not in dataset hospital"), "{body}");
+    let (status, body) =
+        http(host_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
+    assert_eq!(status, 409);
+    assert!(body.contains("host share"), "{body}");
+    let (status, _) =
+        http(guest_node.api, "POST", &format!("/models/{psi}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
+    assert_eq!(status, 404);
 }

@@ -1,0 +1,335 @@
+//! Online prediction with a split model, outside any job: the guest's node
+//! answers `POST /models/{job}/predict` by asking every host's node for its
+//! partial scores of the requested ids, over the gateway.
+//!
+//! A host serves a model only when the training job's params, approved on
+//! chain by every party, say `"online_serving": true`; otherwise each
+//! prediction needs a `predict` job of its own. Requests come only from the
+//! model's guest (the gateway authenticates every message with the sender's
+//! SM2 key registered on chain), carry at most [`MAX_ONLINE_ROWS`] ids, and
+//! reveal to the host which of its rows the guest scores — as a `predict` job
+//! does. The host learns no score. Online predictions are not recorded on
+//! chain: the on-chain approval of the training job is the consent.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::{Context, Result, bail, ensure};
+use wefe_core::wire::{Reader, put_bytes, put_count, put_u64};
+use wefe_core::{PeerId, Transport};
+use wefe_ml::model::{PartyModel, Role};
+use wefe_ml::vertical_lr::predict::PartialScores;
+use wefe_store::Store;
+
+use crate::ml::{load_model, read_table};
+use crate::scheduler::{ColumnRequest, NumericTable, status};
+
+/// Most ids one online request may score.
+pub const MAX_ONLINE_ROWS: usize = 10_000;
+/// Longest id accepted in a request.
+const MAX_ID_BYTES: usize = 256;
+/// How long the guest waits for a host's answer.
+pub const HOST_TIMEOUT: Duration = Duration::from_secs(30);
+
+const VERSION: u8 = 1;
+const TAG_REQUEST: &str = "ml/serve/v1/request";
+
+/// The gateway channel of a model's online serving: never a chain job id
+/// (those count up from 1), so it cannot mix with a job's messages.
+pub fn channel(model_job: u64) -> u64 {
+    (1 << 63) | model_job
+}
+
+fn response_tag(request: u64) -> String {
+    format!("ml/serve/v1/response/{request:016x}")
+}
+
+/// True when the training job's approved params allow online serving.
+pub fn allowed(params_json: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(params_json)
+        .ok()
+        .and_then(|v| v.get("online_serving").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
+}
+
+fn encode_request(request: u64, ids: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![VERSION];
+    put_u64(&mut out, request);
+    put_count(&mut out, ids.len());
+    for id in ids {
+        put_bytes(&mut out, id);
+    }
+    out
+}
+
+fn decode_request(bytes: &[u8]) -> Result<(u64, Vec<Vec<u8>>)> {
+    let mut r = Reader::new("online prediction request", bytes);
+    let version = r.u8()?;
+    ensure!(version == VERSION, "online prediction request version {version}, expected {VERSION}");
+    let request = r.u64()?;
+    let count = r.count(MAX_ONLINE_ROWS)?;
+    let ids = (0..count).map(|_| r.bytes(MAX_ID_BYTES).map(<[u8]>::to_vec)).collect::<Result<Vec<_>, _>>()?;
+    r.finish()?;
+    Ok((request, ids))
+}
+
+/// `0 ‖ PartialScores` or `1 ‖ error text`.
+fn encode_response(result: &Result<Vec<f64>>) -> Vec<u8> {
+    match result {
+        Ok(scores) => {
+            let mut out = vec![0];
+            out.extend(PartialScores { scores: scores.clone() }.encode());
+            out
+        }
+        Err(e) => {
+            let mut text = format!("{e:#}");
+            text.truncate(text.floor_char_boundary(1024));
+            let mut out = vec![1];
+            out.extend(text.into_bytes());
+            out
+        }
+    }
+}
+
+fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>> {
+    match bytes.split_first() {
+        Some((0, body)) => {
+            let scores = PartialScores::decode(body, rows).map_err(|e| anyhow::anyhow!("host {host}: {e}"))?.scores;
+            ensure!(scores.len() == rows, "host {host} sent {} partial scores for {rows} ids", scores.len());
+            Ok(scores)
+        }
+        Some((1, text)) => bail!("host {host} refused: {}", String::from_utf8_lossy(text)),
+        _ => bail!("host {host} sent a malformed online prediction response"),
+    }
+}
+
+/// The rows of `ids` in `table` (an unknown id is an error naming it).
+fn rows_of(table: &NumericTable, ids: &[Vec<u8>]) -> Result<Vec<usize>> {
+    let index: HashMap<&[u8], usize> = table.ids.iter().enumerate().map(|(i, id)| (id.as_slice(), i)).collect();
+    ids.iter()
+        .map(|id| {
+            index
+                .get(id.as_slice())
+                .copied()
+                .with_context(|| format!("id '{}' is not in dataset {}", String::from_utf8_lossy(id), table.dataset))
+        })
+        .collect()
+}
+
+/// The model's feature table on this node (its dataset, imported here).
+async fn model_table(store: &Store, model: &PartyModel) -> Result<NumericTable> {
+    let record = store
+        .dataset(&model.dataset)
+        .await?
+        .with_context(|| format!("dataset {} of the model is not imported on this node", model.dataset))?;
+    let request = ColumnRequest { features: Some(model.features.clone()), label: None, label_required: false };
+    let dataset = model.dataset.clone();
+    tokio::task::spawn_blocking(move || {
+        read_table(&dataset, std::path::Path::new(&record.path), &record.id_column, &request)
+    })
+    .await
+    .context("reading the dataset")?
+}
+
+/// One online prediction, from the guest's node.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OnlinePrediction {
+    /// The requested id.
+    pub id: String,
+    /// Linear score `u`.
+    pub score: f64,
+    /// `σ(u)`.
+    pub probability: f64,
+    /// `probability ≥ threshold`.
+    pub prediction: bool,
+}
+
+/// Why an online prediction failed, for the REST status code.
+#[derive(Debug, thiserror::Error)]
+pub enum OnlineError {
+    /// The request is wrong (unknown id, too many ids).
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such model here.
+    #[error("{0}")]
+    NotFound(String),
+    /// The model exists but cannot serve from this node.
+    #[error("{0}")]
+    Conflict(String),
+    /// A host did not answer or refused.
+    #[error("{0}")]
+    Upstream(String),
+}
+
+/// Scores `ids` with model `model_job`: this node must hold its guest share.
+pub async fn predict_online<T: Transport>(
+    store: &Store,
+    transport: &T,
+    me: Address,
+    model_job: u64,
+    ids: Vec<String>,
+) -> Result<Vec<OnlinePrediction>, OnlineError> {
+    let record = store
+        .job(model_job)
+        .await
+        .map_err(|e| OnlineError::Upstream(format!("store: {e}")))?
+        .ok_or_else(|| OnlineError::NotFound(format!("no job {model_job} on this node")))?;
+    if record.job.kind != "vertical-lr" || record.status != status::COMPLETED {
+        return Err(OnlineError::NotFound(format!(
+            "job {model_job} is a {} job, {} here: not a trained model",
+            record.job.kind, record.status
+        )));
+    }
+    if !allowed(&record.job.params) {
+        return Err(OnlineError::Conflict(format!(
+            "model job {model_job} was not approved for online serving (its params lack \"online_serving\": true); \
+             run a predict job instead"
+        )));
+    }
+    let model = load_model(store, model_job).await.map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
+    if model.role != Role::Guest || model.party != format!("{me:#x}") {
+        return Err(OnlineError::Conflict(format!(
+            "this node holds a host share of model {model_job}; ask the guest's node ({})",
+            model.parties[0]
+        )));
+    }
+    if ids.is_empty() || ids.len() > MAX_ONLINE_ROWS {
+        return Err(OnlineError::BadRequest(format!("send 1 to {MAX_ONLINE_ROWS} ids, not {}", ids.len())));
+    }
+    let unique: HashSet<&String> = ids.iter().collect();
+    if unique.len() != ids.len() {
+        return Err(OnlineError::BadRequest("the ids contain duplicates".into()));
+    }
+    let raw: Vec<Vec<u8>> = ids.iter().map(|s| s.as_bytes().to_vec()).collect();
+    let table = model_table(store, &model).await.map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
+    let rows = rows_of(&table, &raw).map_err(|e| OnlineError::BadRequest(format!("{e:#}")))?;
+    let x = table.features(&rows).map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
+    let mut u = model.partial_scores(&x).map_err(|e| OnlineError::Conflict(e.to_string()))?;
+
+    let request = u64::from_be_bytes(rand_bytes());
+    let hosts: Vec<PeerId> = model.parties[1..]
+        .iter()
+        .map(|p| p.parse::<Address>().map(|a| PeerId::from_bytes(a.into_array())))
+        .collect::<Result<_, _>>()
+        .map_err(|e| OnlineError::Conflict(format!("model {model_job}: bad party address: {e}")))?;
+    let message = encode_request(request, &raw);
+    for h in &hosts {
+        transport
+            .send(h, TAG_REQUEST, message.clone())
+            .await
+            .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
+    }
+    for h in &hosts {
+        let answer = tokio::time::timeout(HOST_TIMEOUT, transport.recv(h, &response_tag(request)))
+            .await
+            .map_err(|_| OnlineError::Upstream(format!("host {h} did not answer within {HOST_TIMEOUT:?}")))?
+            .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
+        let scores = decode_response(&answer, u.len(), h).map_err(|e| OnlineError::Upstream(format!("{e:#}")))?;
+        u.iter_mut().zip(scores).for_each(|(a, b)| *a += b);
+    }
+    Ok(ids
+        .into_iter()
+        .zip(u)
+        .map(|(id, score)| {
+            let probability = wefe_ml::logistic::sigmoid(score);
+            OnlinePrediction { id, score, probability, prediction: probability >= model.threshold }
+        })
+        .collect())
+}
+
+fn rand_bytes() -> [u8; 8] {
+    let mut b = [0u8; 8];
+    // The OS generator failing is not recoverable here; a fixed id still works
+    // (ids only separate concurrent requests).
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
+/// Serves every model this node holds a host share of and that was approved
+/// for online serving, starting newly trained ones as they complete; runs
+/// until the task is dropped.
+pub async fn serve_models<T, F>(store: Store, me: Address, transport_for: F)
+where
+    T: Transport + 'static,
+    F: Fn(u64) -> T + Send + Sync + 'static,
+{
+    let mut served = HashSet::new();
+    loop {
+        if let Ok(jobs) = store.jobs().await {
+            for job in jobs {
+                let id = job.job.job_id;
+                if job.job.kind != "vertical-lr"
+                    || job.status != status::COMPLETED
+                    || !allowed(&job.job.params)
+                    || served.contains(&id)
+                {
+                    continue;
+                }
+                served.insert(id);
+                match load_model(&store, id).await {
+                    Ok(model) if model.role == Role::Host && model.party == format!("{me:#x}") => {
+                        let transport = transport_for(channel(id));
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            if let Err(e) = serve_one(&store, &transport, model).await {
+                                tracing::warn!(model = id, error = %format!("{e:#}"), "online serving stopped");
+                            }
+                        });
+                        tracing::info!(model = id, "serving online predictions");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(model = id, error = %format!("{e:#}"), "cannot serve the model"),
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Answers the guest's requests for one model, one at a time.
+async fn serve_one<T: Transport>(store: &Store, transport: &T, model: PartyModel) -> Result<()> {
+    let guest: Address = model.parties[0].parse().context("the model's guest address")?;
+    let guest = PeerId::from_bytes(guest.into_array());
+    let table = Arc::new(model_table(store, &model).await?);
+    loop {
+        let bytes = transport.recv(&guest, TAG_REQUEST).await?;
+        let (request, ids) = match decode_request(&bytes) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                tracing::warn!(model = model.job_id, error = %format!("{e:#}"), "malformed online request ignored");
+                continue;
+            }
+        };
+        let result = rows_of(&table, &ids).and_then(|rows| {
+            let x = table.features(&rows)?;
+            model.partial_scores(&x).map_err(|e| anyhow::anyhow!("{e}"))
+        });
+        transport.send(&guest, &response_tag(request), encode_response(&result)).await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_and_bad_ones_are_errors() {
+        let ids = vec![b"a".to_vec(), b"bc".to_vec()];
+        let bytes = encode_request(7, &ids);
+        assert_eq!(decode_request(&bytes).unwrap(), (7, ids));
+        assert!(decode_request(&bytes[..bytes.len() - 1]).is_err());
+        assert!(decode_request(&[2]).is_err());
+        let host = PeerId::from_bytes([9; 20]);
+        assert_eq!(decode_response(&encode_response(&Ok(vec![1.0, 2.0])), 2, &host).unwrap(), vec![1.0, 2.0]);
+        let err = decode_response(&encode_response(&Ok(vec![1.0])), 2, &host).unwrap_err().to_string();
+        assert!(err.contains("1 partial scores for 2 ids"), "{err}");
+        let refused = decode_response(&encode_response(&Err(anyhow::anyhow!("id 'x' unknown"))), 2, &host);
+        assert!(refused.unwrap_err().to_string().contains("refused: id 'x' unknown"));
+        assert!(decode_response(&[7], 1, &host).is_err());
+        assert!(allowed(r#"{"label":"y","online_serving":true}"#));
+        assert!(!allowed(r#"{"label":"y"}"#) && !allowed("not json"));
+        assert_ne!(channel(1), 1);
+    }
+}
