@@ -18,6 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy::primitives::Address;
 use anyhow::{Context, Result, bail, ensure};
@@ -262,6 +263,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
     inputs: &I,
     store: &Store,
     transport: &impl Transport,
+    progress: &Progress,
 ) -> Result<Artifact> {
     let params = VerticalLrParams::parse(&job.job.params)?;
     let parties = Parties::of(participants, me)?;
@@ -274,12 +276,25 @@ pub async fn run_vertical_lr<I: JobInputs>(
 
     let (train_rows, validation_rows) = split(&rows, params.validation_fraction, params.seed);
     ensure!(!train_rows.is_empty(), "no training rows after the hold-out split ({} aligned rows)", rows.len());
-    let raw_train = table.features(&train_rows)?;
-    let scaler = Scaler::fit(&raw_train);
-    let train_x = scaler.apply(&raw_train)?;
+    let (scaler, train_x) = {
+        let raw_train = table.features(&train_rows)?;
+        let scaler = Scaler::fit(&raw_train);
+        let train_x = scaler.apply(&raw_train)?;
+        (scaler, train_x)
+    };
     let validation_x = scaler.apply(&table.features(&validation_rows)?)?;
     let train_params = params.train_params();
     let job_id = job.job.job_id;
+    // Progress: one step per batch (the guest counts its hosts' forwards, a
+    // host the guest's residuals), from 10% to 90%.
+    let batches = train_rows.len().div_ceil(params.batch_size as usize) as u64 * u64::from(params.epochs);
+    let counted = Counting {
+        inner: transport,
+        tag: if guest { wefe_ml::vertical_lr::TAG_FORWARD } else { wefe_ml::vertical_lr::TAG_RESIDUALS },
+        done: AtomicU64::new(0),
+        total: batches * if guest { parties.hosts.len() as u64 } else { 1 },
+        progress,
+    };
 
     let mut model = PartyModel {
         format: FORMAT.to_owned(),
@@ -309,7 +324,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
         let key = blocking(|| Keypair::generate(size)).context("generating the job's Paillier key")?.into_private();
         let trainer = Guest::new(train_params, key, train_x, labels, validation, parties.hosts.len())?;
         let (linear, report) =
-            blocking_async(run_guest(transport, &parties.hosts, trainer)).await.context("vertical LR training")?;
+            blocking_async(run_guest(&counted, &parties.hosts, trainer)).await.context("vertical LR training")?;
         model.weights = linear.weights;
         model.intercept = linear.intercept;
         // The model's own weights are on standardised columns: score the
@@ -340,7 +355,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
         let validation = (!validation_rows.is_empty()).then_some(validation_x);
         let trainer = Host::new(train_params, train_x, validation)?;
         let linear =
-            blocking_async(run_host(transport, &parties.guest, trainer)).await.context("vertical LR training")?;
+            blocking_async(run_host(&counted, &parties.guest, trainer)).await.context("vertical LR training")?;
         model.weights = linear.weights;
         let mut scoring = model.clone();
         scoring.scaler = Scaler::identity(model.features.len());
@@ -595,6 +610,48 @@ fn split(rows: &[usize], fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     (train, validation)
 }
 
+/// Where a runner publishes its progress (0.0–1.0); the scheduler stores it.
+pub type Progress = tokio::sync::watch::Sender<f64>;
+
+/// A transport that counts the messages of one tag it receives as progress.
+struct Counting<'a, T> {
+    inner: &'a T,
+    tag: &'static str,
+    done: AtomicU64,
+    total: u64,
+    progress: &'a Progress,
+}
+
+impl<T: Transport> Transport for Counting<'_, T> {
+    fn local_peer(&self) -> PeerId {
+        self.inner.local_peer()
+    }
+
+    fn max_message_bytes(&self) -> usize {
+        self.inner.max_message_bytes()
+    }
+
+    async fn send(&self, to: &PeerId, tag: &str, payload: Vec<u8>) -> Result<(), wefe_core::TransportError> {
+        self.inner.send(to, tag, payload).await
+    }
+
+    async fn recv(&self, from: &PeerId, tag: &str) -> Result<Vec<u8>, wefe_core::TransportError> {
+        let message = self.inner.recv(from, tag).await?;
+        if tag == self.tag {
+            let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+            let share = done.min(self.total) as f64 / self.total.max(1) as f64;
+            // Two decimals are enough; skip writes that would not change them.
+            let value = ((0.1 + 0.8 * share) * 100.0).floor() / 100.0;
+            self.progress.send_if_modified(|p| {
+                let changed = *p != value;
+                *p = value;
+                changed
+            });
+        }
+        Ok(message)
+    }
+}
+
 /// Runs CPU-bound work (rayon inside) without stalling the runtime.
 fn blocking<T>(f: impl FnOnce() -> T) -> T {
     tokio::task::block_in_place(f)
@@ -752,6 +809,26 @@ mod tests {
         // Prediction: the label is optional.
         let optional = ColumnRequest { features: None, label: Some("y".into()), label_required: false };
         assert!(read("id,a\nx,1\n", &optional).unwrap().labels.is_none());
+    }
+
+    #[tokio::test]
+    async fn counted_messages_move_the_progress_from_10_to_90_percent() {
+        let net = wefe_core::MemoryNetwork::new(1 << 20);
+        let (a, b) = (PeerId::from_bytes([1; 20]), PeerId::from_bytes([2; 20]));
+        let (a_net, b_net) = (net.endpoint(a), net.endpoint(b));
+        let (progress, updates) = tokio::sync::watch::channel(0.1);
+        let counted = Counting { inner: &b_net, tag: "count", done: AtomicU64::new(0), total: 4, progress: &progress };
+        for tag in ["count", "other", "count", "count", "count"] {
+            a_net.send(&b, tag, vec![1]).await.unwrap();
+        }
+        counted.recv(&a, "count").await.unwrap();
+        assert_eq!(*updates.borrow(), 0.3);
+        counted.recv(&a, "other").await.unwrap();
+        assert_eq!(*updates.borrow(), 0.3);
+        for _ in 0..3 {
+            counted.recv(&a, "count").await.unwrap();
+        }
+        assert_eq!(*updates.borrow(), 0.9);
     }
 
     #[test]

@@ -305,11 +305,27 @@ where
             "vertical-lr" | "predict" => {
                 let transport = self.network.transport(id)?;
                 self.progress(id, 0.1).await;
-                if job.job.kind == "predict" {
-                    ml::run_predict(job, &participants, me, &self.inputs, &self.store, &transport).await?
+                // Progress is stored by a task of its own: training blocks this one.
+                let (progress, mut updates) = tokio::sync::watch::channel(0.1);
+                let store = self.store.clone();
+                let recorder = tokio::spawn(async move {
+                    while updates.changed().await.is_ok() {
+                        let value = *updates.borrow_and_update();
+                        if let Err(e) = store.set_progress(id, status::RUNNING, value).await {
+                            tracing::warn!(job = id, error = %e, "cannot record progress");
+                        }
+                    }
+                });
+                let outcome = if job.job.kind == "predict" {
+                    ml::run_predict(job, &participants, me, &self.inputs, &self.store, &transport).await
                 } else {
-                    ml::run_vertical_lr(job, &participants, me, &self.inputs, &self.store, &transport).await?
-                }
+                    ml::run_vertical_lr(job, &participants, me, &self.inputs, &self.store, &transport, &progress).await
+                };
+                // The recorder ends with the sender; a late write cannot
+                // change a job no longer running.
+                drop(progress);
+                let _ = recorder.await;
+                outcome?
             }
             _ => {
                 let ids = self.inputs.ids(job).await?;

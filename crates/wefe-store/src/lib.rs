@@ -452,6 +452,24 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Sets a job's progress only while it is in `status` (a late progress
+    /// write never reopens a job that has moved on); true when it was.
+    pub async fn set_progress(&self, job_id: u64, status: &str, progress: f64) -> Result<bool> {
+        if !(0.0..=1.0).contains(&progress) {
+            return Err(StoreError::Invalid { what: "progress", message: format!("{progress} not in 0..=1") });
+        }
+        let done = sqlx::query("UPDATE jobs SET progress = $1, updated_at = $2 WHERE job_id = $3 AND status = $4")
+            .bind(progress)
+            .bind(now())
+            .bind(to_i64("job id", job_id)?)
+            .bind(status)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
 /// A change of a job's node-side state.
 #[derive(Debug, Clone, Default)]
 pub struct JobUpdate<'a> {

@@ -160,6 +160,11 @@ async fn a_job_id_is_stored_once() {
 
         let stored = store.job(7).await.unwrap().unwrap();
         assert_eq!((stored.job.clone(), stored.status.as_str(), stored.progress), (job(7), "running", 0.0));
+        // Progress moves only while the job is in the expected status.
+        assert!(store.set_progress(7, "running", 0.5).await.unwrap());
+        assert!(!store.set_progress(7, "approved", 0.7).await.unwrap());
+        assert!(store.set_progress(7, "running", 1.2).await.is_err());
+        assert_eq!(store.job(7).await.unwrap().unwrap().progress, 0.5);
 
         let update = JobUpdate {
             status: "completed",
