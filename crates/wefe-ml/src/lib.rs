@@ -91,6 +91,14 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("random number generator failed: {0}")]
     Random(String),
+    /// A peer's message, or the step it triggered, failed.
+    #[error("from peer {peer}: {source}")]
+    FromPeer {
+        /// The peer (0x address).
+        peer: String,
+        /// What failed.
+        source: Box<Error>,
+    },
     /// Moving a message to or from a peer failed.
     #[error(transparent)]
     Transport(#[from] wefe_core::TransportError),

@@ -458,6 +458,14 @@ impl EpochEnd {
     }
 }
 
+/// Names the peer whose message (or the step it triggered) failed.
+pub(crate) fn from_peer<T>(peer: &PeerId, result: Result<T>) -> Result<T> {
+    result.map_err(|e| match e {
+        e @ (Error::Transport(_) | Error::FromPeer { .. }) => e,
+        other => Error::FromPeer { peer: peer.to_string(), source: Box::new(other) },
+    })
+}
+
 /// Runs the guest against `hosts` (in the order the guest was built for).
 ///
 /// Encryption and decryption run on rayon's pool and block the calling
@@ -485,7 +493,7 @@ pub async fn run_guest(
     loop {
         let mut forwards = Vec::with_capacity(hosts.len());
         for h in hosts {
-            forwards.push(Forward::decode(&transport.recv(h, TAG_FORWARD).await?, batch_rows)?);
+            forwards.push(from_peer(h, Forward::decode(&transport.recv(h, TAG_FORWARD).await?, batch_rows))?);
         }
         let residuals = guest.on_forwards(forwards)?.encode(guest.public_key());
         for h in hosts {
@@ -493,8 +501,9 @@ pub async fn run_guest(
         }
         let mut step = GuestStep::NextBatch;
         for (i, h) in hosts.iter().enumerate() {
-            let masked = MaskedGradient::decode(&transport.recv(h, TAG_MASKED).await?, guest.public_key())?;
-            let (unmasked, s) = guest.on_masked_gradient(i, masked)?;
+            let masked =
+                from_peer(h, MaskedGradient::decode(&transport.recv(h, TAG_MASKED).await?, guest.public_key()))?;
+            let (unmasked, s) = from_peer(h, guest.on_masked_gradient(i, masked))?;
             transport.send(h, TAG_UNMASKED, unmasked.encode()).await?;
             step = s;
         }
@@ -507,7 +516,10 @@ pub async fn run_guest(
             GuestStep::AwaitValidation => {
                 let mut scores = Vec::with_capacity(hosts.len());
                 for h in hosts {
-                    scores.push(ValidationScores::decode(&transport.recv(h, TAG_VALIDATION).await?, val_rows)?);
+                    scores.push(from_peer(
+                        h,
+                        ValidationScores::decode(&transport.recv(h, TAG_VALIDATION).await?, val_rows),
+                    )?);
                 }
                 guest.on_validation(scores)?
             }
@@ -523,24 +535,26 @@ pub async fn run_guest(
 
 /// Runs a host against `guest`. Returns this host's weights (intercept 0).
 pub async fn run_host(transport: &impl Transport, guest: &PeerId, host: Host) -> Result<crate::logistic::LinearModel> {
-    let setup = Setup::decode(&transport.recv(guest, TAG_SETUP).await?, host.accepts_insecure_keys())?;
-    let (mut host, mut forward) = host.on_setup(setup)?;
+    let setup =
+        from_peer(guest, Setup::decode(&transport.recv(guest, TAG_SETUP).await?, host.accepts_insecure_keys()))?;
+    let (mut host, mut forward) = from_peer(guest, host.on_setup(setup))?;
     let pk = host.public_key().clone();
     let batch_rows = host.batch_rows();
     loop {
         transport.send(guest, TAG_FORWARD, forward.encode()).await?;
-        let residuals = Residuals::decode(&transport.recv(guest, TAG_RESIDUALS).await?, &pk, batch_rows)?;
-        let masked = host.on_residuals(residuals)?;
+        let residuals =
+            from_peer(guest, Residuals::decode(&transport.recv(guest, TAG_RESIDUALS).await?, &pk, batch_rows))?;
+        let masked = from_peer(guest, host.on_residuals(residuals))?;
         transport.send(guest, TAG_MASKED, masked.encode(&pk)).await?;
-        let unmasked = UnmaskedGradient::decode(&transport.recv(guest, TAG_UNMASKED).await?, &pk)?;
-        match host.on_unmasked(unmasked)? {
+        let unmasked = from_peer(guest, UnmaskedGradient::decode(&transport.recv(guest, TAG_UNMASKED).await?, &pk))?;
+        match from_peer(guest, host.on_unmasked(unmasked))? {
             HostStep::Forward(next) => forward = next,
             HostStep::EpochDone(validation) => {
                 if let Some(scores) = validation {
                     transport.send(guest, TAG_VALIDATION, scores.encode()).await?;
                 }
-                let end = EpochEnd::decode(&transport.recv(guest, TAG_EPOCH_END).await?)?;
-                match host.on_epoch_end(end)? {
+                let end = from_peer(guest, EpochEnd::decode(&transport.recv(guest, TAG_EPOCH_END).await?))?;
+                match from_peer(guest, host.on_epoch_end(end))? {
                     Some(next) => forward = next,
                     None => return host.finish(),
                 }

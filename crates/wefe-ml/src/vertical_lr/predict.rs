@@ -65,7 +65,7 @@ pub async fn run_predict_guest(
     }
     let mut u = model.partial_scores(x)?;
     for h in hosts {
-        let msg = PartialScores::decode(&transport.recv(h, TAG_PARTIAL_SCORES).await?, x.rows())?;
+        let msg = super::from_peer(h, PartialScores::decode(&transport.recv(h, TAG_PARTIAL_SCORES).await?, x.rows()))?;
         if msg.scores.len() != u.len() {
             return Err(Error::Shape(format!(
                 "host {h} sent {} partial scores for the {} rows to predict",

@@ -245,3 +245,20 @@ fn messages_round_trip_and_truncations_are_errors() {
         assert!(fails(&longer));
     }
 }
+
+#[tokio::test]
+async fn a_garbled_message_is_an_error_naming_the_peer() {
+    let (x, _) = synthetic(40, 4, 1);
+    let params = TrainParams { epochs: 1, batch_size: 16, ..TrainParams::default() };
+    let (g, h) = (PeerId::from_bytes([1; 20]), PeerId::from_bytes([2; 20]));
+    let net = wefe_core::MemoryNetwork::new(1 << 20);
+    let (g_net, h_net) = (net.endpoint(g), net.endpoint(h));
+    // A Setup whose public key does not decode.
+    let mut setup = vec![VERSION, 1];
+    setup.extend_from_slice(&[0xff; 64]);
+    g_net.send(&h, TAG_SETUP, setup).await.unwrap();
+    let host = Host::new(params, x.select_columns(2..4).unwrap(), None).unwrap();
+    let err = run_host(&h_net, &g, host).await.unwrap_err();
+    assert!(matches!(&err, Error::FromPeer { peer, .. } if *peer == g.to_string()), "{err}");
+    assert!(err.to_string().starts_with(&format!("from peer {g}: malformed vertical-LR setup")), "{err}");
+}
