@@ -254,7 +254,10 @@ run_job() {
   for i in $(seq 1 6000); do
     st=$("$wefe_bin" job show "$id" --json | json_field status)
     case $st in Completed | Failed) break ;; esac
-    [ $((i % 25)) -eq 0 ] && note "job $id: $st ..." >&2
+    if [ $((i % 10)) -eq 0 ]; then
+      pct=$(curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$id" | node -e 'const j=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(Math.round(j.progress*100))' 2>/dev/null || echo "?")
+      note "job $id: $st, Bank A's node at $pct% ..." >&2
+    fi
     sleep 0.2
   done
   [ "$st" = Completed ] || { echo "job $id ended $st:" >&2; "$wefe_bin" job show "$id" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }

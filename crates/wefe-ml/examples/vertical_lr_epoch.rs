@@ -1,6 +1,8 @@
 //! One epoch of vertical LR between a guest (10 features + labels) and a host
 //! (20 features) over the in-memory transport, with a 2048-bit key. Prints one
 //! JSON line. Usage: `cargo run --release -p wefe-ml --example vertical_lr_epoch -- [rows]`.
+//! Protocol cost without the network; `scripts/bench.sh vertical-lr` runs the
+//! epoch between two processes over real gateways (wefe-node's `vertical_lr_bench`).
 
 use std::time::Instant;
 

@@ -18,11 +18,12 @@
 //! honest per-party CPU time (`/proc/self/stat`, rayon threads included) and
 //! peak RSS (`VmHWM`); on one machine the two still share its cores.
 //!
-//! Per party, `phases` splits the epoch by the message that follows: the
-//! time from one transport call to the next `send` of tag `t` is the compute
-//! that produced `t` (`compute`, wall and CPU seconds); `send` is the time
-//! spent sending (signing, gRPC, the peer's acknowledgement) and `wait` the
-//! time blocked in `recv` (the peer computing, plus transfer).
+//! Per party (`guest`, `host`), the epoch is split by the message that
+//! follows: the time from one transport call to the next `send` of tag `t`
+//! is the compute that produced `t` (`compute`, wall and CPU seconds);
+//! `send_s` is the time spent sending (signing, gRPC, the peer's
+//! acknowledgement) and `wait_s` the time blocked in `recv` (the peer
+//! computing, plus transfer).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -31,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use wefe_core::{PeerId, Transport, TransportError};
 use wefe_crypto::{KeySize, Keypair};
@@ -241,6 +242,54 @@ fn member_key(peer: PeerId) -> anyhow::Result<MemberKey> {
     Ok(MemberKey::from_secret_bytes(&[peer.to_bytes()[0].wrapping_mul(0x11); 32])?)
 }
 
+/// Wall and CPU seconds of one compute phase.
+#[derive(Debug, Serialize, Deserialize)]
+struct Phase {
+    wall_s: f64,
+    cpu_s: f64,
+}
+
+/// What a child reports (one JSON line on its stdout).
+#[derive(Debug, Serialize, Deserialize)]
+struct PartyReport {
+    role: String,
+    wall_s: f64,
+    cpu_s: f64,
+    peak_rss_mib: f64,
+    bytes_sent: u64,
+    bytes_received: u64,
+    messages_sent: u64,
+    /// Tag of the message computed → time spent computing it.
+    compute: BTreeMap<String, Phase>,
+    send_s: f64,
+    wait_s: f64,
+}
+
+/// The benchmark's JSON line (field order as in CONVENTIONS).
+#[derive(Debug, Serialize)]
+struct EpochReport {
+    bench: &'static str,
+    case: String,
+    n: usize,
+    rows: usize,
+    guest_features: usize,
+    host_features: usize,
+    batch: u32,
+    key_bits: u32,
+    wall_s: f64,
+    per_s: f64,
+    guest_cpu_s: f64,
+    host_cpu_s: f64,
+    bytes: u64,
+    peak_rss_mib: f64,
+    guest_peak_rss_mib: f64,
+    host_peak_rss_mib: f64,
+    cores: usize,
+    guest: PartyReport,
+    host: PartyReport,
+    note: &'static str,
+}
+
 enum Party {
     Guest(Box<Guest>),
     Host(Host),
@@ -295,25 +344,25 @@ fn run_party(role: &str, shape: &Shape) -> anyhow::Result<()> {
         }
         let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
         let m = meter.lock().expect("meter");
-        let compute: serde_json::Map<String, Value> = m
+        let compute = m
             .compute
             .iter()
             .filter(|(_, (w, _))| *w >= 0.0005)
-            .map(|(tag, (w, c))| (tag.clone(), json!({ "wall_s": round3(*w), "cpu_s": round3(*c) })))
+            .map(|(tag, &(wall_s, cpu_s))| (tag.clone(), Phase { wall_s: round3(wall_s), cpu_s: round3(cpu_s) }))
             .collect();
-        println!(
-            "{}",
-            json!({
-                "role": role,
-                "wall_s": round3(wall),
-                "cpu_s": round3(cpu),
-                "peak_rss_mib": (peak_rss_mib() * 10.0).round() / 10.0,
-                "bytes_sent": m.bytes_sent,
-                "bytes_received": m.bytes_received,
-                "messages_sent": m.messages_sent,
-                "phases": { "compute": compute, "send_s": round3(m.send_s), "wait_s": round3(m.wait_s) },
-            })
-        );
+        let report = PartyReport {
+            role: role.to_owned(),
+            wall_s: round3(wall),
+            cpu_s: round3(cpu),
+            peak_rss_mib: (peak_rss_mib() * 10.0).round() / 10.0,
+            bytes_sent: m.bytes_sent,
+            bytes_received: m.bytes_received,
+            messages_sent: m.messages_sent,
+            compute,
+            send_s: round3(m.send_s),
+            wait_s: round3(m.wait_s),
+        };
+        println!("{}", serde_json::to_string(&report)?);
         std::io::stdout().flush()?;
         Ok(())
     })
@@ -341,8 +390,8 @@ fn read_line(role: &str, out: &mut BufReader<ChildStdout>) -> anyhow::Result<Str
 }
 
 fn drive(shape: &Shape) -> anyhow::Result<()> {
-    let (mut guest, mut guest_out) = spawn("guest", shape)?;
-    let (mut host, mut host_out) = spawn("host", shape)?;
+    let (mut guest_child, mut guest_out) = spawn("guest", shape)?;
+    let (mut host_child, mut host_out) = spawn("host", shape)?;
     let endpoint = |role: &str, out: &mut BufReader<ChildStdout>| -> anyhow::Result<String> {
         let line = read_line(role, out)?;
         line.strip_prefix("listening ").map(str::to_owned).with_context(|| format!("the {role} said {line:?}"))
@@ -350,45 +399,42 @@ fn drive(shape: &Shape) -> anyhow::Result<()> {
     let guest_endpoint = endpoint("guest", &mut guest_out)?;
     let host_endpoint = endpoint("host", &mut host_out)?;
     let started = Instant::now();
-    for (child, peer) in [(&mut guest, &host_endpoint), (&mut host, &guest_endpoint)] {
+    for (child, peer) in [(&mut guest_child, &host_endpoint), (&mut host_child, &guest_endpoint)] {
         let stdin = child.stdin.as_mut().context("child stdin")?;
         writeln!(stdin, "{peer}")?;
         stdin.flush()?;
     }
-    let guest_report: Value = serde_json::from_str(&read_line("guest", &mut guest_out)?)?;
-    let host_report: Value = serde_json::from_str(&read_line("host", &mut host_out)?)?;
+    let guest: PartyReport = serde_json::from_str(&read_line("guest", &mut guest_out)?)?;
+    let host: PartyReport = serde_json::from_str(&read_line("host", &mut host_out)?)?;
     let wall = started.elapsed().as_secs_f64();
-    for (role, child) in [("guest", &mut guest), ("host", &mut host)] {
+    for (role, child) in [("guest", &mut guest_child), ("host", &mut host_child)] {
         let status = child.wait()?;
         ensure!(status.success(), "the {role} failed: {status}");
     }
-    let num = |v: &Value, k: &str| v[k].as_f64().unwrap_or(0.0);
-    let bytes = guest_report["bytes_sent"].as_u64().unwrap_or(0) + host_report["bytes_sent"].as_u64().unwrap_or(0);
-    println!(
-        "{}",
-        json!({
-            "bench": "vertical-lr",
-            "case": shape.case,
-            "n": shape.rows,
-            "rows": shape.rows,
-            "guest_features": shape.guest_features,
-            "host_features": shape.host_features,
-            "batch": shape.batch,
-            "key_bits": 2048,
-            "wall_s": round3(wall),
-            "per_s": (shape.rows as f64 / wall).round(),
-            "guest_cpu_s": num(&guest_report, "cpu_s"),
-            "host_cpu_s": num(&host_report, "cpu_s"),
-            "bytes": bytes,
-            "peak_rss_mib": num(&guest_report, "peak_rss_mib").max(num(&host_report, "peak_rss_mib")),
-            "guest_peak_rss_mib": num(&guest_report, "peak_rss_mib"),
-            "host_peak_rss_mib": num(&host_report, "peak_rss_mib"),
-            "cores": std::thread::available_parallelism().map_or(0, usize::from),
-            "guest": guest_report,
-            "host": host_report,
-            "note": "guest and host in separate processes on one machine, each with its own SM2-signing gateway, loopback gRPC; per_s is rows per second of wall time; bytes are message payloads sent by both",
-        })
-    );
+    let line = EpochReport {
+        bench: "vertical-lr",
+        case: shape.case.clone(),
+        n: shape.rows,
+        rows: shape.rows,
+        guest_features: shape.guest_features,
+        host_features: shape.host_features,
+        batch: shape.batch,
+        key_bits: 2048,
+        wall_s: round3(wall),
+        per_s: (shape.rows as f64 / wall).round(),
+        guest_cpu_s: guest.cpu_s,
+        host_cpu_s: host.cpu_s,
+        bytes: guest.bytes_sent + host.bytes_sent,
+        peak_rss_mib: guest.peak_rss_mib.max(host.peak_rss_mib),
+        guest_peak_rss_mib: guest.peak_rss_mib,
+        host_peak_rss_mib: host.peak_rss_mib,
+        cores: std::thread::available_parallelism().map_or(0, usize::from),
+        guest,
+        host,
+        note: "guest and host in separate processes on one machine, each with its own SM2-signing gateway, \
+               loopback gRPC; per_s is rows per second of wall time; bytes are message payloads sent by both",
+    };
+    println!("{}", serde_json::to_string(&line)?);
     Ok(())
 }
 
