@@ -414,6 +414,38 @@ impl PublicKey {
         Ok(parts.iter().fold(Ciphertext(Integer::from(1)), |acc, p| self.add(&acc, p)))
     }
 
+    /// Encrypted inner products of the same ciphertexts with many scalar
+    /// vectors, `[[Σ_i xs[j][i]·d_i]]` for every `j` — a vertical-LR host's
+    /// gradient, one vector per feature. With scalars of at most 64 bits and
+    /// several vectors, the subset products of small groups of ciphertexts
+    /// are computed once and shared by all vectors (negative scalars are
+    /// offset by `2^B` and the offset removed with one inversion for all);
+    /// otherwise each is an [`inner_product`](Self::inner_product). Results are
+    /// not re-randomised. Vectors run in parallel on rayon.
+    pub fn inner_products(&self, cts: &[Ciphertext], xs: &[Vec<Integer>]) -> Result<Vec<Ciphertext>> {
+        if let Some(x) = xs.iter().find(|x| x.len() != cts.len()) {
+            return Err(Error::LengthMismatch { left: cts.len(), right: x.len() });
+        }
+        let magnitude = xs.iter().flatten().map(|x| x.significant_bits()).max().unwrap_or(0);
+        if xs.len() < 4 || cts.len() < 16 || magnitude > 64 {
+            return xs.par_iter().map(|x| self.inner_product(cts, x)).collect();
+        }
+        // e = x + 2^B ∈ [0, 2^(B+1)): non-negative exponents of B + 1 bits.
+        let offset = 1i128 << magnitude;
+        let exps: Vec<Vec<u128>> = xs
+            .iter()
+            .map(|x| x.iter().map(|v| (v.to_i128().expect("at most 64 bits") + offset) as u128).collect())
+            .collect();
+        let bases: Vec<&Integer> = cts.iter().map(|c| &c.0).collect();
+        let raw = multiexp::shared_bases_multi_exp(&bases, &exps, magnitude + 1, &self.n2);
+        // Π c_i^{x_i} = Π c_i^{e_i} · (Π c_i)^{−2^B}.
+        let product = bases.iter().fold(Integer::from(1), |acc, b| mulmod(&acc, b, &self.n2));
+        let correction = self.invert(&Integer::from(
+            product.pow_mod_ref(&(Integer::from(1) << magnitude), &self.n2).ok_or(Error::CiphertextOutOfRange)?,
+        ))?;
+        Ok(raw.into_par_iter().map(|r| Ciphertext(mulmod(&r, &correction, &self.n2))).collect())
+    }
+
     fn inner_product_serial(&self, cts: &[Ciphertext], xs: &[Integer]) -> Result<Ciphertext> {
         let mut pos_b = Vec::new();
         let mut pos_e = Vec::new();

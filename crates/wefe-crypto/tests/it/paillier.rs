@@ -120,6 +120,32 @@ fn inner_product_large_and_signed() {
 }
 
 #[test]
+fn inner_products_share_bases_and_match_single_ones() {
+    let sk = &keys()[0];
+    let pk = sk.public();
+    let ds: Vec<i64> = (0..70).map(|i| (i * 7919) % 2001 - 1000).collect();
+    let cts: Vec<Ciphertext> = ds.iter().map(|&d| pk.encrypt(&signed(pk, d.into())).unwrap()).collect();
+    // Signed 40-bit scalars, one all-zero vector, one with i64 extremes: the shared path.
+    let mut vectors: Vec<Vec<i64>> =
+        (0..6).map(|j| (0..70).map(|i| ((i * 104_729 + j * 31) % (1 << 40)) - (1 << 39)).collect()).collect();
+    vectors.push(vec![0; 70]);
+    vectors.push((0..70).map(|i| if i % 2 == 0 { i64::MAX } else { i64::MIN + 1 }).collect());
+    let xs: Vec<Vec<Integer>> = vectors.iter().map(|v| v.iter().map(|&x| Integer::from(x)).collect()).collect();
+    let got = pk.inner_products(&cts, &xs).unwrap();
+    for (v, c) in vectors.iter().zip(&got) {
+        let expect: i128 = ds.iter().zip(v).map(|(&d, &x)| i128::from(d) * i128::from(x)).sum();
+        assert_eq!(FixedPoint::decode_integer(pk, &sk.decrypt(c).unwrap()).unwrap(), expect);
+    }
+    // Few vectors or wide scalars take the per-vector path; lengths are checked.
+    let wide = vec![vec![Integer::from(1) << 100u32; 70]];
+    let expect = Integer::from(ds.iter().sum::<i64>()) << 100u32;
+    let got = pk.inner_products(&cts, &wide).unwrap();
+    assert_eq!(FixedPoint::decode_integer(pk, &sk.decrypt(&got[0]).unwrap()).unwrap(), expect.to_i128().unwrap());
+    let short = vec![xs[0][..3].to_vec()];
+    assert!(matches!(pk.inner_products(&cts, &short), Err(Error::LengthMismatch { left: 70, right: 3 })));
+}
+
+#[test]
 fn fixed_point_edges() {
     let sk = &keys()[0];
     let pk = sk.public();
@@ -282,6 +308,13 @@ proptest! {
         let expect: i128 = terms.iter().map(|&(d, x)| i128::from(d) * i128::from(x)).sum();
         let got = pk.inner_product(&cts, &xs).unwrap();
         prop_assert_eq!(FixedPoint::decode_integer(pk, &sk.decrypt(&got).unwrap()).unwrap(), expect);
+        // The shared-bases path gives the same sums (the vector and its negation, ×4).
+        let negated: Vec<Integer> = xs.iter().map(|x| Integer::from(-x)).collect();
+        let many = vec![xs.clone(), negated, xs.clone(), xs];
+        for (i, c) in pk.inner_products(&cts, &many).unwrap().iter().enumerate() {
+            let sign = if i == 1 { -1 } else { 1 };
+            prop_assert_eq!(FixedPoint::decode_integer(pk, &sk.decrypt(c).unwrap()).unwrap(), sign * expect);
+        }
     }
 
     #[test]

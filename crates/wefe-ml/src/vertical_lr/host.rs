@@ -195,8 +195,10 @@ impl HostTraining {
         Ok(())
     }
 
-    /// Computes `[[Σ_i d_i·x_ij + r_j]]` for every feature j as one
-    /// multi-exponentiation each, with fresh masks, re-randomised.
+    /// Computes `[[Σ_i d_i·x_ij + r_j]]` for every feature j (multi-exponentiations
+    /// sharing the residuals' subset products, see
+    /// [`PublicKey::inner_products`](wefe_crypto::PublicKey::inner_products)),
+    /// with fresh masks, re-randomised.
     pub fn on_residuals(&mut self, msg: Residuals) -> Result<MaskedGradient> {
         const MSG: &str = "vertical-LR residuals";
         self.expect(Phase::AwaitResiduals, MSG)?;
@@ -211,12 +213,15 @@ impl HostTraining {
         let fp = FixedPoint::new(self.params.frac_bits);
         let mask_bits = self.pk.bits().saturating_sub(4);
         let pk = &self.pk;
-        let results: Vec<(Integer, wefe_crypto::Ciphertext)> = (0..self.train.cols())
+        // One scalar vector per feature; all share the batch's residuals as bases.
+        let xs: Vec<Vec<Integer>> = (0..self.train.cols())
             .into_par_iter()
-            .map(|j| -> Result<_> {
-                let xs =
-                    rows.iter().map(|&i| fp.to_fixed(self.train.row(i)[j])).collect::<wefe_crypto::Result<Vec<_>>>()?;
-                let sum = pk.inner_product(&msg.residuals, &xs)?;
+            .map(|j| rows.iter().map(|&i| fp.to_fixed(self.train.row(i)[j])).collect::<wefe_crypto::Result<Vec<_>>>())
+            .collect::<wefe_crypto::Result<_>>()?;
+        let sums = pk.inner_products(&msg.residuals, &xs)?;
+        let results: Vec<(Integer, wefe_crypto::Ciphertext)> = sums
+            .into_par_iter()
+            .map(|sum| -> Result<_> {
                 let mask = random_below_pow2(mask_bits)?;
                 let masked = pk.rerandomize(&pk.add_plain(&sum, &mask)?)?;
                 Ok((mask, masked))
