@@ -45,7 +45,15 @@ pub async fn send_retrying<C: alloy::sol_types::SolCall + Clone>(
     for _ in 0..20 {
         match gov.send(target, call.clone()).await {
             Ok(outcome) => return outcome,
-            Err(e) if e.to_string().contains("nonce") => tokio::time::sleep(Duration::from_millis(50)).await,
+            // Another sender of this key (the node under test) took the nonce,
+            // or its transaction with that nonce is still in the pool.
+            Err(e)
+                if ["nonce", "replacement transaction underpriced", "already known"]
+                    .iter()
+                    .any(|race| e.to_string().contains(race)) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
             Err(e) => panic!("{e}"),
         }
     }
