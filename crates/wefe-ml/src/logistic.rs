@@ -126,6 +126,31 @@ impl TrainParams {
         }
     }
 
+    /// Batches per epoch over `rows` rows: `⌊rows / batch_size⌋` (at least 1);
+    /// a remainder joins the last batch, so no batch is smaller than
+    /// `min(batch_size, rows)` (a tiny last batch would let a host with more
+    /// features than its rows solve for the residuals, see `vertical_lr`).
+    pub fn batch_count(&self, rows: usize) -> usize {
+        (rows / self.batch_size as usize).max(1)
+    }
+
+    /// Positions (in the epoch order) of batch `b` of [`Self::batch_count`].
+    pub fn batch_range(&self, b: usize, rows: usize) -> std::ops::Range<usize> {
+        let bs = self.batch_size as usize;
+        let start = (b * bs).min(rows);
+        if b + 1 >= self.batch_count(rows) { start..rows } else { start..start + bs }
+    }
+
+    /// Most rows in one batch (`batch_size` plus the remainder).
+    pub fn max_batch_rows(&self, rows: usize) -> usize {
+        self.batch_range(self.batch_count(rows) - 1, rows).len()
+    }
+
+    /// Fewest rows in one batch.
+    pub fn min_batch_rows(&self, rows: usize) -> usize {
+        self.batch_range(0, rows).len()
+    }
+
     /// The shuffled row order of epoch `t`; every party derives the same one.
     pub fn epoch_order(&self, t: u32, rows: usize) -> Vec<usize> {
         let mut order: Vec<usize> = (0..rows).collect();
@@ -261,7 +286,8 @@ pub fn train_plain(
         let lr = params.learning_rate_at(epoch);
         let order = params.epoch_order(epoch, x.rows());
         let mut loss_sum = 0.0;
-        for batch in order.chunks(params.batch_size as usize) {
+        for b in 0..params.batch_count(order.len()) {
+            let batch = &order[params.batch_range(b, order.len())];
             let u: Vec<f64> = batch.iter().map(|&i| dot(x.row(i), &model.weights) + model.intercept).collect();
             let labels: Vec<f64> = batch.iter().map(|&i| y[i]).collect();
             loss_sum += batch_loss(&u, &labels) * batch.len() as f64;

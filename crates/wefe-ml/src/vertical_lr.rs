@@ -55,8 +55,10 @@
 //!   batch with coefficients the host knows; with `|B| > m_h` these do not
 //!   determine `d` (and so neither the labels), but they are the known
 //!   leakage of this family of protocols: a host with more features than
-//!   rows per batch could solve for `d`, so keep `batch_size` well above the
-//!   number of features of any host. A host also learns the early-stopping
+//!   rows per batch could solve for `d`, so the guest refuses a host with
+//!   as many features as the smallest batch has rows (a remainder joins the
+//!   last batch, see [`TrainParams::batch_count`]); keep `batch_size` well
+//!   above the number of features of any host. A host also learns the early-stopping
 //!   decisions (one bit per epoch) and the final epoch count; it never sees
 //!   the labels, the guest's features or weights, other hosts' messages, or
 //!   the scores of the joint model.

@@ -287,7 +287,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
     let job_id = job.job.job_id;
     // Progress: one step per batch (the guest counts its hosts' forwards, a
     // host the guest's residuals), from 10% to 90%.
-    let batches = train_rows.len().div_ceil(params.batch_size as usize) as u64 * u64::from(params.epochs);
+    let batches = train_params.batch_count(train_rows.len()) as u64 * u64::from(params.epochs);
     let counted = Counting {
         inner: transport,
         tag: if guest { wefe_ml::vertical_lr::TAG_FORWARD } else { wefe_ml::vertical_lr::TAG_RESIDUALS },

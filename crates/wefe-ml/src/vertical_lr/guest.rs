@@ -143,7 +143,7 @@ impl Guest {
 
     /// Most rows in one batch.
     pub fn batch_rows(&self) -> usize {
-        (self.params.batch_size as usize).min(self.train.rows())
+        self.params.max_batch_rows(self.train.rows())
     }
 
     /// Validation rows (0: none).
@@ -173,9 +173,7 @@ impl Guest {
     }
 
     fn batch_range(&self) -> std::ops::Range<usize> {
-        let bs = self.params.batch_size as usize;
-        let start = self.batch as usize * bs;
-        start..(start + bs).min(self.train.rows())
+        self.params.batch_range(self.batch as usize, self.train.rows())
     }
 
     fn check_position(&self, message: &'static str, epoch: u32, batch: u32) -> Result<()> {
@@ -245,6 +243,16 @@ impl Guest {
             None if count == 0 => {
                 return Err(Error::Malformed { message: MSG, reason: format!("host {host} has no features") });
             }
+            // With as many features as rows in a batch, the host could solve
+            // its gradient X_Bᵀ·d for the residuals d (and so the labels):
+            // refuse before it gets the first gradient back.
+            None if count >= self.params.min_batch_rows(self.train.rows()) => {
+                return Err(Error::InvalidParams(format!(
+                    "host {host} has {count} features, not fewer than the {} rows of a batch: its gradients \
+                     would reveal the labels; use a batch_size above {count}",
+                    self.params.min_batch_rows(self.train.rows())
+                )));
+            }
             None => self.host_features[host] = Some(count),
             Some(n) if n != count => {
                 return Err(Error::Malformed {
@@ -261,7 +269,7 @@ impl Guest {
             return Ok((reply, GuestStep::AwaitMoreGradients));
         }
         self.batch += 1;
-        if self.batch_range().start < self.train.rows() {
+        if (self.batch as usize) < self.params.batch_count(self.train.rows()) {
             self.phase = Phase::AwaitForwards;
             return Ok((reply, GuestStep::NextBatch));
         }

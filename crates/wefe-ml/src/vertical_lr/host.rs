@@ -164,13 +164,11 @@ impl HostTraining {
 
     /// Most rows in one batch.
     pub fn batch_rows(&self) -> usize {
-        (self.params.batch_size as usize).min(self.train.rows())
+        self.params.max_batch_rows(self.train.rows())
     }
 
     fn batch_rows_now(&self) -> &[usize] {
-        let bs = self.params.batch_size as usize;
-        let start = self.batch as usize * bs;
-        &self.order[start..(start + bs).min(self.train.rows())]
+        &self.order[self.params.batch_range(self.batch as usize, self.train.rows())]
     }
 
     fn forward(&mut self) -> Forward {
@@ -262,7 +260,7 @@ impl HostTraining {
         self.params.step(&mut self.weights, &grad, lr);
 
         self.batch += 1;
-        if (self.batch as usize) * (self.params.batch_size as usize) < self.train.rows() {
+        if (self.batch as usize) < self.params.batch_count(self.train.rows()) {
             self.phase = Phase::AwaitResiduals;
             return Ok(HostStep::Forward(self.forward()));
         }

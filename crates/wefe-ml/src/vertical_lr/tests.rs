@@ -262,3 +262,20 @@ async fn a_garbled_message_is_an_error_naming_the_peer() {
     assert!(matches!(&err, Error::FromPeer { peer, .. } if *peer == g.to_string()), "{err}");
     assert!(err.to_string().starts_with(&format!("from peer {g}: malformed vertical-LR setup")), "{err}");
 }
+
+#[test]
+fn a_host_with_as_many_features_as_batch_rows_is_refused_before_it_learns_a_gradient() {
+    let (x, y) = synthetic(41, 6, 1);
+    // Batches of 4 rows (41 = 9 × 4 + 5: the remainder joins the last batch).
+    let params = TrainParams { epochs: 1, batch_size: 4, ..TrainParams::default() };
+    assert_eq!((params.batch_count(41), params.min_batch_rows(41), params.max_batch_rows(41)), (10, 4, 5));
+    assert_eq!(params.batch_range(9, 41), 36..41);
+    let guest = Guest::new(params, key(), x.select_columns(0..2).unwrap(), y, None, 1).unwrap();
+    let (mut guest, setup) = guest.start().unwrap();
+    let host = Host::new(params, x.select_columns(2..6).unwrap(), None).unwrap().with_insecure_keys();
+    let (mut host, forward) = host.on_setup(setup).unwrap();
+    let residuals = guest.on_forwards(vec![forward]).unwrap();
+    let masked = host.on_residuals(residuals).unwrap();
+    let err = guest.on_masked_gradient(0, masked).unwrap_err();
+    assert!(matches!(err, Error::InvalidParams(_)) && err.to_string().contains("4 features"), "{err}");
+}
