@@ -243,7 +243,7 @@ where
     I: JobInputs,
 {
     /// Runs a job; false when it could not be claimed (it may be tried again).
-    async fn run(&self, job: JobRecord) -> bool {
+    async fn run(self: Arc<Self>, job: JobRecord) -> bool {
         let id = job.job.job_id;
         let Ok(_slot) = self.slots.acquire().await else { return false };
         match self.store.transition_job(id, status::APPROVED, status::RUNNING).await {
@@ -271,9 +271,20 @@ where
                 }
             }
         };
+        // The runner is a task of its own: learning protocols block their
+        // thread between messages, and the timeout and the chain watch must
+        // still fire.
+        let runner = tokio::spawn({
+            let me = Arc::clone(&self);
+            let job = job.clone();
+            async move { me.execute(&job).await }
+        });
+        let stop = runner.abort_handle();
         let result = tokio::select! {
-            outcome = tokio::time::timeout(self.config.job_timeout, self.execute(&job)) => match outcome {
-                Ok(result) => result,
+            outcome = tokio::time::timeout(self.config.job_timeout, runner) => match outcome {
+                Ok(Ok(result)) => result,
+                Ok(Err(e)) if e.is_panic() => Err(anyhow::anyhow!("the job's runner crashed (panic); see the node log")),
+                Ok(Err(_)) => Err(anyhow::anyhow!("the job's runner was cancelled")),
                 Err(_) => Err(anyhow::anyhow!("timed out after {:?}", self.config.job_timeout)),
             },
             state = watch => Err(anyhow::anyhow!(
@@ -281,6 +292,13 @@ where
                 wefe_chain::abi::enum_variant("JobRegistry.JobStatus", state).unwrap_or_default()
             )),
         };
+        if !stop.is_finished() {
+            // Closing the job's mailboxes makes a runner waiting on a peer
+            // return; it is cancelled at its next await, before it can store
+            // anything.
+            self.network.finished(id);
+            stop.abort();
+        }
         match result {
             Ok(()) => tracing::info!(job = id, "job completed"),
             Err(e) => self.fail(id, &format!("{e:#}")).await,

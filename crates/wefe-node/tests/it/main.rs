@@ -486,3 +486,88 @@ async fn report_of(gov: &Governance<EthereumBackend>, id: u64, key: usize) -> Jo
     .await
     .unwrap()
 }
+
+/// A guest's table of 8 rows (ids `a`..`h`, one feature, alternating labels).
+struct GuestTable;
+
+impl wefe_node::scheduler::JobInputs for GuestTable {
+    async fn ids(&self, _job: &wefe_store::JobRecord) -> anyhow::Result<Vec<Vec<u8>>> {
+        anyhow::bail!("a learning test")
+    }
+
+    async fn table(
+        &self,
+        _job: &wefe_store::JobRecord,
+        _request: &wefe_node::scheduler::ColumnRequest,
+    ) -> anyhow::Result<wefe_node::scheduler::NumericTable> {
+        Ok(wefe_node::scheduler::NumericTable {
+            dataset: "guest".into(),
+            ids: (b'a'..=b'h').map(|c| vec![c]).collect(),
+            names: vec!["x".into()],
+            values: (0..8).map(f64::from).collect(),
+            labels: Some((0..8).map(|i| f64::from(i % 2)).collect()),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_learning_job_whose_peer_stops_answering_times_out() {
+    use sha2::Digest;
+    use wefe_core::Transport;
+    use wefe_node::scheduler::{JobNetwork, Scheduler, SchedulerConfig, status};
+
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let (a, b) = (as_key(&anvil, 3, contracts).await, as_key(&anvil, 4, contracts).await);
+    let dir = tempfile::tempdir().unwrap();
+    let network = TestNetwork::default();
+    let me = signer(3).address();
+    let store = Store::open(&format!("sqlite://{}/store.db", dir.path().display())).await.unwrap();
+    let listener = Listener::new(as_key(&anvil, 3, contracts).await, store.clone(), me, 0, 100);
+    let config = SchedulerConfig {
+        member: me,
+        results_dir: dir.path().join("results"),
+        max_concurrent_jobs: 1,
+        job_timeout: Duration::from_secs(3),
+    };
+    let network_a = PartyNetwork { shared: network.clone(), me };
+    let scheduler = Scheduler::new(as_key(&anvil, 3, contracts).await, store.clone(), network_a, GuestTable, config);
+    let job = approved_job_with(&a, &b, "vertical-lr", r#"{"label":"y","epochs":1,"batch_size":4}"#).await;
+
+    // B passes the row check, then never sends its first partial scores: the
+    // guest blocks inside training, and still times out.
+    let mut digest = sha2::Sha256::new();
+    digest.update(b"wefe/align/v1");
+    digest.update(job.to_be_bytes());
+    for c in b'a'..=b'h' {
+        digest.update(1u64.to_be_bytes());
+        digest.update([c]);
+    }
+    let mut alignment = 8u64.to_be_bytes().to_vec();
+    alignment.extend_from_slice(&digest.finalize());
+    let b_net = PartyNetwork { shared: network.clone(), me: signer(4).address() }.transport(job).unwrap();
+    b_net.send(&wefe_core::PeerId::from_bytes(me.into_array()), "ml/align/v1", alignment).await.unwrap();
+
+    let started = Instant::now();
+    loop {
+        while !matches!(listener.step().await.unwrap(), Step::CaughtUp { .. }) {}
+        scheduler.launch_ready().await.unwrap();
+        let record = store.job(job).await.unwrap().unwrap();
+        if record.status == status::FAILED {
+            assert!(record.error.unwrap().contains("timed out after 3s"));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the blocked job never timed out");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The store records the failure first, then the report is mined.
+    let report = loop {
+        let report = report_of(&a, job, 3).await;
+        if report.state == 6 || started.elapsed() > Duration::from_secs(60) {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(report.state, 6, "failed on chain");
+    assert!(report.reason.contains("timed out"), "{}", report.reason);
+}
