@@ -268,8 +268,15 @@ pub async fn run_vertical_lr<I: JobInputs>(
     let params = VerticalLrParams::parse(&job.job.params)?;
     let parties = Parties::of(participants, me)?;
     let guest = parties.is_guest();
+    let request = ColumnRequest {
+        features: params.columns_of(me),
+        label: Some(params.label.clone()),
+        label_required: guest,
+        skip: None,
+    };
+    // A host never reads the label column (a column of that name is skipped).
     let request =
-        ColumnRequest { features: params.columns_of(me), label: Some(params.label.clone()), label_required: guest };
+        if guest { request } else { ColumnRequest { label: None, skip: Some(params.label.clone()), ..request } };
     let table = inputs.table(job, &request).await?;
     let rows = aligned_rows(store, &table, params.psi_job).await?;
     check_alignment(transport, &parties, job.job.job_id, &table, &rows).await?;
@@ -399,8 +406,12 @@ pub async fn run_predict<I: JobInputs>(
         model.party
     );
     let guest = parties.is_guest();
-    let request =
-        ColumnRequest { features: Some(model.features.clone()), label: model.label.clone(), label_required: false };
+    let request = ColumnRequest {
+        features: Some(model.features.clone()),
+        label: model.label.clone(),
+        label_required: false,
+        skip: None,
+    };
     let table = inputs.table(job, &request).await?;
     let rows = aligned_rows(store, &table, params.psi_job).await?;
     check_alignment(transport, &parties, job.job.job_id, &table, &rows).await?;
@@ -511,7 +522,7 @@ fn read_checked(record: &JobRecord) -> Result<Vec<u8>> {
 
 /// The table's rows in the job's canonical order: the PSI intersection's ids
 /// (each must be in the dataset) or all rows, sorted by id.
-async fn aligned_rows(store: &Store, table: &NumericTable, psi_job: Option<u64>) -> Result<Vec<usize>> {
+pub(crate) async fn aligned_rows(store: &Store, table: &NumericTable, psi_job: Option<u64>) -> Result<Vec<usize>> {
     let index: HashMap<&[u8], usize> = table.ids.iter().enumerate().map(|(i, id)| (id.as_slice(), i)).collect();
     ensure!(index.len() == table.ids.len(), "dataset {} has duplicate ids", table.dataset);
     let mut ids: Vec<&[u8]> = match psi_job {
@@ -531,13 +542,10 @@ async fn aligned_rows(store: &Store, table: &NumericTable, psi_job: Option<u64>)
             let bytes = read_checked(&record).with_context(|| format!("result of PSI job {p}"))?;
             let matched = psi_ids(&bytes, p)?;
             let mut rows = Vec::with_capacity(matched.len());
-            for id in &matched {
+            // Reasons go on chain, readable by every member: no id in them.
+            for (n, id) in matched.iter().enumerate() {
                 let Some(&row) = index.get(id.as_slice()) else {
-                    bail!(
-                        "id '{}' of PSI job {p}'s intersection is not in dataset {}",
-                        String::from_utf8_lossy(id),
-                        table.dataset
-                    )
+                    bail!("the id on line {} of PSI job {p}'s result is not in dataset {}", n + 2, table.dataset)
                 };
                 rows.push(row);
             }
@@ -683,7 +691,8 @@ impl NumericTable {
 
 /// Reads the requested numeric columns of a dataset CSV (validated at
 /// import): every value must be a finite number, every label 0 or 1, and
-/// errors name the file, the line and the column.
+/// errors name the dataset, the line and the column — never the value, as
+/// a job's failure reason is readable by every member on chain.
 pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnRequest) -> Result<NumericTable> {
     let shown = path.display();
     let mut reader = csv::ReaderBuilder::new()
@@ -702,7 +711,7 @@ pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnR
         Some(label) => match find(label) {
             Some(i) => Some(i),
             None if request.label_required => {
-                bail!("dataset {dataset} has no label column '{label}' (columns: {})", headers.join(", "))
+                bail!("dataset {dataset} has no label column '{label}'")
             }
             None => None,
         },
@@ -711,14 +720,15 @@ pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnR
     let feature_indices: Vec<usize> = match &request.features {
         Some(names) => names
             .iter()
-            .map(|n| {
-                find(n).with_context(|| {
-                    format!("dataset {dataset} has no feature column '{n}' (columns: {})", headers.join(", "))
-                })
-            })
+            .map(|n| find(n).with_context(|| format!("dataset {dataset} has no feature column '{n}'")))
             .collect::<Result<_>>()?,
         None => (0..headers.len())
-            .filter(|&i| i != id_index && Some(i) != label_index && request.label.as_deref() != Some(&headers[i]))
+            .filter(|&i| {
+                i != id_index
+                    && Some(i) != label_index
+                    && request.label.as_deref() != Some(&headers[i])
+                    && request.skip.as_deref() != Some(&headers[i])
+            })
             .collect(),
     };
     ensure!(!feature_indices.is_empty(), "dataset {dataset} has no feature column besides the id and the label");
@@ -736,7 +746,7 @@ pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnR
         if let (Some(i), Some(labels)) = (label_index, labels.as_mut()) {
             let name = &headers[i];
             let v = number(field(i), dataset, line, name)?;
-            ensure!(v == 0.0 || v == 1.0, "dataset {dataset}, line {line}, label column '{name}': {v} is not 0 or 1");
+            ensure!(v == 0.0 || v == 1.0, "dataset {dataset}, line {line}, label column '{name}': not 0 or 1");
             labels.push(v);
         }
     }
@@ -745,10 +755,9 @@ pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnR
 
 fn number(text: &str, dataset: &str, line: u64, column: &str) -> Result<f64> {
     ensure!(!text.is_empty(), "dataset {dataset}, line {line}, column '{column}': empty value");
-    let v: f64 = text
-        .parse()
-        .map_err(|_| anyhow::anyhow!("dataset {dataset}, line {line}, column '{column}': '{text}' is not a number"))?;
-    ensure!(v.is_finite(), "dataset {dataset}, line {line}, column '{column}': '{text}' is not a finite number");
+    let v: f64 =
+        text.parse().map_err(|_| anyhow::anyhow!("dataset {dataset}, line {line}, column '{column}': not a number"))?;
+    ensure!(v.is_finite(), "dataset {dataset}, line {line}, column '{column}': not a finite number");
     Ok(v)
 }
 
@@ -788,7 +797,7 @@ mod tests {
     fn tables_name_the_bad_cell() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.csv");
-        let request = ColumnRequest { features: None, label: Some("y".into()), label_required: true };
+        let request = ColumnRequest { features: None, label: Some("y".into()), label_required: true, skip: None };
         let read = |content: &str, request: &ColumnRequest| {
             std::fs::write(&path, content).unwrap();
             read_table("d", &path, "id", request)
@@ -798,16 +807,21 @@ mod tests {
         assert_eq!(t.values, [1.0, 2.5, -3.0, 1000.0]);
         assert_eq!(t.labels.as_deref(), Some(&[0.0, 1.0][..]));
         let e = |content: &str| format!("{:#}", read(content, &request).unwrap_err());
-        assert!(e("id,a,y\nx,abc,0\n").contains("line 2, column 'a': 'abc' is not a number"));
+        let bad = e("id,a,y\nx,abc,0\n");
+        assert!(bad.contains("line 2, column 'a': not a number") && !bad.contains("abc"), "{bad}");
         assert!(e("id,a,y\nx,1,0\nz,,1\n").contains("line 3, column 'a': empty value"));
         assert!(e("id,a,y\nx,NaN,0\n").contains("not a finite number"));
-        assert!(e("id,a,y\nx,1,2\n").contains("label column 'y': 2 is not 0 or 1"));
+        assert!(e("id,a,y\nx,1,2\n").contains("line 2, label column 'y': not 0 or 1"));
         assert!(e("id,a\nx,1\n").contains("no label column 'y'"));
         assert!(e("id,y\nx,1\n").contains("no feature column"));
-        let named = ColumnRequest { features: Some(vec!["b".into()]), label: None, label_required: false };
+        let named = ColumnRequest { features: Some(vec!["b".into()]), label: None, label_required: false, skip: None };
         assert!(format!("{:#}", read("id,a\nx,1\n", &named).unwrap_err()).contains("no feature column 'b'"));
+        // A host skips a column named like the label and never parses it.
+        let host = ColumnRequest { features: None, label: None, label_required: false, skip: Some("y".into()) };
+        let t = read("id,a,y\nx,1,7\n", &host).unwrap();
+        assert_eq!((t.names.as_slice(), t.labels.is_none()), (&["a".to_owned()][..], true));
         // Prediction: the label is optional.
-        let optional = ColumnRequest { features: None, label: Some("y".into()), label_required: false };
+        let optional = ColumnRequest { features: None, label: Some("y".into()), label_required: false, skip: None };
         assert!(read("id,a\nx,1\n", &optional).unwrap().labels.is_none());
     }
 

@@ -59,6 +59,8 @@ pub struct ColumnRequest {
     pub label: Option<String>,
     /// A missing label column is an error (the guest of a training job).
     pub label_required: bool,
+    /// A column never used as a default feature (a host skips the guest's label name).
+    pub skip: Option<String>,
 }
 
 /// Numeric columns of a dataset, row-major, with the rows' ids.

@@ -7,8 +7,10 @@
 //! prediction needs a `predict` job of its own. Requests come only from the
 //! model's guest (the gateway authenticates every message with the sender's
 //! SM2 key registered on chain), carry at most [`MAX_ONLINE_ROWS`] ids, and
-//! reveal to the host which of its rows the guest scores — as a `predict` job
-//! does. The host learns no score. Online predictions are not recorded on
+//! may only name rows the model was trained on (the training job's aligned
+//! rows; any other id gets one uniform refusal, so the guest cannot probe
+//! which ids a host holds). The host learns which of those rows the guest
+//! scores, and no score. Online predictions are not recorded on
 //! chain: the on-chain approval of the training job is the consent.
 
 use std::collections::{HashMap, HashSet};
@@ -16,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::Address;
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use wefe_core::wire::{Reader, put_bytes, put_count, put_u64};
 use wefe_core::{PeerId, Transport};
 use wefe_ml::model::{PartyModel, Role};
@@ -93,15 +95,22 @@ fn encode_response(result: &Result<Vec<f64>>) -> Vec<u8> {
     }
 }
 
-fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>> {
+/// A host's answer: its scores, a refusal (the request's fault: 400) or
+/// garbage (the host's fault: 503).
+fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>, OnlineError> {
+    let bad = |why: String| OnlineError::Upstream(format!("host {host} {why}"));
     match bytes.split_first() {
         Some((0, body)) => {
-            let scores = PartialScores::decode(body, rows).map_err(|e| anyhow::anyhow!("host {host}: {e}"))?.scores;
-            ensure!(scores.len() == rows, "host {host} sent {} partial scores for {rows} ids", scores.len());
+            let scores = PartialScores::decode(body, rows).map_err(|e| bad(format!("sent {e}")))?.scores;
+            if scores.len() != rows {
+                return Err(bad(format!("sent {} partial scores for {rows} ids", scores.len())));
+            }
             Ok(scores)
         }
-        Some((1, text)) => bail!("host {host} refused: {}", String::from_utf8_lossy(text)),
-        _ => bail!("host {host} sent a malformed online prediction response"),
+        Some((1, text)) => {
+            Err(OnlineError::BadRequest(format!("host {host} refused: {}", String::from_utf8_lossy(text))))
+        }
+        _ => Err(bad("sent a malformed online prediction response".into())),
     }
 }
 
@@ -124,7 +133,8 @@ async fn model_table(store: &Store, model: &PartyModel) -> Result<NumericTable> 
         .dataset(&model.dataset)
         .await?
         .with_context(|| format!("dataset {} of the model is not imported on this node", model.dataset))?;
-    let request = ColumnRequest { features: Some(model.features.clone()), label: None, label_required: false };
+    let request =
+        ColumnRequest { features: Some(model.features.clone()), label: None, label_required: false, skip: None };
     let dataset = model.dataset.clone();
     tokio::task::spawn_blocking(move || {
         read_table(&dataset, std::path::Path::new(&record.path), &record.id_column, &request)
@@ -198,6 +208,9 @@ pub async fn predict_online<T: Transport>(
     if ids.is_empty() || ids.len() > MAX_ONLINE_ROWS {
         return Err(OnlineError::BadRequest(format!("send 1 to {MAX_ONLINE_ROWS} ids, not {}", ids.len())));
     }
+    if let Some(long) = ids.iter().position(|id| id.len() > MAX_ID_BYTES) {
+        return Err(OnlineError::BadRequest(format!("id {long} is longer than {MAX_ID_BYTES} bytes")));
+    }
     let unique: HashSet<&String> = ids.iter().collect();
     if unique.len() != ids.len() {
         return Err(OnlineError::BadRequest("the ids contain duplicates".into()));
@@ -226,7 +239,7 @@ pub async fn predict_online<T: Transport>(
             .await
             .map_err(|_| OnlineError::Upstream(format!("host {h} did not answer within {HOST_TIMEOUT:?}")))?
             .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
-        let scores = decode_response(&answer, u.len(), h).map_err(|e| OnlineError::Upstream(format!("{e:#}")))?;
+        let scores = decode_response(&answer, u.len(), h)?;
         u.iter_mut().zip(scores).for_each(|(a, b)| *a += b);
     }
     Ok(ids
@@ -267,9 +280,9 @@ where
                 {
                     continue;
                 }
-                served.insert(id);
                 match load_model(&store, id).await {
                     Ok(model) if model.role == Role::Host && model.party == format!("{me:#x}") => {
+                        served.insert(id);
                         let transport = transport_for(channel(id));
                         let store = store.clone();
                         tokio::spawn(async move {
@@ -279,8 +292,11 @@ where
                         });
                         tracing::info!(model = id, "serving online predictions");
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(model = id, error = %format!("{e:#}"), "cannot serve the model"),
+                    Ok(_) => {
+                        served.insert(id);
+                    }
+                    // Retried on the next round (e.g. the dataset is imported later).
+                    Err(e) => tracing::warn!(model = id, error = %format!("{e:#}"), "cannot serve the model yet"),
                 }
             }
         }
@@ -288,11 +304,16 @@ where
     }
 }
 
-/// Answers the guest's requests for one model, one at a time.
+/// Answers the guest's requests for one model, one at a time, for the rows
+/// the model was trained on only: any other id gets the same refusal, so the
+/// guest cannot test which ids this host holds beyond the alignment.
 async fn serve_one<T: Transport>(store: &Store, transport: &T, model: PartyModel) -> Result<()> {
     let guest: Address = model.parties[0].parse().context("the model's guest address")?;
     let guest = PeerId::from_bytes(guest.into_array());
     let table = Arc::new(model_table(store, &model).await?);
+    let training = store.job(model.job_id).await?.context("the model's training job")?;
+    let psi_job = crate::ml::VerticalLrParams::parse(&training.job.params)?.psi_job;
+    let allowed: HashSet<usize> = crate::ml::aligned_rows(store, &table, psi_job).await?.into_iter().collect();
     loop {
         let bytes = transport.recv(&guest, TAG_REQUEST).await?;
         let (request, ids) = match decode_request(&bytes) {
@@ -302,11 +323,16 @@ async fn serve_one<T: Transport>(store: &Store, transport: &T, model: PartyModel
                 continue;
             }
         };
-        let result = rows_of(&table, &ids).and_then(|rows| {
-            let x = table.features(&rows)?;
-            model.partial_scores(&x).map_err(|e| anyhow::anyhow!("{e}"))
-        });
-        transport.send(&guest, &response_tag(request), encode_response(&result)).await?;
+        let result = match rows_of(&table, &ids) {
+            Ok(rows) if rows.iter().all(|r| allowed.contains(r)) => {
+                table.features(&rows).and_then(|x| model.partial_scores(&x).map_err(|e| anyhow::anyhow!("{e}")))
+            }
+            _ => Err(anyhow::anyhow!("the request names ids outside the rows the model was trained on")),
+        };
+        // A guest that went away misses this answer; the next request is served.
+        if let Err(e) = transport.send(&guest, &response_tag(request), encode_response(&result)).await {
+            tracing::warn!(model = model.job_id, error = %e, "cannot answer an online request");
+        }
     }
 }
 

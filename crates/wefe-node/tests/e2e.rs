@@ -414,7 +414,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     .await;
     assert_eq!(status, 5);
     let reason = failure_reason(a, id).await;
-    assert!(reason.contains("dataset lab-broken, line 8, column 'f12': 'abc' is not a number"), "{reason}");
+    assert!(reason.contains("dataset lab-broken, line 8, column 'f12': not a number"), "{reason}");
     let (id, status) = run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{psi}}}"#)).await;
     assert_eq!(status, 5);
     let reason = failure_reason(a, id).await;
@@ -481,6 +481,12 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
         http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["nobody"]}"#));
     assert_eq!(status, 400);
     assert!(body.contains("id 'nobody' is not in dataset hospital"), "{body}");
+    // The hospital's own patient 10 is not one the lab shares: the lab refuses
+    // without saying whether it holds the id.
+    let (status, body) =
+        http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0010"]}"#));
+    assert_eq!(status, 400);
+    assert!(body.contains("refused: the request names ids outside the rows the model was trained on"), "{body}");
     let (status, body) =
         http(host_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
     assert_eq!(status, 409);
