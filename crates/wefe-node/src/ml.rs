@@ -144,6 +144,11 @@ impl VerticalLrParams {
         ensure!(matches!(p.key_bits, 2048 | 3072), "vertical-lr params: key_bits {} must be 2048 or 3072", p.key_bits);
         ensure!((0.0..=1.0).contains(&p.threshold), "vertical-lr params: threshold {} is not in [0, 1]", p.threshold);
         ensure!(
+            matches!(p.residual.as_str(), "sigmoid" | "taylor"),
+            "vertical-lr params: residual '{}' is not 'sigmoid' or 'taylor'",
+            p.residual
+        );
+        ensure!(
             p.early_stopping_patience.is_none() || p.validation_fraction > 0.0,
             "vertical-lr params: early stopping needs validation_fraction > 0"
         );
@@ -278,7 +283,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
     let request =
         if guest { request } else { ColumnRequest { label: None, skip: Some(params.label.clone()), ..request } };
     let table = inputs.table(job, &request).await?;
-    let rows = aligned_rows(store, &table, params.psi_job).await?;
+    let rows = aligned_rows(store, &table, params.psi_job, participants).await?;
     check_alignment(transport, &parties, job.job.job_id, &table, &rows).await?;
 
     let (train_rows, validation_rows) = split(&rows, params.validation_fraction, params.seed);
@@ -334,6 +339,8 @@ pub async fn run_vertical_lr<I: JobInputs>(
             blocking_async(run_guest(&counted, &parties.hosts, trainer)).await.context("vertical LR training")?;
         model.weights = linear.weights;
         model.intercept = linear.intercept;
+        // A diverged model (non-finite weights) fails here, not when used.
+        model.validate().context("the trained model")?;
         // The model's own weights are on standardised columns: score the
         // already standardised evaluation rows with the identity scaler.
         let mut scoring = model.clone();
@@ -364,6 +371,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
         let linear =
             blocking_async(run_host(&counted, &parties.guest, trainer)).await.context("vertical LR training")?;
         model.weights = linear.weights;
+        model.validate().context("the trained model")?;
         let mut scoring = model.clone();
         scoring.scaler = Scaler::identity(model.features.len());
         blocking_async(run_predict_host(transport, &parties.guest, &scoring, &eval_x))
@@ -413,7 +421,7 @@ pub async fn run_predict<I: JobInputs>(
         skip: None,
     };
     let table = inputs.table(job, &request).await?;
-    let rows = aligned_rows(store, &table, params.psi_job).await?;
+    let rows = aligned_rows(store, &table, params.psi_job, participants).await?;
     check_alignment(transport, &parties, job.job.job_id, &table, &rows).await?;
     let x = table.features(&rows)?;
     let threshold = params.threshold.unwrap_or(model.threshold);
@@ -522,7 +530,12 @@ fn read_checked(record: &JobRecord) -> Result<Vec<u8>> {
 
 /// The table's rows in the job's canonical order: the PSI intersection's ids
 /// (each must be in the dataset) or all rows, sorted by id.
-pub(crate) async fn aligned_rows(store: &Store, table: &NumericTable, psi_job: Option<u64>) -> Result<Vec<usize>> {
+pub(crate) async fn aligned_rows(
+    store: &Store,
+    table: &NumericTable,
+    psi_job: Option<u64>,
+    participants: &[Address],
+) -> Result<Vec<usize>> {
     let index: HashMap<&[u8], usize> = table.ids.iter().enumerate().map(|(i, id)| (id.as_slice(), i)).collect();
     ensure!(index.len() == table.ids.len(), "dataset {} has duplicate ids", table.dataset);
     let mut ids: Vec<&[u8]> = match psi_job {
@@ -538,6 +551,12 @@ pub(crate) async fn aligned_rows(store: &Store, table: &NumericTable, psi_job: O
             ensure!(
                 record.result_path.as_deref().is_some_and(|path| path.ends_with(".csv")),
                 "PSI job {p} gave this member no intersection (only a count, or nothing: see its reveal)"
+            );
+            let psi_parties: Vec<Address> = serde_json::from_str(&record.job.participants)
+                .with_context(|| format!("stored participants of PSI job {p}"))?;
+            ensure!(
+                participants.iter().all(|a| psi_parties.contains(a)),
+                "PSI job {p} did not run between all participants of this job"
             );
             let bytes = read_checked(&record).with_context(|| format!("result of PSI job {p}"))?;
             let matched = psi_ids(&bytes, p)?;
@@ -771,6 +790,7 @@ mod tests {
         assert_eq!((p.epochs, p.batch_size, p.key_bits), (10, 1024, 2048));
         let e = |j: &str| format!("{:#}", VerticalLrParams::parse(j).unwrap_err());
         assert!(e(r#"{"label":"y","epoch":3}"#).contains("unknown field `epoch`"));
+        assert!(e(r#"{"label":"y","residual":"taylr"}"#).contains("residual 'taylr'"));
         assert!(e(r#"{"label":"y","key_bits":1024}"#).contains("key_bits"));
         assert!(e(r#"{"label":"y","validation_fraction":1.5}"#).contains("validation_fraction"));
         assert!(e(r#"{"label":"y","early_stopping_patience":2}"#).contains("early stopping"));

@@ -313,7 +313,10 @@ async fn serve_one<T: Transport>(store: &Store, transport: &T, model: PartyModel
     let table = Arc::new(model_table(store, &model).await?);
     let training = store.job(model.job_id).await?.context("the model's training job")?;
     let psi_job = crate::ml::VerticalLrParams::parse(&training.job.params)?.psi_job;
-    let allowed: HashSet<usize> = crate::ml::aligned_rows(store, &table, psi_job).await?.into_iter().collect();
+    let parties: Vec<Address> =
+        serde_json::from_str(&training.job.participants).context("the training job's parties")?;
+    let allowed: HashSet<usize> =
+        crate::ml::aligned_rows(store, &table, psi_job, &parties).await?.into_iter().collect();
     loop {
         let bytes = transport.recv(&guest, TAG_REQUEST).await?;
         let (request, ids) = match decode_request(&bytes) {
