@@ -44,8 +44,17 @@ pub fn channel(model_job: u64) -> u64 {
     (1 << 63) | model_job
 }
 
-fn response_tag(request: u64) -> String {
-    format!("ml/serve/v1/response/{request:016x}")
+/// One response mailbox per model and host: the request id travels inside,
+/// so a late answer is recognised and dropped by the next request instead of
+/// staying queued (requests to one model are serialised, see [`predict_online`]).
+const TAG_RESPONSE: &str = "ml/serve/v1/response";
+
+/// One online prediction at a time per model on this node.
+fn model_lock(model_job: u64) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<std::sync::Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>> =
+        std::sync::OnceLock::new();
+    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(locks.entry(model_job).or_default())
 }
 
 /// True when the training job's approved params allow online serving.
@@ -77,29 +86,34 @@ fn decode_request(bytes: &[u8]) -> Result<(u64, Vec<Vec<u8>>)> {
     Ok((request, ids))
 }
 
-/// `0 ‖ PartialScores` or `1 ‖ error text`.
-fn encode_response(result: &Result<Vec<f64>>) -> Vec<u8> {
+/// `request ‖ 0 ‖ PartialScores` or `request ‖ 1 ‖ error text`.
+fn encode_response(request: u64, result: &Result<Vec<f64>>) -> Vec<u8> {
+    let mut out = request.to_be_bytes().to_vec();
     match result {
         Ok(scores) => {
-            let mut out = vec![0];
+            out.push(0);
             out.extend(PartialScores { scores: scores.clone() }.encode());
-            out
         }
         Err(e) => {
             let mut text = format!("{e:#}");
             text.truncate(text.floor_char_boundary(1024));
-            let mut out = vec![1];
+            out.push(1);
             out.extend(text.into_bytes());
-            out
         }
     }
+    out
+}
+
+/// The request id a response answers (`None`: too short to carry one).
+fn response_request(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
 }
 
 /// A host's answer: its scores, a refusal (the request's fault: 400) or
 /// garbage (the host's fault: 503).
 fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>, OnlineError> {
     let bad = |why: String| OnlineError::Upstream(format!("host {host} {why}"));
-    match bytes.split_first() {
+    match bytes.get(8..).and_then(<[u8]>::split_first) {
         Some((0, body)) => {
             let scores = PartialScores::decode(body, rows).map_err(|e| bad(format!("sent {e}")))?.scores;
             if scores.len() != rows {
@@ -221,6 +235,8 @@ pub async fn predict_online<T: Transport>(
     let x = table.features(&rows).map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
     let mut u = model.partial_scores(&x).map_err(|e| OnlineError::Conflict(e.to_string()))?;
 
+    let lock = model_lock(model_job);
+    let _one_at_a_time = lock.lock().await;
     let request = u64::from_be_bytes(rand_bytes());
     let hosts: Vec<PeerId> = model.parties[1..]
         .iter()
@@ -234,11 +250,18 @@ pub async fn predict_online<T: Transport>(
             .await
             .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
     }
+    let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
     for h in &hosts {
-        let answer = tokio::time::timeout(HOST_TIMEOUT, transport.recv(h, &response_tag(request)))
-            .await
-            .map_err(|_| OnlineError::Upstream(format!("host {h} did not answer within {HOST_TIMEOUT:?}")))?
-            .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
+        // Answers to earlier requests that timed out are dropped here.
+        let answer = loop {
+            let answer = tokio::time::timeout_at(deadline, transport.recv(h, TAG_RESPONSE))
+                .await
+                .map_err(|_| OnlineError::Upstream(format!("host {h} did not answer within {HOST_TIMEOUT:?}")))?
+                .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
+            if response_request(&answer) == Some(request) {
+                break answer;
+            }
+        };
         let scores = decode_response(&answer, u.len(), h)?;
         u.iter_mut().zip(scores).for_each(|(a, b)| *a += b);
     }
@@ -333,7 +356,7 @@ async fn serve_one<T: Transport>(store: &Store, transport: &T, model: PartyModel
             _ => Err(anyhow::anyhow!("the request names ids outside the rows the model was trained on")),
         };
         // A guest that went away misses this answer; the next request is served.
-        if let Err(e) = transport.send(&guest, &response_tag(request), encode_response(&result)).await {
+        if let Err(e) = transport.send(&guest, TAG_RESPONSE, encode_response(request, &result)).await {
             tracing::warn!(model = model.job_id, error = %e, "cannot answer an online request");
         }
     }
@@ -351,10 +374,13 @@ mod tests {
         assert!(decode_request(&bytes[..bytes.len() - 1]).is_err());
         assert!(decode_request(&[2]).is_err());
         let host = PeerId::from_bytes([9; 20]);
-        assert_eq!(decode_response(&encode_response(&Ok(vec![1.0, 2.0])), 2, &host).unwrap(), vec![1.0, 2.0]);
-        let err = decode_response(&encode_response(&Ok(vec![1.0])), 2, &host).unwrap_err().to_string();
+        let answer = encode_response(5, &Ok(vec![1.0, 2.0]));
+        assert_eq!(response_request(&answer), Some(5));
+        assert_eq!(decode_response(&answer, 2, &host).unwrap(), vec![1.0, 2.0]);
+        assert_eq!(response_request(&[1, 2]), None);
+        let err = decode_response(&encode_response(5, &Ok(vec![1.0])), 2, &host).unwrap_err().to_string();
         assert!(err.contains("1 partial scores for 2 ids"), "{err}");
-        let refused = decode_response(&encode_response(&Err(anyhow::anyhow!("id 'x' unknown"))), 2, &host);
+        let refused = decode_response(&encode_response(5, &Err(anyhow::anyhow!("id 'x' unknown"))), 2, &host);
         assert!(refused.unwrap_err().to_string().contains("refused: id 'x' unknown"));
         assert!(decode_response(&[7], 1, &host).is_err());
         assert!(allowed(r#"{"label":"y","online_serving":true}"#));
