@@ -2,9 +2,11 @@
 //!
 //! This crate owns [`vertical_lr`] (the FATE/WeFe hetero logistic regression
 //! between a label-holding guest and feature-holding hosts, with Paillier
-//! encrypted residuals and masked gradients), its centralised reference
-//! [`logistic::train_plain`], the data checks in [`data`] and [`metrics`]
-//! (AUC, KS, accuracy, precision/recall/F1, log-loss).
+//! encrypted residuals and masked gradients, and federated prediction in
+//! [`vertical_lr::predict`]), its centralised reference
+//! [`logistic::train_plain`], a party's model share and its file in [`model`],
+//! the data checks in [`data`], [`metrics`] (AUC, KS, accuracy,
+//! precision/recall/F1, log-loss) and the ROC / loss charts in [`report`].
 //!
 //! Protocols are sans-IO state machines (one file per role) with small
 //! `run_*` drivers over [`wefe_core::Transport`]. The crate must not import

@@ -1,8 +1,11 @@
-//! wefe-node: one institution's party node. Today it follows the chain
+//! wefe-node: one institution's party node. It follows the chain
 //! ([`listener`]), indexes every governance event into its store (the audit
 //! index) and records each approved job that names its member, exactly once
 //! across crashes (a reorg deeper than the confirmation depth can replace an
-//! approval; see [`listener`]). Runners, the gateway and the REST API build on it.
+//! approval; see [`listener`]). The [`scheduler`] launches those jobs by
+//! itself — PSI in [`runner`], `vertical-lr` and `predict` in [`ml`] — and
+//! reports them on chain; [`serving`] answers online predictions and [`api`]
+//! is the REST API.
 //!
 //! Protocol code never lives here: the node drives `wefe-mpc` / `wefe-ml`
 //! state machines through `wefe_core::Transport`.
