@@ -274,7 +274,7 @@ run_job() {
 step "the banks train a fraud model together on the $overlap shared customers (Paillier vertical LR, 30% held out)"
 note "Bank A (guest) holds is_fraud and 4 features and a fresh 2048-bit Paillier key; Bank B (host) 4 features"
 train_started=$(date +%s.%N)
-train_job=$(run_job vertical-lr "{\"label\":\"is_fraud\",\"psi_job\":$psi_job,\"epochs\":8,\"batch_size\":256,\"learning_rate\":0.3,\"validation_fraction\":0.3,\"seed\":7,\"purpose\":\"anti-fraud model\"}")
+train_job=$(run_job vertical-lr "{\"label\":\"is_fraud\",\"psi_job\":$psi_job,\"epochs\":8,\"batch_size\":256,\"learning_rate\":0.3,\"validation_fraction\":0.3,\"seed\":7,\"online_serving\":true,\"purpose\":\"anti-fraud model\"}")
 note "trained in $(node -e "console.log(($(date +%s.%N) - $train_started).toFixed(1))") s (approval to both completions)"
 curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$train_job" | node -e '
   const j = JSON.parse(require("fs").readFileSync(0, "utf8")), s = j.summary, m = s.metrics;
@@ -299,6 +299,17 @@ curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$predict_job" | node -e '
   const s = JSON.parse(require("fs").readFileSync(0, "utf8")).summary;
   console.log(`      ${s.predicted_positive} of ${s.rows} flagged at p >= ${s.threshold}; AUC on these (training + hold-out) rows ${s.metrics.auc.toFixed(4)}`);'
 curl -sf "http://127.0.0.1:${api_port[bank-b]}/jobs/$predict_job/result" | sed 's/^/      Bank B node result: /'
+ids=$(sed -n '2,4p' "$work/predictions.csv" | cut -d, -f1 | node -e 'console.log(JSON.stringify({ids: require("fs").readFileSync(0, "utf8").trim().split("\n")}))')
+note "online: POST /models/$train_job/predict on Bank A's node (approved on chain with online_serving; Bank B's node adds its partial scores):"
+for _ in $(seq 1 50); do
+  online=$(curl -s -X POST "http://127.0.0.1:${api_port[bank-a]}/models/$train_job/predict" -H 'content-type: application/json' -d "$ids") &&
+    printf '%s' "$online" | grep -q '"predictions"' && break
+  sleep 0.2 # Bank B's node starts serving within a couple of seconds of the training
+done
+printf '%s' "$online" | node -e '
+  const r = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  if (!r.predictions) { console.error("online prediction failed: " + JSON.stringify(r)); process.exit(1); }
+  for (const p of r.predictions) console.log(`        ${p.id}: probability ${p.probability.toFixed(6)}, flagged ${p.prediction}`);'
 
 step "the audit timeline of the three jobs ($psi_job psi, $train_job vertical-lr, $predict_job predict), read straight from the chain"
 for j in "$psi_job" "$train_job" "$predict_job"; do
