@@ -101,6 +101,9 @@ pub struct VerticalLrParams {
     /// on the guest's node) with this model, without a job per request.
     #[serde(default)]
     pub online_serving: bool,
+    /// Overrides the nodes' job timeout (seconds) for this job.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
     /// Free text.
     #[serde(default)]
     pub purpose: Option<String>,
@@ -201,6 +204,9 @@ pub struct PredictParams {
     /// Overrides the model's probability threshold.
     #[serde(default)]
     pub threshold: Option<f64>,
+    /// Overrides the nodes' job timeout (seconds) for this job.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
     /// Free text.
     #[serde(default)]
     pub purpose: Option<String>,

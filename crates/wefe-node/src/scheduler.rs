@@ -99,7 +99,8 @@ pub struct SchedulerConfig {
     pub results_dir: PathBuf,
     /// Jobs running at once.
     pub max_concurrent_jobs: usize,
-    /// A job still running after this is failed.
+    /// A job still running after this is failed (unless its params set
+    /// `timeout_secs`).
     pub job_timeout: Duration,
 }
 
@@ -282,12 +283,13 @@ where
             async move { me.execute(&job).await }
         });
         let stop = runner.abort_handle();
+        let timeout = job_timeout(&job.job.params, self.config.job_timeout);
         let result = tokio::select! {
-            outcome = tokio::time::timeout(self.config.job_timeout, runner) => match outcome {
+            outcome = tokio::time::timeout(timeout, runner) => match outcome {
                 Ok(Ok(result)) => result,
                 Ok(Err(e)) if e.is_panic() => Err(anyhow::anyhow!("the job's runner crashed (panic); see the node log")),
                 Ok(Err(_)) => Err(anyhow::anyhow!("the job's runner was cancelled")),
-                Err(_) => Err(anyhow::anyhow!("timed out after {:?}", self.config.job_timeout)),
+                Err(_) => Err(anyhow::anyhow!("timed out after {timeout:?}")),
             },
             state = watch => Err(anyhow::anyhow!(
                 "the job was closed on chain ({}) while this node was running it",
@@ -486,6 +488,16 @@ where
     }
 }
 
+/// The job's own `timeout_secs` (in its approved params; every participant
+/// agreed to it) or the node's default.
+fn job_timeout(params: &str, default: Duration) -> Duration {
+    serde_json::from_str::<serde_json::Value>(params)
+        .ok()
+        .and_then(|p| p.get("timeout_secs").and_then(serde_json::Value::as_u64))
+        .filter(|&secs| secs > 0)
+        .map_or(default, Duration::from_secs)
+}
+
 /// True when the chain itself refused the call (retrying cannot help).
 fn refused(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
@@ -511,4 +523,19 @@ fn write_artifact(dir: &Path, id: u64, artifact: &Artifact) -> Result<(PathBuf, 
     std::fs::write(&tmp, &artifact.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("cannot move the result to {}", path.display()))?;
     Ok((path, B256::from_slice(&Sha256::digest(&artifact.bytes))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_timeout_comes_from_the_params_or_the_node() {
+        let node = Duration::from_secs(3600);
+        assert_eq!(job_timeout(r#"{"label":"y","timeout_secs":7200}"#, node), Duration::from_secs(7200));
+        assert_eq!(job_timeout(r#"{"label":"y"}"#, node), node);
+        assert_eq!(job_timeout(r#"{"timeout_secs":0}"#, node), node);
+        assert_eq!(job_timeout(r#"{"timeout_secs":"x"}"#, node), node);
+        assert_eq!(job_timeout("not json", node), node);
+    }
 }
