@@ -43,6 +43,10 @@ use wefe_store::{DatasetRecord, Store, StoreError};
 /// The id column when none is named.
 pub const DEFAULT_ID_COLUMN: &str = "id";
 
+/// Longest id accepted (PSI, alignment and online prediction compare ids
+/// byte for byte).
+pub const MAX_ID_BYTES: usize = 256;
+
 /// Why an import failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -316,6 +320,18 @@ fn check_and_copy<R: Read>(source: R, out: &std::fs::File, id_column: &str) -> R
         let id = &record[id_index];
         if id.iter().all(u8::is_ascii_whitespace) {
             return Err(invalid(format!("line {line}, column {}: empty id in column '{id_column}'", id_index + 1)));
+        }
+        // Ids are matched byte for byte across institutions: " 42" would
+        // silently miss "42", and a line break would split a result file.
+        let column = id_index + 1;
+        if id.len() > MAX_ID_BYTES {
+            return Err(invalid(format!("line {line}, column {column}: id longer than {MAX_ID_BYTES} bytes")));
+        }
+        if id.first().is_some_and(u8::is_ascii_whitespace) || id.last().is_some_and(u8::is_ascii_whitespace) {
+            return Err(invalid(format!("line {line}, column {column}: id with leading or trailing spaces")));
+        }
+        if id.iter().any(|b| matches!(b, b'\n' | b'\r')) {
+            return Err(invalid(format!("line {line}, column {column}: id with a line break")));
         }
         match ids.entry(id.into()) {
             Entry::Occupied(first) => {

@@ -30,8 +30,8 @@ use crate::scheduler::{ColumnRequest, NumericTable, status};
 
 /// Most ids one online request may score.
 pub const MAX_ONLINE_ROWS: usize = 10_000;
-/// Longest id accepted in a request.
-const MAX_ID_BYTES: usize = 256;
+/// Longest id accepted in a request (as at import).
+const MAX_ID_BYTES: usize = crate::datasets::MAX_ID_BYTES;
 /// How long the guest waits for a host's answer.
 pub const HOST_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -204,6 +204,13 @@ async fn every_csv_error_names_its_line_and_leaves_nothing_behind() {
         ("long row", b"id,a\n1,2\n2,3,4\n".to_vec(), "line 3: 3 fields, header has 2"),
         ("duplicate id", dup.into_bytes(), "line 9: duplicate id 'c-4' (first on line 4)"),
         ("empty id", b"id,a\n1,x\n ,y\n".to_vec(), "line 3, column 1: empty id in column 'id'"),
+        ("padded id", b"id,a\n1,x\n 2,y\n".to_vec(), "line 3, column 1: id with leading or trailing spaces"),
+        ("id with a line break", b"id,a\n\"1\n2\",x\n".to_vec(), "line 2, column 1: id with a line break"),
+        (
+            "long id",
+            format!("id,a\n{},x\n", "k".repeat(257)).into_bytes(),
+            "line 2, column 1: id longer than 256 bytes",
+        ),
         ("bad UTF-8 in a row", b"id,a\n1,ok\n2,caf\xe9\n".to_vec(), "line 3, column 2: not valid UTF-8"),
         ("bad UTF-8 in the header", b"id,\xff\n1,2\n".to_vec(), "line 1, column 2: not valid UTF-8"),
         ("header only", b"id,a\n".to_vec(), "no data rows after the header on line 1"),
