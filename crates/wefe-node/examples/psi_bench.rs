@@ -15,14 +15,9 @@ use wefe_mpc::psi::PsiOutput;
 use wefe_mpc::psi::ecdh::{self, EcdhParams};
 use wefe_mpc::psi::rsa_blind::{self, BlindSigner, RsaParams, RsaReveal, ServerSetEncoding};
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+use proc_stats::peak_rss_mib;
 
 async fn gateway(directory: &Arc<StaticPeerDirectory>, id: PeerId) -> anyhow::Result<Gateway> {
     let key = MemberKey::generate()?;

@@ -42,6 +42,10 @@ use wefe_ml::data::SplitMix64;
 use wefe_ml::logistic::TrainParams;
 use wefe_ml::vertical_lr::{Guest, Host, run_guest, run_host};
 
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
+use proc_stats::{cpu_seconds, peak_rss_mib};
+
 const GUEST: PeerId = PeerId::from_bytes([0x01; 20]);
 const HOST: PeerId = PeerId::from_bytes([0x02; 20]);
 const JOB: u64 = 1;
@@ -115,34 +119,6 @@ fn table(party_seed: u64, rows: usize, cols: usize) -> anyhow::Result<Features> 
         }
     }
     Ok(Features::new("synthetic", rows, cols, values)?)
-}
-
-/// Process CPU time (user + system, all threads) in seconds.
-fn cpu_seconds() -> f64 {
-    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
-    let ticks = *TICKS.get_or_init(|| {
-        Command::new("getconf")
-            .arg("CLK_TCK")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(100.0)
-    });
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let field = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (field(11) + field(12)) / ticks
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn round3(x: f64) -> f64 {

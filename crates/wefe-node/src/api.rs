@@ -479,14 +479,8 @@ async fn predict_online(
         .as_ref()
         .ok_or_else(|| ApiError::Unavailable("this node runs without a gateway: no online predictions".into()))?;
     let transport = gateway.transport(crate::serving::channel(model_job));
-    let predictions = crate::serving::predict_online(&state.store, &transport, state.member, model_job, request.ids)
-        .await
-        .map_err(|e| match e {
-            crate::serving::OnlineError::BadRequest(m) => ApiError::BadRequest(m),
-            crate::serving::OnlineError::NotFound(m) => ApiError::NotFound(m),
-            crate::serving::OnlineError::Conflict(m) => ApiError::Conflict(m),
-            crate::serving::OnlineError::Upstream(m) => ApiError::Unavailable(m),
-        })?;
+    let predictions =
+        crate::serving::predict_online(&state.store, &transport, state.member, model_job, request.ids).await?;
     Ok(Json(json!({ "model_job": model_job, "predictions": predictions })))
 }
 

@@ -226,16 +226,6 @@ impl PredictParams {
     }
 }
 
-/// Checks a learning job's params without running it (used before a
-/// proposal is accepted by the CLI and at launch).
-pub fn check_params(kind: &str, json: &str) -> Result<()> {
-    match kind {
-        "vertical-lr" => VerticalLrParams::parse(json).map(drop),
-        "predict" => PredictParams::parse(json).map(drop),
-        other => bail!("'{other}' is not a learning job kind"),
-    }
-}
-
 /// The parties of a learning job as seen from this member.
 struct Parties {
     me: Address,
@@ -328,10 +318,11 @@ pub async fn run_vertical_lr<I: JobInputs>(
         label: guest.then(|| params.label.clone()),
         threshold: params.threshold,
     };
-    // Evaluated on the hold-out when there is one, else on the training rows.
+    // Evaluated on the hold-out when there is one, else on the training rows;
+    // the rows are read again after training (the model standardises them),
+    // so no copy of a table is held while training.
     let (eval_rows, eval_on) =
         if validation_rows.is_empty() { (&train_rows, "training") } else { (&validation_rows, "validation") };
-    let eval_x = if validation_rows.is_empty() { train_x.clone() } else { validation_x.clone() };
 
     if guest {
         let labels = table.labels_of(&train_rows)?;
@@ -347,11 +338,8 @@ pub async fn run_vertical_lr<I: JobInputs>(
         model.intercept = linear.intercept;
         // A diverged model (non-finite weights) fails here, not when used.
         model.validate().context("the trained model")?;
-        // The model's own weights are on standardised columns: score the
-        // already standardised evaluation rows with the identity scaler.
-        let mut scoring = model.clone();
-        scoring.scaler = Scaler::identity(model.features.len());
-        let u = blocking_async(run_predict_guest(transport, &parties.hosts, &scoring, &eval_x))
+        let eval_x = table.features(eval_rows)?;
+        let u = blocking_async(run_predict_guest(transport, &parties.hosts, &model, &eval_x))
             .await
             .context("evaluating the model")?;
         let eval_labels = table.labels_of(eval_rows)?;
@@ -378,9 +366,8 @@ pub async fn run_vertical_lr<I: JobInputs>(
             blocking_async(run_host(&counted, &parties.guest, trainer)).await.context("vertical LR training")?;
         model.weights = linear.weights;
         model.validate().context("the trained model")?;
-        let mut scoring = model.clone();
-        scoring.scaler = Scaler::identity(model.features.len());
-        blocking_async(run_predict_host(transport, &parties.guest, &scoring, &eval_x))
+        let eval_x = table.features(eval_rows)?;
+        blocking_async(run_predict_host(transport, &parties.guest, &model, &eval_x))
             .await
             .context("evaluating the model")?;
         let bytes = model.to_bytes();

@@ -25,6 +25,7 @@ use wefe_ml::model::{PartyModel, Role};
 use wefe_ml::vertical_lr::predict::PartialScores;
 use wefe_store::Store;
 
+use crate::api::ApiError;
 use crate::ml::{load_model, read_table};
 use crate::scheduler::{ColumnRequest, NumericTable, status};
 
@@ -49,12 +50,16 @@ pub fn channel(model_job: u64) -> u64 {
 /// staying queued (requests to one model are serialised, see [`predict_online`]).
 const TAG_RESPONSE: &str = "ml/serve/v1/response";
 
-/// One online prediction at a time per model on this node.
-fn model_lock(model_job: u64) -> Arc<tokio::sync::Mutex<()>> {
-    static LOCKS: std::sync::OnceLock<std::sync::Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>> =
-        std::sync::OnceLock::new();
-    let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    Arc::clone(locks.entry(model_job).or_default())
+/// A model's guest-side state: its feature table, read once (datasets and
+/// models never change after they are stored).
+type ModelSlot = Arc<tokio::sync::Mutex<Option<Arc<NumericTable>>>>;
+
+/// The slot of a model; holding its lock makes online predictions with the
+/// model one at a time on this node.
+fn model_slot(model_job: u64) -> ModelSlot {
+    static SLOTS: std::sync::OnceLock<std::sync::Mutex<HashMap<u64, ModelSlot>>> = std::sync::OnceLock::new();
+    let mut slots = SLOTS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(slots.entry(model_job).or_default())
 }
 
 /// True when the training job's approved params allow online serving.
@@ -111,8 +116,8 @@ fn response_request(bytes: &[u8]) -> Option<u64> {
 
 /// A host's answer: its scores, a refusal (the request's fault: 400) or
 /// garbage (the host's fault: 503).
-fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>, OnlineError> {
-    let bad = |why: String| OnlineError::Upstream(format!("host {host} {why}"));
+fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>, ApiError> {
+    let bad = |why: String| ApiError::Unavailable(format!("host {host} {why}"));
     match bytes.get(8..).and_then(<[u8]>::split_first) {
         Some((0, body)) => {
             let scores = PartialScores::decode(body, rows).map_err(|e| bad(format!("sent {e}")))?.scores;
@@ -121,9 +126,7 @@ fn decode_response(bytes: &[u8], rows: usize, host: &PeerId) -> Result<Vec<f64>,
             }
             Ok(scores)
         }
-        Some((1, text)) => {
-            Err(OnlineError::BadRequest(format!("host {host} refused: {}", String::from_utf8_lossy(text))))
-        }
+        Some((1, text)) => Err(ApiError::BadRequest(format!("host {host} refused: {}", String::from_utf8_lossy(text)))),
         _ => Err(bad("sent a malformed online prediction response".into())),
     }
 }
@@ -170,23 +173,6 @@ pub struct OnlinePrediction {
     pub prediction: bool,
 }
 
-/// Why an online prediction failed, for the REST status code.
-#[derive(Debug, thiserror::Error)]
-pub enum OnlineError {
-    /// The request is wrong (unknown id, too many ids).
-    #[error("{0}")]
-    BadRequest(String),
-    /// No such model here.
-    #[error("{0}")]
-    NotFound(String),
-    /// The model exists but cannot serve from this node.
-    #[error("{0}")]
-    Conflict(String),
-    /// A host did not answer or refused.
-    #[error("{0}")]
-    Upstream(String),
-}
-
 /// Scores `ids` with model `model_job`: this node must hold its guest share.
 pub async fn predict_online<T: Transport>(
     store: &Store,
@@ -194,61 +180,66 @@ pub async fn predict_online<T: Transport>(
     me: Address,
     model_job: u64,
     ids: Vec<String>,
-) -> Result<Vec<OnlinePrediction>, OnlineError> {
-    let record = store
-        .job(model_job)
-        .await
-        .map_err(|e| OnlineError::Upstream(format!("store: {e}")))?
-        .ok_or_else(|| OnlineError::NotFound(format!("no job {model_job} on this node")))?;
+) -> Result<Vec<OnlinePrediction>, ApiError> {
+    let record =
+        store.job(model_job).await?.ok_or_else(|| ApiError::NotFound(format!("no job {model_job} on this node")))?;
     if record.job.kind != "vertical-lr" || record.status != status::COMPLETED {
-        return Err(OnlineError::NotFound(format!(
+        return Err(ApiError::NotFound(format!(
             "job {model_job} is a {} job, {} here: not a trained model",
             record.job.kind, record.status
         )));
     }
     if !allowed(&record.job.params) {
-        return Err(OnlineError::Conflict(format!(
+        return Err(ApiError::Conflict(format!(
             "model job {model_job} was not approved for online serving (its params lack \"online_serving\": true); \
              run a predict job instead"
         )));
     }
-    let model = load_model(store, model_job).await.map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
+    let model = load_model(store, model_job).await.map_err(|e| ApiError::Conflict(format!("{e:#}")))?;
     if model.role != Role::Guest || model.party != format!("{me:#x}") {
-        return Err(OnlineError::Conflict(format!(
+        return Err(ApiError::Conflict(format!(
             "this node holds a host share of model {model_job}; ask the guest's node ({})",
             model.parties[0]
         )));
     }
     if ids.is_empty() || ids.len() > MAX_ONLINE_ROWS {
-        return Err(OnlineError::BadRequest(format!("send 1 to {MAX_ONLINE_ROWS} ids, not {}", ids.len())));
+        return Err(ApiError::BadRequest(format!("send 1 to {MAX_ONLINE_ROWS} ids, not {}", ids.len())));
     }
     if let Some(long) = ids.iter().position(|id| id.len() > MAX_ID_BYTES) {
-        return Err(OnlineError::BadRequest(format!("id {long} is longer than {MAX_ID_BYTES} bytes")));
+        return Err(ApiError::BadRequest(format!("id {long} is longer than {MAX_ID_BYTES} bytes")));
     }
     let unique: HashSet<&String> = ids.iter().collect();
     if unique.len() != ids.len() {
-        return Err(OnlineError::BadRequest("the ids contain duplicates".into()));
+        return Err(ApiError::BadRequest("the ids contain duplicates".into()));
     }
     let raw: Vec<Vec<u8>> = ids.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let table = model_table(store, &model).await.map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
-    let rows = rows_of(&table, &raw).map_err(|e| OnlineError::BadRequest(format!("{e:#}")))?;
-    let x = table.features(&rows).map_err(|e| OnlineError::Conflict(format!("{e:#}")))?;
-    let mut u = model.partial_scores(&x).map_err(|e| OnlineError::Conflict(e.to_string()))?;
+    // Held until the hosts have answered: one request per model at a time.
+    let slot = model_slot(model_job);
+    let mut cached = slot.lock().await;
+    let table = match &*cached {
+        Some(table) => Arc::clone(table),
+        None => {
+            let table = Arc::new(model_table(store, &model).await.map_err(|e| ApiError::Conflict(format!("{e:#}")))?);
+            *cached = Some(Arc::clone(&table));
+            table
+        }
+    };
+    let rows = rows_of(&table, &raw).map_err(|e| ApiError::BadRequest(format!("{e:#}")))?;
+    let x = table.features(&rows).map_err(|e| ApiError::Conflict(format!("{e:#}")))?;
+    let mut u = model.partial_scores(&x).map_err(|e| ApiError::Conflict(e.to_string()))?;
 
-    let lock = model_lock(model_job);
-    let _one_at_a_time = lock.lock().await;
     let request = u64::from_be_bytes(rand_bytes());
     let hosts: Vec<PeerId> = model.parties[1..]
         .iter()
         .map(|p| p.parse::<Address>().map(|a| PeerId::from_bytes(a.into_array())))
         .collect::<Result<_, _>>()
-        .map_err(|e| OnlineError::Conflict(format!("model {model_job}: bad party address: {e}")))?;
+        .map_err(|e| ApiError::Conflict(format!("model {model_job}: bad party address: {e}")))?;
     let message = encode_request(request, &raw);
     for h in &hosts {
         transport
             .send(h, TAG_REQUEST, message.clone())
             .await
-            .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
+            .map_err(|e| ApiError::Unavailable(format!("host {h}: {e}")))?;
     }
     let deadline = tokio::time::Instant::now() + HOST_TIMEOUT;
     for h in &hosts {
@@ -256,8 +247,8 @@ pub async fn predict_online<T: Transport>(
         let answer = loop {
             let answer = tokio::time::timeout_at(deadline, transport.recv(h, TAG_RESPONSE))
                 .await
-                .map_err(|_| OnlineError::Upstream(format!("host {h} did not answer within {HOST_TIMEOUT:?}")))?
-                .map_err(|e| OnlineError::Upstream(format!("host {h}: {e}")))?;
+                .map_err(|_| ApiError::Unavailable(format!("host {h} did not answer within {HOST_TIMEOUT:?}")))?
+                .map_err(|e| ApiError::Unavailable(format!("host {h}: {e}")))?;
             if response_request(&answer) == Some(request) {
                 break answer;
             }
