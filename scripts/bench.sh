@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks; one JSON line per case.
-#   scripts/bench.sh psi [--quick]       ECDH-PSI and RSA-PSI, 10^5 x 10^5 (--quick: 2000) through two gateways
+#   scripts/bench.sh psi [--quick]       two-party PSI between two processes with their own gateways on loopback:
+#       ecdh, rsa and kkrt at n = 10^4, 10^5, 10^6 ids per side (half common), kkrt also at 10^7
+#       (--quick: n = 2000 each); about 15 minutes on 2 cores, RSA at 10^6 most of it
 #   scripts/bench.sh paillier            Paillier-2048 keygen, encrypt, decrypt, add, mul, inner product (per core)
 #   scripts/bench.sh vertical-lr [--quick | --fate]
 #       one epoch of vertical LR, guest and host as two processes with their own gateways on loopback,
@@ -16,9 +18,14 @@ quick=${2:-}
 profile=${WEFE_BENCH_PROFILE:-dev}
 case "$suite" in
   psi)
-    n=100000
-    [ "$quick" = "--quick" ] && n=2000
-    cargo run -q --locked --profile "$profile" -p wefe-node --example psi_bench -- --n "$n"
+    bench=(cargo run -q --locked --profile "$profile" -p wefe-node --example psi_bench --)
+    if [ "$quick" = "--quick" ]; then
+      "${bench[@]}" --case ecdh --case rsa --case kkrt --n 2000
+    else
+      "${bench[@]}" --case kkrt --n 10000 --n 100000 --n 1000000 --n 10000000
+      "${bench[@]}" --case ecdh --n 10000 --n 100000 --n 1000000
+      "${bench[@]}" --case rsa --n 10000 --n 100000 --n 1000000
+    fi
     ;;
   paillier)
     cargo run -q --locked --profile "$profile" -p wefe-crypto --example paillier_bench

@@ -205,6 +205,18 @@ as bank-a job approve "$job"
 as bank-b job approve "$job"
 approved_at=$(date +%s.%N)
 
+# A one-line progress bar of a job on a bank's node: ids processed and ETA for
+# PSI jobs (the node's `items`), the overall fraction for other kinds.
+progress_line() {
+  curl -sf "http://127.0.0.1:${api_port[$1]}/jobs/$2" | node -e '
+    const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const f = j.items && j.items.total ? j.items.done / j.items.total : j.progress;
+    const bar = "#".repeat(Math.round(f * 30)).padEnd(30, ".");
+    let text = `[${bar}] ${Math.round(f * 100)}%`;
+    if (j.items) text += ` ${j.items.done}/${j.items.total} ids` + (j.items.eta_seconds != null ? `, ETA ${j.items.eta_seconds.toFixed(1)} s` : "");
+    console.log(text);' 2>/dev/null || echo "[waiting for the node]"
+}
+
 step "the nodes launch the job by themselves (no scheduler anywhere), run ECDH-PSI through their gateways and report"
 status=""
 launched=""
@@ -216,7 +228,7 @@ for i in $(seq 1 3000); do
     note "both nodes reported started $(node -e "console.log(($launched - $approved_at).toFixed(2))") s after the approval"
   fi
   case $status in Completed | Failed) break ;; esac
-  [ $((i % 10)) -eq 0 ] && note "job $job: $status ..."
+  [ $((i % 5)) -eq 0 ] && note "job $job: $status, Bank A's node $(progress_line bank-a "$job")"
   sleep 0.2
 done
 finished=$(date +%s.%N)
@@ -255,8 +267,7 @@ run_job() {
     st=$("$wefe_bin" job show "$id" --json | json_field status)
     case $st in Completed | Failed) break ;; esac
     if [ $((i % 10)) -eq 0 ]; then
-      pct=$(curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$id" | node -e 'const j=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log(Math.round(j.progress*100))' 2>/dev/null || echo "?")
-      note "job $id: $st, Bank A's node at $pct% ..." >&2
+      note "job $id: $st, Bank A's node $(progress_line bank-a "$id")" >&2
     fi
     sleep 0.2
   done

@@ -1,8 +1,9 @@
 //! wefe-mpc: the multi-party protocols of wefe, written sans-IO.
 //!
 //! This crate owns the protocol state machines and their wire messages:
-//! [`psi`] (private set intersection: ECDH over ristretto255, RSA blind
-//! signatures with a Bloom filter). Each role is a state machine that takes
+//! [`psi`] (private set intersection: streamed ECDH over ristretto255, KKRT16
+//! OT-extension PSI, RSA blind signatures with a Bloom filter, and
+//! multi-party ECDH for three or more parties). Each role is a state machine that takes
 //! the peer's message and returns its next one; a small `run_*` driver per
 //! role moves those messages over a [`wefe_core::Transport`], so the node's
 //! runners, the in-memory tests and the benchmarks share one code path.
@@ -13,7 +14,8 @@
 //! Security model: semi-honest parties (they follow the protocol but try to
 //! learn more from what they see). Messages from a peer are size-checked and
 //! validated, so a malicious peer can make a run fail but not crash a node.
-//! Group operations come from curve25519-dalek (constant time); the RSA
+//! Group operations come from curve25519-dalek (constant time), AES from the
+//! `aes` crate (AES-NI or bitsliced); the RSA
 //! private-key operation is crypto-bigint's, with base and exponent blinding
 //! (see the `rsa` crate). Not audited.
 #![forbid(unsafe_code)]

@@ -2,7 +2,12 @@
 //! (or only how many), and nothing else about each other's sets.
 //!
 //! - [`ecdh`] — Diffie–Hellman PSI over ristretto255 (both parties blind, then
-//!   double-blind, hashed ids). Either party, both, or the cardinality only.
+//!   double-blind, hashed ids), streamed in batches. Either party, both, or
+//!   the cardinality only.
+//! - [`kkrt`] — OT-extension PSI (KKRT16): symmetric-key work per id, the
+//!   fastest for large sets; the private `ot` module holds its base OTs, PRG
+//!   and bit-matrix transpose.
+//! - [`multi`] — ECDH-PSI between three or more parties.
 //! - [`rsa_blind`] — RSA blind-signature PSI (the protocol WeFe uses): the
 //!   server signs the client's blinded ids and sends a [`bloom`] filter (or a
 //!   hash list) of its own signed ids.
@@ -11,12 +16,65 @@
 //! input are removed first: a set is a set, and each common id is reported
 //! once. Intersections are returned sorted by bytes.
 
+/// `Debug` for a party state holding `params` and `items`: the parameters
+/// and the number of ids, never the ids.
+macro_rules! debug_items_only {
+    ($($state:ident),+) => {$(
+        impl std::fmt::Debug for $state {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($state))
+                    .field("params", &self.params)
+                    .field("items", &self.items.len())
+                    .finish_non_exhaustive()
+            }
+        }
+    )+};
+}
+pub(crate) use debug_items_only;
+
 pub mod bloom;
 pub mod ecdh;
+pub mod kkrt;
+pub mod multi;
+mod ot;
 pub mod rsa_blind;
 mod wire;
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How far a run has got, shared with whoever reports it (a node's job view,
+/// a progress bar): `done` of `total` ids processed, counting both parties'
+/// sets. A protocol adds to `total` once it knows the peer's set size, so
+/// `total` may grow during the first exchange.
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Progress {
+    /// Nothing done, nothing known.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Announces `n` more ids of work.
+    pub fn add_total(&self, n: u64) {
+        self.total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Records `n` more ids processed.
+    pub fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// `(done, total)`; `done` never exceeds `total`.
+    pub fn snapshot(&self) -> (u64, u64) {
+        let total = self.total.load(Ordering::Relaxed);
+        (self.done.load(Ordering::Relaxed).min(total), total)
+    }
+}
 
 /// What a party learns from a PSI run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +94,33 @@ impl PsiOutput {
             Self::Intersection(items) => Some(items),
             _ => None,
         }
+    }
+}
+
+/// Bytes of a truncated PRF output or double-blinded value compared between
+/// sets of `a` and `b` ids: `40 + ⌈log₂ a⌉ + ⌈log₂ b⌉` bits (a false match
+/// anywhere has probability ≤ 2⁻⁴⁰), rounded up to bytes, at least 6, at most `max`.
+pub(crate) fn truncated_len(a: usize, b: usize, max: usize) -> usize {
+    let log2 = |n: usize| usize::BITS - n.max(1).saturating_sub(1).leading_zeros();
+    ((40 + log2(a) + log2(b)).div_ceil(8) as usize).clamp(6, max)
+}
+
+/// A hasher for values that are already uniformly random (PRF outputs,
+/// group elements): their low 64 bits are the hash.
+#[derive(Default)]
+pub(crate) struct LowBits(u64);
+
+impl std::hash::Hasher for LowBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, x: u128) {
+        self.0 = x as u64;
     }
 }
 

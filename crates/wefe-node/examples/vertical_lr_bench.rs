@@ -26,17 +26,14 @@
 //! computing, plus transfer).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
-use wefe_core::{PeerId, Transport, TransportError};
+use wefe_core::PeerId;
 use wefe_crypto::{KeySize, Keypair};
-use wefe_gateway::{Gateway, GatewayConfig, MemberKey, PeerInfo, StaticPeerDirectory};
 use wefe_ml::Features;
 use wefe_ml::data::SplitMix64;
 use wefe_ml::logistic::TrainParams;
@@ -45,6 +42,9 @@ use wefe_ml::vertical_lr::{Guest, Host, run_guest, run_host};
 #[path = "support/proc_stats.rs"]
 mod proc_stats;
 use proc_stats::{cpu_seconds, peak_rss_mib};
+#[path = "support/two_party.rs"]
+mod two_party;
+use two_party::{Meter, Metered, join_peer, read_line, round3, start_pair};
 
 const GUEST: PeerId = PeerId::from_bytes([0x01; 20]);
 const HOST: PeerId = PeerId::from_bytes([0x02; 20]);
@@ -121,103 +121,6 @@ fn table(party_seed: u64, rows: usize, cols: usize) -> anyhow::Result<Features> 
     Ok(Features::new("synthetic", rows, cols, values)?)
 }
 
-fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-#[derive(Debug, Default)]
-struct Meter {
-    bytes_sent: u64,
-    bytes_received: u64,
-    messages_sent: u64,
-    /// Tag of the next send → (wall s, CPU s) spent computing it.
-    compute: BTreeMap<String, (f64, f64)>,
-    send_s: f64,
-    wait_s: f64,
-    mark: Option<(Instant, f64)>,
-}
-
-impl Meter {
-    /// Closes the interval since the last transport call; returns it.
-    fn lap(&mut self) -> (f64, f64) {
-        let now = (Instant::now(), cpu_seconds());
-        let since = self.mark.map_or((0.0, 0.0), |(t, c)| (now.0.duration_since(t).as_secs_f64(), now.1 - c));
-        self.mark = Some(now);
-        since
-    }
-}
-
-/// A transport that counts payload bytes and times compute, send and wait.
-#[derive(Debug)]
-struct Metered<T> {
-    inner: T,
-    meter: Arc<Mutex<Meter>>,
-}
-
-impl<T: Transport> Transport for Metered<T> {
-    fn local_peer(&self) -> PeerId {
-        self.inner.local_peer()
-    }
-
-    fn max_message_bytes(&self) -> usize {
-        self.inner.max_message_bytes()
-    }
-
-    async fn send(&self, to: &PeerId, tag: &str, payload: Vec<u8>) -> Result<(), TransportError> {
-        let len = payload.len() as u64;
-        {
-            let mut m = self.meter.lock().expect("meter");
-            let (wall, cpu) = m.lap();
-            let entry = m.compute.entry(tag.to_owned()).or_default();
-            entry.0 += wall;
-            entry.1 += cpu;
-        }
-        let result = self.inner.send(to, tag, payload).await;
-        let mut m = self.meter.lock().expect("meter");
-        m.send_s += m.lap().0;
-        m.bytes_sent += len;
-        m.messages_sent += 1;
-        result
-    }
-
-    async fn recv(&self, from: &PeerId, tag: &str) -> Result<Vec<u8>, TransportError> {
-        {
-            let mut m = self.meter.lock().expect("meter");
-            let (wall, cpu) = m.lap();
-            // Work between a send and the next recv (none in this protocol's runners).
-            let entry = m.compute.entry("before-recv".to_owned()).or_default();
-            entry.0 += wall;
-            entry.1 += cpu;
-        }
-        let result = self.inner.recv(from, tag).await;
-        let mut m = self.meter.lock().expect("meter");
-        m.wait_s += m.lap().0;
-        if let Ok(bytes) = &result {
-            m.bytes_received += bytes.len() as u64;
-        }
-        result
-    }
-}
-
-async fn start_gateway(
-    directory: &Arc<StaticPeerDirectory>,
-    me: PeerId,
-    key: MemberKey,
-) -> anyhow::Result<(Gateway, String)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await.context("binding the gateway on loopback")?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
-    directory.insert(me, PeerInfo { active: true, public_key: key.public_key(), endpoint: endpoint.clone() });
-    let gateway = Gateway::new(me, key, directory.clone(), GatewayConfig::default());
-    let server = gateway.clone();
-    tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
-    Ok((gateway, endpoint))
-}
-
-/// Fixed SM2 keys, so each child knows the other's public key.
-fn member_key(peer: PeerId) -> anyhow::Result<MemberKey> {
-    Ok(MemberKey::from_secret_bytes(&[peer.to_bytes()[0].wrapping_mul(0x11); 32])?)
-}
-
 /// Wall and CPU seconds of one compute phase.
 #[derive(Debug, Serialize, Deserialize)]
 struct Phase {
@@ -290,18 +193,7 @@ fn run_party(role: &str, shape: &Shape) -> anyhow::Result<()> {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
-        let directory = Arc::new(StaticPeerDirectory::new());
-        let (gateway, endpoint) = start_gateway(&directory, me, member_key(me)?).await?;
-        println!("listening {endpoint}");
-        std::io::stdout().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the peer's endpoint")?;
-        let peer_endpoint = line.trim().to_owned();
-        ensure!(peer_endpoint.starts_with("http://"), "bad peer endpoint {peer_endpoint:?}");
-        directory.insert(
-            peer,
-            PeerInfo { active: true, public_key: member_key(peer)?.public_key(), endpoint: peer_endpoint },
-        );
+        let gateway = join_peer(me, peer).await?;
 
         let meter = Arc::new(Mutex::new(Meter::default()));
         let transport = Metered { inner: gateway.transport_for_parties(JOB, [me, peer]), meter: meter.clone() };
@@ -344,42 +236,11 @@ fn run_party(role: &str, shape: &Shape) -> anyhow::Result<()> {
     })
 }
 
-fn spawn(role: &str, shape: &Shape) -> anyhow::Result<(Child, BufReader<ChildStdout>)> {
-    let exe = std::env::current_exe().context("locating this example's binary")?;
-    let mut child = Command::new(exe)
-        .args(["--role", role])
-        .args(shape.args())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting the {role}"))?;
-    let stdout = BufReader::new(child.stdout.take().context("child stdout")?);
-    Ok((child, stdout))
-}
-
-fn read_line(role: &str, out: &mut BufReader<ChildStdout>) -> anyhow::Result<String> {
-    let mut line = String::new();
-    out.read_line(&mut line).with_context(|| format!("reading from the {role}"))?;
-    ensure!(!line.is_empty(), "the {role} exited early");
-    Ok(line.trim().to_owned())
-}
-
 fn drive(shape: &Shape) -> anyhow::Result<()> {
-    let (mut guest_child, mut guest_out) = spawn("guest", shape)?;
-    let (mut host_child, mut host_out) = spawn("host", shape)?;
-    let endpoint = |role: &str, out: &mut BufReader<ChildStdout>| -> anyhow::Result<String> {
-        let line = read_line(role, out)?;
-        line.strip_prefix("listening ").map(str::to_owned).with_context(|| format!("the {role} said {line:?}"))
-    };
-    let guest_endpoint = endpoint("guest", &mut guest_out)?;
-    let host_endpoint = endpoint("host", &mut host_out)?;
+    let args = shape.args();
+    let [(mut guest_child, mut guest_out), (mut host_child, mut host_out)] =
+        start_pair(("guest", &args), ("host", &args))?;
     let started = Instant::now();
-    for (child, peer) in [(&mut guest_child, &host_endpoint), (&mut host_child, &guest_endpoint)] {
-        let stdin = child.stdin.as_mut().context("child stdin")?;
-        writeln!(stdin, "{peer}")?;
-        stdin.flush()?;
-    }
     let guest: PartyReport = serde_json::from_str(&read_line("guest", &mut guest_out)?)?;
     let host: PartyReport = serde_json::from_str(&read_line("host", &mut host_out)?)?;
     let wall = started.elapsed().as_secs_f64();

@@ -360,6 +360,7 @@ fn job_json(j: &JobRecord) -> Value {
         "approved_block": j.job.approved_block,
         "status": j.status,
         "progress": j.progress,
+        "items": j.items.map(|i| json!({ "done": i.done, "total": i.total, "eta_seconds": i.eta_seconds })),
         "result_hash": j.result_hash,
         "result": has_result.then(|| format!("/jobs/{id}/result")),
         "reports": report_files(j).iter().map(|name| format!("/jobs/{id}/report/{name}")).collect::<Vec<_>>(),
@@ -649,6 +650,15 @@ pub fn openapi() -> Value {
                     "approved_block": { "type": "integer" },
                     "status": { "type": "string", "enum": ["approved", "running", "completed", "failed"] },
                     "progress": { "type": "number", "minimum": 0, "maximum": 1 },
+                    "items": {
+                        "type": ["object", "null"],
+                        "description": "PSI jobs: ids processed (both sets, or every set this node handles), ids in all, estimated seconds left",
+                        "properties": {
+                            "done": { "type": "integer" },
+                            "total": { "type": "integer" },
+                            "eta_seconds": { "type": ["number", "null"] }
+                        }
+                    },
                     "result_hash": { "type": "string", "nullable": true },
                     "result": { "type": "string", "nullable": true, "description": "URL path of the artifact when completed" },
                     "summary": { "nullable": true }, "error": { "type": "string", "nullable": true },

@@ -7,9 +7,11 @@ use alloy::primitives::Address;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use wefe_core::{PeerId, Transport};
-use wefe_mpc::psi::PsiOutput;
 use wefe_mpc::psi::ecdh::{self, EcdhParams, OutputKind, Reveal};
+use wefe_mpc::psi::kkrt::{self, KkrtParams, KkrtReveal};
+use wefe_mpc::psi::multi::{self, MultiParams};
 use wefe_mpc::psi::rsa_blind::{self, BlindSigner, RsaParams, RsaReveal, ServerSetEncoding};
+use wefe_mpc::psi::{Progress, PsiOutput};
 
 /// The job kinds this node runs.
 pub const KINDS: [&str; 3] = ["psi", "vertical-lr", "predict"];
@@ -19,20 +21,25 @@ pub const KINDS: [&str; 3] = ["psi", "vertical-lr", "predict"];
 /// ```json
 /// {"protocol": "ecdh", "reveal": "both", "output": "intersection"}
 /// {"protocol": "rsa", "reveal": "both", "bloom_fpr_log2": 40}
+/// {"protocol": "kkrt", "reveal": "first"}
 /// ```
 ///
-/// Roles: the first participant is the ECDH initiator / RSA client, the
-/// second the ECDH responder / RSA server (it holds the RSA key). `reveal`:
-/// `both`, `first` or `second` (ECDH); `both` or `first` (RSA: the client
-/// always learns). Unknown keys (e.g. `purpose`) are ignored.
+/// Two participants — roles: the first is the ECDH initiator / RSA client /
+/// KKRT receiver, the second the ECDH responder / RSA server (it holds the
+/// RSA key) / KKRT sender. `reveal`: `both`, `first` or `second` (ECDH);
+/// `both` or `first` (RSA and KKRT: the first always learns).
+///
+/// Three or more participants run multi-party ECDH-PSI ([`multi`]):
+/// `reveal` is `all` (default for 3+) or `first`; `output` as for ECDH.
+/// Unknown keys (e.g. `purpose`) are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PsiParams {
-    /// `ecdh` (default) or `rsa`.
+    /// `ecdh` (default), `rsa` or `kkrt`.
     #[serde(default = "default_protocol")]
     pub protocol: String,
-    /// Who learns the result.
-    #[serde(default = "default_reveal")]
-    pub reveal: String,
+    /// Who learns the result (`both` by default with two participants, `all` with more).
+    #[serde(default)]
+    pub reveal: Option<String>,
     /// `intersection` (default) or `cardinality` (ECDH only).
     #[serde(default = "default_output")]
     pub output: String,
@@ -45,27 +52,41 @@ pub struct PsiParams {
 fn default_protocol() -> String {
     "ecdh".into()
 }
-fn default_reveal() -> String {
-    "both".into()
-}
 fn default_output() -> String {
     "intersection".into()
 }
 
 impl PsiParams {
-    /// Parses and checks a job's params JSON.
-    pub fn parse(json: &str) -> Result<Self> {
-        let params: PsiParams = serde_json::from_str(json).context("psi params are not the expected JSON")?;
-        match (params.protocol.as_str(), params.reveal.as_str(), params.output.as_str()) {
+    /// Parses and checks a job's params JSON for a job with `parties` participants.
+    pub fn parse(json: &str, parties: usize) -> Result<Self> {
+        let mut params: PsiParams = serde_json::from_str(json).context("psi params are not the expected JSON")?;
+        if params.reveal.is_none() {
+            params.reveal = Some(if parties >= 3 { "all" } else { "both" }.into());
+        }
+        let reveal = params.reveal();
+        if parties >= 3 {
+            match (params.protocol.as_str(), reveal, params.output.as_str()) {
+                ("ecdh", "all" | "first", "intersection" | "cardinality") => {}
+                ("ecdh", _, _) => bail!(
+                    "psi params: with {parties} participants reveal must be 'all' or 'first' and output \
+                     'intersection' or 'cardinality' (got '{reveal}' / '{}')",
+                    params.output
+                ),
+                (other, _, _) => {
+                    bail!("psi params: protocol '{other}' runs between 2 participants; {parties} need 'ecdh'")
+                }
+            }
+            return Ok(params);
+        }
+        match (params.protocol.as_str(), reveal, params.output.as_str()) {
             ("ecdh", "both" | "first" | "second", "intersection" | "cardinality") => {}
-            ("rsa", "both" | "first", "intersection") => {}
-            ("ecdh" | "rsa", _, _) => bail!(
-                "psi params: reveal '{}' / output '{}' not supported with protocol '{}'",
-                params.reveal,
+            ("rsa" | "kkrt", "both" | "first", "intersection") => {}
+            ("ecdh" | "rsa" | "kkrt", _, _) => bail!(
+                "psi params: reveal '{reveal}' / output '{}' not supported with protocol '{}'",
                 params.output,
                 params.protocol
             ),
-            (other, _, _) => bail!("psi params: unknown protocol '{other}' (ecdh or rsa)"),
+            (other, _, _) => bail!("psi params: unknown protocol '{other}' (ecdh, rsa or kkrt)"),
         }
         if params.bloom_fpr_log2.is_some_and(|f| !(1..=64).contains(&f)) {
             bail!("psi params: bloom_fpr_log2 must be 1..=64");
@@ -73,15 +94,18 @@ impl PsiParams {
         // With both learning, the client sends back the tags its Bloom filter
         // matched: false positives would let the server test guessed ids.
         let minimum = u32::from(rsa_blind::MIN_FPR_LOG2_REVEAL_BOTH);
-        if params.protocol == "rsa"
-            && params.reveal == "both"
-            && params.bloom_fpr_log2.is_some_and(|f| u32::from(f) < minimum)
+        if params.protocol == "rsa" && reveal == "both" && params.bloom_fpr_log2.is_some_and(|f| u32::from(f) < minimum)
         {
             bail!(
                 "psi params: with rsa and reveal both, bloom_fpr_log2 must be at least {minimum} (or omit it for a hash list)"
             );
         }
         Ok(params)
+    }
+
+    /// `reveal` (after [`parse`](Self::parse), never absent: it fills in the default).
+    pub fn reveal(&self) -> &str {
+        self.reveal.as_deref().unwrap_or("both")
     }
 }
 
@@ -100,43 +124,65 @@ pub struct Artifact {
     pub extra: Vec<(&'static str, Vec<u8>)>,
 }
 
-/// Runs this member's side of a two-party PSI job.
+/// Runs this member's side of a PSI job: two-party ECDH, RSA or KKRT, or
+/// multi-party ECDH with three or more participants. `progress` counts ids
+/// processed (both sets, or every set this party handles).
 pub async fn run_psi(
     params_json: &str,
     participants: &[Address],
     me: Address,
     ids: Vec<Vec<u8>>,
     transport: &impl Transport,
+    progress: &Progress,
 ) -> Result<Artifact> {
-    let params = PsiParams::parse(params_json)?;
-    if participants.len() != 2 {
-        bail!("psi runs between exactly 2 participants, the job names {}", participants.len());
-    }
-    let first = participants[0] == me;
-    if !first && participants[1] != me {
+    let params = PsiParams::parse(params_json, participants.len())?;
+    let Some(position) = participants.iter().position(|p| *p == me) else {
         bail!("{me} is not a participant of this job");
+    };
+    let peers: Vec<PeerId> = participants.iter().map(|p| PeerId::from_bytes(p.into_array())).collect();
+    let output_kind = if params.output == "cardinality" { OutputKind::Cardinality } else { OutputKind::Intersection };
+    if participants.len() >= 3 {
+        let multi_params =
+            MultiParams { reveal_all: params.reveal() == "all", output: output_kind, ..MultiParams::default() };
+        let output = multi::run(transport, &peers, position, multi_params, ids, progress)
+            .await
+            .with_context(|| format!("multi-party psi between {} participants", peers.len()))?;
+        return Ok(artifact(&params, output));
     }
-    let peer = PeerId::from_bytes(if first { participants[1] } else { participants[0] }.into_array());
+    if participants.len() != 2 {
+        bail!("psi needs at least 2 participants, the job names {}", participants.len());
+    }
+    let first = position == 0;
+    let peer = peers[1 - position];
     let output = match params.protocol.as_str() {
         "ecdh" => {
             let ecdh_params = EcdhParams {
-                reveal: match params.reveal.as_str() {
+                reveal: match params.reveal() {
                     "first" => Reveal::Initiator,
                     "second" => Reveal::Responder,
                     _ => Reveal::Both,
                 },
-                output: if params.output == "cardinality" { OutputKind::Cardinality } else { OutputKind::Intersection },
+                output: output_kind,
                 ..EcdhParams::default()
             };
             if first {
-                ecdh::run_initiator(transport, &peer, ecdh_params, ids).await
+                ecdh::run_initiator(transport, &peer, ecdh_params, ids, progress).await
             } else {
-                ecdh::run_responder(transport, &peer, ecdh_params, ids).await
+                ecdh::run_responder(transport, &peer, ecdh_params, ids, progress).await
+            }
+        }
+        "kkrt" => {
+            let reveal = if params.reveal() == "first" { KkrtReveal::Receiver } else { KkrtReveal::Both };
+            let kkrt_params = KkrtParams { reveal, ..KkrtParams::default() };
+            if first {
+                kkrt::run_receiver(transport, &peer, kkrt_params, ids, progress).await
+            } else {
+                kkrt::run_sender(transport, &peer, kkrt_params, ids, progress).await
             }
         }
         _ => {
             let rsa_params = RsaParams {
-                reveal: if params.reveal == "first" { RsaReveal::Client } else { RsaReveal::Both },
+                reveal: if params.reveal() == "first" { RsaReveal::Client } else { RsaReveal::Both },
                 server_set: match params.bloom_fpr_log2 {
                     Some(fpr_log2) => ServerSetEncoding::Bloom { fpr_log2 },
                     None => ServerSetEncoding::HashList,
@@ -144,11 +190,11 @@ pub async fn run_psi(
                 ..RsaParams::default()
             };
             if first {
-                rsa_blind::run_client(transport, &peer, rsa_params, ids).await
+                rsa_blind::run_client(transport, &peer, rsa_params, ids, progress).await
             } else {
                 // A fresh 2048-bit key per job: nothing links two jobs' signatures.
                 let signer = tokio::task::block_in_place(|| BlindSigner::generate(&rsa_params))?;
-                rsa_blind::run_server(transport, &peer, rsa_params, signer, ids).await
+                rsa_blind::run_server(transport, &peer, rsa_params, signer, ids, progress).await
             }
         }
     }
@@ -189,13 +235,23 @@ mod tests {
 
     #[test]
     fn params_are_checked() {
-        assert_eq!(PsiParams::parse("{}").unwrap().protocol, "ecdh");
-        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"both","purpose":"fraud"}"#).is_ok());
-        assert!(PsiParams::parse(r#"{"protocol":"kkrt"}"#).unwrap_err().to_string().contains("unknown protocol"));
-        assert!(PsiParams::parse(r#"{"protocol":"rsa","output":"cardinality"}"#).is_err());
-        assert!(PsiParams::parse(r#"{"protocol":"rsa","bloom_fpr_log2":0}"#).is_err());
-        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"both","bloom_fpr_log2":20}"#).is_err());
-        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"first","bloom_fpr_log2":20}"#).is_ok());
-        assert!(PsiParams::parse("[1]").is_err());
+        assert_eq!(PsiParams::parse("{}", 2).unwrap().protocol, "ecdh");
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"both","purpose":"fraud"}"#, 2).is_ok());
+        assert!(PsiParams::parse(r#"{"protocol":"kkrt","reveal":"first"}"#, 2).is_ok());
+        assert!(PsiParams::parse(r#"{"protocol":"kkrt","output":"cardinality"}"#, 2).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"kkrt","reveal":"second"}"#, 2).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"rr22"}"#, 2).unwrap_err().to_string().contains("unknown protocol"));
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","output":"cardinality"}"#, 2).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","bloom_fpr_log2":0}"#, 2).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"both","bloom_fpr_log2":20}"#, 2).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"rsa","reveal":"first","bloom_fpr_log2":20}"#, 2).is_ok());
+        assert!(PsiParams::parse("[1]", 2).is_err());
+        // Three or more: multi-party ECDH only, reveal all (default) or first.
+        assert!(PsiParams::parse("{}", 3).is_ok());
+        assert!(PsiParams::parse(r#"{"reveal":"all","output":"cardinality"}"#, 4).is_ok());
+        assert!(PsiParams::parse(r#"{"reveal":"first"}"#, 3).is_ok());
+        assert!(PsiParams::parse(r#"{"reveal":"second"}"#, 3).is_err());
+        assert!(PsiParams::parse(r#"{"protocol":"kkrt"}"#, 3).unwrap_err().to_string().contains("2 participants"));
+        assert!(PsiParams::parse(r#"{"reveal":"all"}"#, 2).is_err());
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{ChainBackend, Governance, Target};
 use wefe_core::Transport;
-use wefe_store::{JobRecord, JobUpdate, Store};
+use wefe_store::{ItemProgress, JobRecord, JobUpdate, Store};
 
 use crate::ml;
 use crate::runner::{self, Artifact};
@@ -353,7 +353,18 @@ where
                 let ids = self.inputs.ids(job).await?;
                 self.progress(id, 0.2).await;
                 let transport = self.network.transport(id)?;
-                runner::run_psi(&job.job.params, &participants, me, ids, &transport).await?
+                let progress = std::sync::Arc::new(wefe_mpc::psi::Progress::new());
+                let recorder = tokio::spawn(record_items(self.store.clone(), id, progress.clone()));
+                let outcome = runner::run_psi(&job.job.params, &participants, me, ids, &transport, &progress).await;
+                recorder.abort();
+                let _ = recorder.await;
+                let artifact = outcome?;
+                let (done, total) = progress.snapshot();
+                let items = ItemProgress { done, total, eta_seconds: Some(0.0) };
+                if let Err(e) = self.store.set_item_progress(id, status::RUNNING, 0.9, items).await {
+                    tracing::warn!(job = id, error = %e, "cannot record progress");
+                }
+                artifact
             }
         };
         self.progress(id, 0.9).await;
@@ -523,6 +534,29 @@ fn write_artifact(dir: &Path, id: u64, artifact: &Artifact) -> Result<(PathBuf, 
     std::fs::write(&tmp, &artifact.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("cannot move the result to {}", path.display()))?;
     Ok((path, B256::from_slice(&Sha256::digest(&artifact.bytes))))
+}
+
+/// Stores a PSI run's item progress every half second while it runs: ids
+/// processed, ids in all, and the seconds left at the rate so far. The job's
+/// overall progress moves from 0.2 (inputs read) to 0.9 (protocol done).
+async fn record_items(store: Store, id: u64, progress: std::sync::Arc<wefe_mpc::psi::Progress>) {
+    let started = std::time::Instant::now();
+    let mut last = None;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let (done, total) = progress.snapshot();
+        if total == 0 || last == Some(done) {
+            continue;
+        }
+        last = Some(done);
+        let fraction = done as f64 / total as f64;
+        let elapsed = started.elapsed().as_secs_f64();
+        let eta_seconds = (done > 0).then(|| (elapsed * (total - done) as f64 / done as f64 * 10.0).round() / 10.0);
+        let items = ItemProgress { done, total, eta_seconds };
+        if let Err(e) = store.set_item_progress(id, status::RUNNING, 0.2 + 0.7 * fraction, items).await {
+            tracing::warn!(job = id, error = %e, "cannot record progress");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -229,11 +229,21 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     let (a, b) = (&parties[0].gov, &parties[1].gov);
     let datasets = ["a-customers", "b-customers"];
 
-    for params in [r#"{"protocol":"ecdh","reveal":"both"}"#, r#"{"protocol":"rsa","reveal":"both"}"#] {
+    let protocols = [
+        r#"{"protocol":"ecdh","reveal":"both"}"#,
+        r#"{"protocol":"rsa","reveal":"both"}"#,
+        r#"{"protocol":"kkrt","reveal":"both"}"#,
+    ];
+    for params in protocols {
         let id = run_job(a, b, &datasets, params).await;
         for (node, Party { key, .. }) in nodes.iter().zip(&parties) {
             let (status, body) = get_when_ready(node, &format!("/jobs/{id}/result")).await;
             assert_eq!(status, 200, "{params}: {body}");
+            // The job view kept the item progress: every id of both sets processed.
+            let (_, view) = http(node.api, "GET", &format!("/jobs/{id}"), None);
+            let view: serde_json::Value = serde_json::from_str(&view).unwrap();
+            let (done, total) = (&view["items"]["done"], &view["items"]["total"]);
+            assert!(total.as_u64().is_some_and(|t| t >= 2000) && done == total, "{params}: {view}");
             let lines: Vec<&str> = body.lines().skip(1).collect();
             assert_eq!(lines, expected, "{params}: node {key}'s intersection");
             let report = a

@@ -133,6 +133,8 @@ pub struct JobRecord {
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// Items processed while running, for kinds that count them (PSI).
+    pub items: Option<ItemProgress>,
 }
 
 /// The store: a connection pool on SQLite or PostgreSQL.
@@ -154,7 +156,7 @@ macro_rules! event_select {
 macro_rules! job_select {
     () => {
         "SELECT job_id, kind, params, participants, datasets, approved_block, status, progress, result_hash, \
-         result_path, summary, error, created_at, updated_at FROM jobs "
+         result_path, summary, error, created_at, updated_at, items_done, items_total, eta_seconds FROM jobs "
     };
 }
 
@@ -468,6 +470,48 @@ impl Store {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+
+    /// Like [`set_progress`](Self::set_progress), with items processed,
+    /// items in all and the estimated seconds left.
+    pub async fn set_item_progress(
+        &self,
+        job_id: u64,
+        status: &str,
+        progress: f64,
+        items: ItemProgress,
+    ) -> Result<bool> {
+        if !(0.0..=1.0).contains(&progress) {
+            return Err(StoreError::Invalid { what: "progress", message: format!("{progress} not in 0..=1") });
+        }
+        if items.done > items.total || items.eta_seconds.is_some_and(|e| !e.is_finite() || e < 0.0) {
+            return Err(StoreError::Invalid { what: "item progress", message: format!("{items:?}") });
+        }
+        let done = sqlx::query(
+            "UPDATE jobs SET progress = $1, items_done = $2, items_total = $3, eta_seconds = $4, updated_at = $5 \
+             WHERE job_id = $6 AND status = $7",
+        )
+        .bind(progress)
+        .bind(to_i64("items done", items.done)?)
+        .bind(to_i64("items total", items.total)?)
+        .bind(items.eta_seconds)
+        .bind(now())
+        .bind(to_i64("job id", job_id)?)
+        .bind(status)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// Item-level progress of a running job.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ItemProgress {
+    /// Items processed.
+    pub done: u64,
+    /// Items to process (may grow while the job learns its peers' sizes).
+    pub total: u64,
+    /// Estimated seconds left, once there is a rate to estimate from.
+    pub eta_seconds: Option<f64>,
 }
 
 /// A change of a job's node-side state.
@@ -520,6 +564,14 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<JobRecord> {
         error: r.try_get("error")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        items: match (r.try_get::<Option<i64>, _>("items_done")?, r.try_get::<Option<i64>, _>("items_total")?) {
+            (Some(done), Some(total)) => Some(ItemProgress {
+                done: to_u64(done)?,
+                total: to_u64(total)?,
+                eta_seconds: r.try_get("eta_seconds")?,
+            }),
+            _ => None,
+        },
     })
 }
 

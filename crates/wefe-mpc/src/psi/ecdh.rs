@@ -1,77 +1,70 @@
-//! ECDH-PSI over ristretto255.
+//! ECDH-PSI over ristretto255, streamed in batches.
 //!
 //! Each party hashes its ids to the group with RFC 9380 `hash_to_ristretto255`
-//! ([`hash_to_group`]) and raises them to a secret scalar. With `a` the
-//! initiator's key, `b` the responder's and `H` the hash:
+//! ([`hash_to_group`]) and raises them to a secret scalar. With `a` one
+//! party's key, `b` the other's and `H` the hash, the protocol is symmetric:
 //!
 //! ```text
-//! initiator                                   responder
-//!   Hello { params, shuffle(a·H(x)) }  ──►
-//!                                      ◄──   Reply { shuffle(b·H(y)), b·a·H(x) if the initiator learns }
-//!   Finish { a·b·H(y) }                ──►   (only if the responder learns)
+//! each party (initiator and responder alike)
+//!   Hello { reveal, output, n }                       ──►   (parameters must agree)
+//!   Blinded batch 0, 1, …: a·H(x), shuffled ids       ──►
+//!   for each of the peer's batches b·H(y):
+//!       keeps a·b·H(y) if it learns (the comparison set)
+//!       Double batch: a·b·H(y) truncated              ──►   (only if the peer learns)
+//!   receives its own b·a·H(x) back, looks them up in the comparison set
 //! ```
 //!
 //! Double-blinded values are equal exactly when the ids are (up to hash
-//! collisions), so a party holding both double-blinded sets compares them.
-//! A party that learns the intersection gets its own double-blinded values
-//! back in the order it sent them and maps matches to ids; in cardinality mode
-//! they come back shuffled, so only the count can be learned. Everything a
-//! party sends is shuffled, so positions say nothing about the input order.
+//! collisions, and the truncation: `40 + log₂ n₁ + log₂ n₂` bits, so a false
+//! match has probability ≤ 2⁻⁴⁰). In intersection mode a party gets its own
+//! double-blinded values back in the order it sent them and maps matches to
+//! ids; in cardinality mode the peer returns them only after shuffling the
+//! whole list, so only the count can be learned. Everything a party sends is
+//! shuffled, so positions say nothing about the input order.
 //!
-//! [`initiator`] and [`responder`] are the sans-IO state machines;
-//! [`run_initiator`] / [`run_responder`] drive them over a [`Transport`].
+//! Speed: all `2·n` scalar multiplications of a party run on rayon's pool
+//! in batches; each batch multiplies by `key/2` and uses dalek's
+//! `double_and_compress_batch`, which doubles and compresses with one shared
+//! inversion instead of one per point. Memory: a party holds its ids, one
+//! batch of points, and the comparison set (16 bytes per peer id) if it learns.
+//!
+//! [`EcdhParty`] is the sans-IO state machine; [`run_initiator`] /
+//! [`run_responder`] drive it over a [`Transport`].
 
-pub mod initiator;
-pub mod responder;
+use std::collections::HashSet;
 
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use elliptic_curve::hash2curve::{ExpandMsg, ExpandMsgXmd, Expander};
 use rayon::prelude::*;
 use sha2::Sha512;
+use wefe_core::wire::put_u32;
 use wefe_core::{PeerId, Transport};
 use zeroize::Zeroize;
 
-use super::PsiOutput;
 use super::wire::{Reader, put_count};
+use super::{LowBits, Progress, PsiOutput, dedupe, random_permutation, truncated_len};
 use crate::{Error, Result};
 
-/// `Debug` for a party state holding `params`, `key` and `items`: the
-/// parameters and the number of ids, never the ids.
-macro_rules! debug_counts_only {
-    ($($state:ident),+) => {$(
-        impl std::fmt::Debug for $state {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($state))
-                    .field("params", &self.params)
-                    .field("key", &self.key)
-                    .field("items", &self.items.len())
-                    .finish()
-            }
-        }
-    )+};
-}
-pub(crate) use debug_counts_only;
-
-pub use initiator::{AwaitingReply, Initiator};
-pub use responder::{AwaitingFinish, Responder, ResponderStep};
-
-/// Wire version of every ECDH-PSI message.
-pub const VERSION: u8 = 1;
+/// Wire version of every ECDH-PSI message (2: streamed batches).
+pub const VERSION: u8 = 2;
 
 /// Domain separation tag for hashing ids, in RFC 9380 §3.1 form
 /// (application, version, suite `ristretto255_XMD:SHA-512_R255MAP_RO_`).
 pub const ID_DST: &[u8] = b"WEFE-PSI-ECDH-V01-CS01-with-ristretto255_XMD:SHA-512_R255MAP_RO_";
 
-/// Transport tags of the three messages.
-pub const TAG_HELLO: &str = "psi/ecdh/v1/hello";
+/// Transport tags.
+pub const TAG_HELLO: &str = "psi/ecdh/v2/hello";
 /// See [`TAG_HELLO`].
-pub const TAG_REPLY: &str = "psi/ecdh/v1/reply";
+pub const TAG_BLINDED: &str = "psi/ecdh/v2/blinded";
 /// See [`TAG_HELLO`].
-pub const TAG_FINISH: &str = "psi/ecdh/v1/finish";
+pub const TAG_DOUBLE: &str = "psi/ecdh/v2/double";
 
-/// Default upper bound on the items one party may send (each costs 32 bytes).
+/// Default upper bound on the items one party may announce.
 pub const DEFAULT_MAX_ITEMS: u32 = 1 << 24;
+
+/// Points per message (1 MiB of blinded points).
+pub const BATCH_ITEMS: usize = 1 << 15;
 
 /// RFC 9380 §5.3.1 `expand_message_xmd` with SHA-512, from RustCrypto's
 /// `elliptic-curve` (`hash2curve`). Fails if `dst` is empty or `out` is
@@ -108,15 +101,6 @@ pub enum Reveal {
     Both,
 }
 
-impl Reveal {
-    fn initiator_learns(self) -> bool {
-        matches!(self, Self::Initiator | Self::Both)
-    }
-    fn responder_learns(self) -> bool {
-        matches!(self, Self::Responder | Self::Both)
-    }
-}
-
 /// What the learning party (or parties) learn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputKind {
@@ -147,7 +131,12 @@ impl Default for EcdhParams {
 }
 
 /// A party's secret exponent: random, zeroized on drop, never printed.
-pub(crate) struct BlindingKey(Scalar);
+/// A party's secret exponent: random, zeroized on drop, never printed. It
+/// stores `key / 2`: every product is computed as `2·(key/2)·P` by
+/// `double_and_compress_batch`, which shares one inversion across a batch.
+pub(crate) struct BlindingKey {
+    half: Scalar,
+}
 
 impl BlindingKey {
     pub(crate) fn random() -> Result<Self> {
@@ -157,45 +146,64 @@ impl BlindingKey {
             let scalar = Scalar::from_bytes_mod_order_wide(&wide);
             wide.zeroize();
             if scalar != Scalar::ZERO {
-                return Ok(Self(scalar));
+                return Ok(Self::from_scalar(scalar));
             }
         }
+    }
+
+    fn from_scalar(mut key: Scalar) -> Self {
+        let half = key * Scalar::from(2u8).invert();
+        key.zeroize();
+        Self { half }
     }
 
     /// `key · H(item)` for each item, compressed (in parallel).
     pub(crate) fn blind_items(&self, items: &[Vec<u8>]) -> Vec<[u8; 32]> {
         items
-            .par_iter()
-            .map(|item| {
-                let point = hash_to_group(item, ID_DST).expect("ID_DST is a valid non-empty DST");
-                (point * self.0).compress().to_bytes()
+            .par_chunks(256)
+            .flat_map_iter(|chunk| {
+                let halves: Vec<RistrettoPoint> = chunk
+                    .iter()
+                    .map(|item| hash_to_group(item, ID_DST).expect("ID_DST is a valid non-empty DST") * self.half)
+                    .collect();
+                RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes())
             })
             .collect()
     }
 
     /// `key · P` for each point `P` received from the peer; a byte string that
-    /// is not a canonical ristretto255 encoding, or the identity, is an error.
-    pub(crate) fn reblind(&self, message: &'static str, points: &[[u8; 32]]) -> Result<Vec<[u8; 32]>> {
-        points
-            .par_iter()
+    /// is not a canonical ristretto255 encoding, or the identity, is an error
+    /// naming its position (`first` is the position of `points[0]`).
+    pub(crate) fn reblind(&self, message: &'static str, first: usize, points: &[[u8; 32]]) -> Result<Vec<[u8; 32]>> {
+        let chunks: Vec<Vec<[u8; 32]>> = points
+            .par_chunks(256)
             .enumerate()
-            .map(|(i, bytes)| {
-                let point = CompressedRistretto(*bytes).decompress().ok_or_else(|| Error::Malformed {
-                    message,
-                    reason: format!("item {i} is not a ristretto255 point"),
-                })?;
-                if point == RistrettoPoint::default() {
-                    return Err(Error::Malformed { message, reason: format!("item {i} is the identity") });
-                }
-                Ok((point * self.0).compress().to_bytes())
+            .map(|(c, chunk)| {
+                let halves = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(k, bytes)| {
+                        let i = first + c * 256 + k;
+                        let point = CompressedRistretto(*bytes).decompress().ok_or_else(|| Error::Malformed {
+                            message,
+                            reason: format!("item {i} is not a ristretto255 point"),
+                        })?;
+                        if point == RistrettoPoint::default() {
+                            return Err(Error::Malformed { message, reason: format!("item {i} is the identity") });
+                        }
+                        Ok(point * self.half)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes()).collect())
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        Ok(chunks.concat())
     }
 }
 
 impl Drop for BlindingKey {
     fn drop(&mut self) {
-        self.0.zeroize();
+        self.half.zeroize();
     }
 }
 
@@ -205,48 +213,53 @@ impl std::fmt::Debug for BlindingKey {
     }
 }
 
-/// Initiator → responder: the parameters and the initiator's blinded ids.
+/// Which end of the run a party is: it decides who learns (see [`Reveal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The job's first participant.
+    Initiator,
+    /// The second.
+    Responder,
+}
+
+// ---- messages ----
+
+const KIND_HELLO: u8 = 1;
+const KIND_BLINDED: u8 = 2;
+const KIND_DOUBLE: u8 = 3;
+
+/// Each party → the other: the run's parameters and this party's set size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
     /// Who learns the result.
     pub reveal: Reveal,
     /// Intersection or cardinality.
     pub output: OutputKind,
-    /// `a·H(x)` for the initiator's ids, shuffled.
-    pub blinded: Vec<[u8; 32]>,
+    /// The sender's number of ids.
+    pub items: u32,
 }
 
-/// Responder → initiator.
+/// A batch of the sender's blinded ids (`key·H(x)`, 32 bytes each).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// `b·H(y)` for the responder's ids, shuffled.
-    pub blinded: Vec<[u8; 32]>,
-    /// `b·a·H(x)`: in the order of [`Hello::blinded`] (intersection) or shuffled
-    /// (cardinality); present only if the initiator learns.
-    pub double_blinded: Option<Vec<[u8; 32]>>,
+pub struct Blinded {
+    /// Batch number, from 0.
+    pub index: u32,
+    /// The points.
+    pub points: Vec<[u8; 32]>,
 }
 
-/// Initiator → responder, only if the responder learns: `a·b·H(y)`, in the
-/// order of [`Reply::blinded`] (intersection) or shuffled (cardinality).
+/// A batch of the receiver's own ids double-blinded by the sender, truncated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finish {
-    /// The responder's ids, double-blinded.
-    pub double_blinded: Vec<[u8; 32]>,
-}
-
-const KIND_HELLO: u8 = 1;
-const KIND_REPLY: u8 = 2;
-const KIND_FINISH: u8 = 3;
-
-fn put_points(out: &mut Vec<u8>, points: &[[u8; 32]]) {
-    put_count(out, points.len());
-    points.iter().for_each(|p| out.extend_from_slice(p));
+pub struct Double {
+    /// Batch number, from 0.
+    pub index: u32,
+    /// `count × len` bytes.
+    pub values: Vec<u8>,
 }
 
 impl Hello {
-    /// `version ‖ kind ‖ reveal ‖ output ‖ count:u32 ‖ count × 32 bytes`.
+    /// `version ‖ kind ‖ reveal ‖ output ‖ items:u32`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 32 * self.blinded.len());
         let reveal = match self.reveal {
             Reveal::Initiator => 0,
             Reveal::Responder => 1,
@@ -256,12 +269,12 @@ impl Hello {
             OutputKind::Intersection => 0,
             OutputKind::Cardinality => 1,
         };
-        out.extend_from_slice(&[VERSION, KIND_HELLO, reveal, output]);
-        put_points(&mut out, &self.blinded);
+        let mut out = vec![VERSION, KIND_HELLO, reveal, output];
+        put_u32(&mut out, self.items);
         out
     }
 
-    /// Parses and size-checks a Hello holding at most `max_items` points.
+    /// Parses a Hello announcing at most `max_items` ids.
     pub fn decode(bytes: &[u8], max_items: u32) -> Result<Self> {
         let mut r = Reader::new("ECDH-PSI hello", bytes);
         r.header(VERSION, KIND_HELLO)?;
@@ -276,140 +289,403 @@ impl Hello {
             1 => OutputKind::Cardinality,
             other => return Err(r.malformed(format!("unknown output kind {other}"))),
         };
-        let count = r.count(max_items as usize)?;
-        let blinded = r.arrays32(count)?;
+        let items = r.count(max_items as usize)? as u32;
         r.finish()?;
-        Ok(Self { reveal, output, blinded })
+        Ok(Self { reveal, output, items })
     }
 }
 
-impl Reply {
-    /// `version ‖ kind ‖ count ‖ points ‖ has_double:u8 ‖ [count ‖ points]`.
+impl Blinded {
+    /// `version ‖ kind ‖ index:u32 ‖ count:u32 ‖ count × 32 bytes`.
     pub fn encode(&self) -> Vec<u8> {
-        let double_len = self.double_blinded.as_ref().map_or(0, Vec::len);
-        let mut out = Vec::with_capacity(11 + 32 * (self.blinded.len() + double_len));
-        out.extend_from_slice(&[VERSION, KIND_REPLY]);
-        put_points(&mut out, &self.blinded);
-        match &self.double_blinded {
-            None => out.push(0),
-            Some(points) => {
-                out.push(1);
-                put_points(&mut out, points);
-            }
-        }
+        let mut out = Vec::with_capacity(10 + 32 * self.points.len());
+        out.extend_from_slice(&[VERSION, KIND_BLINDED]);
+        put_u32(&mut out, self.index);
+        put_count(&mut out, self.points.len());
+        self.points.iter().for_each(|p| out.extend_from_slice(p));
         out
     }
 
-    /// Parses and size-checks a Reply; each list holds at most `max_items` points.
-    pub fn decode(bytes: &[u8], max_items: u32) -> Result<Self> {
-        let mut r = Reader::new("ECDH-PSI reply", bytes);
-        r.header(VERSION, KIND_REPLY)?;
-        let count = r.count(max_items as usize)?;
-        let blinded = r.arrays32(count)?;
-        let double_blinded = match r.u8()? {
-            0 => None,
-            1 => {
-                let count = r.count(max_items as usize)?;
-                Some(r.arrays32(count)?)
-            }
-            other => return Err(r.malformed(format!("bad presence flag {other}"))),
+    /// Parses a batch of at most [`BATCH_ITEMS`] points.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new("ECDH-PSI blinded batch", bytes);
+        r.header(VERSION, KIND_BLINDED)?;
+        let index = r.u32()?;
+        let count = r.count(BATCH_ITEMS)?;
+        let points = r.arrays32(count)?;
+        r.finish()?;
+        Ok(Self { index, points })
+    }
+}
+
+impl Double {
+    /// `version ‖ kind ‖ index:u32 ‖ len:u32 ‖ values`.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(10 + self.values.len());
+        out.extend_from_slice(&[VERSION, KIND_DOUBLE]);
+        put_u32(&mut out, self.index);
+        put_count(&mut out, self.values.len());
+        out.extend_from_slice(&self.values);
+        out
+    }
+
+    /// Parses a batch (its size is checked against the expected count later).
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new("ECDH-PSI double-blinded batch", bytes);
+        r.header(VERSION, KIND_DOUBLE)?;
+        let index = r.u32()?;
+        let values = r.bytes(32 * BATCH_ITEMS)?.to_vec();
+        r.finish()?;
+        Ok(Self { index, values })
+    }
+}
+
+// ---- the party ----
+
+/// One party before the Hellos were exchanged.
+pub struct EcdhParty {
+    params: EcdhParams,
+    role: Role,
+    key: BlindingKey,
+    /// Shuffled: the order in which they are blinded and sent.
+    items: Vec<Vec<u8>>,
+}
+
+super::debug_items_only!(EcdhParty, EcdhStream);
+
+fn batches(n: usize) -> usize {
+    n.div_ceil(BATCH_ITEMS)
+}
+
+fn batch_len(n: usize, index: usize) -> usize {
+    (n - index * BATCH_ITEMS).min(BATCH_ITEMS)
+}
+
+impl EcdhParty {
+    /// Prepares a run over `items` (duplicates removed, shuffled) with a fresh secret key.
+    pub fn new<I>(params: EcdhParams, role: Role, items: I) -> Result<Self>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let items = dedupe(items);
+        if items.len() > params.max_items as usize {
+            return Err(Error::InvalidParams(format!("{} items exceed max_items = {}", items.len(), params.max_items)));
+        }
+        let mut slots: Vec<Option<Vec<u8>>> = items.into_iter().map(Some).collect();
+        let items = random_permutation(slots.len()).into_iter().filter_map(|i| slots[i].take()).collect();
+        Ok(Self { params, role, key: BlindingKey::random()?, items })
+    }
+
+    /// This party's Hello.
+    pub fn hello(&self) -> Hello {
+        Hello { reveal: self.params.reveal, output: self.params.output, items: self.items.len() as u32 }
+    }
+
+    /// Checks the peer's Hello against this party's parameters.
+    pub fn on_hello(self, peer: Hello) -> Result<EcdhStream> {
+        if peer.reveal != self.params.reveal || peer.output != self.params.output {
+            return Err(Error::ParamsMismatch(format!(
+                "the peer runs with reveal {:?} / output {:?}, this party with {:?} / {:?}",
+                peer.reveal, peer.output, self.params.reveal, self.params.output
+            )));
+        }
+        let peer_items = peer.items as usize;
+        let (learns, peer_learns) = match (self.role, self.params.reveal) {
+            (_, Reveal::Both) => (true, true),
+            (Role::Initiator, Reveal::Initiator) | (Role::Responder, Reveal::Responder) => (true, false),
+            _ => (false, true),
         };
-        r.finish()?;
-        Ok(Self { blinded, double_blinded })
+        Ok(EcdhStream {
+            params: self.params,
+            key: self.key,
+            len: truncated_len(self.items.len(), peer_items, 16),
+            items: self.items,
+            peer_items,
+            learns,
+            peer_learns,
+            sent: 0,
+            received: 0,
+            comparison: HashSet::default(),
+            held: Vec::new(),
+            own_doubles: 0,
+            matched: Vec::new(),
+        })
     }
 }
 
-impl Finish {
-    /// `version ‖ kind ‖ count ‖ points`.
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(6 + 32 * self.double_blinded.len());
-        out.extend_from_slice(&[VERSION, KIND_FINISH]);
-        put_points(&mut out, &self.double_blinded);
-        out
-    }
-
-    /// Parses and size-checks a Finish holding at most `max_items` points.
-    pub fn decode(bytes: &[u8], max_items: u32) -> Result<Self> {
-        let mut r = Reader::new("ECDH-PSI finish", bytes);
-        r.header(VERSION, KIND_FINISH)?;
-        let count = r.count(max_items as usize)?;
-        let double_blinded = r.arrays32(count)?;
-        r.finish()?;
-        Ok(Self { double_blinded })
-    }
+/// One party while the batches flow.
+pub struct EcdhStream {
+    params: EcdhParams,
+    key: BlindingKey,
+    items: Vec<Vec<u8>>,
+    peer_items: usize,
+    len: usize,
+    learns: bool,
+    peer_learns: bool,
+    /// Own blinded batches produced.
+    sent: usize,
+    /// Peer's blinded batches consumed.
+    received: usize,
+    /// The peer's ids double-blinded and truncated (if this party learns).
+    comparison: HashSet<u128, std::hash::BuildHasherDefault<LowBits>>,
+    /// Cardinality mode: the peer's double-blinded values, returned shuffled at the end.
+    held: Vec<u8>,
+    /// Own double-blinded values looked up so far.
+    own_doubles: usize,
+    /// Positions (in `items`) of own ids found in the comparison set.
+    matched: Vec<u32>,
 }
 
-/// Compares `own` double-blinded values (ours) with the peer's. In
-/// intersection mode `own[i]` belongs to `items[i]`.
-fn compare(output: OutputKind, items: &[Vec<u8>], own: &[[u8; 32]], peers: &[[u8; 32]]) -> PsiOutput {
-    let peers: std::collections::HashSet<&[u8; 32]> = peers.iter().collect();
-    match output {
-        OutputKind::Cardinality => PsiOutput::Cardinality(own.iter().filter(|p| peers.contains(p)).count()),
-        OutputKind::Intersection => {
-            let mut common: Vec<Vec<u8>> =
-                items.iter().zip(own).filter(|(_, p)| peers.contains(p)).map(|(item, _)| item.clone()).collect();
-            common.sort();
-            PsiOutput::Intersection(common)
+fn truncate(point: &[u8; 32], len: usize) -> u128 {
+    let mut bytes = [0u8; 16];
+    let take = len.min(16);
+    bytes[..take].copy_from_slice(&point[..take]);
+    u128::from_le_bytes(bytes)
+}
+
+impl EcdhStream {
+    /// Whether this party learns the result.
+    pub fn learns(&self) -> bool {
+        self.learns
+    }
+
+    /// The peer's number of ids.
+    pub fn peer_items(&self) -> usize {
+        self.peer_items
+    }
+
+    /// This party's number of ids.
+    pub fn items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Number of own blinded batches (and of own double-blinded batches to expect back).
+    pub fn own_batches(&self) -> usize {
+        batches(self.items.len())
+    }
+
+    /// Number of the peer's blinded batches to expect.
+    pub fn peer_batches(&self) -> usize {
+        batches(self.peer_items)
+    }
+
+    /// The next batch of this party's blinded ids, or `None` when all were produced.
+    pub fn next_blinded(&mut self) -> Option<Blinded> {
+        if self.sent >= self.own_batches() {
+            return None;
+        }
+        let index = self.sent;
+        self.sent += 1;
+        let start = index * BATCH_ITEMS;
+        let points = self.key.blind_items(&self.items[start..start + batch_len(self.items.len(), index)]);
+        Some(Blinded { index: index as u32, points })
+    }
+
+    /// Re-blinds a batch of the peer's ids: keeps them for comparison if this
+    /// party learns, and returns the [`Double`] to send back if the peer
+    /// learns in intersection mode (in cardinality mode they are held and
+    /// sent shuffled by [`held_doubles`](Self::held_doubles)).
+    pub fn on_blinded(&mut self, batch: Blinded) -> Result<Option<Double>> {
+        const MESSAGE: &str = "ECDH-PSI blinded batch";
+        let expected = self.received;
+        if expected >= self.peer_batches() || batch.index as usize != expected {
+            return Err(Error::Malformed {
+                message: MESSAGE,
+                reason: format!("batch {} arrived, expected {expected} of {}", batch.index, self.peer_batches()),
+            });
+        }
+        let count = batch_len(self.peer_items, expected);
+        if batch.points.len() != count {
+            return Err(Error::Malformed {
+                message: MESSAGE,
+                reason: format!("batch {expected} holds {} points, expected {count}", batch.points.len()),
+            });
+        }
+        let doubled = self.key.reblind(MESSAGE, expected * BATCH_ITEMS, &batch.points)?;
+        self.received += 1;
+        if self.learns {
+            self.comparison.extend(doubled.iter().map(|p| truncate(p, self.len)));
+        }
+        if !self.peer_learns {
+            return Ok(None);
+        }
+        let mut values = Vec::with_capacity(doubled.len() * self.len);
+        doubled.iter().for_each(|p| values.extend_from_slice(&p[..self.len]));
+        match self.params.output {
+            OutputKind::Intersection => Ok(Some(Double { index: expected as u32, values })),
+            OutputKind::Cardinality => {
+                self.held.extend_from_slice(&values);
+                Ok(None)
+            }
         }
     }
+
+    /// Cardinality mode, once every peer batch was re-blinded: the peer's
+    /// double-blinded values, shuffled as a whole, in batches.
+    pub fn held_doubles(&mut self) -> Vec<Double> {
+        if self.params.output != OutputKind::Cardinality || !self.peer_learns {
+            return Vec::new();
+        }
+        let len = self.len;
+        let held = std::mem::take(&mut self.held);
+        let mut shuffled = Vec::with_capacity(held.len());
+        for i in random_permutation(held.len() / len) {
+            shuffled.extend_from_slice(&held[i * len..(i + 1) * len]);
+        }
+        shuffled
+            .chunks(BATCH_ITEMS * len)
+            .enumerate()
+            .map(|(index, values)| Double { index: index as u32, values: values.to_vec() })
+            .collect()
+    }
+
+    /// Looks up a batch of this party's own double-blinded ids (after every
+    /// peer batch was consumed, so the comparison set is complete).
+    pub fn on_double(&mut self, batch: Double) -> Result<usize> {
+        const MESSAGE: &str = "ECDH-PSI double-blinded batch";
+        let malformed = |reason: String| Error::Malformed { message: MESSAGE, reason };
+        if !self.learns {
+            return Err(malformed("sent although this party learns nothing".into()));
+        }
+        if self.received < self.peer_batches() {
+            return Err(Error::InvalidParams("own values looked up before the peer's set was complete".into()));
+        }
+        let expected = self.own_doubles / BATCH_ITEMS;
+        if self.own_doubles >= self.items.len() || batch.index as usize != expected {
+            return Err(malformed(format!(
+                "batch {} arrived, expected {expected} of {}",
+                batch.index,
+                self.own_batches()
+            )));
+        }
+        let count = batch_len(self.items.len(), expected);
+        if batch.values.len() != count * self.len {
+            return Err(malformed(format!(
+                "batch {expected} holds {} bytes, expected {count} values of {} bytes",
+                batch.values.len(),
+                self.len
+            )));
+        }
+        let first = self.own_doubles;
+        let len = self.len;
+        let comparison = &self.comparison;
+        let found: Vec<u32> = batch
+            .values
+            .par_chunks_exact(len)
+            .enumerate()
+            .filter_map(|(k, v)| {
+                let mut point = [0u8; 32];
+                point[..len].copy_from_slice(v);
+                comparison.contains(&truncate(&point, len)).then_some((first + k) as u32)
+            })
+            .collect();
+        self.matched.extend(found);
+        self.own_doubles += count;
+        Ok(count)
+    }
+
+    /// What this party learns.
+    pub fn finish(self) -> Result<PsiOutput> {
+        if !self.learns {
+            return Ok(PsiOutput::Nothing);
+        }
+        if self.own_doubles != self.items.len() || self.received != self.peer_batches() {
+            return Err(Error::Malformed {
+                message: "ECDH-PSI double-blinded batch",
+                reason: format!("only {} of {} values arrived", self.own_doubles, self.items.len()),
+            });
+        }
+        Ok(match self.params.output {
+            OutputKind::Cardinality => PsiOutput::Cardinality(self.matched.len()),
+            OutputKind::Intersection => {
+                let mut common: Vec<Vec<u8>> = self.matched.iter().map(|&i| self.items[i as usize].clone()).collect();
+                common.sort();
+                PsiOutput::Intersection(common)
+            }
+        })
+    }
 }
 
-/// Runs the initiator against `peer` over `transport`: sends [`Hello`], waits
-/// for [`Reply`], sends [`Finish`] if the responder learns.
+/// Runs one party against `peer` over `transport`. Progress counts the ids of
+/// both sets: this party's as they are blinded, the peer's as they are re-blinded.
 ///
 /// The hashing and scalar multiplications run on rayon's pool and block the
 /// calling thread; a runner on an async executor should call this from a
 /// blocking-friendly task.
+pub async fn run<I>(
+    transport: &impl Transport,
+    peer: &PeerId,
+    params: EcdhParams,
+    role: Role,
+    items: I,
+    progress: &Progress,
+) -> Result<PsiOutput>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let party = EcdhParty::new(params, role, items)?;
+    transport.send(peer, TAG_HELLO, party.hello().encode()).await?;
+    let hello = Hello::decode(&transport.recv(peer, TAG_HELLO).await?, params.max_items)?;
+    let mut stream = party.on_hello(hello)?;
+    progress.add_total((stream.items() + stream.peer_items()) as u64);
+    // Interleaved: our batch k out, the peer's batch k in (both queue at the
+    // receiving gateway, so neither side waits for the other's compute).
+    for k in 0..stream.own_batches().max(stream.peer_batches()) {
+        if let Some(batch) = stream.next_blinded() {
+            let count = batch.points.len();
+            transport.send(peer, TAG_BLINDED, batch.encode()).await?;
+            progress.advance(count as u64);
+        }
+        if k < stream.peer_batches() {
+            let batch = Blinded::decode(&transport.recv(peer, TAG_BLINDED).await?)?;
+            let count = batch.points.len();
+            if let Some(double) = stream.on_blinded(batch)? {
+                transport.send(peer, TAG_DOUBLE, double.encode()).await?;
+            }
+            progress.advance(count as u64);
+        }
+    }
+    for double in stream.held_doubles() {
+        transport.send(peer, TAG_DOUBLE, double.encode()).await?;
+    }
+    if stream.learns() {
+        for _ in 0..stream.own_batches() {
+            stream.on_double(Double::decode(&transport.recv(peer, TAG_DOUBLE).await?)?)?;
+        }
+    }
+    stream.finish()
+}
+
+/// Runs the initiator (the job's first participant); see [`run`].
 pub async fn run_initiator<I>(
     transport: &impl Transport,
     peer: &PeerId,
     params: EcdhParams,
     items: I,
+    progress: &Progress,
 ) -> Result<PsiOutput>
 where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
-    let (waiting, hello) = Initiator::new(params, items)?.start()?;
-    transport.send(peer, TAG_HELLO, hello.encode()).await?;
-    let reply = Reply::decode(&transport.recv(peer, TAG_REPLY).await?, params.max_items)?;
-    let (finish, output) = waiting.on_reply(reply)?;
-    if let Some(finish) = finish {
-        transport.send(peer, TAG_FINISH, finish.encode()).await?;
-    }
-    Ok(output)
+    run(transport, peer, params, Role::Initiator, items, progress).await
 }
 
-/// Runs the responder against `peer` over `transport` (see [`run_initiator`]).
+/// Runs the responder (the job's second participant); see [`run`].
 pub async fn run_responder<I>(
     transport: &impl Transport,
     peer: &PeerId,
     params: EcdhParams,
     items: I,
+    progress: &Progress,
 ) -> Result<PsiOutput>
 where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
-    let responder = Responder::new(params, items)?;
-    let hello = Hello::decode(&transport.recv(peer, TAG_HELLO).await?, params.max_items)?;
-    let (reply, step) = responder.on_hello(hello)?;
-    transport.send(peer, TAG_REPLY, reply.encode()).await?;
-    match step {
-        ResponderStep::Done(output) => Ok(output),
-        ResponderStep::AwaitFinish(waiting) => {
-            let finish = Finish::decode(&transport.recv(peer, TAG_FINISH).await?, params.max_items)?;
-            waiting.on_finish(finish)
-        }
-    }
-}
-
-/// Checks a local set against `max_items`.
-fn check_size(items: &[Vec<u8>], max_items: u32) -> Result<()> {
-    if items.len() > max_items as usize {
-        return Err(Error::InvalidParams(format!("{} items exceed max_items = {max_items}", items.len())));
-    }
-    Ok(())
+    run(transport, peer, params, Role::Responder, items, progress).await
 }
 
 #[cfg(test)]
@@ -421,7 +697,6 @@ mod tests {
         hex::decode_to_slice(text, &mut out).unwrap();
         out
     }
-
     /// RFC 9380 Appendix K.3, expand_message_xmd(SHA-512), DST
     /// "QUUX-V01-CS02-with-expander-SHA512-256", len_in_bytes 0x20 and 0x80.
     #[test]
@@ -484,9 +759,25 @@ mod tests {
         for (input, blinded_element, evaluation_element) in vectors {
             let blinded = hash_to_group(&input, DST).unwrap() * blind;
             assert_eq!(hex::encode(blinded.compress().to_bytes()), blinded_element);
-            let key = BlindingKey(sk_sm);
-            let evaluated = key.reblind("test", &[blinded.compress().to_bytes()]).unwrap();
+            // Through the halved key and the batched double-and-compress.
+            let key = BlindingKey::from_scalar(sk_sm);
+            let evaluated = key.reblind("test", 0, &[blinded.compress().to_bytes()]).unwrap();
             assert_eq!(hex::encode(evaluated[0]), evaluation_element);
+        }
+    }
+
+    /// The batched blinding equals the plain definition `key·H(x)`.
+    #[test]
+    fn batched_blinding_equals_the_definition() {
+        let key = Scalar::from_bytes_mod_order([0x42; 32]);
+        let items: Vec<Vec<u8>> = (0..600).map(|i| format!("id-{i}").into_bytes()).collect();
+        let blinded = BlindingKey::from_scalar(key).blind_items(&items);
+        for (item, got) in items.iter().zip(&blinded) {
+            assert_eq!(*got, (hash_to_group(item, ID_DST).unwrap() * key).compress().to_bytes());
+        }
+        let again = BlindingKey::from_scalar(key).reblind("test", 0, &blinded).unwrap();
+        for (item, got) in items.iter().zip(&again) {
+            assert_eq!(*got, (hash_to_group(item, ID_DST).unwrap() * key * key).compress().to_bytes());
         }
     }
 
@@ -495,15 +786,11 @@ mod tests {
     fn debug_of_the_state_machines_shows_counts_not_ids() {
         const SECRET: &str = "secret-customer-4711";
         let ids = [SECRET, "another-id"];
-        let params = EcdhParams::default();
-        let initiator = Initiator::new(params, ids).unwrap();
-        let responder = Responder::new(params, ids).unwrap();
-        let mut printed = vec![format!("{initiator:?}"), format!("{responder:?}")];
-        let (awaiting_reply, hello) = initiator.start().unwrap();
-        printed.push(format!("{awaiting_reply:?}"));
-        let (_, step) = responder.on_hello(hello).unwrap();
-        let ResponderStep::AwaitFinish(awaiting_finish) = step else { panic!("Both: the responder learns") };
-        printed.push(format!("{awaiting_finish:?}"));
+        let party = EcdhParty::new(EcdhParams::default(), Role::Initiator, ids).unwrap();
+        let peer = EcdhParty::new(EcdhParams::default(), Role::Responder, ids).unwrap();
+        let mut printed = vec![format!("{party:?}")];
+        let stream = party.on_hello(peer.hello()).unwrap();
+        printed.push(format!("{stream:?}"));
         for text in &printed {
             assert!(!text.contains(SECRET) && !text.contains("115, 101, 99"), "{text}");
             assert!(text.contains("items: 2"), "{text}");
@@ -518,53 +805,66 @@ mod tests {
 
     #[test]
     fn messages_round_trip() {
-        let hello =
-            Hello { reveal: Reveal::Responder, output: OutputKind::Cardinality, blinded: vec![[7; 32], [9; 32]] };
+        let hello = Hello { reveal: Reveal::Responder, output: OutputKind::Cardinality, items: 7 };
         assert_eq!(Hello::decode(&hello.encode(), 10).unwrap(), hello);
-        for double_blinded in [None, Some(vec![[1; 32]]), Some(vec![])] {
-            let reply = Reply { blinded: vec![[3; 32]; 3], double_blinded };
-            assert_eq!(Reply::decode(&reply.encode(), 10).unwrap(), reply);
-        }
-        let finish = Finish { double_blinded: vec![[5; 32]; 4] };
-        assert_eq!(Finish::decode(&finish.encode(), 10).unwrap(), finish);
+        let blinded = Blinded { index: 3, points: vec![[7; 32], [9; 32]] };
+        assert_eq!(Blinded::decode(&blinded.encode()).unwrap(), blinded);
+        let double = Double { index: 1, values: vec![5; 27] };
+        assert_eq!(Double::decode(&double.encode()).unwrap(), double);
     }
 
     #[test]
     fn malformed_messages_are_errors() {
-        let hello = Hello { reveal: Reveal::Both, output: OutputKind::Intersection, blinded: vec![[7; 32]; 3] };
-        let good = hello.encode();
-        // Every truncation fails cleanly.
+        let good = Blinded { index: 0, points: vec![[7; 32]; 3] }.encode();
         for len in 0..good.len() {
-            assert!(Hello::decode(&good[..len], 10).is_err(), "truncated to {len}");
+            assert!(Blinded::decode(&good[..len]).is_err(), "truncated to {len}");
         }
         let mut trailing = good.clone();
         trailing.push(0);
-        assert!(matches!(Hello::decode(&trailing, 10), Err(Error::Malformed { .. })));
+        assert!(matches!(Blinded::decode(&trailing), Err(Error::Malformed { .. })));
         let mut version = good.clone();
-        version[0] = 2;
-        assert!(matches!(Hello::decode(&version, 10), Err(Error::Version { found: 2, .. })));
+        version[0] = 1;
+        assert!(matches!(Blinded::decode(&version), Err(Error::Version { found: 1, .. })));
         let mut kind = good.clone();
-        kind[1] = KIND_FINISH;
-        assert!(matches!(Hello::decode(&kind, 10), Err(Error::Malformed { .. })));
-        let mut reveal = good.clone();
+        kind[1] = KIND_DOUBLE;
+        assert!(matches!(Blinded::decode(&kind), Err(Error::Malformed { .. })));
+        // A huge announced count is refused before any allocation.
+        let mut huge = good[..6].to_vec();
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(Blinded::decode(&huge), Err(Error::TooManyItems { .. })));
+        let hello = Hello { reveal: Reveal::Both, output: OutputKind::Intersection, items: 3 }.encode();
+        assert!(matches!(Hello::decode(&hello, 2), Err(Error::TooManyItems { count: 3, max: 2, .. })));
+        let mut reveal = hello.clone();
         reveal[2] = 9;
         assert!(matches!(Hello::decode(&reveal, 10), Err(Error::Malformed { .. })));
-        assert!(matches!(Hello::decode(&good, 2), Err(Error::TooManyItems { count: 3, max: 2, .. })));
-        // A huge announced count is refused before any allocation.
-        let mut huge = good[..4].to_vec();
-        huge.extend_from_slice(&u32::MAX.to_be_bytes());
-        assert!(matches!(Hello::decode(&huge, u32::MAX), Err(Error::Malformed { .. })));
-        let mut flag = Reply { blinded: vec![], double_blinded: None }.encode();
-        *flag.last_mut().unwrap() = 7;
-        assert!(matches!(Reply::decode(&flag, 10), Err(Error::Malformed { .. })));
-        assert!(Finish::decode(&[], 10).is_err());
+        assert!(Double::decode(&[]).is_err());
+    }
+
+    #[test]
+    fn batches_out_of_order_or_of_the_wrong_size_are_refused() {
+        let a = EcdhParty::new(EcdhParams::default(), Role::Initiator, ["a", "b", "c"]).unwrap();
+        let b = EcdhParty::new(EcdhParams::default(), Role::Responder, ["a", "d"]).unwrap();
+        let (a_hello, b_hello) = (a.hello(), b.hello());
+        let (mut a, mut b) = (a.on_hello(b_hello).unwrap(), b.on_hello(a_hello).unwrap());
+        let batch = a.next_blinded().unwrap();
+        let wrong_index = Blinded { index: 1, ..batch.clone() };
+        assert!(b.on_blinded(wrong_index).unwrap_err().to_string().contains("batch 1 arrived, expected 0"));
+        let short = Blinded { points: batch.points[..2].to_vec(), ..batch.clone() };
+        assert!(b.on_blinded(short).unwrap_err().to_string().contains("holds 2 points, expected 3"));
+        let mut bad_point = batch.clone();
+        bad_point.points[2] = [0xff; 32];
+        assert!(b.on_blinded(bad_point).unwrap_err().to_string().contains("item 2 is not a ristretto255 point"));
+        // Nothing was consumed by the refused batches: the good one still goes through.
+        let double = b.on_blinded(batch).unwrap().expect("the initiator learns");
+        // The initiator cannot look its values up before it has the whole peer set.
+        assert!(matches!(a.on_double(double), Err(Error::InvalidParams(_))));
     }
 
     #[test]
     fn points_that_are_not_in_the_group_are_refused() {
         let key = BlindingKey::random().unwrap();
         // 0xff… is not a canonical field element encoding.
-        assert!(matches!(key.reblind("test", &[[0xff; 32]]), Err(Error::Malformed { .. })));
-        assert!(matches!(key.reblind("test", &[[0; 32]]), Err(Error::Malformed { .. })), "identity");
+        assert!(matches!(key.reblind("test", 0, &[[0xff; 32]]), Err(Error::Malformed { .. })));
+        assert!(matches!(key.reblind("test", 0, &[[0; 32]]), Err(Error::Malformed { .. })), "identity");
     }
 }

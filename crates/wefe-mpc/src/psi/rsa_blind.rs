@@ -48,10 +48,10 @@ use rsa::traits::PublicKeyParts;
 use sha2::{Digest, Sha512};
 use wefe_core::{PeerId, Transport};
 
-use super::PsiOutput;
 use super::bloom::BloomFilter;
 use super::ecdh::expand_message_xmd_sha512;
 use super::wire::{Reader, put_count};
+use super::{Progress, PsiOutput};
 use crate::{Error, Result};
 
 pub use client::{AwaitingSignatures, Client};
@@ -456,6 +456,7 @@ pub async fn run_server<I>(
     params: RsaParams,
     signer: BlindSigner,
     items: I,
+    progress: &Progress,
 ) -> Result<PsiOutput>
 where
     I: IntoIterator,
@@ -465,7 +466,8 @@ where
     transport.send(peer, TAG_HELLO, hello.encode()).await?;
     let request =
         BlindRequest::decode(&transport.recv(peer, TAG_REQUEST).await?, waiting.modulus_bytes(), params.max_items)?;
-    let (reply, step) = waiting.on_request(request)?;
+    progress.add_total((request.blinded.len() + waiting.items()) as u64);
+    let (reply, step) = waiting.on_request(request, progress)?;
     transport.send(peer, TAG_REPLY, reply.encode()).await?;
     match step {
         ServerStep::Done(output) => Ok(output),
@@ -477,18 +479,31 @@ where
 }
 
 /// Runs the client against `peer` over `transport` (see [`run_server`]).
-pub async fn run_client<I>(transport: &impl Transport, peer: &PeerId, params: RsaParams, items: I) -> Result<PsiOutput>
+///
+/// Progress: the server counts the client's blinded ids and its own as it
+/// signs them; the client counts its ids when their signatures have come
+/// back and been checked (until then it waits for the server).
+pub async fn run_client<I>(
+    transport: &impl Transport,
+    peer: &PeerId,
+    params: RsaParams,
+    items: I,
+    progress: &Progress,
+) -> Result<PsiOutput>
 where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
     let client = Client::new(params, items)?;
+    let own = client.items() as u64;
+    progress.add_total(own);
     let hello = ServerHello::decode(&transport.recv(peer, TAG_HELLO).await?)?;
     let (request, waiting) = client.on_hello(hello)?;
     transport.send(peer, TAG_REQUEST, request.encode()).await?;
     let reply =
         SignedReply::decode(&transport.recv(peer, TAG_REPLY).await?, waiting.modulus_bytes(), params.max_items)?;
     let (result, output) = waiting.on_reply(reply)?;
+    progress.advance(own);
     if let Some(result) = result {
         transport.send(peer, TAG_RESULT, result.encode()).await?;
     }
@@ -547,7 +562,7 @@ mod tests {
         let client = Client::new(params, client_items)?;
         let (request, client) = client.on_hello(ServerHello::decode(&hello.encode())?)?;
         let request = BlindRequest::decode(&request.encode(), server.modulus_bytes(), params.max_items)?;
-        let (reply, step) = server.on_request(request)?;
+        let (reply, step) = server.on_request(request, &Progress::new())?;
         let reply = SignedReply::decode(&reply.encode(), client.modulus_bytes(), params.max_items)?;
         let (result, client_output) = client.on_reply(reply)?;
         let server_output = match (step, result) {
@@ -636,14 +651,14 @@ mod tests {
         // A blinded value ≥ n is refused by the server.
         let too_big = BlindRequest { blinded: vec![vec![0xff; k]] };
         let decoded = BlindRequest::decode(&too_big.encode(), k, 10).unwrap();
-        assert!(matches!(server.on_request(decoded), Err(Error::Malformed { .. })));
+        assert!(matches!(server.on_request(decoded, &Progress::new()), Err(Error::Malformed { .. })));
         assert!(BlindRequest::decode(&too_big.encode(), k, 0).is_err(), "over max_items");
         assert!(BlindRequest::decode(&too_big.encode()[..100], k, 10).is_err());
 
         // A tampered signature is detected by the client.
         let (server, hello) = Server::start(params, signer(), ids(0..3)).unwrap();
         let (request, client) = Client::new(params, ids(0..3)).unwrap().on_hello(hello).unwrap();
-        let (mut reply, _) = server.on_request(request).unwrap();
+        let (mut reply, _) = server.on_request(request, &Progress::new()).unwrap();
         reply.signatures[1][k - 1] ^= 1;
         assert!(matches!(client.on_reply(reply.clone()), Err(Error::BadSignature(1))));
         let bytes = reply.encode();
@@ -689,7 +704,7 @@ mod tests {
         let reply_for = |set: ServerSet| {
             let (server, hello) = Server::start(params, signer(), ids(0..2)).unwrap();
             let (request, client) = Client::new(params, &client_items).unwrap().on_hello(hello).unwrap();
-            let (mut reply, _) = server.on_request(request).unwrap();
+            let (mut reply, _) = server.on_request(request, &Progress::new()).unwrap();
             reply.server_set = set;
             // Through the encoding, as a peer's reply would come.
             let reply = SignedReply::decode(&reply.encode(), client.modulus_bytes(), params.max_items).unwrap();
@@ -723,7 +738,7 @@ mod tests {
         let result_for = |tags: Vec<[u8; TAG_BYTES]>| {
             let (server, hello) = Server::start(params, signer(), &server_items).unwrap();
             let (request, _) = Client::new(params, ids(1..6)).unwrap().on_hello(hello).unwrap();
-            let (_, step) = server.on_request(request).unwrap();
+            let (_, step) = server.on_request(request, &Progress::new()).unwrap();
             let ServerStep::AwaitResult(waiting) = step else { panic!("reveal Both: the server learns") };
             assert!(format!("{waiting:?}").contains("requested: 5"));
             waiting.on_result(ClientResult { tags })
@@ -787,7 +802,7 @@ mod tests {
         let mut printed = vec![format!("{client:?}"), format!("{server:?}")];
         let (request, awaiting_signatures) = client.on_hello(hello).unwrap();
         printed.push(format!("{awaiting_signatures:?}"));
-        let (_, step) = server.on_request(request).unwrap();
+        let (_, step) = server.on_request(request, &Progress::new()).unwrap();
         printed.push(format!("{step:?}"));
         for text in &printed {
             assert!(!text.contains(SECRET) && !text.contains("115, 101, 99"), "{text}");
@@ -891,7 +906,7 @@ mod tests {
         let params = RsaParams { server_set: ServerSetEncoding::HashList, ..RsaParams::default() };
         let (server, hello) = Server::start(params, signer, KAT_VECTORS.map(|v| v.0)).unwrap();
         let (request, _) = Client::new(params, ["alice"]).unwrap().on_hello(hello).unwrap();
-        let (reply, _) = server.on_request(request).unwrap();
+        let (reply, _) = server.on_request(request, &Progress::new()).unwrap();
         let mut want: Vec<[u8; TAG_BYTES]> =
             KAT_VECTORS.iter().map(|v| hex::decode(v.3).unwrap().try_into().unwrap()).collect();
         want.sort_unstable();

@@ -1,5 +1,8 @@
 //! Both roles of each PSI protocol run concurrently over the in-memory transport.
 
+mod kkrt;
+mod multi;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::OnceLock;
@@ -9,9 +12,9 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use wefe_core::{MemoryNetwork, PeerId, TransportError};
 use wefe_mpc::Error;
-use wefe_mpc::psi::PsiOutput;
 use wefe_mpc::psi::ecdh::{self, EcdhParams, OutputKind, Reveal};
 use wefe_mpc::psi::rsa_blind::{self, BlindSigner, RsaParams, RsaReveal, ServerSetEncoding};
+use wefe_mpc::psi::{Progress, PsiOutput};
 
 const ALICE: PeerId = PeerId::from_bytes([0xa1; 20]);
 const BOB: PeerId = PeerId::from_bytes([0xb0; 20]);
@@ -49,7 +52,8 @@ async fn ecdh_pair(
     let net = MemoryNetwork::new(64 << 20);
     let (ta, tb) = (net.endpoint(ALICE), net.endpoint(BOB));
     bounded(async {
-        tokio::join!(ecdh::run_initiator(&ta, &BOB, params, a), ecdh::run_responder(&tb, &ALICE, params, b))
+        let (pa, pb) = (Progress::new(), Progress::new());
+        tokio::join!(ecdh::run_initiator(&ta, &BOB, params, a, &pa), ecdh::run_responder(&tb, &ALICE, params, b, &pb))
     })
     .await
 }
@@ -139,28 +143,43 @@ async fn ecdh_mismatched_parameters_and_oversized_messages_fail_cleanly() {
     let (ia, rb) = bounded(async {
         tokio::join!(
             async {
-                let out = ecdh::run_initiator(&ta, &BOB, initiator_params, &a).await;
+                let out = ecdh::run_initiator(&ta, &BOB, initiator_params, &a, &Progress::new()).await;
                 drop(ta);
                 out
             },
             async {
-                let out = ecdh::run_responder(&tb, &ALICE, EcdhParams::default(), &b).await;
+                let out = ecdh::run_responder(&tb, &ALICE, EcdhParams::default(), &b, &Progress::new()).await;
                 drop(tb);
                 out
             }
         )
     })
     .await;
+    // Both parties compare the Hellos: each refuses the other's parameters.
     assert!(matches!(rb, Err(Error::ParamsMismatch(_))), "{rb:?}");
-    assert!(matches!(ia, Err(Error::Transport(TransportError::Closed(_)))), "{ia:?}");
+    assert!(matches!(ia, Err(Error::ParamsMismatch(_))), "{ia:?}");
 
     // 40 ids × 32 bytes do not fit in a 1 KiB message.
     let net = MemoryNetwork::new(1024);
-    let ta = net.endpoint(ALICE);
-    let _tb = net.endpoint(BOB);
+    let (ta, tb) = (net.endpoint(ALICE), net.endpoint(BOB));
     let (many, _, _) = sets(40, 0, 0);
-    let out = ecdh::run_initiator(&ta, &BOB, EcdhParams::default(), &many).await;
+    let (out, peer) = bounded(async {
+        tokio::join!(
+            async {
+                let out = ecdh::run_initiator(&ta, &BOB, EcdhParams::default(), &many, &Progress::new()).await;
+                drop(ta);
+                out
+            },
+            async {
+                let out = ecdh::run_responder(&tb, &ALICE, EcdhParams::default(), &[b"x"], &Progress::new()).await;
+                drop(tb);
+                out
+            }
+        )
+    })
+    .await;
     assert!(matches!(out, Err(Error::Transport(TransportError::TooLarge { .. }))), "{out:?}");
+    assert!(matches!(peer, Err(Error::Transport(TransportError::Closed(_)))), "{peer:?}");
 
     // A peer limited to 5 items refuses a larger hello.
     let limited = EcdhParams { max_items: 5, ..EcdhParams::default() };
@@ -170,12 +189,12 @@ async fn ecdh_mismatched_parameters_and_oversized_messages_fail_cleanly() {
         bounded(async {
             tokio::join!(
                 async {
-                    let out = ecdh::run_initiator(&ta, &BOB, EcdhParams::default(), &a).await;
+                    let out = ecdh::run_initiator(&ta, &BOB, EcdhParams::default(), &a, &Progress::new()).await;
                     drop(ta);
                     out
                 },
                 async {
-                    let out = ecdh::run_responder(&tb, &ALICE, limited, &b[..5]).await;
+                    let out = ecdh::run_responder(&tb, &ALICE, limited, &b[..5], &Progress::new()).await;
                     drop(tb);
                     out
                 }
@@ -199,10 +218,11 @@ async fn rsa_pair(
 ) -> (wefe_mpc::Result<PsiOutput>, wefe_mpc::Result<PsiOutput>) {
     let net = MemoryNetwork::new(16 << 20);
     let (ts, tc) = (net.endpoint(ALICE), net.endpoint(BOB));
+    let (ps, pc) = (Progress::new(), Progress::new());
     bounded(async {
         tokio::join!(
-            rsa_blind::run_server(&ts, &BOB, params, signer(), server),
-            rsa_blind::run_client(&tc, &ALICE, params, client)
+            rsa_blind::run_server(&ts, &BOB, params, signer(), server, &ps),
+            rsa_blind::run_client(&tc, &ALICE, params, client, &pc)
         )
     })
     .await

@@ -1,7 +1,7 @@
 //! The store against real databases: SQLite always, PostgreSQL when
 //! `WEFE_TEST_POSTGRES_URL` points at a server (each test gets its own database).
 
-use wefe_store::{Backend, Cursor, EventRecord, JobUpdate, NewJob, Store, StoreError};
+use wefe_store::{Backend, Cursor, EventRecord, ItemProgress, JobUpdate, NewJob, Store, StoreError};
 
 /// A fresh store: a SQLite file in a temp dir, or a new PostgreSQL database.
 struct Fresh {
@@ -165,6 +165,15 @@ async fn a_job_id_is_stored_once() {
         assert!(!store.set_progress(7, "approved", 0.7).await.unwrap());
         assert!(store.set_progress(7, "running", 1.2).await.is_err());
         assert_eq!(store.job(7).await.unwrap().unwrap().progress, 0.5);
+        // Item progress (PSI): counts and an ETA, refused when inconsistent.
+        assert_eq!(store.job(7).await.unwrap().unwrap().items, None);
+        let items = ItemProgress { done: 250, total: 1000, eta_seconds: Some(12.5) };
+        assert!(store.set_item_progress(7, "running", 0.3, items).await.unwrap());
+        assert!(!store.set_item_progress(7, "approved", 0.3, items).await.unwrap());
+        let backwards = ItemProgress { done: 1001, total: 1000, eta_seconds: None };
+        assert!(store.set_item_progress(7, "running", 0.3, backwards).await.is_err());
+        let stored = store.job(7).await.unwrap().unwrap();
+        assert_eq!((stored.progress, stored.items), (0.3, Some(items)));
 
         let update = JobUpdate {
             status: "completed",

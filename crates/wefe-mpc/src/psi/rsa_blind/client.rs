@@ -66,6 +66,12 @@ impl Client {
     }
 
     /// Checks the server's parameters and key, then blinds the (shuffled) ids.
+    /// The number of ids (after removing duplicates).
+    pub fn items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Handles the server's hello: blinds the ids.
     pub fn on_hello(self, hello: ServerHello) -> Result<(BlindRequest, AwaitingSignatures)> {
         let Self { params, items } = self;
         if hello.reveal != params.reveal || hello.server_set != params.server_set {

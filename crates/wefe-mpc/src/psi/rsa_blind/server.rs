@@ -14,7 +14,7 @@ use super::{
     element_from_bytes, full_domain_hash, modulus_bytes, signature_tag, to_fixed_bytes,
 };
 use crate::psi::bloom::BloomFilter;
-use crate::psi::{PsiOutput, dedupe};
+use crate::psi::{Progress, PsiOutput, dedupe};
 use crate::{Error, Result};
 
 /// The server's RSA key. The private key is zeroized on drop by the `rsa`
@@ -54,6 +54,15 @@ impl BlindSigner {
     /// Modulus size in bits.
     pub fn bits(&self) -> u32 {
         self.key.n().as_ref().bit_width()
+    }
+
+    /// RSASP1 on `count` full-domain hashes, as the server computes them; for
+    /// measuring this machine's private-key operation rate (benchmarks).
+    pub fn sign_hashes(&self, count: usize) -> Result<()> {
+        for i in 0..count {
+            self.sign(&super::full_domain_hash(self.key.n(), &(i as u64).to_be_bytes())?)?;
+        }
+        Ok(())
     }
 
     /// RSASP1 with CRT, base and exponent blinding, and a fault check (the `rsa` crate's).
@@ -133,8 +142,13 @@ impl AwaitingRequest {
         modulus_bytes(self.signer.key.n())
     }
 
-    /// Signs the client's blinded ids and the server's own ids.
-    pub fn on_request(self, request: BlindRequest) -> Result<(SignedReply, ServerStep)> {
+    /// The server's number of ids (after removing duplicates).
+    pub fn items(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Signs the client's blinded ids and the server's own ids, counting each in `progress`.
+    pub fn on_request(self, request: BlindRequest, progress: &Progress) -> Result<(SignedReply, ServerStep)> {
         let Self { params, signer, items } = self;
         let n = signer.key.n();
         let k = modulus_bytes(n);
@@ -146,13 +160,19 @@ impl AwaitingRequest {
             .enumerate()
             .map(|(i, bytes)| {
                 let blinded = element_from_bytes("RSA-PSI blind request", bytes, n, i)?;
-                Ok(to_fixed_bytes(&signer.sign(&blinded)?, k))
+                let signature = to_fixed_bytes(&signer.sign(&blinded)?, k);
+                progress.advance(1);
+                Ok(signature)
             })
             .collect::<Result<Vec<_>>>()?;
 
         let tags = items
             .par_iter()
-            .map(|item| Ok(signature_tag(&signer.sign(&full_domain_hash(n, item)?)?, k)))
+            .map(|item| {
+                let tag = signature_tag(&signer.sign(&full_domain_hash(n, item)?)?, k);
+                progress.advance(1);
+                Ok(tag)
+            })
             .collect::<Result<Vec<[u8; TAG_BYTES]>>>()?;
 
         let server_set = match params.server_set {

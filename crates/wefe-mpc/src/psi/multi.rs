@@ -1,0 +1,481 @@
+//! Multi-party ECDH-PSI (3 or more parties), semi-honest, non-colluding.
+//!
+//! Every party `P_i` has a secret ristretto255 key `k_i`; with
+//! `K = k_0·k_1·…·k_{n-1}`, a set is *fully blinded* once every key has
+//! been applied, `K·H(x)`, in any order. The *leader* `P_0` (the job's first
+//! participant) learns the result; the *combiner* `P_{n-1}` (the last)
+//! intersects the other parties' fully blinded sets without knowing any id.
+//!
+//! ```text
+//! set of P_0:   P_0 (r·H(x), r one-time) → P_1 → … → P_{n-1} → P_0 (removes r, applies k_0)
+//! set of P_i:   P_i (k_i, shuffled) → P_0 → the others in order → P_{n-1}
+//!               (every hop applies its key and shuffles the whole set)
+//! P_{n-1}:      J = Ŝ_1 ∩ … ∩ Ŝ_{n-1}, truncated and shuffled → P_0
+//! P_0:          its ids whose K·H(x) is in J → the result → every party (reveal all)
+//! ```
+//!
+//! What each party learns (beyond every party's set size, which all see):
+//! - `P_0`: the intersection of all sets (or, with cardinality output, its
+//!   size: then its own set is shuffled by the others too), and
+//!   `|X_1 ∩ … ∩ X_{n-1}|`, the size of `J`.
+//! - `P_{n-1}`: the sizes of the intersections of any of the sets
+//!   `X_1 … X_{n-1}` (it holds them fully blinded), never which ids.
+//! - Every other party: only blinded points it cannot link to ids, then the
+//!   result if it is revealed to all.
+//! - No party learns which ids two parties have in common unless they are in
+//!   the intersection of all. Two colluding parties can learn more (e.g.
+//!   `P_0` with `P_{n-1}` learns `X_0 ∩ X_i`); the model assumes they do not.
+//!
+//! Each set's points are held whole at each hop (a shuffle needs the whole
+//! list); messages are batches of [`ecdh::BATCH_ITEMS`](super::ecdh::BATCH_ITEMS).
+
+use std::collections::HashSet;
+
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::scalar::Scalar;
+use rayon::prelude::*;
+use wefe_core::wire::{put_bytes, put_u32};
+use wefe_core::{PeerId, Transport};
+use zeroize::Zeroize;
+
+use super::ecdh::{BATCH_ITEMS, Blinded, Double, ID_DST, OutputKind, hash_to_group};
+use super::wire::{Reader, put_count};
+use super::{LowBits, Progress, PsiOutput, dedupe, random_permutation, truncated_len};
+use crate::{Error, Result};
+
+/// Wire version of the multi-party messages.
+pub const VERSION: u8 = 1;
+const KIND_HELLO: u8 = 1;
+const KIND_RESULT: u8 = 2;
+const KIND_COUNT: u8 = 3;
+/// Most parties in one run.
+pub const MAX_PARTIES: usize = 32;
+
+/// Parameters; every party must use the same (checked in the Hellos).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MultiParams {
+    /// Every party learns the result (else only the leader).
+    pub reveal_all: bool,
+    /// The ids, or only their number.
+    pub output: OutputKind,
+    /// Most ids accepted from any party.
+    pub max_items: u32,
+}
+
+impl Default for MultiParams {
+    fn default() -> Self {
+        Self { reveal_all: true, output: OutputKind::Intersection, max_items: super::ecdh::DEFAULT_MAX_ITEMS }
+    }
+}
+
+fn tag(kind: &str, origin: usize) -> String {
+    format!("psi/mecdh/v1/{kind}/{origin}")
+}
+const TAG_HELLO: &str = "psi/mecdh/v1/hello";
+const TAG_COMMON: &str = "psi/mecdh/v1/common";
+const TAG_RESULT: &str = "psi/mecdh/v1/result";
+
+/// The parties a set visits, by index: its owner first, its holder at the end.
+fn path(origin: usize, parties: usize) -> Vec<usize> {
+    let last = parties - 1;
+    if origin == 0 {
+        let mut p: Vec<usize> = (0..parties).collect();
+        p.push(0);
+        return p;
+    }
+    let mut p = vec![origin, 0];
+    p.extend((1..last).filter(|&j| j != origin));
+    p.push(last);
+    p
+}
+
+/// A secret scalar, zeroized on drop.
+struct Key(Scalar);
+
+impl Key {
+    fn random() -> Result<Self> {
+        let mut wide = [0u8; 64];
+        loop {
+            getrandom::fill(&mut wide).map_err(|e| Error::Random(e.to_string()))?;
+            let scalar = Scalar::from_bytes_mod_order_wide(&wide);
+            wide.zeroize();
+            if scalar != Scalar::ZERO {
+                return Ok(Self(scalar));
+            }
+        }
+    }
+}
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+/// `scalar · P` for points from a peer (each checked; `None`: checked only),
+/// compressed in batches (as `2·(scalar/2)·P`, sharing one inversion).
+fn multiply(message: &'static str, points: &[[u8; 32]], scalar: Option<&Scalar>) -> Result<Vec<[u8; 32]>> {
+    let half = scalar.map(|s| s * Scalar::from(2u8).invert());
+    let chunks: Vec<Vec<[u8; 32]>> = points
+        .par_chunks(256)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let products = chunk
+                .iter()
+                .enumerate()
+                .map(|(k, bytes)| {
+                    let point = CompressedRistretto(*bytes)
+                        .decompress()
+                        .filter(|p| *p != RistrettoPoint::default())
+                        .ok_or_else(|| Error::Malformed {
+                            message,
+                            reason: format!("item {} is not a ristretto255 point other than the identity", c * 256 + k),
+                        })?;
+                    Ok(half.map(|h| point * h))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if half.is_none() {
+                return Ok(chunk.to_vec());
+            }
+            let halves: Vec<RistrettoPoint> = products.into_iter().flatten().collect();
+            Ok(RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes()).collect())
+        })
+        .collect::<Result<_>>()?;
+    Ok(chunks.concat())
+}
+
+fn shuffle(points: Vec<[u8; 32]>) -> Vec<[u8; 32]> {
+    random_permutation(points.len()).into_iter().map(|i| points[i]).collect()
+}
+
+async fn send_points(transport: &impl Transport, to: &PeerId, tag: &str, points: &[[u8; 32]]) -> Result<()> {
+    for (index, chunk) in points.chunks(BATCH_ITEMS).enumerate() {
+        transport.send(to, tag, Blinded { index: index as u32, points: chunk.to_vec() }.encode()).await?;
+    }
+    Ok(())
+}
+
+async fn recv_points(transport: &impl Transport, from: &PeerId, tag: &str, count: usize) -> Result<Vec<[u8; 32]>> {
+    let mut points = Vec::with_capacity(count);
+    for index in 0..count.div_ceil(BATCH_ITEMS) {
+        let batch = Blinded::decode(&transport.recv(from, tag).await?)?;
+        let expected = (count - index * BATCH_ITEMS).min(BATCH_ITEMS);
+        if batch.index as usize != index || batch.points.len() != expected {
+            return Err(Error::Malformed {
+                message: "multi-party PSI batch",
+                reason: format!(
+                    "batch {} of {} points arrived, expected batch {index} of {expected}",
+                    batch.index,
+                    batch.points.len()
+                ),
+            });
+        }
+        points.extend(batch.points);
+    }
+    Ok(points)
+}
+
+fn encode_hello(params: &MultiParams, parties: usize, items: usize) -> Vec<u8> {
+    let output = matches!(params.output, OutputKind::Cardinality) as u8;
+    let mut out = vec![VERSION, KIND_HELLO, params.reveal_all as u8, output, parties as u8];
+    put_u32(&mut out, items as u32);
+    out
+}
+
+/// Runs party `me` (an index into `parties`, the job's participants in
+/// order) of a multi-party PSI. Progress counts the ids of every set this
+/// party blinds or re-blinds.
+pub async fn run<I>(
+    transport: &impl Transport,
+    parties: &[PeerId],
+    me: usize,
+    params: MultiParams,
+    items: I,
+    progress: &Progress,
+) -> Result<PsiOutput>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
+    let n = parties.len();
+    if !(3..=MAX_PARTIES).contains(&n) || me >= n {
+        return Err(Error::InvalidParams(format!("multi-party PSI needs 3..={MAX_PARTIES} parties, got {n}")));
+    }
+    if parties.iter().collect::<HashSet<_>>().len() != n {
+        return Err(Error::InvalidParams("a party appears twice".into()));
+    }
+    let items = dedupe(items);
+    if items.len() > params.max_items as usize {
+        return Err(Error::InvalidParams(format!("{} items exceed max_items = {}", items.len(), params.max_items)));
+    }
+    let (last, cardinality) = (n - 1, params.output == OutputKind::Cardinality);
+
+    // Hellos: every party tells every other its set size and parameters.
+    let hello = encode_hello(&params, n, items.len());
+    for (j, peer) in parties.iter().enumerate() {
+        if j != me {
+            transport.send(peer, TAG_HELLO, hello.clone()).await?;
+        }
+    }
+    let mut sizes = vec![0usize; n];
+    sizes[me] = items.len();
+    for (j, peer) in parties.iter().enumerate() {
+        if j == me {
+            continue;
+        }
+        let bytes = transport.recv(peer, TAG_HELLO).await?;
+        let mut r = Reader::new("multi-party PSI hello", &bytes);
+        r.header(VERSION, KIND_HELLO)?;
+        let theirs = [r.u8()?, r.u8()?, r.u8()?];
+        sizes[j] = r.count(params.max_items as usize)?;
+        r.finish()?;
+        if theirs != [hello[2], hello[3], hello[4]] {
+            return Err(Error::ParamsMismatch(format!(
+                "party {j} ({peer}) runs with reveal_all/cardinality/parties {theirs:?}, this party with {:?}",
+                &hello[2..5]
+            )));
+        }
+    }
+    let len = truncated_len(sizes[0], sizes[1..].iter().copied().max().unwrap_or(0), 16);
+    let work: usize = (0..n).filter(|&o| path(o, n).contains(&me)).map(|o| sizes[o]).sum();
+    progress.add_total(work as u64);
+
+    let key = Key::random()?;
+    let mut own_order: Vec<Vec<u8>> = Vec::new();
+    let mut leader_full: Vec<[u8; 32]> = Vec::new();
+    let mut combined: Vec<Vec<[u8; 32]>> = Vec::new();
+    for (origin, &size) in sizes.iter().enumerate() {
+        let route = path(origin, n);
+        // A set's owner may also be its holder (the leader's and the combiner's own sets).
+        let positions: Vec<usize> = route.iter().enumerate().filter(|(_, p)| **p == me).map(|(i, _)| i).collect();
+        let mut one_time: Option<Key> = None;
+        for position in positions {
+            let tag = tag("hop", origin);
+            let points = if position == 0 {
+                // Start: shuffle our ids, hash and blind them.
+                let mut slots: Vec<Option<Vec<u8>>> = items.iter().cloned().map(Some).collect();
+                own_order = random_permutation(slots.len()).into_iter().filter_map(|i| slots[i].take()).collect();
+                let scalar = if origin == 0 {
+                    let r = Key::random()?;
+                    let s = r.0;
+                    one_time = Some(r);
+                    s
+                } else {
+                    key.0
+                };
+                let half = scalar * Scalar::from(2u8).invert();
+                own_order
+                    .par_chunks(256)
+                    .flat_map_iter(|chunk| {
+                        let halves: Vec<RistrettoPoint> =
+                            chunk.iter().map(|id| hash_to_group(id, ID_DST).expect("valid DST") * half).collect();
+                        RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes())
+                    })
+                    .collect()
+            } else {
+                let from = &parties[route[position - 1]];
+                let received = recv_points(transport, from, &tag, size).await?;
+                let is_end = position == route.len() - 1;
+                let scalar = match (origin, is_end) {
+                    // Back at the leader: remove r, apply k_0.
+                    (0, true) => Some(
+                        one_time
+                            .take()
+                            .map(|r| r.0.invert() * key.0)
+                            .ok_or_else(|| Error::InvalidParams("the leader's one-time key is missing".into()))?,
+                    ),
+                    // The combiner's own set comes back already carrying its key.
+                    (o, true) if o == last => None,
+                    _ => Some(key.0),
+                };
+                let multiplied = multiply("multi-party PSI batch", &received, scalar.as_ref())?;
+                if is_end {
+                    if origin == 0 {
+                        leader_full = multiplied;
+                    } else {
+                        combined.push(multiplied);
+                    }
+                    progress.advance(size as u64);
+                    continue;
+                }
+                // Sets of other parties are always shuffled; the leader's only
+                // in cardinality mode (so it cannot map its values back).
+                if origin != 0 || cardinality { shuffle(multiplied) } else { multiplied }
+            };
+            let next = &parties[route[position + 1]];
+            send_points(transport, next, &tag, &points).await?;
+            progress.advance(size as u64);
+        }
+    }
+
+    // The combiner intersects the other parties' fully blinded sets.
+    if me == last {
+        let mut common: Option<HashSet<u128, std::hash::BuildHasherDefault<LowBits>>> = None;
+        for set in &combined {
+            let values = set.iter().map(|p| truncate(p, len));
+            common = Some(match common {
+                None => values.collect(),
+                Some(c) => values.filter(|v| c.contains(v)).collect(),
+            });
+        }
+        let common = shuffle_values(common.unwrap_or_default().into_iter().collect());
+        let mut header = vec![VERSION, KIND_COUNT];
+        put_count(&mut header, common.len());
+        transport.send(&parties[0], TAG_COMMON, header).await?;
+        let mut values: Vec<u8> = Vec::with_capacity(common.len() * len);
+        for v in common {
+            values.extend_from_slice(&v.to_le_bytes()[..len]);
+        }
+        for (index, chunk) in values.chunks(BATCH_ITEMS * len).enumerate() {
+            transport
+                .send(&parties[0], TAG_COMMON, Double { index: index as u32, values: chunk.to_vec() }.encode())
+                .await?;
+        }
+    }
+
+    if me == 0 {
+        // |J| first (at most the smallest of the other sets), then J in batches.
+        let upper = sizes[1..].iter().copied().min().unwrap_or(0);
+        let bytes = transport.recv(&parties[last], TAG_COMMON).await?;
+        let mut r = Reader::new("multi-party PSI common set", &bytes);
+        r.header(VERSION, KIND_COUNT)?;
+        let count = r.count(upper)?;
+        r.finish()?;
+        let mut common = HashSet::<u128, std::hash::BuildHasherDefault<LowBits>>::default();
+        for index in 0..count.div_ceil(BATCH_ITEMS) {
+            let batch = Double::decode(&transport.recv(&parties[last], TAG_COMMON).await?)?;
+            let expected = (count - index * BATCH_ITEMS).min(BATCH_ITEMS) * len;
+            if batch.index as usize != index || batch.values.len() != expected {
+                return Err(Error::Malformed {
+                    message: "multi-party PSI common set",
+                    reason: format!(
+                        "batch {} of {} bytes, expected batch {index} of {expected}",
+                        batch.index,
+                        batch.values.len()
+                    ),
+                });
+            }
+            common.extend(batch.values.chunks_exact(len).map(|v| {
+                let mut b = [0u8; 16];
+                b[..len].copy_from_slice(v);
+                u128::from_le_bytes(b)
+            }));
+        }
+        let matched: Vec<Vec<u8>> = own_order
+            .iter()
+            .zip(&leader_full)
+            .filter(|(_, p)| common.contains(&truncate(p, len)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let output = if cardinality {
+            PsiOutput::Cardinality(matched.len())
+        } else {
+            let mut ids = matched;
+            ids.sort();
+            PsiOutput::Intersection(ids)
+        };
+        if params.reveal_all {
+            let message = encode_result(&output);
+            for peer in &parties[1..] {
+                transport.send(peer, TAG_RESULT, message.clone()).await?;
+            }
+        }
+        return Ok(output);
+    }
+    if !params.reveal_all {
+        return Ok(PsiOutput::Nothing);
+    }
+    let bytes = transport.recv(&parties[0], TAG_RESULT).await?;
+    decode_result(&bytes, cardinality, &items)
+}
+
+fn truncate(point: &[u8; 32], len: usize) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes[..len].copy_from_slice(&point[..len]);
+    u128::from_le_bytes(bytes)
+}
+
+fn shuffle_values(values: Vec<u128>) -> Vec<u128> {
+    random_permutation(values.len()).into_iter().map(|i| values[i]).collect()
+}
+
+fn encode_result(output: &PsiOutput) -> Vec<u8> {
+    let mut out = vec![VERSION, KIND_RESULT];
+    match output {
+        PsiOutput::Intersection(ids) => {
+            out.push(0);
+            put_count(&mut out, ids.len());
+            ids.iter().for_each(|id| put_bytes(&mut out, id));
+        }
+        PsiOutput::Cardinality(count) => {
+            out.push(1);
+            put_count(&mut out, *count);
+        }
+        PsiOutput::Nothing => out.push(2),
+    }
+    out
+}
+
+/// The leader's result, checked: the ids must all be in this party's set.
+fn decode_result(bytes: &[u8], cardinality: bool, own: &[Vec<u8>]) -> Result<PsiOutput> {
+    const MESSAGE: &str = "multi-party PSI result";
+    let mut r = Reader::new(MESSAGE, bytes);
+    r.header(VERSION, KIND_RESULT)?;
+    let output = match (r.u8()?, cardinality) {
+        (0, false) => {
+            let count = r.count(own.len())?;
+            let own: HashSet<&[u8]> = own.iter().map(Vec::as_slice).collect();
+            let mut ids = Vec::with_capacity(count);
+            for i in 0..count {
+                let id = r.bytes(usize::MAX)?;
+                if !own.contains(id) {
+                    return Err(r.malformed(format!("id {i} of the result is not in this party's set")));
+                }
+                ids.push(id.to_vec());
+            }
+            PsiOutput::Intersection(ids)
+        }
+        (1, true) => PsiOutput::Cardinality(r.count(own.len())?),
+        (kind, _) => return Err(r.malformed(format!("result kind {kind} does not match the job's output"))),
+    };
+    r.finish()?;
+    Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_set_visits_every_party_and_ends_where_it_should() {
+        for n in 3..8 {
+            for origin in 0..n {
+                let route = path(origin, n);
+                let visited: HashSet<usize> = route.iter().copied().collect();
+                assert_eq!(visited.len(), n, "{route:?}");
+                assert_eq!(route[0], origin);
+                assert_eq!(*route.last().unwrap(), if origin == 0 { 0 } else { n - 1 });
+                if origin != 0 {
+                    assert_eq!(route[1], 0, "the leader's key is applied before the combiner sees the set");
+                    assert_eq!(route.iter().filter(|&&p| p == n - 1).count(), if origin == n - 1 { 2 } else { 1 });
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn results_round_trip_and_are_checked() {
+        let own: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec()];
+        let good = encode_result(&PsiOutput::Intersection(vec![b"a".to_vec()]));
+        assert_eq!(decode_result(&good, false, &own).unwrap(), PsiOutput::Intersection(vec![b"a".to_vec()]));
+        let foreign = encode_result(&PsiOutput::Intersection(vec![b"z".to_vec()]));
+        assert!(decode_result(&foreign, false, &own).unwrap_err().to_string().contains("not in this party's set"));
+        assert!(decode_result(&good, true, &own).is_err(), "kind must match the output");
+        let count = encode_result(&PsiOutput::Cardinality(2));
+        assert_eq!(decode_result(&count, true, &own).unwrap(), PsiOutput::Cardinality(2));
+        assert!(decode_result(&encode_result(&PsiOutput::Cardinality(3)), true, &own).is_err(), "more than own set");
+        for len in 0..good.len() {
+            assert!(decode_result(&good[..len], false, &own).is_err());
+        }
+    }
+}
