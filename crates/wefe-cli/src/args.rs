@@ -507,6 +507,17 @@ pub enum JobCommand {
     },
     /// Show one job with each participant's decision and report.
     Show { job: u64 },
+    /// Follow a job until it closes on chain, then show it. With `--node`, a
+    /// progress bar from that node's REST API (PSI: ids processed and ETA).
+    Watch {
+        job: u64,
+        /// A participant node's REST API, e.g. http://127.0.0.1:8081.
+        #[arg(long, value_parser = parse_node_url)]
+        node: Option<String>,
+        /// Seconds between polls (0.2 to 60).
+        #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
+        interval: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Args)]
@@ -570,8 +581,35 @@ pub fn parse_json(text: &str) -> Result<String, String> {
         .map_err(|e| format!("not valid JSON ({e})"))
 }
 
+fn parse_node_url(text: &str) -> Result<String, String> {
+    let url = text.trim_end_matches('/');
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        format!("node URL '{text}' must start with http:// (the node API listens on plain HTTP, behind your proxy)")
+    })?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains('/') {
+        return Err(format!("node URL '{text}' must be http://host:port"));
+    }
+    Ok(url.to_owned())
+}
+
+fn parse_interval(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.2..=60.0).contains(&v) => Ok(v),
+        _ => Err(format!("interval '{text}' must be a number of seconds from 0.2 to 60")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn watch_options_are_checked() {
+        assert_eq!(super::parse_node_url("http://127.0.0.1:8081/").unwrap(), "http://127.0.0.1:8081");
+        assert!(super::parse_node_url("https://node").unwrap_err().contains("http://"));
+        assert!(super::parse_node_url("http://node/jobs").is_err());
+        assert!(super::parse_interval("0.5").is_ok());
+        assert!(super::parse_interval("0").is_err() && super::parse_interval("x").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -105,8 +105,10 @@ pub(crate) fn truncated_len(a: usize, b: usize, max: usize) -> usize {
     ((40 + log2(a) + log2(b)).div_ceil(8) as usize).clamp(6, max)
 }
 
-/// A hasher for values that are already uniformly random (PRF outputs,
-/// group elements): their low 64 bits are the hash.
+/// A hasher for values that are already (nearly) uniformly random: PRF
+/// outputs and group elements. Both halves are folded and multiplied by an
+/// odd constant, so every output bit depends on the value (hashbrown takes
+/// its tag from the top bits and its bucket from the low ones).
 #[derive(Default)]
 pub(crate) struct LowBits(u64);
 
@@ -120,7 +122,7 @@ impl std::hash::Hasher for LowBits {
         }
     }
     fn write_u128(&mut self, x: u128) {
-        self.0 = x as u64;
+        self.0 = ((x as u64) ^ ((x >> 64) as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 

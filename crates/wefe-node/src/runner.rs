@@ -140,6 +140,9 @@ pub async fn run_psi(
         bail!("{me} is not a participant of this job");
     };
     let peers: Vec<PeerId> = participants.iter().map(|p| PeerId::from_bytes(p.into_array())).collect();
+    if peers.iter().collect::<std::collections::HashSet<_>>().len() != peers.len() {
+        bail!("a participant appears twice in this job; psi needs distinct parties");
+    }
     let output_kind = if params.output == "cardinality" { OutputKind::Cardinality } else { OutputKind::Intersection };
     if participants.len() >= 3 {
         let multi_params =

@@ -355,6 +355,9 @@ where
                 let transport = self.network.transport(id)?;
                 let progress = std::sync::Arc::new(wefe_mpc::psi::Progress::new());
                 let recorder = tokio::spawn(record_items(self.store.clone(), id, progress.clone()));
+                // Plain async (not `block_in_place`): aborting this task on a
+                // timeout or a chain-side close must stop the protocol at its
+                // next await, which a blocked thread would not do.
                 let outcome = runner::run_psi(&job.job.params, &participants, me, ids, &transport, &progress).await;
                 recorder.abort();
                 let _ = recorder.await;

@@ -284,6 +284,41 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     assert!(audit.contains("JobCompleted"), "{audit}");
     assert_eq!(http(observer.api, "GET", "/jobs", None).1.trim(), r#"{"jobs":[]}"#);
 
+    // The regulator then joins a three-party PSI (multi-party ECDH): every
+    // node ends with exactly the ids common to all three.
+    let c_ids: Vec<String> = (1800..2600).map(|i| format!("cust-{i:05}")).collect();
+    let mut csv = String::from("id,segment\n");
+    c_ids.iter().for_each(|id| csv.push_str(&format!("{id},watchlist\n")));
+    register_and_import(&regulator, &observer, dir.path(), "c-watchlist", &csv).await;
+    let head = a.backend().head_block().await.unwrap();
+    let propose = JobRegistry::proposeCall {
+        kind: "psi".into(),
+        participants: vec![signer(3).address(), signer(4).address(), signer(5).address()],
+        datasetIds: ["a-customers", "b-customers", "c-watchlist"]
+            .iter()
+            .map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes()))
+            .collect(),
+        params: r#"{"protocol":"ecdh","reveal":"all"}"#.into(),
+        deadlineBlock: head + 100,
+    };
+    send_retrying(a, Target::JobRegistry, propose).await;
+    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
+    for gov in [a, b, &regulator.gov] {
+        send_retrying(gov, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !matches!(job_status(a, id).await, 4 | 5) {
+        assert!(Instant::now() < deadline, "three-party job {id} did not close");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(job_status(a, id).await, 4, "three-party job failed: {}", failure_reason(a, id).await);
+    let common: Vec<String> = (1800..2000).map(|i| format!("cust-{i:05}")).collect();
+    for node in nodes.iter().chain([&observer]) {
+        let (status, body) = get_when_ready(node, &format!("/jobs/{id}/result")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body.lines().skip(1).collect::<Vec<_>>(), common);
+    }
+
     // A participant suspended after the proposal: its approval is refused and
     // the job never launches on any node.
     let head = a.backend().head_block().await.unwrap();

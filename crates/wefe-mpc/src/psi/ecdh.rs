@@ -15,8 +15,9 @@
 //! ```
 //!
 //! Double-blinded values are equal exactly when the ids are (up to hash
-//! collisions, and the truncation: `40 + log₂ n₁ + log₂ n₂` bits, so a false
-//! match has probability ≤ 2⁻⁴⁰). In intersection mode a party gets its own
+//! collisions, and the truncation: `40 + log₂ n₁ + log₂ n₂` bits, taken
+//! after the encoding's first byte, whose low bit is always 0; a false match
+//! has probability ≤ 2⁻⁴⁰). In intersection mode a party gets its own
 //! double-blinded values back in the order it sent them and maps matches to
 //! ids; in cardinality mode the peer returns them only after shuffling the
 //! whole list, so only the count can be learned. Everything a party sends is
@@ -437,10 +438,21 @@ pub struct EcdhStream {
     matched: Vec<u32>,
 }
 
+/// The `len` bytes of a compressed point that are compared: bytes `1..=len`.
+/// Byte 0 is skipped because a canonical ristretto255 encoding is a
+/// non-negative field element, whose lowest bit is always 0.
+pub(crate) fn compared_bytes(point: &[u8; 32], len: usize) -> &[u8] {
+    &point[1..=len.min(16)]
+}
+
 fn truncate(point: &[u8; 32], len: usize) -> u128 {
+    from_truncated(compared_bytes(point, len))
+}
+
+/// A truncated value (at most 16 bytes) as a little-endian u128.
+pub(crate) fn from_truncated(value: &[u8]) -> u128 {
     let mut bytes = [0u8; 16];
-    let take = len.min(16);
-    bytes[..take].copy_from_slice(&point[..take]);
+    bytes[..value.len()].copy_from_slice(value);
     u128::from_le_bytes(bytes)
 }
 
@@ -511,7 +523,7 @@ impl EcdhStream {
             return Ok(None);
         }
         let mut values = Vec::with_capacity(doubled.len() * self.len);
-        doubled.iter().for_each(|p| values.extend_from_slice(&p[..self.len]));
+        doubled.iter().for_each(|p| values.extend_from_slice(compared_bytes(p, self.len)));
         match self.params.output {
             OutputKind::Intersection => Ok(Some(Double { index: expected as u32, values })),
             OutputKind::Cardinality => {
@@ -574,11 +586,7 @@ impl EcdhStream {
             .values
             .par_chunks_exact(len)
             .enumerate()
-            .filter_map(|(k, v)| {
-                let mut point = [0u8; 32];
-                point[..len].copy_from_slice(v);
-                comparison.contains(&truncate(&point, len)).then_some((first + k) as u32)
-            })
+            .filter_map(|(k, v)| comparison.contains(&from_truncated(v)).then_some((first + k) as u32))
             .collect();
         self.matched.extend(found);
         self.own_doubles += count;

@@ -19,8 +19,8 @@
 //!   Hello { m bins, hash key, base-OT point S }      ──►
 //!                                                   ◄──    Base { n, code key, base-OT points R_1..R_k }
 //!   Matrix batch 0, 1, …  (U = T ⊕ G(k¹) ⊕ C)      ──►     (acknowledged: at most 4 batches in flight)
-//!                                                   ◄──    Encodings { hash function h, chunk }  × 3·n / chunk
-//!   Matches { (h, position) }  (only with `Both`)   ──►
+//!                                                   ◄──    Encodings { chunk }  × 3·n / chunk
+//!   Matches { positions }  (only with `Both`)        ──►
 //! ```
 //!
 //! Steps (KKRT Figure 2): `k = 512` base OTs with the roles reversed (the
@@ -29,10 +29,11 @@
 //! under a key the sender picks after seeing the receiver's parameters); the
 //! sender gets `q_j = t_j ⊕ (C(x_j) ∧ s)` and evaluates
 //! `F(j, y) = H(j, q_j ⊕ (C(y) ∧ s))`, which equals the receiver's
-//! `H(j, t_j)` exactly when `y = x_j`. Encodings are truncated to
-//! `40 + log₂ n_receiver + log₂ n_sender` bits (false match ≤ 2⁻⁴⁰) and
-//! shuffled per hash function, so positions say nothing about which bins the
-//! sender's ids fall in.
+//! `H(j, t_j)` exactly when `y = x_j`. The `3·n` encodings are shuffled as
+//! one list (positions say nothing about which bins, or which hash function,
+//! an encoding belongs to) and truncated to `40 + log₂ n_receiver +
+//! log₂ 3·n_sender` bits: each receiver value is compared with all of them,
+//! so a false match anywhere has probability ≤ 2⁻⁴⁰.
 //!
 //! What each party learns: the receiver, the intersection (and the sender's
 //! set size); the sender, only the receiver's set size, or with
@@ -128,9 +129,9 @@ pub fn bin_count(n: usize) -> usize {
     bins.div_ceil(128) * 128
 }
 
-/// Bytes per encoding: `40 + ⌈log₂ n_r⌉ + ⌈log₂ n_s⌉` bits, rounded up, 6..=16.
+/// Bytes per encoding: `40 + ⌈log₂ n_r⌉ + ⌈log₂ 3·n_s⌉` bits, rounded up, 6..=16.
 pub fn encoding_len(receiver_items: usize, sender_items: usize) -> usize {
-    truncated_len(receiver_items, sender_items, 16)
+    truncated_len(receiver_items, HASHES * sender_items, 16)
 }
 
 /// A 128-bit digest of an id: fixed-length input for hashing and coding.
@@ -247,12 +248,10 @@ pub struct MatrixBatch {
     pub columns: Vec<u8>,
 }
 
-/// Sender → receiver: encodings under one hash function, one chunk.
+/// Sender → receiver: one chunk of the shuffled list of `3·n` encodings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Encodings {
-    /// Hash function 0..3.
-    pub hash: u8,
-    /// Chunk number within that hash function's list, from 0.
+    /// Chunk number, from 0.
     pub chunk: u32,
     /// `count × len` bytes.
     pub values: Vec<u8>,
@@ -261,8 +260,8 @@ pub struct Encodings {
 /// Receiver → sender (with [`KkrtReveal::Both`]): which encodings matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matches {
-    /// `(hash function, position in its list)`.
-    pub positions: Vec<(u8, u32)>,
+    /// Positions in the list of encodings.
+    pub positions: Vec<u32>,
 }
 
 impl Hello {
@@ -361,10 +360,10 @@ fn decode_ack(bytes: &[u8]) -> Result<u32> {
 }
 
 impl Encodings {
-    /// `version ‖ kind ‖ hash ‖ chunk:u32 ‖ len:u32 ‖ values`.
+    /// `version ‖ kind ‖ chunk:u32 ‖ len:u32 ‖ values`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(11 + self.values.len());
-        out.extend_from_slice(&[VERSION, KIND_ENCODINGS, self.hash]);
+        let mut out = Vec::with_capacity(10 + self.values.len());
+        out.extend_from_slice(&[VERSION, KIND_ENCODINGS]);
         put_u32(&mut out, self.chunk);
         put_count(&mut out, self.values.len());
         out.extend_from_slice(&self.values);
@@ -375,24 +374,20 @@ impl Encodings {
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new("KKRT encodings", bytes);
         r.header(VERSION, KIND_ENCODINGS)?;
-        let hash = r.u8()?;
         let chunk = r.u32()?;
         let values = r.bytes(16 * ENCODINGS_PER_CHUNK)?.to_vec();
         r.finish()?;
-        Ok(Self { hash, chunk, values })
+        Ok(Self { chunk, values })
     }
 }
 
 impl Matches {
-    /// `version ‖ kind ‖ count:u32 ‖ count × (hash ‖ position:u32)`.
+    /// `version ‖ kind ‖ count:u32 ‖ count × position:u32`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(6 + 5 * self.positions.len());
+        let mut out = Vec::with_capacity(6 + 4 * self.positions.len());
         out.extend_from_slice(&[VERSION, KIND_MATCHES]);
         put_count(&mut out, self.positions.len());
-        for (hash, position) in &self.positions {
-            out.push(*hash);
-            put_u32(&mut out, *position);
-        }
+        self.positions.iter().for_each(|p| put_u32(&mut out, *p));
         out
     }
 
@@ -401,11 +396,8 @@ impl Matches {
         let mut r = Reader::new("KKRT matches", bytes);
         r.header(VERSION, KIND_MATCHES)?;
         let count = r.count(max as usize)?;
-        let positions = r
-            .records(count, 5)?
-            .into_iter()
-            .map(|rec| (rec[0], u32::from_be_bytes([rec[1], rec[2], rec[3], rec[4]])))
-            .collect();
+        let positions =
+            r.records(count, 4)?.into_iter().map(|rec| u32::from_be_bytes([rec[0], rec[1], rec[2], rec[3]])).collect();
         r.finish()?;
         Ok(Self { positions })
     }
@@ -503,7 +495,7 @@ impl Receiver {
             len,
             next_batch: 0,
             values: ValueMap::default(),
-            received: [0; HASHES],
+            received: 0,
             matched: Vec::new(),
         })
     }
@@ -520,17 +512,22 @@ pub struct ReceiverStream {
     peer_items: usize,
     len: usize,
     next_batch: u32,
-    /// `H(j, t_j)` (tagged with the hash function in the top byte) → item.
+    /// `H(j, t_j)`, truncated → item.
     values: ValueMap,
-    received: [usize; HASHES],
-    /// `(hash, position, item)` of every encoding that matched.
-    matched: Vec<(u8, u32, u32)>,
+    /// Encodings looked up so far.
+    received: usize,
+    /// `(position, item)` of every encoding that matched.
+    matched: Vec<(u32, u32)>,
 }
 
-/// Tags a truncated value with its hash function (values use at most 16
-/// bytes; with 16 the top byte is overwritten, keeping 120 bits).
-fn tagged(value: u128, hash: u8) -> u128 {
-    (value & (u128::MAX >> 8)) | (u128::from(hash) << 120)
+impl Drop for ReceiverStream {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        for (k0, k1) in &mut self.seeds {
+            k0.zeroize();
+            k1.zeroize();
+        }
+    }
 }
 
 impl ReceiverStream {
@@ -597,29 +594,29 @@ impl ReceiverStream {
             .zip(slots.par_iter())
             .enumerate()
             .filter(|(_, (_, s))| **s != EMPTY)
-            .map(|(k, (row, &s))| (tagged(oprf_hash(range.start + k, row, len), (s & 3) as u8), s >> 2))
+            .map(|(k, (row, &s))| (oprf_hash(range.start + k, row, len), s >> 2))
             .collect();
         let occupied = own.len();
         self.values.extend(own);
         Ok(Some((MatrixBatch { index, columns: u_columns }, occupied)))
     }
 
-    /// Looks a chunk of the sender's encodings up. Chunks must come in order:
-    /// hash function 0's list, then 1's, then 2's. Returns how many encodings it held.
+    /// Looks a chunk of the sender's encodings up (chunks in order, after the
+    /// whole matrix was produced). Returns how many encodings it held.
     pub fn on_encodings(&mut self, chunk: Encodings) -> Result<usize> {
         let malformed = |reason: String| Error::Malformed { message: "KKRT encodings", reason };
-        let hash = match (0..HASHES).find(|&h| self.received[h] < self.peer_items) {
-            Some(h) => h,
-            None => return Err(malformed("more encodings than the sender's set size".into())),
-        };
-        let expected_chunk = self.received[hash] / ENCODINGS_PER_CHUNK;
-        if usize::from(chunk.hash) != hash || chunk.chunk as usize != expected_chunk {
-            return Err(malformed(format!(
-                "chunk {} of hash function {} arrived, expected chunk {expected_chunk} of {hash}",
-                chunk.chunk, chunk.hash
-            )));
+        if self.next_batch < self.batches() {
+            return Err(Error::InvalidParams("encodings looked up before the whole matrix was produced".into()));
         }
-        let count = (self.peer_items - self.received[hash]).min(ENCODINGS_PER_CHUNK);
+        let total = HASHES * self.peer_items;
+        if self.received >= total {
+            return Err(malformed("more encodings than 3 per id of the sender's set".into()));
+        }
+        let expected_chunk = self.received / ENCODINGS_PER_CHUNK;
+        if chunk.chunk as usize != expected_chunk {
+            return Err(malformed(format!("chunk {} arrived, expected chunk {expected_chunk}", chunk.chunk)));
+        }
+        let count = (total - self.received).min(ENCODINGS_PER_CHUNK);
         if chunk.values.len() != count * self.len {
             return Err(malformed(format!(
                 "{} bytes, expected {count} encodings of {} bytes",
@@ -627,28 +624,27 @@ impl ReceiverStream {
                 self.len
             )));
         }
-        let first = self.received[hash];
+        let first = self.received;
         let len = self.len;
         let values = &self.values;
-        let found: Vec<(u8, u32, u32)> = chunk
+        let found: Vec<(u32, u32)> = chunk
             .values
             .par_chunks_exact(len)
             .enumerate()
             .filter_map(|(k, v)| {
                 let mut bytes = [0u8; 16];
                 bytes[..len].copy_from_slice(v);
-                let key = tagged(u128::from_le_bytes(bytes), hash as u8);
-                values.get(&key).map(|&item| (hash as u8, (first + k) as u32, item))
+                values.get(&u128::from_le_bytes(bytes)).map(|&item| ((first + k) as u32, item))
             })
             .collect();
         self.matched.extend(found);
-        self.received[hash] += count;
+        self.received += count;
         Ok(count)
     }
 
     /// Whether every encoding has arrived.
     pub fn has_all_encodings(&self) -> bool {
-        self.received.iter().all(|&r| r == self.peer_items)
+        self.received == HASHES * self.peer_items
     }
 
     /// The intersection and, with [`KkrtReveal::Both`], the [`Matches`] to send.
@@ -656,16 +652,16 @@ impl ReceiverStream {
         if !self.has_all_encodings() {
             return Err(Error::Malformed {
                 message: "KKRT encodings",
-                reason: format!("only {:?} of {} encodings per hash function arrived", self.received, self.peer_items),
+                reason: format!("only {} of {} encodings arrived", self.received, HASHES * self.peer_items),
             });
         }
-        let mut items: Vec<u32> = self.matched.iter().map(|m| m.2).collect();
+        let mut items: Vec<u32> = self.matched.iter().map(|m| m.1).collect();
         items.sort_unstable();
         items.dedup();
         let mut common: Vec<Vec<u8>> = items.iter().map(|&i| self.items[i as usize].clone()).collect();
         common.sort();
         let matches = matches!(self.params.reveal, KkrtReveal::Both)
-            .then(|| Matches { positions: self.matched.iter().map(|m| (m.0, m.1)).collect() });
+            .then(|| Matches { positions: self.matched.iter().map(|m| m.0).collect() });
         Ok((matches, PsiOutput::Intersection(common)))
     }
 }
@@ -726,8 +722,8 @@ impl Sender {
             }
         }
         drop(bins);
-        let slots: Vec<Vec<u32>> =
-            (0..HASHES).map(|_| random_permutation(n).into_iter().map(|p| p as u32).collect()).collect();
+        // Where each (item, hash) encoding goes in the one shuffled list.
+        let slots: Vec<u32> = random_permutation(HASHES * n).into_iter().map(|p| p as u32).collect();
         let len = encoding_len(hello.items as usize, n);
         let base = Base { items: n as u32, code_key, ot_points };
         let stream = SenderStream {
@@ -745,7 +741,7 @@ impl Sender {
             len,
             out: vec![0u8; HASHES * n * len],
             next_batch: 0,
-            sent: [0; HASHES],
+            sent: 0,
         };
         Ok((base, stream))
     }
@@ -764,13 +760,13 @@ pub struct SenderStream {
     /// `entries[starts[j]..starts[j + 1]]` are the `(item << 2 | hash)` of bin `j`.
     starts: Vec<u32>,
     entries: Vec<u32>,
-    /// `slots[h][item]`: position of the item's encoding in list `h`.
-    slots: Vec<Vec<u32>>,
+    /// `slots[3·item + h]`: position of that encoding in the list.
+    slots: Vec<u32>,
     len: usize,
-    /// The three lists of encodings, `len` bytes each, list after list.
+    /// The list of `3·n` encodings, `len` bytes each.
     out: Vec<u8>,
     next_batch: u32,
-    sent: [usize; HASHES],
+    sent: usize,
 }
 
 impl Drop for SenderStream {
@@ -859,10 +855,9 @@ impl SenderStream {
                 out.into_iter()
             })
             .collect();
-        let n = self.items.len();
         for &(e, value) in &evaluated {
             let (item, hash) = (e >> 2, e & 3);
-            let slot = hash * n + self.slots[hash][item] as usize;
+            let slot = self.slots[HASHES * item + hash] as usize;
             self.out[slot * len..(slot + 1) * len].copy_from_slice(&value.to_le_bytes()[..len]);
         }
         Ok(evaluated.len())
@@ -873,14 +868,15 @@ impl SenderStream {
         if self.next_batch < self.batches() {
             return Err(Error::InvalidParams("encodings asked for before the whole matrix arrived".into()));
         }
-        let n = self.items.len();
-        let Some(hash) = (0..HASHES).find(|&h| self.sent[h] < n) else { return Ok(None) };
-        let first = self.sent[hash];
-        let count = (n - first).min(ENCODINGS_PER_CHUNK);
-        let start = (hash * n + first) * self.len;
-        let values = self.out[start..start + count * self.len].to_vec();
-        self.sent[hash] += count;
-        Ok(Some(Encodings { hash: hash as u8, chunk: (first / ENCODINGS_PER_CHUNK) as u32, values }))
+        let total = HASHES * self.items.len();
+        if self.sent >= total {
+            return Ok(None);
+        }
+        let first = self.sent;
+        let count = (total - first).min(ENCODINGS_PER_CHUNK);
+        let values = self.out[first * self.len..(first + count) * self.len].to_vec();
+        self.sent += count;
+        Ok(Some(Encodings { chunk: (first / ENCODINGS_PER_CHUNK) as u32, values }))
     }
 
     /// What this party learns: nothing ([`KkrtReveal::Receiver`]), or the
@@ -892,25 +888,32 @@ impl SenderStream {
             (KkrtReveal::Receiver, Some(_)) => Err(malformed("matches sent although only the receiver learns".into())),
             (KkrtReveal::Both, None) => Err(malformed("missing".into())),
             (KkrtReveal::Both, Some(matches)) => {
-                let n = self.items.len();
-                let mut owners: Vec<Vec<u32>> = vec![Vec::new(); HASHES];
+                let total = HASHES * self.items.len();
+                let smaller = self.items.len().min(self.peer_items);
+                if matches.positions.len() > smaller {
+                    return Err(malformed(format!(
+                        "{} matches, more than the smaller set ({smaller})",
+                        matches.positions.len()
+                    )));
+                }
+                // Inverse of the slot permutation: position → 3·item + hash.
+                let mut owner = vec![0u32; total];
+                for (entry, &slot) in self.slots.iter().enumerate() {
+                    owner[slot as usize] = entry as u32;
+                }
                 let mut common = Vec::with_capacity(matches.positions.len());
-                for &(hash, position) in &matches.positions {
-                    if usize::from(hash) >= HASHES || position as usize >= n {
-                        return Err(malformed(format!("position {position} of hash function {hash} does not exist")));
+                for &position in &matches.positions {
+                    if position as usize >= total {
+                        return Err(malformed(format!("position {position} of {total} does not exist")));
                     }
-                    let owner = &mut owners[usize::from(hash)];
-                    if owner.is_empty() {
-                        // Inverse of the slot permutation, built only when needed.
-                        *owner = vec![0; n];
-                        for (item, &slot) in self.slots[usize::from(hash)].iter().enumerate() {
-                            owner[slot as usize] = item as u32;
-                        }
-                    }
-                    common.push(owner[position as usize]);
+                    common.push(owner[position as usize] / HASHES as u32);
                 }
                 common.sort_unstable();
+                let before = common.len();
                 common.dedup();
+                if common.len() != before {
+                    return Err(malformed("an id is reported twice".into()));
+                }
                 let mut ids: Vec<Vec<u8>> = common.iter().map(|&i| self.items[i as usize].clone()).collect();
                 ids.sort();
                 Ok(PsiOutput::Intersection(ids))
@@ -1029,7 +1032,7 @@ where
         progress.advance((sent / HASHES - before) as u64);
     }
     let matches = match params.reveal {
-        KkrtReveal::Both => Some(Matches::decode(&transport.recv(peer, TAG_MATCHES).await?, HASHES as u32 * n as u32)?),
+        KkrtReveal::Both => Some(Matches::decode(&transport.recv(peer, TAG_MATCHES).await?, n as u32)?),
         KkrtReveal::Receiver => None,
     };
     stream.finish(matches)

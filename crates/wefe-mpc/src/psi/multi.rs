@@ -38,7 +38,7 @@ use wefe_core::wire::{put_bytes, put_u32};
 use wefe_core::{PeerId, Transport};
 use zeroize::Zeroize;
 
-use super::ecdh::{BATCH_ITEMS, Blinded, Double, ID_DST, OutputKind, hash_to_group};
+use super::ecdh::{BATCH_ITEMS, Blinded, Double, ID_DST, OutputKind, compared_bytes, from_truncated, hash_to_group};
 use super::wire::{Reader, put_count};
 use super::{LowBits, Progress, PsiOutput, dedupe, random_permutation, truncated_len};
 use crate::{Error, Result};
@@ -48,6 +48,7 @@ pub const VERSION: u8 = 1;
 const KIND_HELLO: u8 = 1;
 const KIND_RESULT: u8 = 2;
 const KIND_COUNT: u8 = 3;
+const KIND_IDS: u8 = 4;
 /// Most parties in one run.
 pub const MAX_PARTIES: usize = 32;
 
@@ -76,6 +77,13 @@ const TAG_COMMON: &str = "psi/mecdh/v1/common";
 const TAG_RESULT: &str = "psi/mecdh/v1/result";
 
 /// The parties a set visits, by index: its owner first, its holder at the end.
+///
+/// A party that received two sets under the same keys could compare them, so
+/// the middle parties `1..n-1` are visited in a rotation that starts after
+/// the set's owner: at any party, the keys already applied to the sets it
+/// receives are `{owner, 0}` plus a cyclic run of middle parties starting at
+/// the owner, different for every owner (the leader's own set carries a
+/// one-time key instead of `k_0`, the combiner's carries `k_{n-1}`).
 fn path(origin: usize, parties: usize) -> Vec<usize> {
     let last = parties - 1;
     if origin == 0 {
@@ -83,8 +91,13 @@ fn path(origin: usize, parties: usize) -> Vec<usize> {
         p.push(0);
         return p;
     }
+    let middle = last - 1; // parties 1..=middle
     let mut p = vec![origin, 0];
-    p.extend((1..last).filter(|&j| j != origin));
+    if origin == last {
+        p.extend(1..last);
+    } else {
+        p.extend((1..middle).map(|step| (origin - 1 + step) % middle + 1));
+    }
     p.push(last);
     p
 }
@@ -156,7 +169,8 @@ async fn send_points(transport: &impl Transport, to: &PeerId, tag: &str, points:
 }
 
 async fn recv_points(transport: &impl Transport, from: &PeerId, tag: &str, count: usize) -> Result<Vec<[u8; 32]>> {
-    let mut points = Vec::with_capacity(count);
+    // Grown as batches arrive: an announced count reserves nothing.
+    let mut points = Vec::with_capacity(count.min(BATCH_ITEMS));
     for index in 0..count.div_ceil(BATCH_ITEMS) {
         let batch = Blinded::decode(&transport.recv(from, tag).await?)?;
         let expected = (count - index * BATCH_ITEMS).min(BATCH_ITEMS);
@@ -237,13 +251,15 @@ where
         }
     }
     let len = truncated_len(sizes[0], sizes[1..].iter().copied().max().unwrap_or(0), 16);
-    let work: usize = (0..n).filter(|&o| path(o, n).contains(&me)).map(|o| sizes[o]).sum();
+    // Each visit of a set's route is one pass over its ids.
+    let work: usize = (0..n).map(|o| path(o, n).iter().filter(|&&p| p == me).count() * sizes[o]).sum();
     progress.add_total(work as u64);
 
     let key = Key::random()?;
     let mut own_order: Vec<Vec<u8>> = Vec::new();
     let mut leader_full: Vec<[u8; 32]> = Vec::new();
-    let mut combined: Vec<Vec<[u8; 32]>> = Vec::new();
+    // The combiner's running intersection of the other parties' sets, truncated.
+    let mut combined: Option<HashSet<u128, std::hash::BuildHasherDefault<LowBits>>> = None;
     for (origin, &size) in sizes.iter().enumerate() {
         let route = path(origin, n);
         // A set's owner may also be its holder (the leader's and the combiner's own sets).
@@ -293,7 +309,11 @@ where
                     if origin == 0 {
                         leader_full = multiplied;
                     } else {
-                        combined.push(multiplied);
+                        let values = multiplied.iter().map(|p| truncate(p, len));
+                        combined = Some(match combined {
+                            None => values.collect(),
+                            Some(c) => values.filter(|v| c.contains(v)).collect(),
+                        });
                     }
                     progress.advance(size as u64);
                     continue;
@@ -310,15 +330,7 @@ where
 
     // The combiner intersects the other parties' fully blinded sets.
     if me == last {
-        let mut common: Option<HashSet<u128, std::hash::BuildHasherDefault<LowBits>>> = None;
-        for set in &combined {
-            let values = set.iter().map(|p| truncate(p, len));
-            common = Some(match common {
-                None => values.collect(),
-                Some(c) => values.filter(|v| c.contains(v)).collect(),
-            });
-        }
-        let common = shuffle_values(common.unwrap_or_default().into_iter().collect());
+        let common = shuffle_values(combined.take().unwrap_or_default().into_iter().collect());
         let mut header = vec![VERSION, KIND_COUNT];
         put_count(&mut header, common.len());
         transport.send(&parties[0], TAG_COMMON, header).await?;
@@ -355,11 +367,7 @@ where
                     ),
                 });
             }
-            common.extend(batch.values.chunks_exact(len).map(|v| {
-                let mut b = [0u8; 16];
-                b[..len].copy_from_slice(v);
-                u128::from_le_bytes(b)
-            }));
+            common.extend(batch.values.chunks_exact(len).map(from_truncated));
         }
         let matched: Vec<Vec<u8>> = own_order
             .iter()
@@ -375,9 +383,11 @@ where
             PsiOutput::Intersection(ids)
         };
         if params.reveal_all {
-            let message = encode_result(&output);
+            let messages = encode_result(&output);
             for peer in &parties[1..] {
-                transport.send(peer, TAG_RESULT, message.clone()).await?;
+                for message in &messages {
+                    transport.send(peer, TAG_RESULT, message.clone()).await?;
+                }
             }
         }
         return Ok(output);
@@ -385,61 +395,124 @@ where
     if !params.reveal_all {
         return Ok(PsiOutput::Nothing);
     }
-    let bytes = transport.recv(&parties[0], TAG_RESULT).await?;
-    decode_result(&bytes, cardinality, &items)
+    let mut result = ResultReader::new(cardinality, &items);
+    while !result.complete() {
+        result.on_message(&transport.recv(&parties[0], TAG_RESULT).await?)?;
+    }
+    result.finish()
 }
 
 fn truncate(point: &[u8; 32], len: usize) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes[..len].copy_from_slice(&point[..len]);
-    u128::from_le_bytes(bytes)
+    from_truncated(compared_bytes(point, len))
 }
 
 fn shuffle_values(values: Vec<u128>) -> Vec<u128> {
     random_permutation(values.len()).into_iter().map(|i| values[i]).collect()
 }
 
-fn encode_result(output: &PsiOutput) -> Vec<u8> {
-    let mut out = vec![VERSION, KIND_RESULT];
+/// Ids per result message.
+const RESULT_IDS_PER_MESSAGE: usize = 1 << 16;
+
+/// The leader's result: a header (kind, count), then the ids in batches.
+fn encode_result(output: &PsiOutput) -> Vec<Vec<u8>> {
+    let mut header = vec![VERSION, KIND_RESULT];
     match output {
         PsiOutput::Intersection(ids) => {
-            out.push(0);
-            put_count(&mut out, ids.len());
-            ids.iter().for_each(|id| put_bytes(&mut out, id));
+            header.push(0);
+            put_count(&mut header, ids.len());
+            let mut messages = vec![header];
+            for chunk in ids.chunks(RESULT_IDS_PER_MESSAGE) {
+                let mut m = vec![VERSION, KIND_IDS];
+                put_count(&mut m, chunk.len());
+                chunk.iter().for_each(|id| put_bytes(&mut m, id));
+                messages.push(m);
+            }
+            messages
         }
         PsiOutput::Cardinality(count) => {
-            out.push(1);
-            put_count(&mut out, *count);
+            header.push(1);
+            put_count(&mut header, *count);
+            vec![header]
         }
-        PsiOutput::Nothing => out.push(2),
+        PsiOutput::Nothing => {
+            header.push(2);
+            vec![header]
+        }
     }
-    out
 }
 
-/// The leader's result, checked: the ids must all be in this party's set.
-fn decode_result(bytes: &[u8], cardinality: bool, own: &[Vec<u8>]) -> Result<PsiOutput> {
-    const MESSAGE: &str = "multi-party PSI result";
-    let mut r = Reader::new(MESSAGE, bytes);
-    r.header(VERSION, KIND_RESULT)?;
-    let output = match (r.u8()?, cardinality) {
-        (0, false) => {
-            let count = r.count(own.len())?;
-            let own: HashSet<&[u8]> = own.iter().map(Vec::as_slice).collect();
-            let mut ids = Vec::with_capacity(count);
-            for i in 0..count {
-                let id = r.bytes(usize::MAX)?;
-                if !own.contains(id) {
-                    return Err(r.malformed(format!("id {i} of the result is not in this party's set")));
-                }
-                ids.push(id.to_vec());
-            }
-            PsiOutput::Intersection(ids)
+/// Reads the leader's result, checked: ids in strictly increasing order
+/// (sorted, no duplicates), each in this party's own set, no more than it holds.
+struct ResultReader<'a> {
+    cardinality: bool,
+    own: HashSet<&'a [u8]>,
+    expected: Option<usize>,
+    ids: Vec<Vec<u8>>,
+    count: Option<usize>,
+}
+
+impl<'a> ResultReader<'a> {
+    fn new(cardinality: bool, own: &'a [Vec<u8>]) -> Self {
+        let own = own.iter().map(Vec::as_slice).collect();
+        Self { cardinality, own, expected: None, ids: Vec::new(), count: None }
+    }
+
+    fn complete(&self) -> bool {
+        match self.expected {
+            None => self.count.is_some(),
+            Some(n) => self.ids.len() == n,
         }
-        (1, true) => PsiOutput::Cardinality(r.count(own.len())?),
-        (kind, _) => return Err(r.malformed(format!("result kind {kind} does not match the job's output"))),
-    };
-    r.finish()?;
-    Ok(output)
+    }
+
+    fn on_message(&mut self, bytes: &[u8]) -> Result<()> {
+        const MESSAGE: &str = "multi-party PSI result";
+        let mut r = Reader::new(MESSAGE, bytes);
+        if self.expected.is_none() && self.count.is_none() {
+            r.header(VERSION, KIND_RESULT)?;
+            match (r.u8()?, self.cardinality) {
+                (0, false) => self.expected = Some(r.count(self.own.len())?),
+                (1, true) => self.count = Some(r.count(self.own.len())?),
+                (kind, _) => return Err(r.malformed(format!("result kind {kind} does not match the job's output"))),
+            }
+            r.finish()?;
+            return Ok(());
+        }
+        let expected = self.expected.ok_or_else(|| r.malformed::<Error>("more messages than announced"))?;
+        r.header(VERSION, KIND_IDS)?;
+        let count = r.count(expected - self.ids.len())?;
+        for _ in 0..count {
+            let id = r.bytes(usize::MAX)?;
+            if !self.own.contains(id) {
+                return Err(r.malformed(format!("id {} of the result is not in this party's set", self.ids.len())));
+            }
+            if self.ids.last().is_some_and(|last| last.as_slice() >= id) {
+                return Err(r.malformed(format!("id {} of the result is out of order or repeated", self.ids.len())));
+            }
+            self.ids.push(id.to_vec());
+        }
+        r.finish()?;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<PsiOutput> {
+        Ok(match self.count {
+            Some(count) => PsiOutput::Cardinality(count),
+            None => PsiOutput::Intersection(self.ids),
+        })
+    }
+}
+
+/// A whole result, as one party would read it (tests).
+#[cfg(test)]
+fn decode_result(messages: &[Vec<u8>], cardinality: bool, own: &[Vec<u8>]) -> Result<PsiOutput> {
+    let mut reader = ResultReader::new(cardinality, own);
+    for m in messages {
+        reader.on_message(m)?;
+    }
+    if !reader.complete() {
+        return Err(Error::Malformed { message: "multi-party PSI result", reason: "incomplete".into() });
+    }
+    reader.finish()
 }
 
 #[cfg(test)]
@@ -448,16 +521,47 @@ mod tests {
 
     #[test]
     fn every_set_visits_every_party_and_ends_where_it_should() {
-        for n in 3..8 {
+        for n in 3..12 {
             for origin in 0..n {
                 let route = path(origin, n);
                 let visited: HashSet<usize> = route.iter().copied().collect();
                 assert_eq!(visited.len(), n, "{route:?}");
+                // The leader's and the combiner's own sets come back to them.
+                let returns = origin == 0 || origin == n - 1;
+                assert_eq!(route.len(), if returns { n + 1 } else { n }, "{route:?}");
                 assert_eq!(route[0], origin);
                 assert_eq!(*route.last().unwrap(), if origin == 0 { 0 } else { n - 1 });
                 if origin != 0 {
                     assert_eq!(route[1], 0, "the leader's key is applied before the combiner sees the set");
-                    assert_eq!(route.iter().filter(|&&p| p == n - 1).count(), if origin == n - 1 { 2 } else { 1 });
+                }
+            }
+        }
+    }
+
+    /// No party other than the combiner receives two sets blinded under the
+    /// same keys (it could compare them): the keys applied before a party are
+    /// everything before it on the route; the leader's own set carries a
+    /// one-time key (marked `usize::MAX`) instead of `k_0`.
+    #[test]
+    fn no_party_but_the_combiner_can_compare_two_sets() {
+        for n in 3..12 {
+            for party in 0..n - 1 {
+                let mut seen: Vec<Vec<usize>> = Vec::new();
+                for origin in 0..n {
+                    let route = path(origin, n);
+                    for (i, &p) in route.iter().enumerate().skip(1) {
+                        if p != party {
+                            continue;
+                        }
+                        let mut keys: Vec<usize> = route[..i].to_vec();
+                        if origin == 0 {
+                            keys[0] = usize::MAX;
+                        }
+                        keys.sort_unstable();
+                        keys.dedup();
+                        assert!(!seen.contains(&keys), "n={n}: party {party} gets two sets under {keys:?}");
+                        seen.push(keys);
+                    }
                 }
             }
         }
@@ -465,17 +569,23 @@ mod tests {
 
     #[test]
     fn results_round_trip_and_are_checked() {
-        let own: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec()];
-        let good = encode_result(&PsiOutput::Intersection(vec![b"a".to_vec()]));
-        assert_eq!(decode_result(&good, false, &own).unwrap(), PsiOutput::Intersection(vec![b"a".to_vec()]));
+        let own: Vec<Vec<u8>> = vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()];
+        let two = PsiOutput::Intersection(vec![b"a".to_vec(), b"c".to_vec()]);
+        assert_eq!(decode_result(&encode_result(&two), false, &own).unwrap(), two);
         let foreign = encode_result(&PsiOutput::Intersection(vec![b"z".to_vec()]));
         assert!(decode_result(&foreign, false, &own).unwrap_err().to_string().contains("not in this party's set"));
-        assert!(decode_result(&good, true, &own).is_err(), "kind must match the output");
+        for bad in [vec![b"c".to_vec(), b"a".to_vec()], vec![b"a".to_vec(), b"a".to_vec()]] {
+            let message = decode_result(&encode_result(&PsiOutput::Intersection(bad)), false, &own).unwrap_err();
+            assert!(message.to_string().contains("out of order or repeated"), "{message}");
+        }
+        assert!(decode_result(&encode_result(&two), true, &own).is_err(), "kind must match the output");
         let count = encode_result(&PsiOutput::Cardinality(2));
         assert_eq!(decode_result(&count, true, &own).unwrap(), PsiOutput::Cardinality(2));
-        assert!(decode_result(&encode_result(&PsiOutput::Cardinality(3)), true, &own).is_err(), "more than own set");
-        for len in 0..good.len() {
-            assert!(decode_result(&good[..len], false, &own).is_err());
+        assert!(decode_result(&encode_result(&PsiOutput::Cardinality(4)), true, &own).is_err(), "more than own set");
+        let good = encode_result(&two);
+        assert!(decode_result(&good[..1], false, &own).is_err(), "ids missing");
+        for len in 0..good[1].len() {
+            assert!(decode_result(&[good[0].clone(), good[1][..len].to_vec()], false, &own).is_err());
         }
     }
 }

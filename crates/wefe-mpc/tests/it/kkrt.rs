@@ -202,7 +202,7 @@ async fn kkrt_sender_refuses_a_bad_or_missing_matrix() {
 #[tokio::test]
 async fn kkrt_receiver_refuses_bad_or_missing_encodings() {
     let (a, b, _) = sets(50, 50, 20);
-    for fault in ["short", "wrong-hash", "gone"] {
+    for fault in ["short", "out-of-order", "gone"] {
         let net = MemoryNetwork::new(64 << 20);
         let (ta, tb) = (net.endpoint(ALICE), net.endpoint(BOB));
         let (ra, _) = bounded(async {
@@ -229,7 +229,7 @@ async fn kkrt_receiver_refuses_bad_or_missing_encodings() {
                         "short" => {
                             chunk.values.pop();
                         }
-                        "wrong-hash" => chunk.hash = 2,
+                        "out-of-order" => chunk.chunk = 1,
                         _ => {
                             drop(tb);
                             return;
@@ -243,8 +243,8 @@ async fn kkrt_receiver_refuses_bad_or_missing_encodings() {
         .await;
         let message = ra.expect_err(fault).to_string();
         let expected = match fault {
-            "short" => "expected 70 encodings",
-            "wrong-hash" => "chunk 0 of hash function 2 arrived, expected chunk 0 of 0",
+            "short" => "expected 210 encodings",
+            "out-of-order" => "chunk 1 arrived, expected chunk 0",
             _ => "closed",
         };
         assert!(message.contains(expected), "{fault}: {message}");

@@ -327,7 +327,7 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
 
     // A good job and, at the same time, one whose params no node accepts.
     let good = approved_job(&a, &b, "psi").await;
-    let bad = approved_job_with(&a, &b, "psi", r#"{"protocol":"kkrt"}"#).await;
+    let bad = approved_job_with(&a, &b, "psi", r#"{"protocol":"rr22"}"#).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         for (_, listener, scheduler) in &parties {
@@ -367,7 +367,7 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
         assert_eq!(lines, expected);
         let failed = store.job(bad).await.unwrap().unwrap();
         assert_eq!(failed.status, status::FAILED);
-        assert!(failed.error.unwrap().contains("unknown protocol 'kkrt'"));
+        assert!(failed.error.unwrap().contains("unknown protocol 'rr22'"));
     }
 
     // The chain agrees: completed with each party's artifact hash; the bad job failed.
