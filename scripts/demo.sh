@@ -232,6 +232,7 @@ for i in $(seq 1 3000); do
   sleep 0.2
 done
 finished=$(date +%s.%N)
+note "Bank A's node: $(progress_line bank-a "$job")"
 [ "$status" = Completed ] || { echo "job $job ended $status:" >&2; "$wefe_bin" job show "$job" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }
 "$wefe_bin" job show "$job"
 for bank in bank-a bank-b; do
@@ -263,14 +264,11 @@ run_job() {
   as bank-a job approve "$id" >/dev/null
   as bank-b job approve "$id" >/dev/null
   note "job $id ($kind) proposed and approved by both banks" >&2
-  for i in $(seq 1 6000); do
-    st=$("$wefe_bin" job show "$id" --json | json_field status)
-    case $st in Completed | Failed) break ;; esac
-    if [ $((i % 10)) -eq 0 ]; then
-      note "job $id: $st, Bank A's node $(progress_line bank-a "$id")" >&2
-    fi
-    sleep 0.2
-  done
+  # `wefe job watch` follows the chain until the job closes, with Bank A's
+  # node's progress bar (a line every few seconds when not on a terminal).
+  "$wefe_bin" job watch "$id" --node "http://127.0.0.1:${api_port[bank-a]}" --interval 0.5 2>&1 >/dev/null |
+    sed 's/^/      /' >&2
+  st=$("$wefe_bin" job show "$id" --json | json_field status)
   [ "$st" = Completed ] || { echo "job $id ended $st:" >&2; "$wefe_bin" job show "$id" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }
   # Each node marks the job completed right after its own report is mined.
   for bank in bank-a bank-b; do
