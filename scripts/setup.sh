@@ -2,7 +2,8 @@
 # Installs the toolchain wefe needs on a fresh Debian machine that reaches only
 # the package registries: Foundry (forge, anvil, cast: the native linux-x64
 # binaries published on npm) and solc-js, pinned by contracts/package.json +
-# package-lock.json; Node.js, npm, openssl, curl and m4 from Debian when missing.
+# package-lock.json; Node.js, npm, openssl, curl, m4, pkg-config and libssl-dev
+# (OpenSSL headers for RSA-PSI) from Debian when missing.
 # Idempotent: a second run checks and prints "nothing to do".
 #
 # Prerequisite: Rust >= 1.94.1 with rustfmt and clippy (rustup), which cannot be
@@ -29,6 +30,8 @@ need cc || apt_pkgs+=(gcc)
 need openssl || apt_pkgs+=(openssl)
 need curl || apt_pkgs+=(curl)
 need m4 || apt_pkgs+=(m4) # GMP's bundled build (rug, for Paillier) needs it
+need pkg-config || apt_pkgs+=(pkg-config) # openssl-sys finds the system OpenSSL with it
+[ -f /usr/include/openssl/rsa.h ] || apt_pkgs+=(libssl-dev) # RSA-PSI's private-key operation
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   need apt-get || die "missing ${apt_pkgs[*]} and no apt-get to install them"
   say "installing Debian packages: ${apt_pkgs[*]}"

@@ -14,8 +14,8 @@
 //!
 //! Limits: ECDH-PSI costs each party `2n` variable-base scalar
 //! multiplications (blind its own ids, re-blind the peer's), `4n` in all on
-//! the machine's cores; `limit_s` is that count over the measured
-//! ristretto255 multiplication rate on all cores. RSA-PSI costs the server
+//! the machine's cores; `limit_s` is that count over the ristretto255
+//! multiplication rate measured right after the run with every core busy. RSA-PSI costs the server
 //! `2n` RSA-2048 private-key operations (the client's blinded ids and its
 //! own); `limit_s` uses the measured rate of the same implementation.
 
@@ -120,28 +120,38 @@ fn run_party(role: &str, case: &str, n: usize) -> anyhow::Result<()> {
     })
 }
 
-/// ristretto255 variable-base multiplications per second on one core.
-fn ristretto_mul_rate() -> f64 {
-    use curve25519_dalek::ristretto::RistrettoPoint;
-    use curve25519_dalek::scalar::Scalar;
-    let mut point = RistrettoPoint::mul_base(&Scalar::from(7u64));
-    let scalar = Scalar::from_bytes_mod_order([0x5a; 32]);
-    let count = 4000;
+/// Runs `work` on every core at once; returns operations per second per core
+/// (each call of `work` does `ops` operations). All cores busy, as in a run.
+fn per_core_rate(cores: usize, ops: usize, work: impl Fn() + Sync) -> f64 {
     let started = Instant::now();
-    for _ in 0..count {
-        point *= scalar;
-    }
-    std::hint::black_box(point);
-    f64::from(count) / started.elapsed().as_secs_f64()
+    std::thread::scope(|s| {
+        for _ in 0..cores {
+            s.spawn(&work);
+        }
+    });
+    ops as f64 / started.elapsed().as_secs_f64()
 }
 
-/// RSA-2048 private-key operations per second on one core (the `rsa` crate, as the server uses).
-fn rsa_private_rate() -> anyhow::Result<f64> {
+/// ristretto255 variable-base multiplications per second per core.
+fn ristretto_mul_rate(cores: usize) -> f64 {
+    use curve25519_dalek::ristretto::RistrettoPoint;
+    use curve25519_dalek::scalar::Scalar;
+    let count = 20_000;
+    per_core_rate(cores, count, || {
+        let mut point = RistrettoPoint::mul_base(&Scalar::from(7u64));
+        let scalar = Scalar::from_bytes_mod_order([0x5a; 32]);
+        for _ in 0..count {
+            point *= scalar;
+        }
+        std::hint::black_box(point);
+    })
+}
+
+/// RSA-2048 private-key operations per second per core, by the server's own code.
+fn rsa_private_rate(cores: usize) -> anyhow::Result<f64> {
     let signer = BlindSigner::generate(&RsaParams::default())?;
-    let count = 100;
-    let started = Instant::now();
-    signer.sign_hashes(count)?;
-    Ok(count as f64 / started.elapsed().as_secs_f64())
+    let count = 1000;
+    Ok(per_core_rate(cores, count, || signer.sign_hashes(count).expect("signing")))
 }
 
 fn drive(case: &str, n: usize, cores: usize) -> anyhow::Result<()> {
@@ -157,9 +167,9 @@ fn drive(case: &str, n: usize, cores: usize) -> anyhow::Result<()> {
     }
     ensure!(a.intersection == n / 2 && b.intersection == n / 2, "wrong intersection: {a:?} {b:?}");
     let limit_s = match case {
-        "ecdh" => Some(4.0 * n as f64 / (ristretto_mul_rate() * cores as f64)),
+        "ecdh" => Some(4.0 * n as f64 / (ristretto_mul_rate(cores) * cores as f64)),
         // The server signs the client's n blinded ids and its own n.
-        "rsa" => Some(2.0 * n as f64 / (rsa_private_rate()? * cores as f64)),
+        "rsa" => Some(2.0 * n as f64 / (rsa_private_rate(cores)? * cores as f64)),
         _ => None,
     };
     let line = serde_json::json!({

@@ -912,4 +912,18 @@ mod tests {
         want.sort_unstable();
         assert_eq!(reply.server_set, ServerSet::HashList(want));
     }
+
+    /// The OpenSSL private-key operation equals the `rsa` crate's on random
+    /// elements and on full-domain hashes (the server's two uses).
+    #[test]
+    fn openssl_signing_equals_the_rsa_crate() {
+        let signer = server::BlindSigner::generate(&RsaParams::default()).unwrap();
+        let n = signer.key.n().clone();
+        for i in 0..8u64 {
+            let m = full_domain_hash(&n, &i.to_be_bytes()).unwrap();
+            assert_eq!(signer.sign_for_test(&m).unwrap(), signer.sign_with_rsa_crate(&m).unwrap(), "item {i}");
+        }
+        let one = BoxedUint::one_with_precision(n.as_ref().bits_precision());
+        assert_eq!(signer.sign_for_test(&one).unwrap(), one);
+    }
 }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use crypto_bigint::BoxedUint;
 use getrandom::SysRng;
 use rayon::prelude::*;
-use rsa::hazmat::rsa_decrypt_and_check;
 use rsa::traits::PublicKeyParts;
 
 use super::{
@@ -18,10 +17,42 @@ use crate::psi::{Progress, PsiOutput, dedupe};
 use crate::{Error, Result};
 
 /// The server's RSA key. The private key is zeroized on drop by the `rsa`
-/// crate and never printed.
+/// crate (OpenSSL clears its copy with `BN_clear_free`) and never printed.
+///
+/// The private-key operation is OpenSSL's (`RSA_private_decrypt` without
+/// padding: CRT with constant-time Montgomery exponentiation, base blinding
+/// and a check of the result against the public key, recomputing without CRT
+/// on a mismatch); the `rsa` crate holds the key for everything else.
 #[derive(Clone)]
 pub struct BlindSigner {
     pub(super) key: rsa::PrivateKey,
+    signer: std::sync::Arc<openssl::rsa::Rsa<openssl::pkey::Private>>,
+}
+
+/// The `rsa` crate's two-prime key as an OpenSSL key (CRT parameters computed).
+fn openssl_key(key: &rsa::PrivateKey) -> Result<openssl::rsa::Rsa<openssl::pkey::Private>> {
+    use openssl::bn::{BigNum, BigNumContext};
+    use rsa::traits::PrivateKeyParts;
+    let failed = |e: openssl::error::ErrorStack| Error::InvalidParams(format!("OpenSSL RSA key: {e}"));
+    let bn = |x: &BoxedUint| BigNum::from_slice(&x.to_be_bytes()).map_err(failed);
+    let [p, q] = key.primes() else {
+        return Err(Error::InvalidParams(format!("RSA keys need 2 primes, this one has {}", key.primes().len())));
+    };
+    let (n, e, d) = (bn(key.n().as_ref())?, bn(key.e())?, bn(key.d())?);
+    let (p, q) = (bn(p.as_ref())?, bn(q.as_ref())?);
+    let mut ctx = BigNumContext::new().map_err(failed)?;
+    let one = BigNum::from_u32(1).map_err(failed)?;
+    let crt = |prime: &BigNum, ctx: &mut BigNumContext| -> Result<BigNum> {
+        let mut minus_one = BigNum::new().map_err(failed)?;
+        minus_one.checked_sub(prime, &one).map_err(failed)?;
+        let mut out = BigNum::new().map_err(failed)?;
+        out.nnmod(&d, &minus_one, ctx).map_err(failed)?;
+        Ok(out)
+    };
+    let (dmp1, dmq1) = (crt(&p, &mut ctx)?, crt(&q, &mut ctx)?);
+    let mut iqmp = BigNum::new().map_err(failed)?;
+    iqmp.mod_inverse(&q, &p, &mut ctx).map_err(failed)?;
+    openssl::rsa::Rsa::from_private_components(n, e, d, p, q, dmp1, dmq1, iqmp).map_err(failed)
 }
 
 impl std::fmt::Debug for BlindSigner {
@@ -41,12 +72,12 @@ impl BlindSigner {
         } else {
             rsa::PrivateKey::new_unchecked(&mut SysRng, bits)?
         };
-        Ok(Self { key })
+        Ok(Self { signer: std::sync::Arc::new(openssl_key(&key)?), key })
     }
 
     /// Uses an existing key, refusing sizes `params` does not allow.
     pub fn from_key(key: rsa::PrivateKey, params: &RsaParams) -> Result<Self> {
-        let signer = Self { key };
+        let signer = Self { signer: std::sync::Arc::new(openssl_key(&key)?), key };
         params.check_key_bits(signer.bits())?;
         Ok(signer)
     }
@@ -65,9 +96,33 @@ impl BlindSigner {
         Ok(())
     }
 
-    /// RSASP1 with CRT, base and exponent blinding, and a fault check (the `rsa` crate's).
+    /// RSASP1: `m^d mod n` for `m < n` (OpenSSL, see the type's docs).
     fn sign(&self, m: &BoxedUint) -> Result<BoxedUint> {
-        Ok(rsa_decrypt_and_check(&self.key, Some(&mut SysRng), m)?)
+        let n = self.key.n();
+        let k = modulus_bytes(n);
+        let input = to_fixed_bytes(m, k);
+        let mut out = vec![0u8; self.signer.size() as usize];
+        let len = self
+            .signer
+            .private_decrypt(&input, &mut out, openssl::rsa::Padding::NONE)
+            .map_err(|e| Error::InvalidParams(format!("RSA private-key operation failed: {e}")))?;
+        let signature = BoxedUint::from_be_slice(&out[..len], n.as_ref().bits_precision())
+            .map_err(|_| Error::InvalidParams("RSA private-key operation returned a value above the modulus".into()))?;
+        out.fill(0);
+        Ok(signature)
+    }
+
+    /// [`sign`](Self::sign), for tests.
+    #[cfg(test)]
+    pub(super) fn sign_for_test(&self, m: &BoxedUint) -> Result<BoxedUint> {
+        self.sign(m)
+    }
+
+    /// RSASP1 by the `rsa` crate (CRT with blinding and a fault check): the
+    /// reference the OpenSSL path is tested against.
+    #[cfg(test)]
+    pub(super) fn sign_with_rsa_crate(&self, m: &BoxedUint) -> Result<BoxedUint> {
+        Ok(rsa::hazmat::rsa_decrypt_and_check(&self.key, Some(&mut SysRng), m)?)
     }
 }
 
