@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use crypto_bigint::{BoxedUint, RandomMod};
+use crypto_bigint::{BoxedUint, NonZero, RandomMod};
 use getrandom::SysRng;
 use rayon::prelude::*;
 use rsa::hazmat::rsa_encrypt;
@@ -88,17 +88,12 @@ impl Client {
 
         let mut slots: Vec<Option<Vec<u8>>> = items.into_iter().map(Some).collect();
         let items: Vec<Vec<u8>> = random_permutation(slots.len()).into_iter().filter_map(|i| slots[i].take()).collect();
+        let factors = blinding_factors(n, items.len())?;
         let blinded: Vec<(Vec<u8>, Pending)> = items
             .into_par_iter()
-            .map(|item| {
+            .zip(factors)
+            .map(|(item, (r, unblinder))| {
                 let hashed = full_domain_hash(n, &item)?;
-                let (r, unblinder) = loop {
-                    let r =
-                        BoxedUint::try_random_mod_vartime(&mut SysRng, n).map_err(|e| Error::Random(e.to_string()))?;
-                    if let Some(inverse) = Option::<BoxedUint>::from(r.invert_mod(n)) {
-                        break (Zeroizing::new(r), Zeroizing::new(inverse));
-                    }
-                };
                 let blinding = Zeroizing::new(rsa_encrypt(&key, &r)?);
                 let request = to_fixed_bytes(&hashed.mul_mod(&blinding, n), k);
                 Ok((request, Pending { item, hashed, unblinder }))
@@ -107,6 +102,55 @@ impl Client {
         let (blinded, pending): (Vec<_>, Vec<_>) = blinded.into_iter().unzip();
         Ok((BlindRequest { blinded }, AwaitingSignatures { params, key, pending }))
     }
+}
+
+/// Ids whose blinding factors share one modular inversion.
+const INVERSION_BATCH: usize = 128;
+
+/// `count` random blinding factors `r` in `Z_n^*` with their inverses,
+/// inverted in batches by Montgomery's trick (prefix products, one
+/// inversion, back-substitution: 3 multiplications per factor instead of one
+/// inversion each). A batch whose product is not invertible (a factor shares
+/// a prime with `n`, probability ~2^-1023) is drawn again.
+fn blinding_factors(n: &NonZero<BoxedUint>, count: usize) -> Result<Vec<(Zeroizing<BoxedUint>, Zeroizing<BoxedUint>)>> {
+    let batches: Vec<usize> = (0..count).step_by(INVERSION_BATCH).collect();
+    let chunks = batches
+        .into_par_iter()
+        .map(|start| {
+            let len = INVERSION_BATCH.min(count - start);
+            loop {
+                let rs = (0..len)
+                    .map(|_| {
+                        BoxedUint::try_random_mod_vartime(&mut SysRng, n)
+                            .map(Zeroizing::new)
+                            .map_err(|e| Error::Random(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                // prefix[i] = r_0 · … · r_i mod n
+                let mut prefix: Vec<Zeroizing<BoxedUint>> = Vec::with_capacity(len);
+                for r in &rs {
+                    let next = match prefix.last() {
+                        None => (**r).clone(),
+                        Some(p) => p.mul_mod(r, n),
+                    };
+                    prefix.push(Zeroizing::new(next));
+                }
+                let Some(last) = prefix.last() else { return Ok(Vec::new()) };
+                let Some(mut running) = Option::<BoxedUint>::from(last.invert_mod(n)).map(Zeroizing::new) else {
+                    continue;
+                };
+                // Walking back: running = (r_0 · … · r_i)^-1, so r_i^-1 = running · prefix[i-1].
+                let mut inverses: Vec<Zeroizing<BoxedUint>> = vec![Zeroizing::new(BoxedUint::zero()); len];
+                for i in (0..len).rev() {
+                    inverses[i] =
+                        Zeroizing::new(if i == 0 { (*running).clone() } else { running.mul_mod(&prefix[i - 1], n) });
+                    running = Zeroizing::new(running.mul_mod(&rs[i], n));
+                }
+                return Ok(rs.into_iter().zip(inverses).collect::<Vec<_>>());
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(chunks.into_iter().flatten().collect())
 }
 
 impl AwaitingSignatures {
@@ -207,4 +251,23 @@ fn check_server_set(set: &ServerSet, params: &RsaParams) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every factor times its inverse is 1 mod n, across batch boundaries.
+    #[test]
+    fn batched_inverses_are_inverses() {
+        let key = rsa::PrivateKey::new_unchecked(&mut SysRng, 512).unwrap();
+        let n = key.n();
+        for count in [0, 1, INVERSION_BATCH - 1, INVERSION_BATCH, 2 * INVERSION_BATCH + 3] {
+            let factors = blinding_factors(n, count).unwrap();
+            assert_eq!(factors.len(), count);
+            for (r, inverse) in &factors {
+                assert_eq!(r.mul_mod(inverse, n), BoxedUint::one_with_precision(n.as_ref().bits_precision()));
+            }
+        }
+    }
 }
