@@ -105,6 +105,13 @@ pub(crate) fn truncated_len(a: usize, b: usize, max: usize) -> usize {
     ((40 + log2(a) + log2(b)).div_ceil(8) as usize).clamp(6, max)
 }
 
+/// A truncated value (at most 16 bytes) as a little-endian u128.
+pub(crate) fn from_truncated(value: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    bytes[..value.len()].copy_from_slice(value);
+    u128::from_le_bytes(bytes)
+}
+
 /// A hasher for values that are already (nearly) uniformly random: PRF
 /// outputs and group elements. Both halves are folded and multiplied by an
 /// odd constant, so every output bit depends on the value (hashbrown takes
@@ -123,6 +130,36 @@ impl std::hash::Hasher for LowBits {
     }
     fn write_u128(&mut self, x: u128) {
         self.0 = ((x as u64) ^ ((x >> 64) as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A random non-zero ristretto255 scalar from the OS generator.
+pub(crate) fn random_scalar() -> crate::Result<curve25519_dalek::scalar::Scalar> {
+    use curve25519_dalek::scalar::Scalar;
+    use zeroize::Zeroize;
+    let mut wide = [0u8; 64];
+    loop {
+        getrandom::fill(&mut wide).map_err(|e| crate::Error::Random(e.to_string()))?;
+        let scalar = Scalar::from_bytes_mod_order_wide(&wide);
+        wide.zeroize();
+        if scalar != Scalar::ZERO {
+            return Ok(scalar);
+        }
+    }
+}
+
+/// A point received from a peer: a canonical ristretto255 encoding other than
+/// the identity, or an error naming `what` in `message`.
+pub(crate) fn decode_point(
+    message: &'static str,
+    what: impl FnOnce() -> String,
+    bytes: &[u8; 32],
+) -> crate::Result<curve25519_dalek::ristretto::RistrettoPoint> {
+    use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+    match CompressedRistretto(*bytes).decompress() {
+        Some(point) if point != RistrettoPoint::default() => Ok(point),
+        Some(_) => Err(crate::Error::Malformed { message, reason: format!("{} is the identity", what()) }),
+        None => Err(crate::Error::Malformed { message, reason: format!("{} is not a ristretto255 point", what()) }),
     }
 }
 

@@ -34,7 +34,7 @@
 
 use std::collections::HashSet;
 
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use elliptic_curve::hash2curve::{ExpandMsg, ExpandMsgXmd, Expander};
 use rayon::prelude::*;
@@ -43,8 +43,9 @@ use wefe_core::wire::put_u32;
 use wefe_core::{PeerId, Transport};
 use zeroize::Zeroize;
 
-use super::wire::{Reader, put_count};
-use super::{LowBits, Progress, PsiOutput, dedupe, random_permutation, truncated_len};
+pub(crate) use super::from_truncated;
+use super::wire::{Reader, decode_batch, encode_batch, put_count};
+use super::{LowBits, Progress, PsiOutput, decode_point, dedupe, random_permutation, truncated_len};
 use crate::{Error, Result};
 
 /// Wire version of every ECDH-PSI message (2: streamed batches).
@@ -141,21 +142,20 @@ pub(crate) struct BlindingKey {
 
 impl BlindingKey {
     pub(crate) fn random() -> Result<Self> {
-        let mut wide = [0u8; 64];
-        loop {
-            getrandom::fill(&mut wide).map_err(|e| Error::Random(e.to_string()))?;
-            let scalar = Scalar::from_bytes_mod_order_wide(&wide);
-            wide.zeroize();
-            if scalar != Scalar::ZERO {
-                return Ok(Self::from_scalar(scalar));
-            }
-        }
+        Ok(Self::from_scalar(super::random_scalar()?))
     }
 
     fn from_scalar(mut key: Scalar) -> Self {
         let half = key * Scalar::from(2u8).invert();
         key.zeroize();
         Self { half }
+    }
+
+    /// `self / other`: applying it to `other·P` gives `self·P` (the
+    /// multi-party leader swaps its one-time key for its own this way).
+    pub(crate) fn divided_by(&self, other: &BlindingKey) -> Self {
+        // (k/2)·(2/r)·(1/2) = (k/r)/2
+        Self { half: self.half * other.half.invert() * Scalar::from(2u8).invert() }
     }
 
     /// `key · H(item)` for each item, compressed (in parallel).
@@ -184,15 +184,7 @@ impl BlindingKey {
                     .iter()
                     .enumerate()
                     .map(|(k, bytes)| {
-                        let i = first + c * 256 + k;
-                        let point = CompressedRistretto(*bytes).decompress().ok_or_else(|| Error::Malformed {
-                            message,
-                            reason: format!("item {i} is not a ristretto255 point"),
-                        })?;
-                        if point == RistrettoPoint::default() {
-                            return Err(Error::Malformed { message, reason: format!("item {i} is the identity") });
-                        }
-                        Ok(point * self.half)
+                        Ok(decode_point(message, || format!("item {}", first + c * 256 + k), bytes)? * self.half)
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes()).collect())
@@ -200,6 +192,15 @@ impl BlindingKey {
             .collect::<Result<_>>()?;
         Ok(chunks.concat())
     }
+}
+
+/// Checks points received from a peer without transforming them (see
+/// [`BlindingKey::reblind`] for the errors).
+pub(crate) fn check_points(message: &'static str, points: &[[u8; 32]]) -> Result<()> {
+    points
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(i, bytes)| decode_point(message, || format!("item {i}"), bytes).map(drop))
 }
 
 impl Drop for BlindingKey {
@@ -322,21 +323,13 @@ impl Blinded {
 impl Double {
     /// `version ‖ kind ‖ index:u32 ‖ len:u32 ‖ values`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(10 + self.values.len());
-        out.extend_from_slice(&[VERSION, KIND_DOUBLE]);
-        put_u32(&mut out, self.index);
-        put_count(&mut out, self.values.len());
-        out.extend_from_slice(&self.values);
-        out
+        encode_batch(VERSION, KIND_DOUBLE, self.index, &self.values)
     }
 
     /// Parses a batch (its size is checked against the expected count later).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("ECDH-PSI double-blinded batch", bytes);
-        r.header(VERSION, KIND_DOUBLE)?;
-        let index = r.u32()?;
-        let values = r.bytes(32 * BATCH_ITEMS)?.to_vec();
-        r.finish()?;
+        let (index, values) =
+            decode_batch("ECDH-PSI double-blinded batch", VERSION, KIND_DOUBLE, bytes, 32 * BATCH_ITEMS)?;
         Ok(Self { index, values })
     }
 }
@@ -447,13 +440,6 @@ pub(crate) fn compared_bytes(point: &[u8; 32], len: usize) -> &[u8] {
 
 fn truncate(point: &[u8; 32], len: usize) -> u128 {
     from_truncated(compared_bytes(point, len))
-}
-
-/// A truncated value (at most 16 bytes) as a little-endian u128.
-pub(crate) fn from_truncated(value: &[u8]) -> u128 {
-    let mut bytes = [0u8; 16];
-    bytes[..value.len()].copy_from_slice(value);
-    u128::from_le_bytes(bytes)
 }
 
 impl EcdhStream {

@@ -58,8 +58,8 @@ use wefe_core::wire::{put_count, put_u32};
 use wefe_core::{PeerId, Transport};
 
 use super::ot::{self, BaseOtSender, Seed};
-use super::wire::Reader;
-use super::{LowBits, Progress, PsiOutput, dedupe, random_permutation, truncated_len};
+use super::wire::{Reader, decode_batch, encode_batch};
+use super::{LowBits, Progress, PsiOutput, dedupe, from_truncated, random_permutation, truncated_len};
 use crate::{Error, Result};
 
 /// Wire version of every KKRT message.
@@ -186,10 +186,7 @@ fn oprf_hash(bin: usize, row: &[u8], len: usize) -> u128 {
     hash.update(OPRF_DST);
     hash.update((bin as u64).to_le_bytes());
     hash.update(row);
-    let digest = hash.finalize();
-    let mut bytes = [0u8; 16];
-    bytes[..len].copy_from_slice(&digest[..len]);
-    u128::from_le_bytes(bytes)
+    from_truncated(&hash.finalize()[..len])
 }
 
 type ValueMap = HashMap<u128, u32, BuildHasherDefault<LowBits>>;
@@ -326,21 +323,12 @@ impl Base {
 impl MatrixBatch {
     /// `version ‖ kind ‖ index:u32 ‖ len:u32 ‖ columns`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(10 + self.columns.len());
-        out.extend_from_slice(&[VERSION, KIND_MATRIX]);
-        put_u32(&mut out, self.index);
-        put_count(&mut out, self.columns.len());
-        out.extend_from_slice(&self.columns);
-        out
+        encode_batch(VERSION, KIND_MATRIX, self.index, &self.columns)
     }
 
     /// Parses a batch; its size is checked by the sender against its index.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("KKRT matrix batch", bytes);
-        r.header(VERSION, KIND_MATRIX)?;
-        let index = r.u32()?;
-        let columns = r.bytes(CODE_BYTES * BATCH_BINS)?.to_vec();
-        r.finish()?;
+        let (index, columns) = decode_batch("KKRT matrix batch", VERSION, KIND_MATRIX, bytes, CODE_BYTES * BATCH_BINS)?;
         Ok(Self { index, columns })
     }
 }
@@ -362,21 +350,12 @@ fn decode_ack(bytes: &[u8]) -> Result<u32> {
 impl Encodings {
     /// `version ‖ kind ‖ chunk:u32 ‖ len:u32 ‖ values`.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(10 + self.values.len());
-        out.extend_from_slice(&[VERSION, KIND_ENCODINGS]);
-        put_u32(&mut out, self.chunk);
-        put_count(&mut out, self.values.len());
-        out.extend_from_slice(&self.values);
-        out
+        encode_batch(VERSION, KIND_ENCODINGS, self.chunk, &self.values)
     }
 
     /// Parses a chunk; its size is checked by the receiver.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new("KKRT encodings", bytes);
-        r.header(VERSION, KIND_ENCODINGS)?;
-        let chunk = r.u32()?;
-        let values = r.bytes(16 * ENCODINGS_PER_CHUNK)?.to_vec();
-        r.finish()?;
+        let (chunk, values) = decode_batch("KKRT encodings", VERSION, KIND_ENCODINGS, bytes, 16 * ENCODINGS_PER_CHUNK)?;
         Ok(Self { chunk, values })
     }
 }
@@ -555,19 +534,20 @@ impl ReceiverStream {
 
         // Code words, one row per bin: C(x, h) for occupied bins, random otherwise.
         let mut rows = vec![0u8; width * CODE_BYTES];
-        rows.par_chunks_mut(256 * CODE_BYTES).zip(slots.par_chunks(256)).try_for_each(|(out, slots)| {
+        rows.par_chunks_mut(256 * CODE_BYTES).zip(slots.par_chunks(256)).for_each(|(out, slots)| {
             let inputs: Vec<([u8; 16], u8)> = slots
                 .iter()
                 .map(|&s| if s == EMPTY { ([0; 16], 0) } else { (self.digests[(s >> 2) as usize], (s & 3) as u8) })
                 .collect();
             code_words(&self.code, &inputs, out);
+            // Empty bins get random rows (ChaCha from the OS seed, no syscall per row).
+            let mut rng = rand::thread_rng();
             for (row, &s) in out.chunks_exact_mut(CODE_BYTES).zip(slots) {
                 if s == EMPTY {
-                    getrandom::fill(row).map_err(|e| Error::Random(e.to_string()))?;
+                    rand::RngCore::fill_bytes(&mut rng, row);
                 }
             }
-            Ok::<_, Error>(())
-        })?;
+        });
         let code_columns = ot::transpose(&rows, width, CODE_BITS);
         drop(rows);
 
@@ -631,11 +611,7 @@ impl ReceiverStream {
             .values
             .par_chunks_exact(len)
             .enumerate()
-            .filter_map(|(k, v)| {
-                let mut bytes = [0u8; 16];
-                bytes[..len].copy_from_slice(v);
-                values.get(&u128::from_le_bytes(bytes)).map(|&item| ((first + k) as u32, item))
-            })
+            .filter_map(|(k, v)| values.get(&from_truncated(v)).map(|&item| ((first + k) as u32, item)))
             .collect();
         self.matched.extend(found);
         self.received += count;

@@ -31,14 +31,12 @@
 
 use std::collections::HashSet;
 
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
-use curve25519_dalek::scalar::Scalar;
-use rayon::prelude::*;
 use wefe_core::wire::{put_bytes, put_u32};
 use wefe_core::{PeerId, Transport};
-use zeroize::Zeroize;
 
-use super::ecdh::{BATCH_ITEMS, Blinded, Double, ID_DST, OutputKind, compared_bytes, from_truncated, hash_to_group};
+use super::ecdh::{
+    BATCH_ITEMS, Blinded, BlindingKey, Double, OutputKind, check_points, compared_bytes, from_truncated,
+};
 use super::wire::{Reader, put_count};
 use super::{LowBits, Progress, PsiOutput, dedupe, random_permutation, truncated_len};
 use crate::{Error, Result};
@@ -100,61 +98,6 @@ fn path(origin: usize, parties: usize) -> Vec<usize> {
     }
     p.push(last);
     p
-}
-
-/// A secret scalar, zeroized on drop.
-struct Key(Scalar);
-
-impl Key {
-    fn random() -> Result<Self> {
-        let mut wide = [0u8; 64];
-        loop {
-            getrandom::fill(&mut wide).map_err(|e| Error::Random(e.to_string()))?;
-            let scalar = Scalar::from_bytes_mod_order_wide(&wide);
-            wide.zeroize();
-            if scalar != Scalar::ZERO {
-                return Ok(Self(scalar));
-            }
-        }
-    }
-}
-
-impl Drop for Key {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-/// `scalar · P` for points from a peer (each checked; `None`: checked only),
-/// compressed in batches (as `2·(scalar/2)·P`, sharing one inversion).
-fn multiply(message: &'static str, points: &[[u8; 32]], scalar: Option<&Scalar>) -> Result<Vec<[u8; 32]>> {
-    let half = scalar.map(|s| s * Scalar::from(2u8).invert());
-    let chunks: Vec<Vec<[u8; 32]>> = points
-        .par_chunks(256)
-        .enumerate()
-        .map(|(c, chunk)| {
-            let products = chunk
-                .iter()
-                .enumerate()
-                .map(|(k, bytes)| {
-                    let point = CompressedRistretto(*bytes)
-                        .decompress()
-                        .filter(|p| *p != RistrettoPoint::default())
-                        .ok_or_else(|| Error::Malformed {
-                            message,
-                            reason: format!("item {} is not a ristretto255 point other than the identity", c * 256 + k),
-                        })?;
-                    Ok(half.map(|h| point * h))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if half.is_none() {
-                return Ok(chunk.to_vec());
-            }
-            let halves: Vec<RistrettoPoint> = products.into_iter().flatten().collect();
-            Ok(RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes()).collect())
-        })
-        .collect::<Result<_>>()?;
-    Ok(chunks.concat())
 }
 
 fn shuffle(points: Vec<[u8; 32]>) -> Vec<[u8; 32]> {
@@ -255,7 +198,7 @@ where
     let work: usize = (0..n).map(|o| path(o, n).iter().filter(|&&p| p == me).count() * sizes[o]).sum();
     progress.add_total(work as u64);
 
-    let key = Key::random()?;
+    let key = BlindingKey::random()?;
     let mut own_order: Vec<Vec<u8>> = Vec::new();
     let mut leader_full: Vec<[u8; 32]> = Vec::new();
     // The combiner's running intersection of the other parties' sets, truncated.
@@ -264,47 +207,38 @@ where
         let route = path(origin, n);
         // A set's owner may also be its holder (the leader's and the combiner's own sets).
         let positions: Vec<usize> = route.iter().enumerate().filter(|(_, p)| **p == me).map(|(i, _)| i).collect();
-        let mut one_time: Option<Key> = None;
+        let mut one_time: Option<BlindingKey> = None;
         for position in positions {
             let tag = tag("hop", origin);
             let points = if position == 0 {
                 // Start: shuffle our ids, hash and blind them.
                 let mut slots: Vec<Option<Vec<u8>>> = items.iter().cloned().map(Some).collect();
                 own_order = random_permutation(slots.len()).into_iter().filter_map(|i| slots[i].take()).collect();
-                let scalar = if origin == 0 {
-                    let r = Key::random()?;
-                    let s = r.0;
-                    one_time = Some(r);
-                    s
+                if origin == 0 {
+                    one_time.insert(BlindingKey::random()?).blind_items(&own_order)
                 } else {
-                    key.0
-                };
-                let half = scalar * Scalar::from(2u8).invert();
-                own_order
-                    .par_chunks(256)
-                    .flat_map_iter(|chunk| {
-                        let halves: Vec<RistrettoPoint> =
-                            chunk.iter().map(|id| hash_to_group(id, ID_DST).expect("valid DST") * half).collect();
-                        RistrettoPoint::double_and_compress_batch(&halves).into_iter().map(|c| c.to_bytes())
-                    })
-                    .collect()
+                    key.blind_items(&own_order)
+                }
             } else {
                 let from = &parties[route[position - 1]];
                 let received = recv_points(transport, from, &tag, size).await?;
                 let is_end = position == route.len() - 1;
-                let scalar = match (origin, is_end) {
+                const MESSAGE: &str = "multi-party PSI batch";
+                let multiplied = match (origin, is_end) {
                     // Back at the leader: remove r, apply k_0.
-                    (0, true) => Some(
-                        one_time
+                    (0, true) => {
+                        let r = one_time
                             .take()
-                            .map(|r| r.0.invert() * key.0)
-                            .ok_or_else(|| Error::InvalidParams("the leader's one-time key is missing".into()))?,
-                    ),
+                            .ok_or_else(|| Error::InvalidParams("the leader's one-time key is missing".into()))?;
+                        key.divided_by(&r).reblind(MESSAGE, 0, &received)?
+                    }
                     // The combiner's own set comes back already carrying its key.
-                    (o, true) if o == last => None,
-                    _ => Some(key.0),
+                    (o, true) if o == last => {
+                        check_points(MESSAGE, &received)?;
+                        received
+                    }
+                    _ => key.reblind(MESSAGE, 0, &received)?,
                 };
-                let multiplied = multiply("multi-party PSI batch", &received, scalar.as_ref())?;
                 if is_end {
                     if origin == 0 {
                         leader_full = multiplied;

@@ -23,12 +23,13 @@
 use aes::Aes128;
 use aes::cipher::{KeyIvInit, StreamCipher, StreamCipherSeek};
 use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
+use super::{decode_point, random_scalar};
 use crate::{Error, Result};
 
 /// A 128-bit seed or key.
@@ -38,34 +39,11 @@ const BASE_OT_DST: &[u8] = b"wefe/psi/base-ot/chou-orlandi/v1";
 
 type AesCtr = ctr::Ctr128LE<Aes128>;
 
-/// A random non-zero scalar from the OS generator.
-fn random_scalar() -> Result<Scalar> {
-    let mut wide = [0u8; 64];
-    loop {
-        getrandom::fill(&mut wide).map_err(|e| Error::Random(e.to_string()))?;
-        let scalar = Scalar::from_bytes_mod_order_wide(&wide);
-        wide.zeroize();
-        if scalar != Scalar::ZERO {
-            return Ok(scalar);
-        }
-    }
-}
-
 /// 16 random bytes from the OS generator.
 pub(crate) fn random_seed() -> Result<Seed> {
     let mut seed = [0u8; 16];
     getrandom::fill(&mut seed).map_err(|e| Error::Random(e.to_string()))?;
     Ok(seed)
-}
-
-fn decode_point(message: &'static str, what: &str, bytes: &[u8; 32]) -> Result<RistrettoPoint> {
-    let point = CompressedRistretto(*bytes)
-        .decompress()
-        .ok_or_else(|| Error::Malformed { message, reason: format!("{what} is not a ristretto255 point") })?;
-    if point == RistrettoPoint::default() {
-        return Err(Error::Malformed { message, reason: format!("{what} is the identity") });
-    }
-    Ok(point)
 }
 
 fn derive_key(index: usize, s: &[u8; 32], r: &[u8; 32], shared: &RistrettoPoint) -> Seed {
@@ -107,7 +85,7 @@ impl BaseOtSender {
             .par_iter()
             .enumerate()
             .map(|(i, bytes)| {
-                let r = decode_point(message, &format!("base-OT point {i}"), bytes)?;
+                let r = decode_point(message, || format!("base-OT point {i}"), bytes)?;
                 let yr = r * self.y;
                 Ok((derive_key(i, &self.s, bytes, &yr), derive_key(i, &self.s, bytes, &(yr - self.t))))
             })
@@ -127,7 +105,7 @@ pub(crate) fn base_ot_receive(
     sender_public: &[u8; 32],
     choices: &[bool],
 ) -> Result<(Vec<[u8; 32]>, Vec<Seed>)> {
-    let s = decode_point(message, "the base-OT sender's point", sender_public)?;
+    let s = decode_point(message, || "the base-OT sender's point".into(), sender_public)?;
     let secrets = choices.iter().map(|_| random_scalar()).collect::<Result<Vec<_>>>()?;
     let (points, keys) = choices
         .par_iter()
