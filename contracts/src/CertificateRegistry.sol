@@ -6,8 +6,10 @@ import {Consortium, NotActiveMember} from "./Consortium.sol";
 /// @title CertificateRegistry
 /// @notice The on-chain half of the consortium PKI. A member requests a certificate by the hash of its
 /// certificate signing request; an appointed certificate authority issues it (recording the certificate's
-/// hash, serial, validity and where to fetch it) and can revoke it with a reason. Gateways refuse peers
-/// whose certificate does not read `Issued` here.
+/// hash, serial, validity and where to fetch it) and can revoke it with a reason. Each authority publishes
+/// the SM2 key of its root certificate here, so gateways can check a peer's X.509 certificate without any
+/// file from the authority. Gateways refuse peers whose certificate does not read `Issued` here, or is not
+/// signed by the root key of its issuer.
 /// @dev Validity times are X.509 times (Unix seconds) checked by gateways off chain: the chain never
 /// compares them with block.timestamp (FISCO BCOS counts it in milliseconds).
 contract CertificateRegistry {
@@ -38,6 +40,16 @@ contract CertificateRegistry {
         string reason;
     }
 
+    struct AuthorityRoot {
+        // SM3 hash of the root certificate's DER encoding (0 when the authority never published one).
+        bytes32 certificateHash;
+        // The root's SM2 public key, x || y (64 bytes).
+        bytes publicKey;
+        uint64 setBlock;
+    }
+
+    /// @notice Length of an SM2 public key (x || y, no 0x04 prefix), in bytes.
+    uint256 public constant ROOT_KEY_LENGTH = 64;
     /// @notice Maximum length of a certificate's download URI, in bytes.
     uint256 public constant MAX_URI_LENGTH = 512;
     /// @notice Maximum length of a rejection or revocation reason, in bytes.
@@ -54,6 +66,7 @@ contract CertificateRegistry {
     error InvalidUri(uint256 length);
     error InvalidReason(uint256 length);
     error NotAllowedToRevoke(uint256 certificateId, address account);
+    error InvalidRootKey(uint256 length);
 
     /// @notice A member asked for a certificate for the key in the CSR with hash `csrHash`.
     event CertificateRequested(uint256 indexed certificateId, address indexed member, bytes32 csrHash);
@@ -73,6 +86,10 @@ contract CertificateRegistry {
     /// @notice The certificate was revoked; it never reads valid again.
     event CertificateRevoked(uint256 indexed certificateId, address indexed by, uint8 reasonCode, string reason);
 
+    /// @notice A certificate authority published (or replaced) its root certificate: certificates it issues
+    /// are signed by `publicKey`.
+    event AuthorityRootSet(address indexed authority, bytes32 certificateHash, bytes publicKey);
+
     /// @notice The consortium whose members and certificate authorities this registry serves.
     Consortium public immutable consortium;
     Certificate[] private _certificates; // id = index + 1
@@ -82,6 +99,7 @@ contract CertificateRegistry {
     /// @notice The id of the certificate most recently issued to a member (0 when none; it may have been
     /// revoked since).
     mapping(address => uint256) public latestCertificateOf;
+    mapping(address => AuthorityRoot) private _roots;
 
     modifier onlyAuthority() {
         if (!consortium.isCertificateAuthority(msg.sender)) revert NotCertificateAuthority(msg.sender);
@@ -147,6 +165,23 @@ contract CertificateRegistry {
         c.status = CertificateStatus.Issued;
         c.issuedBlock = uint64(block.number);
         emit CertificateIssued(certificateId, c.member, msg.sender, certificateHash, serial, notBefore, notAfter, uri);
+    }
+
+    /// @notice Publishes the caller's root certificate: its hash and SM2 public key. Only certificate
+    /// authorities may. Replacing a root invalidates, at every gateway, the certificates signed by the old one.
+    /// @param certificateHash SM3 hash of the DER-encoded root certificate.
+    /// @param publicKey The root's SM2 public key, x || y (64 bytes).
+    function setAuthorityRoot(bytes32 certificateHash, bytes calldata publicKey) external onlyAuthority {
+        if (certificateHash == bytes32(0)) revert ZeroHash();
+        if (publicKey.length != ROOT_KEY_LENGTH) revert InvalidRootKey(publicKey.length);
+        _roots[msg.sender] = AuthorityRoot(certificateHash, publicKey, uint64(block.number));
+        emit AuthorityRootSet(msg.sender, certificateHash, publicKey);
+    }
+
+    /// @notice The root certificate an authority published (all zero when none). Whether the account is still an
+    /// authority is `Consortium.isCertificateAuthority`'s answer.
+    function authorityRoot(address authority) external view returns (AuthorityRoot memory) {
+        return _roots[authority];
     }
 
     /// @notice Declines a pending request. Only certificate authorities may.

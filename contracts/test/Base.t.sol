@@ -36,6 +36,7 @@ abstract contract ConsortiumEvents {
 
 abstract contract CertificateEvents {
     event CertificateRequested(uint256 indexed certificateId, address indexed member, bytes32 csrHash);
+    event AuthorityRootSet(address indexed authority, bytes32 certificateHash, bytes publicKey);
     event CertificateIssued(
         uint256 indexed certificateId,
         address indexed member,

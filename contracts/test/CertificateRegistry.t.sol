@@ -403,4 +403,49 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(certs.isValid(hash), s == 1);
         assertEq(_status(id), s == 0 ? 1 : (s == 1 ? 2 : 3));
     }
+
+    // ------------------------------------------------------------ authority roots
+
+    function test_setAuthorityRoot() public {
+        bytes32 root = keccak256("root-cert");
+        bytes memory key = _key(7);
+        assertEq(certs.authorityRoot(ca).certificateHash, bytes32(0));
+        vm.expectEmit(true, false, false, true, address(certs));
+        emit AuthorityRootSet(ca, root, key);
+        vm.prank(ca);
+        certs.setAuthorityRoot(root, key);
+        CertificateRegistry.AuthorityRoot memory r = certs.authorityRoot(ca);
+        assertEq(r.certificateHash, root);
+        assertEq(r.publicKey, key);
+        assertEq(r.setBlock, block.number);
+
+        // Replacing a root keeps only the new one.
+        vm.roll(block.number + 5);
+        vm.prank(ca);
+        certs.setAuthorityRoot(keccak256("root-2"), _key(8));
+        r = certs.authorityRoot(ca);
+        assertEq(r.certificateHash, keccak256("root-2"));
+        assertEq(r.publicKey, _key(8));
+        assertEq(r.setBlock, block.number);
+    }
+
+    function testRevert_setAuthorityRoot_notAuthority() public {
+        vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.NotCertificateAuthority.selector, alice));
+        vm.prank(alice);
+        certs.setAuthorityRoot(keccak256("root"), _key(1));
+    }
+
+    function testRevert_setAuthorityRoot_zeroHash() public {
+        vm.expectRevert(CertificateRegistry.ZeroHash.selector);
+        vm.prank(ca);
+        certs.setAuthorityRoot(bytes32(0), _key(1));
+    }
+
+    function testFuzz_setAuthorityRoot_keyLength(uint16 length) public {
+        uint256 len = bound(length, 0, 200);
+        vm.assume(len != 64);
+        vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.InvalidRootKey.selector, len));
+        vm.prank(ca);
+        certs.setAuthorityRoot(keccak256("root"), _bytes(len));
+    }
 }

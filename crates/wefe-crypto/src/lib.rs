@@ -1,10 +1,15 @@
 //! Cryptographic primitives of wefe.
 //!
-//! This crate owns the number-theoretic building blocks that the protocol
-//! crates compose; for now that is [`paillier`]: additively homomorphic
-//! encryption (keys, encryption with precomputed randomness, CRT decryption,
-//! homomorphic operations, multi-exponentiation inner products, fixed-point
-//! encoding of signed floats and size-checked serialization).
+//! This crate owns the cryptographic building blocks that the protocol,
+//! gateway and CLI crates compose:
+//!
+//! - [`paillier`]: additively homomorphic encryption (keys, encryption with
+//!   precomputed randomness, CRT decryption, homomorphic operations,
+//!   multi-exponentiation inner products, fixed-point encoding of signed
+//!   floats and size-checked serialization);
+//! - [`sm`]: SM2 signatures, encryption and ECDH, SM3 and its KDF, SM4-GCM;
+//! - [`cert`]: the consortium's SM2/SM3 X.509 certificates (root CA, CSRs,
+//!   issuing, checking a peer's certificate against a trusted root).
 //!
 //! It is a leaf crate: it must not import the chain, network, store or node
 //! crates (nor `wefe-core`); protocols such as vertical logistic regression
@@ -26,7 +31,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cert;
+pub mod keyfile;
 pub mod paillier;
+pub mod sm;
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +70,18 @@ pub enum Error {
     /// A key failed a consistency check.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
+    /// A signature did not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+    /// A ciphertext failed its integrity check (wrong key, tampered or truncated).
+    #[error("cannot decrypt the {0}: wrong key, or the data was altered")]
+    Decrypt(&'static str),
+    /// A key file could not be read or written.
+    #[error("{0}")]
+    KeyFile(String),
+    /// A certificate, CSR or their encoding is unusable.
+    #[error("{0}")]
+    Certificate(String),
 }
 
 /// Result type of this crate.

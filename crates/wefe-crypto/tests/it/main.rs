@@ -1,3 +1,4 @@
 //! Integration tests of wefe-crypto's public API.
 
+mod cert;
 mod paillier;
