@@ -36,6 +36,10 @@ pub struct ChainSection {
     /// How long to wait for a transaction receipt.
     #[serde(default = "default_receipt_timeout")]
     pub receipt_timeout_secs: u64,
+    /// Accounts, signatures and ABI hashing: `ecdsa` (secp256k1 + Keccak-256,
+    /// the default) or `sm` (SM2 + SM3, FISCO BCOS in SM mode).
+    #[serde(default)]
+    pub crypto_suite: crate::suite::CryptoSuite,
 }
 
 /// The `[contracts]` table.
@@ -129,6 +133,13 @@ impl ChainConfig {
         if self.chain.backend != "ethereum" {
             return Err(format!("backend '{}' is not supported (supported: ethereum)", self.chain.backend));
         }
+        if self.chain.crypto_suite != crate::suite::CryptoSuite::Ecdsa {
+            return Err(format!(
+                "crypto_suite '{}' needs a FISCO BCOS backend in SM mode, which wefe does not ship yet \
+                 (the ethereum backend signs transactions with secp256k1)",
+                self.chain.crypto_suite
+            ));
+        }
         check_rpc_url(&self.chain.rpc_url)?;
         if self.chain.receipt_timeout_secs == 0 {
             return Err("receipt_timeout_secs must be at least 1".to_owned());
@@ -172,6 +183,7 @@ mod tests {
                 chain_id: 31337,
                 confirmations: 0,
                 receipt_timeout_secs: 60,
+                crypto_suite: Default::default(),
             },
             contracts: ContractAddresses {
                 consortium: Address::repeat_byte(1),

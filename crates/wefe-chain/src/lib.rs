@@ -22,11 +22,13 @@ pub mod config;
 mod error;
 mod ethereum;
 mod governance;
+pub mod suite;
 
 pub use backend::{ChainBackend, ChainLog, LogQuery, TxOutcome};
 pub use config::{ChainConfig, ContractAddresses};
 pub use error::{ChainError, Result};
 pub use ethereum::EthereumBackend;
 pub use governance::{DeployedContracts, Governance, Target, decode_events};
+pub use suite::{CryptoSuite, SuiteKey};
 
 pub use alloy::primitives::{Address, B256, Bytes, U256};

@@ -42,6 +42,25 @@ pub struct GatewayConfig {
     pub connect_timeout: Duration,
     /// How long `recv` waits before failing with a link error (default: forever).
     pub recv_timeout: Option<Duration>,
+    /// This member's X.509 certificate (DER), presented in every handshake
+    /// (default none).
+    pub certificate: Option<std::sync::Arc<[u8]>>,
+    /// Refuse peers whose handshake carries no certificate (default false:
+    /// peers are then authenticated by their registered key alone; a
+    /// certificate that is presented is always checked).
+    pub require_peer_certificates: bool,
+    /// How long a session key is used before a new handshake (default 1 h).
+    pub session_lifetime: Duration,
+    /// Sessions a gateway holds as callee; the oldest are dropped beyond it (default 4096).
+    pub max_sessions: usize,
+}
+
+impl GatewayConfig {
+    /// This member's certificate (DER), sent in every handshake.
+    pub fn with_certificate(mut self, der: Vec<u8>) -> Self {
+        self.certificate = Some(std::sync::Arc::from(der));
+        self
+    }
 }
 
 impl Default for GatewayConfig {
@@ -61,6 +80,10 @@ impl Default for GatewayConfig {
             max_backoff: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             recv_timeout: None,
+            certificate: None,
+            require_peer_certificates: false,
+            session_lifetime: Duration::from_secs(3600),
+            max_sessions: 4096,
         }
     }
 }

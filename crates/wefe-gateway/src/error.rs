@@ -135,6 +135,24 @@ pub enum GatewayError {
     /// A private key could not be read.
     #[error("SM2 private key: {0}")]
     PrivateKey(String),
+    /// The peer presented no certificate, and this gateway requires one.
+    #[error("{0} presented no certificate, and this gateway requires one")]
+    CertificateRequired(PeerId),
+    /// The peer's certificate was refused.
+    #[error("certificate of {peer} refused: {reason}")]
+    Certificate {
+        /// The member that presented it.
+        peer: PeerId,
+        /// Why.
+        reason: String,
+    },
+    /// An envelope names a session this gateway does not hold (expired, or
+    /// the gateway restarted): the sender opens a new one and retries.
+    #[error("unknown or expired session from {0}; open a new one")]
+    UnknownSession(PeerId),
+    /// A payload failed SM4-GCM authentication under its session's key.
+    #[error("payload from {0} does not decrypt under its session key")]
+    Undecryptable(PeerId),
     /// A public key is not 64 bytes `x||y` of a point on the SM2 curve.
     #[error("SM2 public key: {0}")]
     PublicKey(String),
@@ -152,7 +170,12 @@ impl GatewayError {
             | Self::OutOfOrder { .. }
             | Self::LengthMismatch { .. }
             | Self::Truncated { .. } => Code::InvalidArgument,
-            Self::UnknownMember(_) | Self::InactiveMember(_) => Code::PermissionDenied,
+            Self::UnknownMember(_)
+            | Self::InactiveMember(_)
+            | Self::CertificateRequired(_)
+            | Self::Certificate { .. } => Code::PermissionDenied,
+            Self::UnknownSession(_) => Code::FailedPrecondition,
+            Self::Undecryptable(_) => Code::Unauthenticated,
             Self::Unsigned(_) | Self::BadSignature(_) | Self::BadRegisteredKey(_) | Self::StaleTimestamp { .. } => {
                 Code::Unauthenticated
             }

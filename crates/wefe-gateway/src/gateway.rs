@@ -18,8 +18,9 @@ use crate::directory::PeerDirectory;
 use crate::error::{GatewayError, Result};
 use crate::inbox::{Budget, Delivered, Inbox, Reservation};
 use crate::proto::gateway_server::GatewayServer;
-use crate::proto::{Ack, Envelope};
+use crate::proto::{Ack, Envelope, Hello};
 use crate::replay::{ReplayCache, ReplayVerdict};
+use crate::session::{self, HelloCheck, Role, Session, SessionId, SessionTable};
 use crate::signing::{self, MemberKey, WIRE_VERSION};
 use crate::transport::GatewayTransport;
 
@@ -70,6 +71,10 @@ pub(crate) struct Shared {
     /// Messages already delivered, so a sender's retry after a lost Ack is
     /// acknowledged without being delivered twice.
     delivered: Mutex<DeliveredLog>,
+    /// Sessions peers opened with this gateway (it decrypts with them).
+    sessions: Mutex<SessionTable>,
+    /// Sessions this gateway opened with peers (it encrypts with them).
+    pub(crate) outgoing: Mutex<HashMap<PeerId, Arc<Session>>>,
 }
 
 /// The most recent delivered message keys, bounded.
@@ -126,6 +131,8 @@ impl Gateway {
                 // collide with what its peers remember from before.
                 next_seq: AtomicU64::new(random_seq_start()),
                 delivered: Mutex::new(DeliveredLog::default()),
+                sessions: Mutex::new(SessionTable::default()),
+                outgoing: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -205,8 +212,10 @@ impl Shared {
             .as_slice()
             .try_into()
             .map_err(|_| GatewayError::Malformed(format!("nonce must be 16 bytes, got {}", env.nonce.len())))?;
-        if env.payload.len() > self.config.max_chunk_bytes {
-            return Err(GatewayError::ChunkTooLarge { size: env.payload.len(), limit: self.config.max_chunk_bytes });
+        let sealed_limit = self.config.max_chunk_bytes.saturating_add(wefe_crypto::sm::GCM_TAG_LEN);
+        if env.payload.len() > sealed_limit {
+            let size = env.payload.len() - wefe_crypto::sm::GCM_TAG_LEN;
+            return Err(GatewayError::ChunkTooLarge { size, limit: self.config.max_chunk_bytes });
         }
         if to != self.local {
             return Err(GatewayError::WrongRecipient { to, local: self.local });
@@ -219,16 +228,35 @@ impl Shared {
             return Err(GatewayError::Unsigned(from));
         }
         let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
-        // Hashing a multi-MiB chunk takes milliseconds: keep it off the I/O threads.
-        let (env, valid) = tokio::task::spawn_blocking(move || {
+        let session_id: SessionId = env
+            .session
+            .as_slice()
+            .try_into()
+            .map_err(|_| GatewayError::Malformed(format!("session must be 16 bytes, got {}", env.session.len())))?;
+        let session = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&session_id, self.config.session_lifetime)
+            .filter(|s| s.peer == from)
+            .ok_or(GatewayError::UnknownSession(from))?;
+        // A revocation (or dismissal of the issuer) read from the chain since
+        // the handshake cuts the session here, at its next envelope.
+        if let Some(cert) = &session.peer_certificate {
+            session::recheck_certificate(self.directory.as_ref(), from, cert)?;
+        }
+        // Hashing and decrypting a multi-MiB chunk takes milliseconds: keep it off the I/O threads.
+        let (mut env, valid, plain) = tokio::task::spawn_blocking(move || {
             let valid = signing::verify(&env, &key);
-            (env, valid)
+            let plain = if valid { session::open_envelope(&env, &session.cipher) } else { None };
+            (env, valid, plain)
         })
         .await
         .map_err(|e| GatewayError::Stream(Status::internal(format!("signature check failed to run: {e}"))))?;
         if !valid {
             return Err(GatewayError::BadSignature(from));
         }
+        env.payload = bytes::Bytes::from(plain.ok_or(GatewayError::Undecryptable(from))?);
         let now = now_ms();
         let window_ms = i64::try_from(self.config.clock_window.as_millis()).unwrap_or(i64::MAX);
         let skew_ms = env.timestamp_ms.saturating_sub(now);
@@ -246,6 +274,38 @@ impl Shared {
             ReplayVerdict::Replayed => Err(GatewayError::Replay { from, nonce: hex::encode(nonce) }),
             ReplayVerdict::Full => Err(GatewayError::ReplayCacheFull(self.config.replay_cache_entries)),
         }
+    }
+
+    /// Answers a peer's `Hello`: checks it, opens a session, returns ours.
+    fn handshake(&self, hello: Hello) -> Result<Hello> {
+        let check = HelloCheck {
+            directory: self.directory.as_ref(),
+            local: self.local,
+            require_certificate: self.config.require_peer_certificates,
+            clock_window: self.config.clock_window,
+        };
+        let (from, checked) = check.check(&hello, Role::Caller, None)?;
+        let digest = session::hello_digest(&hello, Role::Caller, None);
+        let (reply, ephemeral) = session::new_hello(
+            &self.key,
+            self.local,
+            from,
+            self.config.certificate.as_deref(),
+            Role::Callee,
+            Some(&digest),
+        )?;
+        let (id, cipher) = session::derive(&ephemeral, &checked.ephemeral, &hello, &reply, &digest)?;
+        let session = Session {
+            id,
+            peer: from,
+            cipher,
+            peer_certificate: checked.certificate,
+            opened: std::time::Instant::now(),
+        };
+        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.insert(session, self.config.max_sessions.max(1), self.config.session_lifetime);
+        tracing::debug!(%from, sessions = sessions.len(), "session opened by peer");
+        Ok(reply)
     }
 
     /// Runs one `Exchange` call: accepts envelopes until the stream ends or one is refused.
@@ -370,9 +430,26 @@ impl crate::proto::gateway_server::Gateway for GatewayService {
             }
         }
     }
+
+    async fn handshake(&self, request: Request<Hello>) -> std::result::Result<Response<Hello>, Status> {
+        let remote = request.remote_addr();
+        let shared = Arc::clone(&self.shared);
+        let hello = request.into_inner();
+        // Two SM2 verifications, a signature and a scalar multiplication: off the I/O threads.
+        let result = tokio::task::spawn_blocking(move || shared.handshake(hello))
+            .await
+            .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?;
+        match result {
+            Ok(reply) => Ok(Response::new(reply)),
+            Err(err) => {
+                tracing::warn!(?remote, code = ?err.code(), "gateway refused a handshake: {err}");
+                Err(err.into())
+            }
+        }
+    }
 }
 
-fn peer_field(bytes: &[u8], field: &str) -> Result<PeerId> {
+pub(crate) fn peer_field(bytes: &[u8], field: &str) -> Result<PeerId> {
     let raw: [u8; 20] = bytes.try_into().map_err(|_| {
         GatewayError::Malformed(format!("{field} must be a 20-byte member address, got {} bytes", bytes.len()))
     })?;

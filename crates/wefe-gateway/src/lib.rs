@@ -21,6 +21,7 @@ mod error;
 mod gateway;
 mod inbox;
 mod replay;
+pub mod session;
 pub mod signing;
 mod transport;
 
@@ -31,7 +32,7 @@ pub mod proto {
 }
 
 pub use config::{GatewayConfig, MIB};
-pub use directory::{PeerDirectory, PeerInfo, StaticPeerDirectory};
+pub use directory::{CertificateRecord, PeerDirectory, PeerInfo, StaticPeerDirectory};
 pub use error::{GatewayError, Result};
 pub use gateway::{Gateway, GatewayService};
 pub use signing::{MemberKey, PublicKeyBytes};

@@ -7,7 +7,7 @@
 //! followed by `x`):
 //!
 //! ```text
-//! len32("wefe.gateway.v1.Envelope")   domain separation
+//! len32("wefe.gateway.v2.Envelope")   domain separation
 //! version        u32
 //! job_id         u64
 //! len32(from)    20 bytes when valid
@@ -17,6 +17,7 @@
 //! chunk          u32
 //! last           u8 (0 or 1)
 //! len32(nonce)   16 bytes when valid
+//! len32(session) 16 bytes when valid
 //! timestamp_ms   i64 (two's complement)
 //! total_len      u64
 //! payload_len    u64
@@ -33,6 +34,9 @@
 //! `e = SM3(Z_A || M)` with `M` the encoding above. It is sent as 64 bytes
 //! `r || s`. The RustCrypto `sm2` crate computes `Z_A` and the signature; this
 //! module only builds `M`.
+//!
+//! The payload is the SM4-GCM ciphertext of the chunk under the session's key
+//! (see [`crate::session`]); the signature covers the ciphertext.
 
 use getrandom::SysRng;
 use sm2::dsa::signature::{MultipartVerifier, RandomizedMultipartSigner};
@@ -47,10 +51,10 @@ use crate::proto::Envelope;
 pub const DIST_ID: &str = "1234567812345678";
 
 /// The wire format version this crate writes and accepts.
-pub const WIRE_VERSION: u32 = 1;
+pub const WIRE_VERSION: u32 = 2;
 
 /// Domain-separation prefix of the canonical encoding.
-pub const SIGNING_DOMAIN: &[u8] = b"wefe.gateway.v1.Envelope";
+pub const SIGNING_DOMAIN: &[u8] = b"wefe.gateway.v2.Envelope";
 
 /// Length of an SM2 signature on the wire (`r || s`).
 pub const SIGNATURE_BYTES: usize = 64;
@@ -78,6 +82,7 @@ pub fn signed_header(env: &Envelope) -> Vec<u8> {
     out.extend_from_slice(&env.chunk.to_be_bytes());
     out.push(u8::from(env.last));
     len32(&mut out, &env.nonce);
+    len32(&mut out, &env.session);
     out.extend_from_slice(&env.timestamp_ms.to_be_bytes());
     out.extend_from_slice(&env.total_len.to_be_bytes());
     out.extend_from_slice(&(env.payload.len() as u64).to_be_bytes());
@@ -149,6 +154,15 @@ impl MemberKey {
         self.public
     }
 
+    /// Signs the concatenation of `parts`: 64 bytes `r || s`.
+    pub fn sign_parts(&self, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        let signature: Signature = self
+            .signing
+            .try_multipart_sign_with_rng(&mut SysRng, parts)
+            .map_err(|e| GatewayError::PrivateKey(format!("signing failed: {e}")))?;
+        Ok(signature.to_vec())
+    }
+
     /// Signs `env` (every field but `signature`) and stores the signature in it.
     pub fn sign(&self, env: &mut Envelope) -> Result<()> {
         let header = signed_header(env);
@@ -169,6 +183,11 @@ pub fn verifying_key(public: &PublicKeyBytes) -> Result<VerifyingKey> {
     sec1[1..].copy_from_slice(public);
     VerifyingKey::from_sec1_bytes(DIST_ID, &sec1)
         .map_err(|_| GatewayError::PublicKey("not a point on the SM2 curve".into()))
+}
+
+/// Whether `signature` is a valid signature by `key` over the concatenation of `parts`.
+pub fn verify_parts(parts: &[&[u8]], signature: &[u8], key: &VerifyingKey) -> bool {
+    Signature::from_slice(signature).is_ok_and(|signature| key.multipart_verify(parts, &signature).is_ok())
 }
 
 /// Whether `env.signature` is a valid signature by `key` over `env`.
@@ -200,6 +219,7 @@ mod tests {
             payload: bytes::Bytes::from_static(b"hello"),
             signature: Vec::new(),
             total_len: 1_048_581,
+            session: vec![0x3c; 16],
         }
     }
 
@@ -233,8 +253,8 @@ mod tests {
         let header = signed_header(&env);
         let mut expected = Vec::new();
         expected.extend_from_slice(&24u32.to_be_bytes());
-        expected.extend_from_slice(b"wefe.gateway.v1.Envelope");
-        expected.extend_from_slice(&1u32.to_be_bytes());
+        expected.extend_from_slice(b"wefe.gateway.v2.Envelope");
+        expected.extend_from_slice(&2u32.to_be_bytes());
         expected.extend_from_slice(&7u64.to_be_bytes());
         expected.extend_from_slice(&20u32.to_be_bytes());
         expected.extend_from_slice(&[0xa1; 20]);
@@ -247,6 +267,8 @@ mod tests {
         expected.push(1);
         expected.extend_from_slice(&16u32.to_be_bytes());
         expected.extend_from_slice(&[0x5a; 16]);
+        expected.extend_from_slice(&16u32.to_be_bytes());
+        expected.extend_from_slice(&[0x3c; 16]);
         expected.extend_from_slice(&1_700_000_000_000i64.to_be_bytes());
         expected.extend_from_slice(&1_048_581u64.to_be_bytes());
         expected.extend_from_slice(&5u64.to_be_bytes());
@@ -273,6 +295,7 @@ mod tests {
             Box::new(|e| e.chunk += 1),
             Box::new(|e| e.last = !e.last),
             Box::new(|e| e.nonce[0] ^= 1),
+            Box::new(|e| e.session[15] ^= 1),
             Box::new(|e| e.timestamp_ms += 1),
             Box::new(|e| e.total_len += 1),
             Box::new(|e| e.payload = bytes::Bytes::from_static(b"hellp")),

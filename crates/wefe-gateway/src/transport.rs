@@ -15,6 +15,7 @@ use wefe_core::{PeerId, Transport, TransportError};
 use crate::gateway::{Shared, now_ms};
 use crate::proto::gateway_client::GatewayClient;
 use crate::proto::{Ack, Envelope};
+use crate::session::{self, HelloCheck, Role, Session};
 use crate::signing::WIRE_VERSION;
 
 /// Envelopes signed ahead of the network: bounds the sender's memory to the
@@ -53,16 +54,93 @@ impl GatewayTransport {
         }
     }
 
+    /// The session this gateway uses to send to `to`, opening one when
+    /// there is none (or it is older than the session lifetime).
+    async fn session(&self, endpoint: &str, to: PeerId) -> Result<Arc<Session>, Status> {
+        let lifetime = self.shared.config.session_lifetime;
+        let cached = self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner()).get(&to).cloned();
+        // Renewed a little before the callee forgets it.
+        if let Some(session) = cached.filter(|s| s.opened.elapsed() < lifetime.mul_f64(0.9)) {
+            return Ok(session);
+        }
+        let shared = Arc::clone(&self.shared);
+        let (hello, ephemeral) = tokio::task::spawn_blocking(move || {
+            session::new_hello(&shared.key, shared.local, to, shared.config.certificate.as_deref(), Role::Caller, None)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
+        .map_err(Status::from)?;
+        let mut client = GatewayClient::new(self.shared.channel(endpoint)?);
+        let reply = client.handshake(hello.clone()).await?.into_inner();
+        let shared = Arc::clone(&self.shared);
+        let session = tokio::task::spawn_blocking(move || -> crate::Result<Session> {
+            let digest = session::hello_digest(&hello, Role::Caller, None);
+            let check = HelloCheck {
+                directory: shared.directory.as_ref(),
+                local: shared.local,
+                require_certificate: shared.config.require_peer_certificates,
+                clock_window: shared.config.clock_window,
+            };
+            let (from, checked) = check.check(&reply, Role::Callee, Some(&digest))?;
+            if from != to {
+                return Err(crate::GatewayError::Malformed(format!("{to}'s gateway answered as {from}")));
+            }
+            let (id, cipher) = session::derive(&ephemeral, &checked.ephemeral, &hello, &reply, &digest)?;
+            Ok(Session {
+                id,
+                peer: to,
+                cipher,
+                peer_certificate: checked.certificate,
+                opened: std::time::Instant::now(),
+            })
+        })
+        .await
+        .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
+        // The peer's answer was refused: say so in its own words.
+        .map_err(|e| Status::new(e.code(), format!("refused {to}'s handshake: {e}")))?;
+        let session = Arc::new(session);
+        self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner()).insert(to, Arc::clone(&session));
+        Ok(session)
+    }
+
+    /// Forgets the session with `to` (the peer no longer holds it).
+    fn drop_session(&self, to: &PeerId, id: &session::SessionId) {
+        let mut outgoing = self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner());
+        if outgoing.get(to).is_some_and(|s| &s.id == id) {
+            outgoing.remove(to);
+        }
+    }
+
     /// One `Exchange` call carrying the whole message.
     async fn send_once(&self, endpoint: &str, to: PeerId, tag: &str, seq: u64, payload: Bytes) -> Result<Ack, Status> {
+        let session = self.session(endpoint, to).await?;
+        // The peer's certificate is re-checked before every message too.
+        if let Some(cert) = &session.peer_certificate {
+            session::recheck_certificate(self.shared.directory.as_ref(), to, cert).map_err(Status::from)?;
+        }
         let channel = self.shared.channel(endpoint)?;
         let mut client = GatewayClient::new(channel);
         let (tx, rx) = mpsc::channel(SIGNED_AHEAD);
-        let chunks =
-            Chunker { shared: Arc::clone(&self.shared), job_id: self.job_id, to, tag: tag.to_owned(), seq, payload };
+        let chunks = Chunker {
+            shared: Arc::clone(&self.shared),
+            job_id: self.job_id,
+            to,
+            tag: tag.to_owned(),
+            seq,
+            payload,
+            session: Arc::clone(&session),
+        };
         // Signing hashes every byte: run it on the blocking pool, feeding the call.
         let producer = tokio::task::spawn_blocking(move || chunks.run(&tx));
-        let ack = client.exchange(ReceiverStream::new(rx)).await?.into_inner();
+        let ack = match client.exchange(ReceiverStream::new(rx)).await {
+            Ok(ack) => ack.into_inner(),
+            Err(status) => {
+                if status.code() == Code::FailedPrecondition {
+                    self.drop_session(&to, &session.id);
+                }
+                return Err(status);
+            }
+        };
         match producer.await {
             Ok(Ok(())) if ack.messages == 1 => Ok(ack),
             Ok(Ok(())) => Err(Status::internal(format!("peer acknowledged {} messages instead of 1", ack.messages))),
@@ -79,6 +157,7 @@ struct Chunker {
     tag: String,
     seq: u64,
     payload: Bytes,
+    session: Arc<Session>,
 }
 
 impl Chunker {
@@ -103,11 +182,12 @@ impl Chunker {
                 last: index + 1 == count,
                 nonce,
                 timestamp_ms: now_ms(),
-                // A view into the payload, not a copy.
-                payload: self.payload.slice(start..end),
+                payload: Bytes::new(),
                 signature: Vec::new(),
                 total_len: len as u64,
+                session: Vec::new(),
             };
+            session::seal_envelope(&mut env, &self.session.id, &self.session.cipher, &self.payload[start..end])?;
             self.shared.key.sign(&mut env)?;
             if tx.blocking_send(env).is_err() {
                 // The call ended (refused or broken); its status says why.
@@ -150,6 +230,11 @@ impl Transport for GatewayTransport {
                 Ok(_) => return Ok(()),
                 // UNAVAILABLE is what tonic reports when it cannot connect or the
                 // connection breaks; anything else is the peer's verdict.
+                // The peer forgot our session (restart, expiry): open a new one at once.
+                Err(status) if status.code() == Code::FailedPrecondition && attempt < config.send_attempts => {
+                    tracing::debug!(%to, attempt, "gateway peer asked for a new session: {}", status.message());
+                    attempt += 1;
+                }
                 Err(status) if status.code() == Code::Unavailable && attempt < config.send_attempts => {
                     tracing::debug!(%to, attempt, ?backoff, "gateway peer unreachable, retrying: {}", status.message());
                     tokio::time::sleep(backoff).await;

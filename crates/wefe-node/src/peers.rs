@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use alloy::primitives::U256;
 use anyhow::Result;
-use wefe_chain::bindings::Consortium;
+use std::collections::HashMap;
+
+use wefe_chain::bindings::{CertificateRegistry, Consortium};
 use wefe_chain::{ChainBackend, Governance, Target};
 use wefe_core::PeerId;
-use wefe_gateway::{PeerDirectory, PeerInfo, StaticPeerDirectory};
+use wefe_gateway::{CertificateRecord, PeerDirectory, PeerInfo, StaticPeerDirectory};
 
 /// Members as the chain last said.
 #[derive(Debug, Default, Clone)]
@@ -21,6 +23,14 @@ pub struct ChainDirectory {
 impl PeerDirectory for ChainDirectory {
     fn peer(&self, member: &PeerId) -> Option<PeerInfo> {
         self.inner.peer(member)
+    }
+
+    fn certificate(&self, hash: &[u8; 32]) -> Option<CertificateRecord> {
+        self.inner.certificate(hash)
+    }
+
+    fn authority_root(&self, authority: &[u8; 20]) -> Option<[u8; 64]> {
+        self.inner.authority_root(authority)
     }
 }
 
@@ -56,6 +66,47 @@ impl ChainDirectory {
                 self.inner.insert(id, info);
             }
         }
+        self.refresh_certificates(gov).await?;
         Ok(total as usize)
+    }
+
+    /// Reads the appointed certificate authorities' published roots and every
+    /// issued (or revoked) certificate from `CertificateRegistry`.
+    async fn refresh_certificates<B: ChainBackend>(&self, gov: &Governance<B>) -> Result<()> {
+        let authorities = gov.call(Target::Consortium, Consortium::certificateAuthoritiesCall {}).await?;
+        let mut roots = HashMap::new();
+        for authority in authorities {
+            let root =
+                gov.call(Target::CertificateRegistry, CertificateRegistry::authorityRootCall { authority }).await?;
+            // Anything but a 64-byte key is never trusted (the contract enforces it).
+            if let Ok(key) = <[u8; 64]>::try_from(root.publicKey.as_ref()) {
+                roots.insert(authority.into_array(), key);
+            }
+        }
+        let count: u64 =
+            gov.call(Target::CertificateRegistry, CertificateRegistry::certificateCountCall {}).await?.saturating_to();
+        let mut certificates = HashMap::new();
+        for id in 1..=count {
+            let c = gov
+                .call(
+                    Target::CertificateRegistry,
+                    CertificateRegistry::getCertificateCall { certificateId: U256::from(id) },
+                )
+                .await?;
+            if c.certificateHash.is_zero() {
+                continue; // requested or rejected: no certificate
+            }
+            let record = CertificateRecord {
+                member: PeerId::from_bytes(c.member.into_array()),
+                issuer: c.issuer.into_array(),
+                // CertificateRegistry.CertificateStatus: 2 = Issued.
+                issued: c.status == 2,
+            };
+            certificates.insert(c.certificateHash.0, record);
+        }
+        // Replaced whole, after every read succeeded: a failed refresh keeps the last view.
+        self.inner.replace_authority_roots(roots);
+        self.inner.replace_certificates(certificates);
+        Ok(())
     }
 }

@@ -13,8 +13,10 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::{Code, Status};
 use wefe_core::{PeerId, Transport, TransportError};
+use wefe_crypto::sm::{Sm2PublicKey, Sm4Gcm};
 use wefe_gateway::proto::gateway_client::GatewayClient;
 use wefe_gateway::proto::{Ack, Envelope};
+use wefe_gateway::session::{self, Role, SessionId};
 use wefe_gateway::signing::{self, WIRE_VERSION};
 use wefe_gateway::{Gateway, GatewayConfig, MIB, MemberKey, PeerInfo, StaticPeerDirectory};
 
@@ -82,8 +84,32 @@ fn nonce() -> Vec<u8> {
     rand::random::<[u8; 16]>().to_vec()
 }
 
-/// A single-chunk message from `from` to `to`, signed by `key`.
-fn envelope(key: &MemberKey, from: PeerId, to: PeerId, tag: &str, payload: &'static [u8]) -> Envelope {
+/// A session a raw client opened with a gateway.
+struct Sess {
+    id: SessionId,
+    cipher: Sm4Gcm,
+}
+
+/// Opens a session with `to` as member `from` (key `key`), by a raw handshake.
+async fn sess(to: &Node, key: &MemberKey, from: PeerId) -> Sess {
+    let (hello, ephemeral) = session::new_hello(key, from, to.id, None, Role::Caller, None).unwrap();
+    let mut client = GatewayClient::connect(to.url()).await.unwrap();
+    let reply = client.handshake(hello.clone()).await.unwrap().into_inner();
+    let digest = session::hello_digest(&hello, Role::Caller, None);
+    let peer = Sm2PublicKey::from_xy(&reply.ephemeral).unwrap();
+    let (id, cipher) = session::derive(&ephemeral, &peer, &hello, &reply, &digest).unwrap();
+    Sess { id, cipher }
+}
+
+/// Re-encrypts `plaintext` under a fresh nonce and re-signs.
+fn reseal(s: &Sess, key: &MemberKey, env: &mut Envelope, plaintext: &[u8]) {
+    env.nonce = nonce();
+    session::seal_envelope(env, &s.id, &s.cipher, plaintext).unwrap();
+    key.sign(env).unwrap();
+}
+
+/// A single-chunk message from `from` to `to` in session `s`, signed by `key`.
+fn envelope(s: &Sess, key: &MemberKey, from: PeerId, to: PeerId, tag: &str, payload: &'static [u8]) -> Envelope {
     let mut env = Envelope {
         version: WIRE_VERSION,
         job_id: JOB,
@@ -95,10 +121,12 @@ fn envelope(key: &MemberKey, from: PeerId, to: PeerId, tag: &str, payload: &'sta
         last: true,
         nonce: nonce(),
         timestamp_ms: now_ms(),
-        payload: Bytes::from_static(payload),
+        payload: Bytes::new(),
         signature: Vec::new(),
         total_len: payload.len() as u64,
+        session: Vec::new(),
     };
+    session::seal_envelope(&mut env, &s.id, &s.cipher, payload).unwrap();
     key.sign(&mut env).unwrap();
     env
 }
@@ -246,7 +274,8 @@ async fn a_256_mib_payload_round_trips_without_extra_copies() {
 #[tokio::test]
 async fn unsigned_and_wrongly_signed_envelopes_are_refused() {
     let (_dir, alice, bob) = pair().await;
-    let mut unsigned = envelope(&alice.key, ALICE, BOB, "t", b"x");
+    let s = sess(&bob, &alice.key, ALICE).await;
+    let mut unsigned = envelope(&s, &alice.key, ALICE, BOB, "t", b"x");
     unsigned.signature.clear();
     assert_refused(
         raw_call(&bob, vec![unsigned]).await,
@@ -255,14 +284,14 @@ async fn unsigned_and_wrongly_signed_envelopes_are_refused() {
     );
 
     let impostor = MemberKey::generate().unwrap();
-    let forged = envelope(&impostor, ALICE, BOB, "t", b"x");
+    let forged = envelope(&s, &impostor, ALICE, BOB, "t", b"x");
     assert_refused(raw_call(&bob, vec![forged]).await, Code::Unauthenticated, &format!("bad signature from {ALICE}"));
 
-    let mut tampered = envelope(&alice.key, ALICE, BOB, "t", b"x");
+    let mut tampered = envelope(&s, &alice.key, ALICE, BOB, "t", b"x");
     tampered.payload = Bytes::from_static(b"y");
     assert_refused(raw_call(&bob, vec![tampered]).await, Code::Unauthenticated, "bad signature");
 
-    let mut garbled = envelope(&alice.key, ALICE, BOB, "t", b"x");
+    let mut garbled = envelope(&s, &alice.key, ALICE, BOB, "t", b"x");
     garbled.signature = vec![0xff; 64];
     assert_refused(raw_call(&bob, vec![garbled]).await, Code::Unauthenticated, "bad signature");
 
@@ -273,8 +302,9 @@ async fn unsigned_and_wrongly_signed_envelopes_are_refused() {
 #[tokio::test]
 async fn non_members_and_suspended_members_are_refused() {
     let (dir, alice, bob) = pair().await;
+    let s = sess(&bob, &alice.key, ALICE).await;
     let carol_key = MemberKey::generate().unwrap();
-    let stranger = envelope(&carol_key, CAROL, BOB, "t", b"x");
+    let stranger = envelope(&s, &carol_key, CAROL, BOB, "t", b"x");
     assert_refused(
         raw_call(&bob, vec![stranger]).await,
         Code::PermissionDenied,
@@ -282,7 +312,7 @@ async fn non_members_and_suspended_members_are_refused() {
     );
 
     dir.set_active(&ALICE, false);
-    let suspended = envelope(&alice.key, ALICE, BOB, "t", b"x");
+    let suspended = envelope(&s, &alice.key, ALICE, BOB, "t", b"x");
     assert_refused(
         raw_call(&bob, vec![suspended]).await,
         Code::PermissionDenied,
@@ -304,7 +334,8 @@ async fn non_members_and_suspended_members_are_refused() {
 #[tokio::test]
 async fn replayed_nonces_and_stale_timestamps_are_refused() {
     let (_dir, alice, bob) = pair().await;
-    let env = envelope(&alice.key, ALICE, BOB, "once", b"x");
+    let s = sess(&bob, &alice.key, ALICE).await;
+    let env = envelope(&s, &alice.key, ALICE, BOB, "once", b"x");
     assert_eq!(raw_call(&bob, vec![env.clone()]).await.unwrap(), Ack { envelopes: 1, messages: 1 });
     let replayed = format!("replayed nonce {} from {ALICE}", hex::encode(&env.nonce));
     assert_refused(raw_call(&bob, vec![env]).await, Code::AlreadyExists, &replayed);
@@ -313,7 +344,7 @@ async fn replayed_nonces_and_stale_timestamps_are_refused() {
     assert_nothing_delivered(&bob, ALICE, "once").await;
 
     for skew_ms in [-120_000, 120_000] {
-        let mut old = envelope(&alice.key, ALICE, BOB, "late", b"x");
+        let mut old = envelope(&s, &alice.key, ALICE, BOB, "late", b"x");
         old.timestamp_ms += skew_ms;
         alice.key.sign(&mut old).unwrap();
         assert_refused(
@@ -329,9 +360,11 @@ async fn replayed_nonces_and_stale_timestamps_are_refused() {
 #[tokio::test]
 async fn oversized_chunks_and_messages_are_refused() {
     let (_dir, alice, bob) = pair().await;
-    let mut big = envelope(&alice.key, ALICE, BOB, "big", b"");
-    big.payload = Bytes::from(vec![1u8; 4 * MIB + 1]);
-    big.total_len = big.payload.len() as u64;
+    let s = sess(&bob, &alice.key, ALICE).await;
+    let mut big = envelope(&s, &alice.key, ALICE, BOB, "big", b"");
+    // A sealed chunk carries a 16-byte tag on top of the limit.
+    big.payload = Bytes::from(vec![1u8; 4 * MIB + 1 + 16]);
+    big.total_len = 4 * MIB as u64 + 1;
     alice.key.sign(&mut big).unwrap();
     assert_refused(
         raw_call(&bob, vec![big]).await,
@@ -340,12 +373,12 @@ async fn oversized_chunks_and_messages_are_refused() {
     );
 
     // Far beyond the chunk limit the decoder refuses before anything is parsed.
-    let mut huge = envelope(&alice.key, ALICE, BOB, "big", b"");
+    let mut huge = envelope(&s, &alice.key, ALICE, BOB, "big", b"");
     huge.payload = Bytes::from(vec![1u8; 12 * MIB]);
     alice.key.sign(&mut huge).unwrap();
     assert_refused(raw_call(&bob, vec![huge]).await, Code::InvalidArgument, "malformed envelope");
 
-    let mut announced = envelope(&alice.key, ALICE, BOB, "big", b"x");
+    let mut announced = envelope(&s, &alice.key, ALICE, BOB, "big", b"x");
     announced.total_len = 2048 * MIB as u64;
     alice.key.sign(&mut announced).unwrap();
     assert_refused(raw_call(&bob, vec![announced]).await, Code::InvalidArgument, "exceeds the 1024 MiB limit");
@@ -355,13 +388,13 @@ async fn oversized_chunks_and_messages_are_refused() {
 }
 
 /// Chunks 0..n of one message (n given), `last` only when `with_last`.
-fn chunks(key: &MemberKey, tag: &str, seq: u64, parts: &[&'static [u8]], with_last: bool) -> Vec<Envelope> {
+fn chunks(s: &Sess, key: &MemberKey, tag: &str, seq: u64, parts: &[&'static [u8]], with_last: bool) -> Vec<Envelope> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
     parts
         .iter()
         .enumerate()
         .map(|(i, part)| {
-            let mut env = envelope(key, ALICE, BOB, tag, part);
+            let mut env = envelope(s, key, ALICE, BOB, tag, part);
             env.seq = seq;
             env.chunk = i as u32;
             env.last = with_last && i + 1 == parts.len();
@@ -375,29 +408,30 @@ fn chunks(key: &MemberKey, tag: &str, seq: u64, parts: &[&'static [u8]], with_la
 #[tokio::test]
 async fn truncated_and_disordered_streams_never_deliver() {
     let (_dir, alice, bob) = pair().await;
-    let truncated = chunks(&alice.key, "parts", 1, &[b"aa", b"bb", b"cc"], false);
+    let s = sess(&bob, &alice.key, ALICE).await;
+    let truncated = chunks(&s, &alice.key, "parts", 1, &[b"aa", b"bb", b"cc"], false);
     assert_refused(
         raw_call(&bob, truncated).await,
         Code::InvalidArgument,
         &format!("stream ended before the last chunk of message 1 (tag parts) from {ALICE}"),
     );
 
-    let mut disordered = chunks(&alice.key, "parts", 2, &[b"aa", b"bb", b"cc"], true);
+    let mut disordered = chunks(&s, &alice.key, "parts", 2, &[b"aa", b"bb", b"cc"], true);
     disordered.swap(1, 2);
     assert_refused(raw_call(&bob, disordered).await, Code::InvalidArgument, "got chunk 2, expected chunk 1");
 
-    let mut short = chunks(&alice.key, "parts", 3, &[b"aa", b"bb"], true);
+    let mut short = chunks(&s, &alice.key, "parts", 3, &[b"aa", b"bb"], true);
     short[1].total_len = 5;
     alice.key.sign(&mut short[1]).unwrap();
     assert_refused(raw_call(&bob, short).await, Code::InvalidArgument, "do not add up to total_len");
 
-    let mut elsewhere = envelope(&alice.key, ALICE, CAROL, "parts", b"x");
+    let mut elsewhere = envelope(&s, &alice.key, ALICE, CAROL, "parts", b"x");
     alice.key.sign(&mut elsewhere).unwrap();
     assert_refused(raw_call(&bob, vec![elsewhere]).await, Code::InvalidArgument, &format!("addressed to {CAROL}"));
 
     assert_nothing_delivered(&bob, ALICE, "parts").await;
     // A complete message on the same tag afterwards is delivered alone, whole.
-    let whole = chunks(&alice.key, "parts", 4, &[b"aa", b"bb", b"cc"], true);
+    let whole = chunks(&s, &alice.key, "parts", 4, &[b"aa", b"bb", b"cc"], true);
     assert_eq!(raw_call(&bob, whole).await.unwrap(), Ack { envelopes: 3, messages: 1 });
     assert_eq!(bob.gateway.transport(JOB).recv(&ALICE, "parts").await.unwrap(), b"aabbcc");
     assert_still_serving(&alice, &bob).await;
@@ -409,8 +443,9 @@ async fn stalled_calls_are_abandoned_without_delivering() {
     let alice = start(&directory, ALICE, GatewayConfig::default()).await;
     let config = GatewayConfig { call_idle_timeout: Duration::from_millis(200), ..Default::default() };
     let bob = start(&directory, BOB, config).await;
+    let s = sess(&bob, &alice.key, ALICE).await;
     let (tx, rx) = tokio::sync::mpsc::channel(4);
-    for env in chunks(&alice.key, "stall", 1, &[b"aa", b"bb"], true).into_iter().take(1) {
+    for env in chunks(&s, &alice.key, "stall", 1, &[b"aa", b"bb"], true).into_iter().take(1) {
         tx.send(env).await.unwrap();
     }
     let mut client = GatewayClient::connect(bob.url()).await.unwrap();
@@ -552,6 +587,7 @@ async fn openssl_sm2_keys_and_signatures_interoperate() {
         start_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), &directory, ALICE, key, GatewayConfig::default())
             .await;
     let bob = start(&directory, BOB, GatewayConfig::default()).await;
+    let s = sess(&bob, &alice.key, ALICE).await;
     assert_still_serving(&alice, &bob).await;
     if !openssl {
         return;
@@ -565,7 +601,7 @@ async fn openssl_sm2_keys_and_signatures_interoperate() {
     assert!(spki.status.success());
     assert_eq!(spki.stdout[spki.stdout.len() - 64..], alice.key.public_key());
 
-    let mut env = envelope(&alice.key, ALICE, BOB, "openssl", b"signed by openssl");
+    let mut env = envelope(&s, &alice.key, ALICE, BOB, "openssl", b"signed by openssl");
     env.signature.clear();
     let mut message = signing::signed_header(&env);
     message.extend_from_slice(&env.payload);
@@ -589,11 +625,11 @@ async fn openssl_sm2_keys_and_signatures_interoperate() {
 #[tokio::test]
 async fn a_retransmitted_message_is_delivered_once() {
     let (_directory, alice, bob) = pair().await;
-    let first = envelope(&alice.key, alice.id, bob.id, "retry/once", b"payload");
+    let s = sess(&bob, &alice.key, ALICE).await;
+    let first = envelope(&s, &alice.key, alice.id, bob.id, "retry/once", b"payload");
     let mut again = first.clone();
-    again.nonce = nonce();
     again.timestamp_ms = now_ms();
-    alice.key.sign(&mut again).unwrap();
+    reseal(&s, &alice.key, &mut again, b"payload");
     assert_eq!(raw_call(&bob, vec![first]).await.unwrap().messages, 1);
     assert_eq!(raw_call(&bob, vec![again]).await.unwrap().messages, 1);
     let transport = bob.gateway.transport(JOB);
@@ -604,10 +640,13 @@ async fn a_retransmitted_message_is_delivered_once() {
 #[tokio::test]
 async fn empty_middle_chunks_are_refused() {
     let (_directory, alice, bob) = pair().await;
-    let mut head = envelope(&alice.key, alice.id, bob.id, "empty/middle", b"");
+    let s = sess(&bob, &alice.key, ALICE).await;
+    let mut head = envelope(&s, &alice.key, alice.id, bob.id, "empty/middle", b"");
     head.total_len = 4;
     head.last = false;
     alice.key.sign(&mut head).unwrap();
     assert_refused(raw_call(&bob, vec![head]).await, Code::InvalidArgument, "empty chunk");
     assert_still_serving(&alice, &bob).await;
 }
+
+mod certificates;

@@ -29,6 +29,7 @@ pub fn write_chain_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresse
             chain_id: 31337,
             confirmations: 0,
             receipt_timeout_secs: 10,
+            crypto_suite: Default::default(),
         },
         contracts,
     };
