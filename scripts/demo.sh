@@ -105,17 +105,21 @@ for i in "${!roles[@]}"; do
   note "$r: ${addr[$r]}"
 done
 # Run wefe as ROLE: every transaction is signed from that role's own keystore.
-as() { local role=$1; shift; "$wefe_bin" --keystore "$work/keys/$role.json" --password-file "$work/keys/password" "$@"; }
+as() {
+  local role=$1
+  shift
+  "$wefe_bin" --keystore "$work/keys/$role.json" --password-file "$work/keys/password" \
+    --key-password-file "$work/keys/password" "$@"
+}
 
 step "deploy the governance contracts (3 admins, threshold 2)"
 as regulator chain deploy --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-declare -A gateway_port api_port
-step "the banks and the regulator make SM2 keys and apply for membership"
+declare -A gateway_port api_port cert_id
+step "the banks and the regulator make SM2 gateway keys (encrypted key files) and apply for membership"
 for party in bank-a bank-b regulator; do
-  openssl genpkey -algorithm SM2 -out "$work/pki/$party.key" 2>/dev/null
-  pub=$(openssl pkey -in "$work/pki/$party.key" -pubout -outform DER | tail -c 65 | od -An -v -tx1 | tr -d ' \n')
+  pub=$(as "$party" key sm2-new --out "$work/pki/$party.key" --json | json_field public_key)
   gateway_port[$party]=$(free_port)
   api_port[$party]=$(free_port)
   case $party in bank-a) name="Bank A" ;; bank-b) name="Bank B" ;; *) name="Regulator" ;; esac
@@ -134,21 +138,33 @@ proposal=$(as regulator admin propose appoint-ca --target "${addr[regulator]}" -
 note "proposal $proposal opened by the regulator; admin-3 votes"
 as admin-3 admin vote "$proposal"
 
-step "Bank A requests an SM2/SM3 certificate; the regulator issues it (X.509 checked by openssl)"
-openssl genpkey -algorithm SM2 -out "$work/pki/ca.key" 2>/dev/null
-openssl req -new -x509 -key "$work/pki/ca.key" -sm3 -days 3650 -subj "/O=wefe demo/CN=Regulator CA" -out "$work/pki/ca.pem" 2>/dev/null
-openssl req -new -key "$work/pki/bank-a.key" -sm3 -subj "/O=Bank A/CN=${addr[bank-a]}" -outform DER -out "$work/pki/bank-a.csr" 2>/dev/null
-cert_id=$(as bank-a cert request --csr "$work/pki/bank-a.csr" --json | json_field certificate_id)
-openssl x509 -req -inform DER -in "$work/pki/bank-a.csr" -CA "$work/pki/ca.pem" -CAkey "$work/pki/ca.key" -sm3 \
-  -days 365 -set_serial 1001 -outform DER -out "$work/pki/bank-a.der" 2>/dev/null
-openssl x509 -inform DER -in "$work/pki/bank-a.der" -out "$work/pki/bank-a.pem"
-openssl verify -CAfile "$work/pki/ca.pem" "$work/pki/bank-a.pem" | sed "s|^$work/||; s/^/      openssl verify: /"
-as regulator cert issue "$cert_id" --cert "$work/pki/bank-a.der" --serial 1001 --days 365 --uri "file://$work/pki/bank-a.der"
-"$wefe_bin" cert status "$cert_id"
+step "the regulator creates its root CA (SM2/SM3 X.509) and publishes the root's key on chain"
+as regulator cert ca-init --key "$work/pki/ca.key" --out "$work/pki/ca.pem" --name "Regulator Root CA" --days 3650 >/dev/null
+as regulator cert publish-root --cert "$work/pki/ca.pem"
 
-step "the key behind it is declared compromised: the regulator revokes the certificate"
-as regulator cert revoke "$cert_id" --reason "demo: key compromise drill" --code 1
-"$wefe_bin" cert status "$cert_id" | grep -E '^(status|valid on chain|reason)'
+step "each member requests a certificate for its registered key; the regulator checks the chain and issues it"
+issue_cert() {
+  local party=$1 out=$2 id
+  rm -f "$work/pki/$party.csr"
+  as "$party" cert csr --key "$work/pki/$party.key" --out "$work/pki/$party.csr" >/dev/null
+  id=$(as "$party" cert request --csr "$work/pki/$party.csr" --json | json_field certificate_id)
+  as regulator cert issue "$id" --csr "$work/pki/$party.csr" --ca-key "$work/pki/ca.key" --ca-cert "$work/pki/ca.pem" \
+    --out "$out" --days 365 --uri "file://$out" --json | json_field certificate_id
+}
+for party in bank-a bank-b regulator; do
+  cert_id[$party]=$(issue_cert "$party" "$work/pki/$party.pem")
+  note "$party: certificate ${cert_id[$party]} -> pki/$party.pem"
+done
+openssl verify -vfyopt distid:1234567812345678 -CAfile "$work/pki/ca.pem" "$work/pki/bank-a.pem" |
+  sed "s|^$work/||; s/^/      openssl verify: /"
+"$wefe_bin" cert verify --cert "$work/pki/bank-a.pem"
+
+step "drill: the regulator revokes Bank A's certificate (superseded) and issues a new one; the old one is refused"
+as regulator cert revoke "${cert_id[bank-a]}" --reason "demo: superseded" --code 4
+"$wefe_bin" cert verify --cert "$work/pki/bank-a.pem" 2>&1 | sed 's/^/      /' || true
+mv "$work/pki/bank-a.pem" "$work/pki/bank-a.revoked.pem"
+cert_id[bank-a]=$(issue_cert bank-a "$work/pki/bank-a.pem")
+note "bank-a: new certificate ${cert_id[bank-a]}"
 
 step "three party nodes start (two banks, the regulator): each follows the chain and serves its gateway and API"
 for party in bank-a bank-b regulator; do
@@ -162,6 +178,9 @@ poll_interval_ms = 200
 keystore = "../keys/$party.json"
 password_file = "../keys/password"
 sm2_key = "../pki/$party.key"
+sm2_key_password_file = "../keys/password"
+certificate = "../pki/$party.pem"
+require_peer_certificates = true
 gateway_listen = "127.0.0.1:${gateway_port[$party]}"
 api_listen = "127.0.0.1:${api_port[$party]}"
 import_root = ".."

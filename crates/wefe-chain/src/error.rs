@@ -79,6 +79,9 @@ pub enum ChainError {
     /// Spawning or talking to a local process (anvil) failed.
     #[error("{0}")]
     Process(String),
+    /// A transaction signature could not be made or checked.
+    #[error("transaction signature: {0}")]
+    Signature(String),
 }
 
 /// Result with [`ChainError`].

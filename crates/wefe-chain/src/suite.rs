@@ -66,11 +66,11 @@ impl SuiteKey {
             Self::Ecdsa(signer) => {
                 let signature = signer
                     .sign_hash_sync(&hash.into())
-                    .map_err(|e| ChainError::Config(format!("ECDSA signing failed: {e}")))?;
+                    .map_err(|e| ChainError::Signature(format!("ECDSA signing failed: {e}")))?;
                 Ok(signature.as_bytes().to_vec())
             }
             Self::Sm(key) => {
-                let rs = key.sign(hash).map_err(|e| ChainError::Config(format!("SM2 signing failed: {e}")))?;
+                let rs = key.sign(hash).map_err(|e| ChainError::Signature(format!("SM2 signing failed: {e}")))?;
                 let mut out = Vec::with_capacity(128);
                 out.extend_from_slice(&rs);
                 out.extend_from_slice(&key.public_key().to_xy());
@@ -112,23 +112,23 @@ impl CryptoSuite {
         match self {
             Self::Ecdsa => {
                 let signature = alloy::primitives::Signature::try_from(signature)
-                    .map_err(|e| ChainError::Config(format!("not an ECDSA signature r || s || v: {e}")))?;
+                    .map_err(|e| ChainError::Signature(format!("not an ECDSA signature r || s || v: {e}")))?;
                 signature
                     .recover_address_from_prehash(&hash.into())
-                    .map_err(|e| ChainError::Config(format!("ECDSA signature does not recover: {e}")))
+                    .map_err(|e| ChainError::Signature(format!("ECDSA signature does not recover: {e}")))
             }
             Self::Sm => {
                 if signature.len() != 128 {
-                    return Err(ChainError::Config(format!(
+                    return Err(ChainError::Signature(format!(
                         "an SM2 transaction signature is r || s || x || y (128 bytes), got {}",
                         signature.len()
                     )));
                 }
                 let public = Sm2PublicKey::from_xy(&signature[64..])
-                    .map_err(|e| ChainError::Config(format!("SM2 signature's public key: {e}")))?;
+                    .map_err(|e| ChainError::Signature(format!("SM2 signature's public key: {e}")))?;
                 public
                     .verify(hash, &signature[..64])
-                    .map_err(|e| ChainError::Config(format!("SM2 transaction signature: {e}")))?;
+                    .map_err(|e| ChainError::Signature(format!("SM2 transaction signature: {e}")))?;
                 Ok(self.address_of(&public.to_xy()))
             }
         }

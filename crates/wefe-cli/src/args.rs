@@ -40,6 +40,10 @@ pub struct GlobalArgs {
     /// File holding the keystore password (a trailing newline is ignored).
     #[arg(long, global = true, env = "WEFE_KEYSTORE_PASSWORD_FILE")]
     pub password_file: Option<PathBuf>,
+    /// File holding the password of encrypted SM2 key files (else
+    /// WEFE_SM2_KEY_PASSWORD, else a prompt).
+    #[arg(long, global = true, env = "WEFE_SM2_KEY_PASSWORD_FILE")]
+    pub key_password_file: Option<PathBuf>,
     /// Print one JSON object instead of text (for scripts).
     #[arg(long, global = true)]
     pub json: bool,
@@ -145,6 +149,18 @@ pub enum KeyCommand {
     },
     /// Print the address of the configured key.
     Address,
+    /// Generate an SM2 key (a member's gateway key, or a certificate authority's) into an encrypted PKCS#8 file; print its public key.
+    Sm2New {
+        /// Key file to create (never overwritten; owner-only).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the public key (x||y, the form `member apply --public-key` takes) of an SM2 key file.
+    Sm2Public {
+        /// SM2 key file (encrypted or not).
+        #[arg(long)]
+        key: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -309,28 +325,77 @@ impl ProposalKindArg {
 
 #[derive(Debug, Subcommand)]
 pub enum CertCommand {
+    /// Certificate authorities: create a root key (unless --key exists) and a self-signed SM2/SM3 root certificate.
+    CaInit {
+        /// The authority's SM2 key file (created encrypted when missing).
+        #[arg(long)]
+        key: PathBuf,
+        /// Root certificate file to write (PEM; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// The authority's name (the root's CN).
+        #[arg(long)]
+        name: String,
+        /// Validity in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u64,
+    },
+    /// Certificate authorities: publish the root certificate's hash and key on chain (gateways trust it from then on).
+    PublishRoot {
+        /// The root certificate (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
+    },
+    /// Members: make a certificate signing request for an SM2 key.
+    Csr {
+        /// The member's SM2 key file (the key registered on chain).
+        #[arg(long)]
+        key: PathBuf,
+        /// CSR file to write (PEM; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Member name (default: the name registered on chain).
+        #[arg(long)]
+        name: Option<String>,
+        /// Member address (default: the configured wallet's).
+        #[arg(long, value_parser = parse_address)]
+        address: Option<Address>,
+    },
     /// Members: request a certificate for the key in a CSR.
     Request {
-        /// SHA-256 / SM3 hash of the DER CSR (0x + 64 hex digits).
+        /// SHA-256 / SM3 hash of the DER CSR (0x + 64 hex digits), recorded without checks.
         #[arg(long, value_parser = parse_b256, conflicts_with = "csr", required_unless_present = "csr")]
         csr_hash: Option<B256>,
-        /// CSR file; its SHA-256 is recorded.
+        /// CSR file (from `cert csr`): checked against your membership and registered key; its SM3 hash is recorded.
         #[arg(long)]
         csr: Option<PathBuf>,
     },
-    /// Certificate authorities: issue a requested certificate.
+    /// Certificate authorities: issue a requested certificate: from the member's CSR (--csr, --ca-key, --ca-cert, --out),
+    /// or record one made elsewhere (--cert / --cert-hash with --serial).
     Issue {
         /// The request id.
         id: u64,
+        /// The member's CSR: checked against the request and the chain, then signed.
+        #[arg(long, conflicts_with_all = ["cert", "cert_hash"], requires_all = ["ca_key", "ca_cert", "out"])]
+        csr: Option<PathBuf>,
+        /// The authority's SM2 key file (with --csr).
+        #[arg(long)]
+        ca_key: Option<PathBuf>,
+        /// The authority's root certificate (with --csr).
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
+        /// Where to write the issued certificate (PEM; with --csr).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Hash of the DER certificate (0x + 64 hex digits).
-        #[arg(long, value_parser = parse_b256, conflicts_with = "cert", required_unless_present = "cert")]
+        #[arg(long, value_parser = parse_b256, conflicts_with = "cert")]
         cert_hash: Option<B256>,
         /// Certificate file; its SHA-256 is recorded.
         #[arg(long)]
         cert: Option<PathBuf>,
-        /// Serial number (unique per issuer).
+        /// Serial number (unique per issuer; random with --csr).
         #[arg(long)]
-        serial: u64,
+        serial: Option<u64>,
         /// Start of validity, Unix seconds (default: now).
         #[arg(long)]
         not_before: Option<u64>,
@@ -364,6 +429,13 @@ pub enum CertCommand {
     Status {
         /// Certificate id or 0x-hash.
         certificate: String,
+    },
+    /// Check a certificate file as gateways do: recorded and issued on chain, signed by its appointed authority's
+    /// published root, within its validity, for the member's registered key. Fails when it would be refused.
+    Verify {
+        /// Certificate (PEM or DER).
+        #[arg(long)]
+        cert: PathBuf,
     },
 }
 

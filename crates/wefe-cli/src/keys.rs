@@ -49,6 +49,30 @@ pub fn parse_private_key(text: &str) -> Result<PrivateKeySigner> {
 /// The keystore password: `--password-file`, then `WEFE_KEYSTORE_PASSWORD`, then a
 /// prompt. Wiped from memory when dropped.
 pub fn password(file: Option<&Path>, confirm: bool) -> Result<Zeroizing<String>> {
+    secret(file, "WEFE_KEYSTORE_PASSWORD", "keystore password", "--password-file", confirm)
+}
+
+/// The password of an SM2 key file: `--key-password-file`, then
+/// `WEFE_SM2_KEY_PASSWORD`, then a prompt.
+pub fn sm2_password(global: &GlobalArgs, confirm: bool) -> Result<Zeroizing<String>> {
+    secret(
+        global.key_password_file.as_deref(),
+        "WEFE_SM2_KEY_PASSWORD",
+        "SM2 key password",
+        "--key-password-file",
+        confirm,
+    )
+}
+
+/// Reads an SM2 key file (refused when others can read it), asking for its
+/// password only when it is encrypted.
+pub fn load_sm2_key(global: &GlobalArgs, path: &Path) -> Result<wefe_crypto::sm::Sm2KeyPair> {
+    Ok(wefe_crypto::keyfile::read_sm2_key(path, || {
+        sm2_password(global, false).map_err(|e| wefe_crypto::Error::KeyFile(format!("{e:#}")))
+    })?)
+}
+
+fn secret(file: Option<&Path>, env: &str, what: &str, flag: &str, confirm: bool) -> Result<Zeroizing<String>> {
     if let Some(file) = file {
         let text = Zeroizing::new(
             std::fs::read_to_string(file).with_context(|| format!("cannot read password file {}", file.display()))?,
@@ -59,16 +83,16 @@ pub fn password(file: Option<&Path>, confirm: bool) -> Result<Zeroizing<String>>
         }
         return Ok(pw);
     }
-    if let Ok(pw) = std::env::var("WEFE_KEYSTORE_PASSWORD") {
+    if let Ok(pw) = std::env::var(env) {
         if pw.is_empty() {
-            bail!("WEFE_KEYSTORE_PASSWORD is empty");
+            bail!("{env} is empty");
         }
         return Ok(Zeroizing::new(pw));
     }
     if !std::io::stdin().is_terminal() {
-        bail!("no password: use --password-file FILE or set WEFE_KEYSTORE_PASSWORD (no terminal to prompt on)");
+        bail!("no {what}: use {flag} FILE or set {env} (no terminal to prompt on)");
     }
-    let pw = Zeroizing::new(rpassword::prompt_password("keystore password: ").context("cannot read the password")?);
+    let pw = Zeroizing::new(rpassword::prompt_password(format!("{what}: ")).context("cannot read the password")?);
     if pw.is_empty() {
         bail!("empty password");
     }

@@ -69,9 +69,8 @@ fn pem_or_der(bytes: &[u8], label: &str, what: &str) -> Result<Vec<u8>> {
     if bytes.len() > 4 * MAX_DER_LEN {
         return Err(cert_err(format!("{what} is {} bytes: too large", bytes.len())));
     }
-    if bytes.starts_with(b"-----BEGIN")
-        || bytes.iter().take(64).all(|b| b.is_ascii()) && bytes.windows(10).any(|w| w == b"-----BEGIN")
-    {
+    // DER starts with a SEQUENCE tag (0x30); PEM is text with a BEGIN line.
+    if bytes.first() != Some(&0x30) && bytes.windows(10).any(|w| w == b"-----BEGIN") {
         let text = std::str::from_utf8(bytes).map_err(|_| cert_err(format!("{what}: PEM is not UTF-8 text")))?;
         let (found, der) = pem_rfc7468_decode(text).map_err(|e| cert_err(format!("{what}: malformed PEM: {e}")))?;
         if found != label {
@@ -84,7 +83,7 @@ fn pem_or_der(bytes: &[u8], label: &str, what: &str) -> Result<Vec<u8>> {
 
 fn pem_rfc7468_decode(text: &str) -> std::result::Result<(String, Vec<u8>), String> {
     let start = text.find("-----BEGIN").ok_or("no BEGIN line")?;
-    let (label, der) = der::pem::decode_vec(text[start..].as_bytes()).map_err(|e| e.to_string())?;
+    let (label, der) = der::pem::decode_vec(&text.as_bytes()[start..]).map_err(|e| e.to_string())?;
     Ok((label.to_owned(), der))
 }
 

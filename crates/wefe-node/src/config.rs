@@ -37,9 +37,22 @@ pub struct NodeConfig {
     /// File holding the keystore password (else `WEFE_KEYSTORE_PASSWORD`).
     #[serde(default)]
     pub password_file: Option<PathBuf>,
-    /// The member's SM2 private key (PKCS#8 PEM, e.g. from `openssl genpkey
-    /// -algorithm SM2`); its public key is the one registered on chain.
+    /// The member's SM2 private key: encrypted PKCS#8 PEM (from `wefe key
+    /// sm2-new`) or unencrypted (from `openssl genpkey -algorithm SM2`), readable
+    /// by its owner only; its public key is the one registered on chain.
     pub sm2_key: PathBuf,
+    /// File holding the SM2 key's password (else `WEFE_SM2_KEY_PASSWORD`);
+    /// only read when the key is encrypted.
+    #[serde(default)]
+    pub sm2_key_password_file: Option<PathBuf>,
+    /// This member's X.509 certificate (PEM or DER, from `wefe cert issue`),
+    /// presented to peers in every gateway handshake.
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    /// Refuse peers whose gateway presents no certificate (a certificate that
+    /// is presented is always checked against the chain).
+    #[serde(default)]
+    pub require_peer_certificates: bool,
     /// Where the gateway listens for peers (its public address is the
     /// endpoint registered on chain).
     pub gateway_listen: SocketAddr,
@@ -97,6 +110,8 @@ impl NodeConfig {
         config.chain_config = base.join(&config.chain_config);
         config.data_dir = base.join(&config.data_dir);
         config.sm2_key = base.join(&config.sm2_key);
+        config.sm2_key_password_file = config.sm2_key_password_file.map(|p| base.join(p));
+        config.certificate = config.certificate.map(|p| base.join(p));
         config.keystore = config.keystore.map(|k| base.join(k));
         config.password_file = config.password_file.map(|p| base.join(p));
         config.import_root = config.import_root.map(|p| base.join(p));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use wefe_chain::{ChainConfig, EthereumBackend, Governance};
 use wefe_store::Store;
@@ -93,9 +93,31 @@ async fn run(path: PathBuf) -> Result<()> {
     let reporter = connect(Some(signer)).await?;
 
     // The gateway: this member's SM2 key, the consortium as the chain says.
-    let pem = std::fs::read_to_string(&config.sm2_key)
-        .with_context(|| format!("cannot read the SM2 key {}", config.sm2_key.display()))?;
-    let key = MemberKey::from_pkcs8_pem(&pem).with_context(|| format!("SM2 key {}", config.sm2_key.display()))?;
+    let sm2 = wefe_crypto::keyfile::read_sm2_key(&config.sm2_key, || {
+        secret_from(config.sm2_key_password_file.as_deref(), "WEFE_SM2_KEY_PASSWORD", "the SM2 key is encrypted")
+            .map_err(|e| wefe_crypto::Error::KeyFile(format!("{e:#}")))
+    })?;
+    let key = MemberKey::from_secret_bytes(&sm2.secret_bytes())
+        .with_context(|| format!("SM2 key {}", config.sm2_key.display()))?;
+    let mut gateway_config =
+        GatewayConfig { require_peer_certificates: config.require_peer_certificates, ..GatewayConfig::default() };
+    if let Some(path) = &config.certificate {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read the certificate {}", path.display()))?;
+        let cert = wefe_crypto::cert::MemberCertificate::parse(&bytes)
+            .with_context(|| format!("certificate {}", path.display()))?;
+        if cert.public_key != sm2.public_key() {
+            bail!(
+                "the certificate {} certifies another key than the SM2 key {}",
+                path.display(),
+                config.sm2_key.display()
+            );
+        }
+        if cert.address != Some(config.member.into_array()) {
+            bail!("the certificate {} was not issued to member {}", path.display(), config.member);
+        }
+        tracing::info!(serial = %hex::encode(&cert.serial), not_after = cert.not_after, "presenting certificate {}", path.display());
+        gateway_config = gateway_config.with_certificate(cert.der().to_vec());
+    }
     let directory = ChainDirectory::default();
     directory.refresh(&gov).await.context("reading the members from the chain")?;
     let me = PeerId::from_bytes(config.member.into_array());
@@ -108,7 +130,7 @@ async fn run(path: PathBuf) -> Result<()> {
         None => tracing::warn!(member = %config.member, "not (yet) a member on chain"),
         _ => {}
     }
-    let gateway = Gateway::new(me, key, Arc::new(directory.clone()), GatewayConfig::default());
+    let gateway = Gateway::new(me, key, Arc::new(directory.clone()), gateway_config);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -221,22 +243,58 @@ async fn run(path: PathBuf) -> Result<()> {
 }
 
 /// The member account's key: the configured keystore, else `WEFE_PRIVATE_KEY`.
-fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
-    if let Some(keystore) = &config.keystore {
-        let password = match &config.password_file {
-            Some(file) => std::fs::read_to_string(file)
+/// A password from `file` (trailing newline dropped), else from `env`.
+fn secret_from(file: Option<&std::path::Path>, env: &str, why: &str) -> Result<zeroize::Zeroizing<String>> {
+    let password = match file {
+        Some(file) => zeroize::Zeroizing::new(
+            std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read password file {}", file.display()))?
                 .trim_end_matches(['\n', '\r'])
                 .to_owned(),
-            None => std::env::var("WEFE_KEYSTORE_PASSWORD")
-                .context("the keystore needs a password: password_file in the config or WEFE_KEYSTORE_PASSWORD")?,
-        };
+        ),
+        None => zeroize::Zeroizing::new(
+            std::env::var(env)
+                .map_err(|_| anyhow::anyhow!("{why}: give a password file in the config or set {env}"))?,
+        ),
+    };
+    if password.is_empty() {
+        bail!("{why}: the password is empty");
+    }
+    Ok(password)
+}
+
+fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
+    if let Some(keystore) = &config.keystore {
+        check_owner_only(keystore)?;
+        let password =
+            secret_from(config.password_file.as_deref(), "WEFE_KEYSTORE_PASSWORD", "the keystore needs a password")?;
         return PrivateKeySigner::decrypt_keystore(keystore, password.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot open keystore {}: {e}", keystore.display()));
     }
     let hex_key = std::env::var("WEFE_PRIVATE_KEY")
         .context("no account key: set keystore in the node config or WEFE_PRIVATE_KEY")?;
     hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("WEFE_PRIVATE_KEY is not a private key"))
+}
+
+/// Refuses a key file that its group or other users can read.
+fn check_owner_only(path: &std::path::Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .with_context(|| format!("cannot read keystore {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "keystore {} is accessible by other users (mode {:03o}): run chmod 600 {}",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Job transports from the gateway.

@@ -65,6 +65,8 @@ fn start_node(
     std::fs::create_dir_all(dir).unwrap();
     write_chain_config(dir, anvil, contracts);
     std::fs::write(dir.join("sm2.pem"), sm2.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+    // The node refuses key files that others can read.
+    std::fs::set_permissions(dir.join("sm2.pem"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let api = free_port();
     std::fs::write(
         dir.join("party.toml"),

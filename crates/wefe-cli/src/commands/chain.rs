@@ -35,6 +35,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     chain_id,
                     confirmations,
                     receipt_timeout_secs,
+                    crypto_suite: wefe_chain::CryptoSuite::Ecdsa,
                 },
                 contracts: deployed.addresses,
             };

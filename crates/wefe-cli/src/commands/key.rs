@@ -34,6 +34,24 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> Result<Output> {
             let written = keys::write_keystore(&out, &secret[..], &password)?;
             Ok(created(&out, written.address()))
         }
+        KeyCommand::Sm2New { out } => {
+            if out.exists() {
+                bail!("{} already exists: refusing to overwrite a key", out.display());
+            }
+            let password = keys::sm2_password(global, true)?;
+            let key = wefe_crypto::sm::Sm2KeyPair::generate()?;
+            wefe_crypto::keyfile::write_sm2_key(&out, &key, &password)?;
+            let public = alloy::hex::encode(key.public_key().to_xy());
+            Ok(Output::new(
+                format!("SM2 key {} written (encrypted, owner-only); public key {public}", out.display()),
+                json!({ "ok": true, "key": out.display().to_string(), "public_key": public }),
+            ))
+        }
+        KeyCommand::Sm2Public { key } => {
+            let key = keys::load_sm2_key(global, &key)?;
+            let public = alloy::hex::encode(key.public_key().to_xy());
+            Ok(Output::new(public.clone(), json!({ "ok": true, "public_key": public })))
+        }
         KeyCommand::Address => {
             let signer = keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?;
             let address = signer.address().to_checksum(None);

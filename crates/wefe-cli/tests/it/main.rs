@@ -644,3 +644,103 @@ fn every_verb_has_help() {
         }
     }
 }
+
+/// The X.509 path: an authority's root on chain, a member's CSR checked against
+/// its registered key, issuing, `cert verify` (the gateways' checks), OpenSSL
+/// reading the result, revocation; and every refusal before anything is recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn x509_certificates_checked_against_the_chain() {
+    let env = Env::new();
+    env.deploy();
+    let sm = |key: Option<usize>, args: &[&str]| -> Run {
+        let mut cmd = env.command();
+        cmd.env("WEFE_SM2_KEY_PASSWORD", PASSWORD);
+        if let Some(k) = key {
+            cmd.env("WEFE_PRIVATE_KEY", DEV_KEYS[k]);
+        }
+        run(cmd.args(args))
+    };
+    let ok = |key: Option<usize>, args: &[&str]| -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let r = sm(key, &all);
+        assert_eq!(r.code, 0, "wefe {args:?} failed: {}{}", r.stderr, r.stdout);
+        r.json()
+    };
+    let refused = |key: Option<usize>, args: &[&str], part: &str| {
+        let r = sm(key, args);
+        assert_ne!(r.code, 0, "wefe {args:?} should have failed: {}", r.stdout);
+        assert!(r.stderr.contains(part), "wefe {args:?}: {:?} lacks {part:?}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "not one line: {}", r.stderr);
+    };
+
+    // Bank A (dev key 3) makes an encrypted SM2 key and applies with it.
+    let public = ok(None, &["key", "sm2-new", "--out", "a.key"])["public_key"].as_str().unwrap().to_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.dir.path().join("a.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert_eq!(ok(None, &["key", "sm2-public", "--key", "a.key"])["public_key"], public.as_str());
+    env.ok(Some(3), &["member", "apply", "--name", "Bank A", "--endpoint", "http://a", "--public-key", &public]);
+    assert_eq!(env.keystore_run(&["member", "approve", &addr(3)]).code, 0);
+    env.ok(Some(1), &["member", "approve", &addr(3)]);
+    let proposal = env.ok_json(Some(0), &["admin", "propose", "appoint-ca", "--target", &addr(0)]);
+    env.ok(Some(2), &["admin", "vote", &proposal["proposal_id"].as_u64().unwrap().to_string()]);
+
+    ok(None, &["cert", "ca-init", "--key", "ca.key", "--out", "ca.pem", "--name", "Test Root CA"]);
+    refused(None, &["cert", "ca-init", "--key", "ca.key", "--out", "ca.pem", "--name", "X"], "already exists");
+
+    // The member's CSR (name read from the chain) and its request.
+    ok(Some(3), &["cert", "csr", "--key", "a.key", "--out", "a.csr"]);
+    let id = ok(Some(3), &["cert", "request", "--csr", "a.csr"])["certificate_id"].as_u64().unwrap().to_string();
+
+    // A CSR for a key that is not the registered one is refused before anything is sent.
+    ok(None, &["key", "sm2-new", "--out", "b.key"]);
+    ok(None, &["cert", "csr", "--key", "b.key", "--out", "b.csr", "--name", "Bank A", "--address", &addr(3)]);
+    refused(Some(3), &["cert", "request", "--csr", "b.csr"], "is not the SM2 key registered on chain");
+    refused(Some(4), &["cert", "request", "--csr", "a.csr"], &format!("the CSR names member {}", addr(3)));
+    refused(Some(3), &["cert", "request", "--csr", "ca.pem"], "expected a \"CERTIFICATE REQUEST\"");
+    let second = env.run(None, &["cert", "status", "2"]);
+    assert_ne!(second.code, 0, "a refused request reached the chain: {}", second.stdout);
+
+    let issue = |csr: &str| -> Vec<String> {
+        ["cert", "issue", id.as_str(), "--csr", csr, "--ca-key", "ca.key", "--ca-cert", "ca.pem", "--out", "a.pem"]
+            .map(String::from)
+            .to_vec()
+    };
+    let args = |v: &[String]| v.iter().map(String::as_str).collect::<Vec<_>>();
+    // The root is not on chain yet.
+    refused(Some(0), &args(&issue("a.csr")), "publish-root");
+    assert!(!env.dir.path().join("a.pem").exists());
+    refused(Some(4), &["cert", "publish-root", "--cert", "ca.pem"], "is not a certificate authority");
+    ok(Some(0), &["cert", "publish-root", "--cert", "ca.pem"]);
+    // Another CSR than the request's, and a non-authority, are refused.
+    refused(Some(0), &args(&issue("b.csr")), &format!("is not the CSR of request {id}"));
+    refused(Some(4), &args(&issue("a.csr")), "is not a certificate authority");
+    assert!(!env.dir.path().join("a.pem").exists());
+
+    let issued = ok(Some(0), &args(&issue("a.csr")));
+    assert_eq!(issued["certificate_id"].as_u64().unwrap().to_string(), id);
+    let verified = ok(None, &["cert", "verify", "--cert", "a.pem"]);
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["member"], addr(3));
+
+    // OpenSSL reads and verifies it.
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(env.dir.path()).output().expect("openssl");
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (parsed, text) = openssl(&["x509", "-in", "a.pem", "-noout", "-subject"]);
+    assert!(parsed && text.contains("Bank A"), "{text}");
+    let (verified, text) = openssl(&["verify", "-vfyopt", "distid:1234567812345678", "-CAfile", "ca.pem", "a.pem"]);
+    assert!(verified, "{text}");
+
+    // Malformed input, then revocation.
+    std::fs::write(env.dir.path().join("junk.pem"), "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n")
+        .unwrap();
+    refused(None, &["cert", "verify", "--cert", "junk.pem"], "malformed PEM");
+    env.ok(Some(0), &["cert", "revoke", &id, "--reason", "drill", "--code", "1"]);
+    refused(None, &["cert", "verify", "--cert", "a.pem"], "Revoked");
+}

@@ -90,6 +90,8 @@ fn write_node_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresses, me
     let party = dir.join("party.toml");
     let pem = wefe_gateway::MemberKey::generate().unwrap().to_pkcs8_pem().unwrap();
     std::fs::write(dir.join("sm2.pem"), pem.as_bytes()).unwrap();
+    // The node refuses key files that others can read.
+    std::fs::set_permissions(dir.join("sm2.pem"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     std::fs::write(
         &party,
         format!(
@@ -570,4 +572,65 @@ async fn a_learning_job_whose_peer_stops_answering_times_out() {
     };
     assert_eq!(report.state, 6, "failed on chain");
     assert!(report.reason.contains("timed out"), "{}", report.reason);
+}
+
+/// The gateway's view of certificates is the chain's: issued certificates and
+/// the published roots of appointed authorities appear on a refresh, and a
+/// revocation or a dismissal disappears on the next one (the node refreshes
+/// after every block with contract events).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gateway_directory_follows_certificates_and_authority_roots() {
+    use alloy::primitives::B256;
+    use wefe_chain::bindings::CertificateRegistry;
+    use wefe_core::PeerId;
+    use wefe_gateway::{CertificateRecord, PeerDirectory};
+    use wefe_node::peers::ChainDirectory;
+
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let admin = as_key(&anvil, 0, contracts).await;
+    let ca = signer(0).address();
+    let appoint = Consortium::proposeCall { kind: 7, target: ca, value: U256::ZERO };
+    admin.send(Target::Consortium, appoint).await.unwrap();
+    let root = wefe_crypto::sm::Sm2KeyPair::generate().unwrap().public_key().to_xy();
+    let publish = CertificateRegistry::setAuthorityRootCall {
+        certificateHash: B256::repeat_byte(0x0f),
+        publicKey: root.to_vec().into(),
+    };
+    admin.send(Target::CertificateRegistry, publish).await.unwrap();
+    let member = as_key(&anvil, 3, contracts).await;
+    let request = CertificateRegistry::requestCall { csrHash: B256::repeat_byte(0xc5) };
+    member.send(Target::CertificateRegistry, request).await.unwrap();
+    let hash = B256::repeat_byte(0xce);
+    let issue = CertificateRegistry::issueCall {
+        certificateId: U256::from(1),
+        certificateHash: hash,
+        serial: U256::from(7),
+        notBefore: 1,
+        notAfter: 2,
+        uri: String::new(),
+    };
+    admin.send(Target::CertificateRegistry, issue).await.unwrap();
+
+    let directory = ChainDirectory::default();
+    directory.refresh(&admin).await.unwrap();
+    let record = CertificateRecord {
+        member: PeerId::from_bytes(signer(3).address().into_array()),
+        issuer: ca.into_array(),
+        issued: true,
+    };
+    assert_eq!(directory.certificate(&hash.0), Some(record));
+    assert_eq!(directory.authority_root(&ca.into_array()), Some(root));
+    assert_eq!(directory.certificate(&[0xc5; 32]), None);
+
+    let revoke =
+        CertificateRegistry::revokeCall { certificateId: U256::from(1), reasonCode: 1, reason: "drill".into() };
+    admin.send(Target::CertificateRegistry, revoke).await.unwrap();
+    directory.refresh(&admin).await.unwrap();
+    assert_eq!(directory.certificate(&hash.0), Some(CertificateRecord { issued: false, ..record }));
+
+    let dismiss = Consortium::proposeCall { kind: 8, target: ca, value: U256::ZERO };
+    admin.send(Target::Consortium, dismiss).await.unwrap();
+    directory.refresh(&admin).await.unwrap();
+    assert_eq!(directory.authority_root(&ca.into_array()), None);
 }
