@@ -285,6 +285,22 @@ impl Shared {
             clock_window: self.config.clock_window,
         };
         let (from, checked) = check.check(&hello, Role::Caller, None)?;
+        // A replayed Hello would cost a key agreement and a session slot each time.
+        let nonce: [u8; 16] =
+            hello.nonce.as_slice().try_into().map_err(|_| GatewayError::Malformed("hello nonce".into()))?;
+        let window_ms = i64::try_from(self.config.clock_window.as_millis()).unwrap_or(i64::MAX);
+        let now = now_ms();
+        let verdict = self.replay.lock().unwrap_or_else(|p| p.into_inner()).check_and_insert(
+            from.to_bytes(),
+            nonce,
+            hello.timestamp_ms.saturating_add(window_ms),
+            now,
+        );
+        match verdict {
+            ReplayVerdict::Fresh => {}
+            ReplayVerdict::Replayed => return Err(GatewayError::Replay { from, nonce: hex::encode(nonce) }),
+            ReplayVerdict::Full => return Err(GatewayError::ReplayCacheFull(self.config.replay_cache_entries)),
+        }
         let digest = session::hello_digest(&hello, Role::Caller, None);
         let (reply, ephemeral) = session::new_hello(
             &self.key,

@@ -107,6 +107,10 @@ pub(crate) struct PeerCertificate {
     pub(crate) hash: [u8; 32],
     pub(crate) not_after: u64,
     pub(crate) not_before: u64,
+    /// The issuer's root key that signed it.
+    pub(crate) root: [u8; 64],
+    /// The member key it certifies.
+    pub(crate) key: [u8; 64],
 }
 
 /// A fresh signed `Hello` from `local` to `to`, with a new ephemeral key
@@ -173,10 +177,7 @@ impl HelloCheck<'_> {
         if !info.active {
             return Err(GatewayError::InactiveMember(from));
         }
-        let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
-        if !signing::verify_parts(&[&hello_encoding(hello, role, caller_digest)], &hello.signature, &key) {
-            return Err(GatewayError::BadSignature(from));
-        }
+        // Cheap checks before the signature's two scalar multiplications.
         let now = crate::gateway::now_ms();
         let window_ms = i64::try_from(self.clock_window.as_millis()).unwrap_or(i64::MAX);
         let skew_ms = hello.timestamp_ms.saturating_sub(now);
@@ -185,6 +186,10 @@ impl HelloCheck<'_> {
         }
         let ephemeral = Sm2PublicKey::from_xy(&hello.ephemeral)
             .map_err(|e| GatewayError::Malformed(format!("hello from {from}: ephemeral key: {e}")))?;
+        let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
+        if !signing::verify_parts(&[&hello_encoding(hello, role, caller_digest)], &hello.signature, &key) {
+            return Err(GatewayError::BadSignature(from));
+        }
         let certificate = if hello.certificate.is_empty() {
             if self.require_certificate {
                 return Err(GatewayError::CertificateRequired(from));
@@ -230,9 +235,10 @@ pub(crate) fn check_certificate(
             hex::encode(record.issuer)
         ))
     })?;
-    let root = Sm2PublicKey::from_xy(&root).map_err(|e| refuse(format!("the issuer's published root key: {e}")))?;
-    cert.check(&[root], now_secs(), &member.to_bytes(), registered).map_err(|e| refuse(format!("certificate {e}")))?;
-    Ok(PeerCertificate { hash, not_after: cert.not_after, not_before: cert.not_before })
+    let root_key = Sm2PublicKey::from_xy(&root).map_err(|e| refuse(format!("the issuer's published root key: {e}")))?;
+    cert.check(&[root_key], now_secs(), &member.to_bytes(), registered)
+        .map_err(|e| refuse(format!("certificate {e}")))?;
+    Ok(PeerCertificate { hash, not_after: cert.not_after, not_before: cert.not_before, root, key: registered.to_xy() })
 }
 
 /// Re-checks a session's certificate: still issued on chain, its authority
@@ -245,8 +251,23 @@ pub(crate) fn recheck_certificate(directory: &dyn PeerDirectory, member: PeerId,
     if !record.issued {
         return Err(refuse(format!("certificate {} was revoked on chain", hex::encode(cert.hash))));
     }
-    if directory.authority_root(&record.issuer).is_none() {
-        return Err(refuse(format!("its issuer 0x{} is no longer an appointed authority", hex::encode(record.issuer))));
+    match directory.authority_root(&record.issuer) {
+        None => {
+            return Err(refuse(format!(
+                "its issuer 0x{} is no longer an appointed authority",
+                hex::encode(record.issuer)
+            )));
+        }
+        Some(root) if root != cert.root => {
+            return Err(refuse(format!(
+                "its issuer 0x{} replaced the root that signed it",
+                hex::encode(record.issuer)
+            )));
+        }
+        Some(_) => {}
+    }
+    if directory.peer(&member).is_none_or(|info| info.public_key != cert.key) {
+        return Err(refuse("the member's registered key changed since the handshake".to_owned()));
     }
     let now = now_secs();
     if now > cert.not_after {
@@ -325,7 +346,20 @@ pub(crate) struct SessionTable {
 }
 
 impl SessionTable {
+    /// Sessions one peer may hold at once; its oldest goes first. Keeps a
+    /// peer (or a replayed handshake) from pushing out everyone else's.
+    pub(crate) const PER_PEER: usize = 8;
+
     pub(crate) fn insert(&mut self, session: Session, capacity: usize, lifetime: Duration) {
+        let peer = session.peer;
+        let mut own: Vec<(Instant, SessionId)> =
+            self.sessions.values().filter(|s| s.peer == peer).map(|s| (s.opened, s.id)).collect();
+        if own.len() >= Self::PER_PEER {
+            own.sort();
+            for (_, id) in &own[..=own.len() - Self::PER_PEER] {
+                self.sessions.remove(id);
+            }
+        }
         if self.sessions.len() >= capacity {
             self.sessions.retain(|_, s| s.opened.elapsed() < lifetime);
         }
@@ -394,6 +428,28 @@ mod tests {
         let mut h = base.clone();
         h.signature[0] = 1;
         assert_eq!(hello_encoding(&h, Role::Caller, None), enc);
+    }
+
+    #[test]
+    fn one_peer_cannot_push_out_the_others_sessions() {
+        let session = |peer: u8, id: u8| Session {
+            id: [id; SESSION_ID_BYTES],
+            peer: PeerId::from_bytes([peer; 20]),
+            cipher: Sm4Gcm::new(&[0; 16]).unwrap(),
+            peer_certificate: None,
+            opened: Instant::now(),
+        };
+        let mut table = SessionTable::default();
+        let hour = Duration::from_secs(3600);
+        table.insert(session(1, 0), 64, hour);
+        for id in 1..=40 {
+            table.insert(session(2, id), 64, hour);
+        }
+        assert!(table.get(&[0; SESSION_ID_BYTES], hour).is_some(), "peer 1's session was evicted");
+        assert_eq!(table.len(), 1 + SessionTable::PER_PEER);
+        assert!(table.get(&[40; SESSION_ID_BYTES], hour).is_some(), "the newest session is kept");
+        assert!(table.get(&[1; SESSION_ID_BYTES], hour).is_none(), "the oldest of peer 2 goes first");
+        assert!(table.get(&[0; SESSION_ID_BYTES], Duration::ZERO).is_none(), "expired sessions are dropped");
     }
 
     #[test]

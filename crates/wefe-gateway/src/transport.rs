@@ -113,10 +113,18 @@ impl GatewayTransport {
 
     /// One `Exchange` call carrying the whole message.
     async fn send_once(&self, endpoint: &str, to: PeerId, tag: &str, seq: u64, payload: Bytes) -> Result<Ack, Status> {
-        let session = self.session(endpoint, to).await?;
-        // The peer's certificate is re-checked before every message too.
-        if let Some(cert) = &session.peer_certificate {
-            session::recheck_certificate(self.shared.directory.as_ref(), to, cert).map_err(Status::from)?;
+        let mut session = self.session(endpoint, to).await?;
+        // The peer's certificate is re-checked before every message too. When
+        // it no longer passes, the peer may hold a renewed one: a fresh
+        // handshake decides.
+        if let Some(cert) = &session.peer_certificate
+            && session::recheck_certificate(self.shared.directory.as_ref(), to, cert).is_err()
+        {
+            self.drop_session(&to, &session.id);
+            session = self.session(endpoint, to).await?;
+            if let Some(cert) = &session.peer_certificate {
+                session::recheck_certificate(self.shared.directory.as_ref(), to, cert).map_err(Status::from)?;
+            }
         }
         let channel = self.shared.channel(endpoint)?;
         let mut client = GatewayClient::new(channel);

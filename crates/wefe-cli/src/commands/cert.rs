@@ -245,6 +245,9 @@ async fn check_csr_against_chain(gov: &Governance<EthereumBackend>, csr: &Csr, m
             hex_key(&m.publicKey)
         );
     }
+    if csr.name != m.name {
+        bail!("the CSR names {:?}, but {member} is registered on chain as {:?}", csr.name, m.name);
+    }
     Ok(())
 }
 
@@ -252,20 +255,28 @@ fn ca_init(global: &GlobalArgs, key_path: &Path, out: &Path, name: &str, days: u
     if out.exists() {
         bail!("{} already exists: refusing to overwrite a certificate", out.display());
     }
-    let (key, created) = if key_path.exists() {
-        (crate::keys::load_sm2_key(global, key_path)?, false)
-    } else {
-        let password = crate::keys::sm2_password(global, true)?;
-        let key = wefe_crypto::sm::Sm2KeyPair::generate()?;
-        wefe_crypto::keyfile::write_sm2_key(key_path, &key, &password)?;
-        (key, true)
-    };
     if days == 0 || days > 36_500 {
         bail!("--days must be between 1 and 36500");
     }
     let now = unix_now()?;
+    let (key, created) = if key_path.exists() {
+        (crate::keys::load_sm2_key(global, key_path)?, false)
+    } else {
+        (wefe_crypto::sm::Sm2KeyPair::generate()?, true)
+    };
+    // Everything that can fail on the inputs fails before any file is written.
     let root = cert::create_root(&key, name, now.saturating_sub(300), now + days * 86_400)?;
-    write_new(out, &root.to_pem()?)?;
+    let pem = root.to_pem()?;
+    if created {
+        let password = crate::keys::sm2_password(global, true)?;
+        wefe_crypto::keyfile::write_sm2_key(key_path, &key, &password)?;
+    }
+    if let Err(e) = write_new(out, &pem) {
+        if created {
+            let _ = std::fs::remove_file(key_path);
+        }
+        return Err(e);
+    }
     let hash = B256::from(root.hash());
     Ok(Output::new(
         format!(
@@ -428,8 +439,18 @@ async fn issue_x509(
     };
     let outcome = match gov.send(Target::CertificateRegistry, call).await {
         Ok(outcome) => outcome,
+        // Sent, outcome unknown: the chain may record this very certificate,
+        // which cannot be made again (random serial), so the file stays.
+        Err(
+            e @ (wefe_chain::ChainError::ReceiptTimeout { .. } | wefe_chain::ChainError::ReceiptUnavailable { .. }),
+        ) => {
+            return Err(anyhow::anyhow!(
+                "{e}; {} is kept: if `wefe cert status {id}` shows it issued, it is the certificate",
+                out.display()
+            ));
+        }
         Err(e) => {
-            // Not on chain, so not a certificate: no file is left to mislead anyone.
+            // Refused, so not a certificate: no file is left to mislead anyone.
             let _ = std::fs::remove_file(out);
             return Err(e.into());
         }
@@ -460,10 +481,18 @@ async fn verify(global: &GlobalArgs, path: &Path) -> Result<Output> {
     let gov = context::connect(global, false).await?;
     let hash = B256::from(c.hash());
     let refuse = |why: String| anyhow::anyhow!("certificate {} would be refused: {why}", path.display());
-    let record = gov
+    let record = match gov
         .call(Target::CertificateRegistry, CertificateRegistry::getCertificateByHashCall { certificateHash: hash })
         .await
-        .map_err(|_| refuse(format!("its SM3 hash {hash} is not recorded on chain")))?;
+    {
+        Ok(record) => record,
+        Err(wefe_chain::ChainError::Reverted { error: Some(error), .. })
+            if error.starts_with("UnknownCertificateHash") =>
+        {
+            return Err(refuse(format!("its SM3 hash {hash} is not recorded on chain")));
+        }
+        Err(e) => return Err(e.into()),
+    };
     if record.status != ISSUED {
         return Err(refuse(format!("certificate {} is {} on chain", record.id, variant(STATUS, record.status))));
     }
@@ -482,7 +511,7 @@ async fn verify(global: &GlobalArgs, path: &Path) -> Result<Output> {
     let registered = wefe_crypto::sm::Sm2PublicKey::from_xy(&member.publicKey)
         .map_err(|_| refuse(format!("{}'s registered key is not an SM2 key", record.member)))?;
     c.check(&[root_key], unix_now()?, &record.member.into_array(), &registered)
-        .map_err(|e| refuse(format!("it {e}")))?;
+        .map_err(|e| refuse(format!("the certificate {e}")))?;
     let text = fields(&[
         ("certificate", path.display().to_string()),
         ("valid", "yes: gateways accept it now".to_owned()),

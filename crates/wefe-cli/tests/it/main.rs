@@ -710,7 +710,9 @@ async fn x509_certificates_checked_against_the_chain() {
             .map(String::from)
             .to_vec()
     };
-    let args = |v: &[String]| v.iter().map(String::as_str).collect::<Vec<_>>();
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
     // The root is not on chain yet.
     refused(Some(0), &args(&issue("a.csr")), "publish-root");
     assert!(!env.dir.path().join("a.pem").exists());

@@ -174,8 +174,30 @@ async fn a_revocation_cuts_a_running_session_at_its_next_message() {
     // Bob refuses her next envelope on the session she already holds...
     refused(send(&alice, BOB, "second").await, "was revoked on chain");
     assert_nothing_delivered(&bob, ALICE, "second").await;
-    // ... and will not send to her either.
-    refused(send(&bob, ALICE, "to-revoked").await, "was revoked on chain");
+    // ... and will not send to her either (a fresh handshake shows the same certificate).
+    refused(send(&bob, ALICE, "to-revoked").await, "revoked on chain");
+
+    // Once the chain issues her a new certificate, a new session carries it.
+    let renewed = ca.issue(&csr, unix_now() - DAY, unix_now() + DAY);
+    record(&directory, &renewed, ALICE, true);
+    let key = alice.key.clone();
+    drop(alice);
+    let alice = alice_with(&directory, key, required(&renewed)).await;
+    send(&alice, BOB, "renewed").await.unwrap();
+    assert_eq!(bob.gateway.transport(JOB).recv(&ALICE, "renewed").await.unwrap(), b"payload");
+}
+
+/// A replayed Hello is refused: it would cost a key agreement and a session slot each time.
+#[tokio::test]
+async fn a_replayed_handshake_is_refused() {
+    let (_dir, alice, bob) = pair().await;
+    let (hello, _ephemeral) = session::new_hello(&alice.key, ALICE, BOB, None, Role::Caller, None).unwrap();
+    let mut client = GatewayClient::connect(bob.url()).await.unwrap();
+    client.handshake(hello.clone()).await.unwrap();
+    let status = client.handshake(hello).await.unwrap_err();
+    assert_eq!(status.code(), Code::AlreadyExists, "{status:?}");
+    assert!(status.message().contains("replayed nonce"), "{status:?}");
+    assert_still_serving(&alice, &bob).await;
 }
 
 /// A restarted peer no longer holds the session: the sender opens a new one
