@@ -158,6 +158,7 @@ fn template(error: &str) -> Option<&'static str> {
         "InvalidValidity" => "invalid validity: notAfter {notAfter} must be after notBefore {notBefore}",
         "InvalidUri" => "certificate URI too long: {length} bytes (512 allowed)",
         "InvalidReason" => "reason too long: {length} bytes (256 allowed)",
+        "InvalidRootKey" => "invalid root SM2 public key: {length} bytes (64 expected: x || y)",
         "NotAllowedToRevoke" => {
             "{account} may not revoke certificate {certificateId}: only a certificate authority or the holder may"
         }
