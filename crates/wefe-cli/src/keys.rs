@@ -18,9 +18,9 @@ use crate::args::GlobalArgs;
 /// Loads the configured signer, or None when no key is configured.
 pub fn load_signer(global: &GlobalArgs) -> Result<Option<PrivateKeySigner>> {
     if let Some(path) = &global.keystore {
+        check_owner_only(path)?;
         let password =
             password(global.password_file.as_deref(), false).with_context(|| format!("keystore {}", path.display()))?;
-        warn_if_readable_by_others(path);
         let signer = PrivateKeySigner::decrypt_keystore(path, password.as_bytes()).map_err(|e| {
             let reason = match e.to_string().as_str() {
                 s if s.contains("Mac Mismatch") || s.contains("MacMismatch") => "wrong password".to_owned(),
@@ -162,18 +162,29 @@ fn restrict_permissions(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a keystore its group or other users can read (before any password is asked).
 #[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
+fn check_owner_only(path: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        eprintln!("warning: keystore {} is readable by other users (chmod 600 it)", path.display());
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("cannot read keystore {}", path.display()))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "keystore {} is accessible by other users (mode {mode:03o}): run chmod 600 {}",
+            path.display(),
+            path.display()
+        );
     }
+    Ok(())
 }
 
 #[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
+fn check_owner_only(_path: &Path) -> Result<()> {
+    Ok(())
+}
 
 #[cfg(test)]
 mod tests {
@@ -204,6 +215,15 @@ mod tests {
             assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         }
         assert!(write_keystore(&path, &key.to_bytes()[..], "pw").unwrap_err().to_string().contains("already exists"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            check_owner_only(&path).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+            let err = check_owner_only(&path).unwrap_err().to_string();
+            assert!(err.contains("chmod 600"), "{err}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         // Nothing is left behind but the keystore itself.
         let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(entries, vec![std::ffi::OsString::from("admin.json")]);

@@ -62,6 +62,19 @@ fn start_node(
     sm2: &MemberKey,
     gateway: u16,
 ) -> Node {
+    start_node_with(dir, anvil, contracts, key, sm2, gateway, "")
+}
+
+/// [`start_node`] with `extra` lines appended to `party.toml`.
+fn start_node_with(
+    dir: &Path,
+    anvil: &Anvil,
+    contracts: ContractAddresses,
+    key: usize,
+    sm2: &MemberKey,
+    gateway: u16,
+    extra: &str,
+) -> Node {
     std::fs::create_dir_all(dir).unwrap();
     write_chain_config(dir, anvil, contracts);
     std::fs::write(dir.join("sm2.pem"), sm2.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
@@ -73,7 +86,7 @@ fn start_node(
         format!(
             "name = \"party-{key}\"\nmember = \"{}\"\nchain_config = \"chain.toml\"\ndata_dir = \"data\"\n\
              poll_interval_ms = 100\nsm2_key = \"sm2.pem\"\ngateway_listen = \"127.0.0.1:{gateway}\"\n\
-             api_listen = \"127.0.0.1:{api}\"\n",
+             api_listen = \"127.0.0.1:{api}\"\n{extra}",
             signer(key).address()
         ),
     )
@@ -541,4 +554,84 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     let (status, _) =
         http(guest_node.api, "POST", &format!("/models/{psi}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
     assert_eq!(status, 404);
+}
+
+/// Nodes that require certificates run jobs only between certified members,
+/// and a revocation on chain stops the next job: the nodes follow the chain and
+/// their gateways refuse the revoked member.
+#[tokio::test(flavor = "multi_thread")]
+async fn certified_nodes_run_jobs_and_a_revocation_on_chain_stops_the_next_one() {
+    use wefe_chain::bindings::CertificateRegistry;
+    use wefe_crypto::cert;
+    use wefe_crypto::sm::Sm2KeyPair;
+
+    let anvil = Anvil::spawn().unwrap();
+    let (admin, contracts) = deploy(&anvil).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parties = [join(&anvil, &admin, contracts, 3).await, join(&anvil, &admin, contracts, 4).await];
+
+    // The admin's account becomes the certificate authority and publishes its root.
+    let appoint = Consortium::proposeCall { kind: 7, target: signer(0).address(), value: U256::ZERO };
+    admin.send(Target::Consortium, appoint).await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let ca = Sm2KeyPair::generate().unwrap();
+    let root = cert::create_root(&ca, "Test Root CA", now - 3600, now + 86_400).unwrap();
+    let publish = CertificateRegistry::setAuthorityRootCall {
+        certificateHash: B256::from(root.hash()),
+        publicKey: root.public_key.to_xy().to_vec().into(),
+    };
+    admin.send(Target::CertificateRegistry, publish).await.unwrap();
+
+    let mut nodes = Vec::new();
+    let mut certificate_ids = Vec::new();
+    for (i, party) in parties.iter().enumerate() {
+        let key = Sm2KeyPair::from_pkcs8_pem(&party.sm2.to_pkcs8_pem().unwrap()).unwrap();
+        let csr =
+            cert::create_csr(&key, &format!("bank {}", party.key), &signer(party.key).address().into_array()).unwrap();
+        let request = CertificateRegistry::requestCall { csrHash: B256::from(csr.hash()) };
+        party.gov.send(Target::CertificateRegistry, request).await.unwrap();
+        let id = U256::from(i + 1);
+        let serial = cert::random_serial().unwrap();
+        let issued = cert::issue(&ca, &root, &csr, serial, now - 60, now + 3600).unwrap();
+        let issue = CertificateRegistry::issueCall {
+            certificateId: id,
+            certificateHash: B256::from(issued.hash()),
+            serial: U256::from(serial),
+            notBefore: issued.not_before,
+            notAfter: issued.not_after,
+            uri: String::new(),
+        };
+        admin.send(Target::CertificateRegistry, issue).await.unwrap();
+        certificate_ids.push(id);
+
+        let node_dir = dir.path().join(format!("node-{}", party.key));
+        std::fs::create_dir_all(&node_dir).unwrap();
+        std::fs::write(node_dir.join("member.pem"), issued.to_pem().unwrap()).unwrap();
+        let node = start_node_with(
+            &node_dir,
+            &anvil,
+            contracts,
+            party.key,
+            &party.sm2,
+            party.gateway,
+            "certificate = \"member.pem\"\nrequire_peer_certificates = true\n",
+        );
+        let csv: String = std::iter::once("id,segment\n".to_owned())
+            .chain((0..300).map(|r| format!("c{}-{r},x\n", r % (2 + i))))
+            .collect();
+        register_and_import(party, &node, dir.path(), &format!("certified-{i}"), &csv).await;
+        nodes.push(node);
+    }
+    let (a, b) = (&parties[0].gov, &parties[1].gov);
+    let datasets = ["certified-0", "certified-1"];
+    run_job(a, b, &datasets, r#"{"protocol":"ecdh"}"#).await;
+
+    // The authority revokes Bank 4's certificate; the next job fails on it.
+    let revoke =
+        CertificateRegistry::revokeCall { certificateId: certificate_ids[1], reasonCode: 1, reason: "test".into() };
+    admin.send(Target::CertificateRegistry, revoke).await.unwrap();
+    let (id, status) = run_kind(a, b, "psi", &datasets, r#"{"protocol":"ecdh"}"#).await;
+    assert_eq!(status, 5, "job {id} ran with a revoked certificate");
+    let reason = failure_reason(a, id).await;
+    assert!(reason.contains("revoked on chain"), "{reason}");
 }

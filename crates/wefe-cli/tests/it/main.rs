@@ -621,14 +621,14 @@ async fn key_rotation_voids_an_open_approval() {
 #[test]
 fn every_verb_has_help() {
     let verbs: [(&str, &[&str]); 8] = [
-        ("key", &["new", "import", "address"]),
+        ("key", &["new", "import", "address", "sm2-new", "sm2-public"]),
         ("chain", &["deploy", "info"]),
         (
             "member",
             &["apply", "update-endpoint", "rotate-key", "approve", "suspend", "reinstate", "remove", "list", "show"],
         ),
         ("admin", &["propose", "vote", "cancel", "list", "show"]),
-        ("cert", &["request", "issue", "reject", "revoke", "status"]),
+        ("cert", &["ca-init", "publish-root", "csr", "request", "issue", "reject", "revoke", "status", "verify"]),
         ("dataset", &["register", "update", "retire", "grant", "revoke", "list", "show"]),
         ("job", &["propose", "approve", "reject", "cancel", "expire", "list", "show"]),
         ("audit", &["job", "member", "events", "verify"]),
