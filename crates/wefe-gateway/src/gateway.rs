@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     sessions: Mutex<SessionTable>,
     /// Sessions this gateway opened with peers (it encrypts with them).
     pub(crate) outgoing: Mutex<HashMap<PeerId, Arc<Session>>>,
+    /// One handshake at a time per peer: concurrent sends share its session.
+    pub(crate) handshaking: Mutex<HashMap<PeerId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// The most recent delivered message keys, bounded.
@@ -133,6 +135,7 @@ impl Gateway {
                 delivered: Mutex::new(DeliveredLog::default()),
                 sessions: Mutex::new(SessionTable::default()),
                 outgoing: Mutex::new(HashMap::new()),
+                handshaking: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -152,6 +155,11 @@ impl Gateway {
     /// `send`/`recv` with anyone else fail with `UnknownPeer`.
     pub fn transport_for_parties(&self, job_id: u64, parties: impl IntoIterator<Item = PeerId>) -> GatewayTransport {
         GatewayTransport::new(Arc::clone(&self.shared), job_id, Some(parties.into_iter().collect()))
+    }
+
+    /// Sessions peers currently hold with this gateway.
+    pub fn sessions_held(&self) -> usize {
+        self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Drops the queued messages of a finished job; a `recv` still waiting on

@@ -58,9 +58,21 @@ impl GatewayTransport {
     /// there is none (or it is older than the session lifetime).
     async fn session(&self, endpoint: &str, to: PeerId) -> Result<Arc<Session>, Status> {
         let lifetime = self.shared.config.session_lifetime;
-        let cached = self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner()).get(&to).cloned();
         // Renewed a little before the callee forgets it.
-        if let Some(session) = cached.filter(|s| s.opened.elapsed() < lifetime.mul_f64(0.9)) {
+        let fresh = || {
+            let outgoing = self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner());
+            outgoing.get(&to).filter(|s| s.opened.elapsed() < lifetime.mul_f64(0.9)).cloned()
+        };
+        if let Some(session) = fresh() {
+            return Ok(session);
+        }
+        let gate = {
+            let mut handshaking = self.shared.handshaking.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(handshaking.entry(to).or_default())
+        };
+        let _one_at_a_time = gate.lock().await;
+        // Another send may have opened one while this one waited.
+        if let Some(session) = fresh() {
             return Ok(session);
         }
         let shared = Arc::clone(&self.shared);

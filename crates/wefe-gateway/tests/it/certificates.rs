@@ -223,3 +223,22 @@ async fn a_restarted_peer_gets_a_new_session_transparently() {
     assert_eq!(bob.gateway.transport(JOB).recv(&ALICE, "after").await.unwrap(), b"payload");
     assert_nothing_delivered(&bob, ALICE, "after").await;
 }
+
+/// Concurrent sends to a peer without a session share one handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_share_one_handshake() {
+    let (_dir, alice, bob) = pair().await;
+    let sends: Vec<_> = (0..8)
+        .map(|i| {
+            let t = alice.gateway.transport(JOB);
+            tokio::spawn(async move { t.send(&BOB, &format!("many/{i}"), b"x".to_vec()).await })
+        })
+        .collect();
+    for send in sends {
+        send.await.unwrap().unwrap();
+    }
+    for i in 0..8 {
+        assert_eq!(bob.gateway.transport(JOB).recv(&ALICE, &format!("many/{i}")).await.unwrap(), b"x");
+    }
+    assert_eq!(bob.gateway.sessions_held(), 1, "each send opened its own session");
+}
