@@ -88,11 +88,7 @@ async fn run(path: PathBuf) -> Result<()> {
             config.member
         );
     }
-    let gov = connect(None).await?;
-    gov.check_contracts().await.context("checking the contracts named in the chain configuration")?;
-    let reporter = connect(Some(signer)).await?;
-
-    // The gateway: this member's SM2 key, the consortium as the chain says.
+    // The gateway's key and certificate: local files, checked before the chain is contacted.
     let sm2 = wefe_crypto::keyfile::read_sm2_key(&config.sm2_key, || {
         secret_from(config.sm2_key_password_file.as_deref(), "WEFE_SM2_KEY_PASSWORD", "the SM2 key is encrypted")
             .map_err(|e| wefe_crypto::Error::KeyFile(format!("{e:#}")))
@@ -118,6 +114,11 @@ async fn run(path: PathBuf) -> Result<()> {
         tracing::info!(serial = %hex::encode(&cert.serial), not_after = cert.not_after, "presenting certificate {}", path.display());
         gateway_config = gateway_config.with_certificate(cert.der().to_vec());
     }
+    let gov = connect(None).await?;
+    gov.check_contracts().await.context("checking the contracts named in the chain configuration")?;
+    let reporter = connect(Some(signer)).await?;
+
+    // The gateway: the consortium as the chain says.
     let directory = ChainDirectory::default();
     directory.refresh(&gov).await.context("reading the members from the chain")?;
     let me = PeerId::from_bytes(config.member.into_array());

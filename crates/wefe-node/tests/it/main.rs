@@ -634,3 +634,77 @@ async fn the_gateway_directory_follows_certificates_and_authority_roots() {
     directory.refresh(&admin).await.unwrap();
     assert_eq!(directory.authority_root(&ca.into_array()), None);
 }
+
+/// Key and certificate files are checked before the chain is contacted, each
+/// problem in one line: readable by others, encrypted without a password, a
+/// wrong password, a certificate for another key, a malformed certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_key_files_and_certificates_are_one_line() {
+    use std::os::unix::fs::PermissionsExt;
+    use wefe_crypto::sm::Sm2KeyPair;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("chain.toml"),
+        "[chain]\nrpc_url = \"http://127.0.0.1:9\"\nchain_id = 31337\n[contracts]\n\
+         consortium = \"0x0000000000000000000000000000000000000001\"\n\
+         certificate_registry = \"0x0000000000000000000000000000000000000002\"\n\
+         data_registry = \"0x0000000000000000000000000000000000000003\"\n\
+         job_registry = \"0x0000000000000000000000000000000000000004\"\ndeployed_block = 1\n",
+    )
+    .unwrap();
+    let key = Sm2KeyPair::generate().unwrap();
+    let other = Sm2KeyPair::generate().unwrap();
+    let member = signer(3).address();
+    let foreign = {
+        let ca = Sm2KeyPair::generate().unwrap();
+        let root = wefe_crypto::cert::create_root(&ca, "CA", 1, 4_000_000_000).unwrap();
+        let csr = wefe_crypto::cert::create_csr(&other, "x", &member.into_array()).unwrap();
+        wefe_crypto::cert::issue(&ca, &root, &csr, 1, 2, 3_000_000_000).unwrap()
+    };
+    std::fs::write(dir.path().join("foreign.pem"), foreign.to_pem().unwrap()).unwrap();
+    std::fs::write(dir.path().join("junk.pem"), "-----BEGIN CERTIFICATE-----\n@@\n-----END CERTIFICATE-----\n")
+        .unwrap();
+
+    let run = |key_text: &str, mode: u32, extra: &str, env: &[(&str, &str)]| -> String {
+        let key_path = dir.path().join("k.pem");
+        let _ = std::fs::remove_file(&key_path);
+        std::fs::write(&key_path, key_text).unwrap();
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let party = dir.path().join("party.toml");
+        std::fs::write(
+            &party,
+            format!(
+                "name = \"x\"\nmember = \"{member}\"\nchain_config = \"chain.toml\"\ndata_dir = \"d\"\n\
+                 sm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n{extra}"
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_wefe-node"));
+        cmd.args(["run", "--config"])
+            .arg(&party)
+            .env("WEFE_PRIVATE_KEY", DEV_KEYS[3])
+            .env_remove("WEFE_SM2_KEY_PASSWORD");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "the node started: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        stderr
+    };
+    let plain = key.to_pkcs8_pem().unwrap();
+    let encrypted = key.to_encrypted_pem(b"s3cret").unwrap();
+    let err = run(&plain, 0o644, "", &[]);
+    assert!(err.contains("chmod 600"), "{err}");
+    let err = run(&encrypted, 0o600, "", &[]);
+    assert!(err.contains("WEFE_SM2_KEY_PASSWORD"), "{err}");
+    let err = run(&encrypted, 0o600, "", &[("WEFE_SM2_KEY_PASSWORD", "nope")]);
+    assert!(err.contains("wrong password"), "{err}");
+    let err = run(&encrypted, 0o600, "certificate = \"foreign.pem\"\n", &[("WEFE_SM2_KEY_PASSWORD", "s3cret")]);
+    assert!(err.contains("certifies another key"), "{err}");
+    let err = run(&plain, 0o600, "certificate = \"junk.pem\"\n", &[]);
+    assert!(err.contains("junk.pem") && err.contains("malformed PEM"), "{err}");
+    assert!(!err.contains(&hex::encode(key.secret_bytes().as_ref())));
+}
