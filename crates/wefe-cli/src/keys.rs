@@ -163,27 +163,8 @@ fn restrict_permissions(_path: &Path, _mode: u32) -> Result<()> {
 }
 
 /// Refuses a keystore its group or other users can read (before any password is asked).
-#[cfg(unix)]
 fn check_owner_only(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .with_context(|| format!("cannot read keystore {}", path.display()))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "keystore {} is accessible by other users (mode {mode:03o}): run chmod 600 {}",
-            path.display(),
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_owner_only(_path: &Path) -> Result<()> {
-    Ok(())
+    Ok(wefe_crypto::keyfile::check_owner_only(path, "keystore")?)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ pub fn read_sm2_key(path: &Path, password: impl FnOnce() -> Result<Zeroizing<Str
     if meta.len() > MAX_KEY_FILE {
         return Err(Error::KeyFile(format!("{} is {} bytes: not an SM2 key file", path.display(), meta.len())));
     }
-    check_private(path, &meta)?;
+    check_owner_only(path, "SM2 key")?;
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .map_err(|e| Error::KeyFile(format!("cannot read SM2 key {}: {e}", path.display())))?,
@@ -34,13 +34,17 @@ pub fn read_sm2_key(path: &Path, password: impl FnOnce() -> Result<Zeroizing<Str
     Sm2KeyPair::from_pem_with(&text, password).map_err(|e| Error::KeyFile(format!("SM2 key {}: {e}", path.display())))
 }
 
+/// Refuses a key file (`what`: "SM2 key", "keystore") that its group or
+/// other users can access, saying how to fix it.
 #[cfg(unix)]
-fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+pub fn check_owner_only(path: &Path, what: &str) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::KeyFile(format!("cannot read {what} {}: {e}", path.display())))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         return Err(Error::KeyFile(format!(
-            "SM2 key {} is accessible by other users (mode {mode:03o}): run chmod 600 {}",
+            "{what} {} is accessible by other users (mode {mode:03o}): run chmod 600 {}",
             path.display(),
             path.display()
         )));
@@ -48,8 +52,9 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a key file others can access (no permission bits to check here).
 #[cfg(not(unix))]
-fn check_private(_path: &Path, _meta: &std::fs::Metadata) -> Result<()> {
+pub fn check_owner_only(_path: &Path, _what: &str) -> Result<()> {
     Ok(())
 }
 

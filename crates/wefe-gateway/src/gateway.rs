@@ -265,50 +265,42 @@ impl Shared {
             return Err(GatewayError::BadSignature(from));
         }
         env.payload = bytes::Bytes::from(plain.ok_or(GatewayError::Undecryptable(from))?);
-        let now = now_ms();
+        check_clock(from, env.timestamp_ms, self.config.clock_window)?;
+        self.check_fresh(from, nonce, env.timestamp_ms)?;
+        Ok((from, env))
+    }
+
+    /// Records `from`'s `nonce`, refusing one seen within the clock window.
+    fn check_fresh(&self, from: PeerId, nonce: [u8; 16], timestamp_ms: i64) -> Result<()> {
         let window_ms = i64::try_from(self.config.clock_window.as_millis()).unwrap_or(i64::MAX);
-        let skew_ms = env.timestamp_ms.saturating_sub(now);
-        if skew_ms.unsigned_abs() > window_ms.unsigned_abs() {
-            return Err(GatewayError::StaleTimestamp { from, skew_ms, window_s: self.config.clock_window.as_secs() });
-        }
         let verdict = self.replay.lock().unwrap_or_else(|p| p.into_inner()).check_and_insert(
             from.to_bytes(),
             nonce,
-            env.timestamp_ms.saturating_add(window_ms),
-            now,
+            timestamp_ms.saturating_add(window_ms),
+            now_ms(),
         );
         match verdict {
-            ReplayVerdict::Fresh => Ok((from, env)),
+            ReplayVerdict::Fresh => Ok(()),
             ReplayVerdict::Replayed => Err(GatewayError::Replay { from, nonce: hex::encode(nonce) }),
             ReplayVerdict::Full => Err(GatewayError::ReplayCacheFull(self.config.replay_cache_entries)),
         }
     }
 
-    /// Answers a peer's `Hello`: checks it, opens a session, returns ours.
-    fn handshake(&self, hello: Hello) -> Result<Hello> {
-        let check = HelloCheck {
+    /// The rules this gateway checks a peer's `Hello` by.
+    pub(crate) fn hello_check(&self) -> HelloCheck<'_> {
+        HelloCheck {
             directory: self.directory.as_ref(),
             local: self.local,
             require_certificate: self.config.require_peer_certificates,
             clock_window: self.config.clock_window,
-        };
-        let (from, checked) = check.check(&hello, Role::Caller, None)?;
-        // A replayed Hello would cost a key agreement and a session slot each time.
-        let nonce: [u8; 16] =
-            hello.nonce.as_slice().try_into().map_err(|_| GatewayError::Malformed("hello nonce".into()))?;
-        let window_ms = i64::try_from(self.config.clock_window.as_millis()).unwrap_or(i64::MAX);
-        let now = now_ms();
-        let verdict = self.replay.lock().unwrap_or_else(|p| p.into_inner()).check_and_insert(
-            from.to_bytes(),
-            nonce,
-            hello.timestamp_ms.saturating_add(window_ms),
-            now,
-        );
-        match verdict {
-            ReplayVerdict::Fresh => {}
-            ReplayVerdict::Replayed => return Err(GatewayError::Replay { from, nonce: hex::encode(nonce) }),
-            ReplayVerdict::Full => return Err(GatewayError::ReplayCacheFull(self.config.replay_cache_entries)),
         }
+    }
+
+    /// Answers a peer's `Hello`: checks it, opens a session, returns ours.
+    fn handshake(&self, hello: Hello) -> Result<Hello> {
+        let (from, checked) = self.hello_check().check(&hello, Role::Caller, None)?;
+        // A replayed Hello would cost a key agreement and a session slot each time.
+        self.check_fresh(from, checked.nonce, hello.timestamp_ms)?;
         let digest = session::hello_digest(&hello, Role::Caller, None);
         let (reply, ephemeral) = session::new_hello(
             &self.key,
@@ -487,6 +479,16 @@ fn stream_error(status: Status) -> GatewayError {
         Code::OutOfRange => GatewayError::Malformed(status.message().to_owned()),
         _ => GatewayError::Stream(status),
     }
+}
+
+/// Refuses a timestamp more than `window` off this node's clock.
+pub(crate) fn check_clock(from: PeerId, timestamp_ms: i64, window: Duration) -> Result<()> {
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let skew_ms = timestamp_ms.saturating_sub(now_ms());
+    if skew_ms.unsigned_abs() > window_ms.unsigned_abs() {
+        return Err(GatewayError::StaleTimestamp { from, skew_ms, window_s: window.as_secs() });
+    }
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch on this node's clock.

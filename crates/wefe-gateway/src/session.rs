@@ -97,6 +97,7 @@ pub fn hello_encoding(hello: &Hello, role: Role, caller_digest: Option<&[u8; 32]
 /// What a side learns from the other's `Hello` once it checks out.
 #[derive(Debug)]
 pub(crate) struct CheckedHello {
+    pub(crate) nonce: [u8; 16],
     pub(crate) ephemeral: Sm2PublicKey,
     pub(crate) certificate: Option<Arc<PeerCertificate>>,
 }
@@ -170,20 +171,16 @@ impl HelloCheck<'_> {
         if to != self.local {
             return Err(GatewayError::WrongRecipient { to, local: self.local });
         }
-        if hello.nonce.len() != 16 {
-            return Err(GatewayError::Malformed(format!("hello nonce must be 16 bytes, got {}", hello.nonce.len())));
-        }
+        let nonce: [u8; 16] =
+            hello.nonce.as_slice().try_into().map_err(|_| {
+                GatewayError::Malformed(format!("hello nonce must be 16 bytes, got {}", hello.nonce.len()))
+            })?;
         let info = self.directory.peer(&from).ok_or(GatewayError::UnknownMember(from))?;
         if !info.active {
             return Err(GatewayError::InactiveMember(from));
         }
         // Cheap checks before the signature's two scalar multiplications.
-        let now = crate::gateway::now_ms();
-        let window_ms = i64::try_from(self.clock_window.as_millis()).unwrap_or(i64::MAX);
-        let skew_ms = hello.timestamp_ms.saturating_sub(now);
-        if skew_ms.unsigned_abs() > window_ms.unsigned_abs() {
-            return Err(GatewayError::StaleTimestamp { from, skew_ms, window_s: self.clock_window.as_secs() });
-        }
+        crate::gateway::check_clock(from, hello.timestamp_ms, self.clock_window)?;
         let ephemeral = Sm2PublicKey::from_xy(&hello.ephemeral)
             .map_err(|e| GatewayError::Malformed(format!("hello from {from}: ephemeral key: {e}")))?;
         let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
@@ -200,7 +197,7 @@ impl HelloCheck<'_> {
                 Sm2PublicKey::from_xy(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
             Some(Arc::new(check_certificate(self.directory, from, &hello.certificate, &registered)?))
         };
-        Ok((from, CheckedHello { ephemeral, certificate }))
+        Ok((from, CheckedHello { nonce, ephemeral, certificate }))
     }
 }
 

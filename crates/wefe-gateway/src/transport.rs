@@ -15,7 +15,7 @@ use wefe_core::{PeerId, Transport, TransportError};
 use crate::gateway::{Shared, now_ms};
 use crate::proto::gateway_client::GatewayClient;
 use crate::proto::{Ack, Envelope};
-use crate::session::{self, HelloCheck, Role, Session};
+use crate::session::{self, Role, Session};
 use crate::signing::WIRE_VERSION;
 
 /// Envelopes signed ahead of the network: bounds the sender's memory to the
@@ -87,13 +87,7 @@ impl GatewayTransport {
         let shared = Arc::clone(&self.shared);
         let session = tokio::task::spawn_blocking(move || -> crate::Result<Session> {
             let digest = session::hello_digest(&hello, Role::Caller, None);
-            let check = HelloCheck {
-                directory: shared.directory.as_ref(),
-                local: shared.local,
-                require_certificate: shared.config.require_peer_certificates,
-                clock_window: shared.config.clock_window,
-            };
-            let (from, checked) = check.check(&reply, Role::Callee, Some(&digest))?;
+            let (from, checked) = shared.hello_check().check(&reply, Role::Callee, Some(&digest))?;
             if from != to {
                 return Err(crate::GatewayError::Malformed(format!("{to}'s gateway answered as {from}")));
             }

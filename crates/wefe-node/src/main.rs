@@ -266,7 +266,7 @@ fn secret_from(file: Option<&std::path::Path>, env: &str, why: &str) -> Result<z
 
 fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
     if let Some(keystore) = &config.keystore {
-        check_owner_only(keystore)?;
+        wefe_crypto::keyfile::check_owner_only(keystore, "keystore")?;
         let password =
             secret_from(config.password_file.as_deref(), "WEFE_KEYSTORE_PASSWORD", "the keystore needs a password")?;
         return PrivateKeySigner::decrypt_keystore(keystore, password.as_bytes())
@@ -275,27 +275,6 @@ fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
     let hex_key = std::env::var("WEFE_PRIVATE_KEY")
         .context("no account key: set keystore in the node config or WEFE_PRIVATE_KEY")?;
     hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("WEFE_PRIVATE_KEY is not a private key"))
-}
-
-/// Refuses a key file that its group or other users can read.
-fn check_owner_only(path: &std::path::Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)
-            .with_context(|| format!("cannot read keystore {}", path.display()))?
-            .permissions()
-            .mode();
-        if mode & 0o077 != 0 {
-            bail!(
-                "keystore {} is accessible by other users (mode {:03o}): run chmod 600 {}",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Job transports from the gateway.

@@ -3,12 +3,11 @@
 //! refreshed whenever the listener indexed a Consortium event (and on a
 //! timer), so a suspension reaches the gateway within a block.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use alloy::primitives::U256;
 use anyhow::Result;
-use std::collections::HashMap;
-
 use wefe_chain::bindings::{CertificateRegistry, Consortium};
 use wefe_chain::{ChainBackend, Governance, Target};
 use wefe_core::PeerId;

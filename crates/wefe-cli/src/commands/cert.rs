@@ -63,10 +63,7 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
             let cert_hash = hash_or_file(cert_hash, cert.as_deref())?;
             let not_before = match not_before {
                 Some(t) => t,
-                None => std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .context("system clock before 1970")?
-                    .as_secs(),
+                None => unix_now()?,
             };
             let not_after = match not_after {
                 Some(t) => t,

@@ -57,6 +57,23 @@ async fn certified_bob(directory: &Arc<StaticPeerDirectory>, ca: &Authority) -> 
     start_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), directory, BOB, key, required(&cert)).await
 }
 
+/// A fresh directory, a CA it trusts, and Bob's certified gateway.
+async fn certified_bob_alone() -> (Arc<StaticPeerDirectory>, Authority, Node) {
+    let directory = Arc::new(StaticPeerDirectory::new());
+    let ca = Authority::new();
+    let bob = certified_bob(&directory, &ca).await;
+    (directory, ca, bob)
+}
+
+/// Alice's key, CSR and a certificate valid today, recorded as issued.
+fn certified_alice(directory: &StaticPeerDirectory, ca: &Authority) -> (MemberKey, Csr, MemberCertificate) {
+    let (key, pair) = member_key();
+    let csr = cert::create_csr(&pair, "Alice", &ALICE.to_bytes()).unwrap();
+    let alice_cert = ca.issue(&csr, unix_now() - DAY, unix_now() + DAY);
+    record(directory, &alice_cert, ALICE, true);
+    (key, csr, alice_cert)
+}
+
 async fn alice_with(directory: &Arc<StaticPeerDirectory>, key: MemberKey, config: GatewayConfig) -> Node {
     start_on(TcpListener::bind("127.0.0.1:0").await.unwrap(), directory, ALICE, key, config).await
 }
@@ -72,13 +89,8 @@ fn refused(result: Result<(), TransportError>, part: &str) {
 
 #[tokio::test]
 async fn certified_members_exchange_and_a_peer_without_one_is_refused() {
-    let directory = Arc::new(StaticPeerDirectory::new());
-    let ca = Authority::new();
-    let bob = certified_bob(&directory, &ca).await;
-    let (key, pair) = member_key();
-    let csr = cert::create_csr(&pair, "Alice", &ALICE.to_bytes()).unwrap();
-    let alice_cert = ca.issue(&csr, unix_now() - DAY, unix_now() + DAY);
-    record(&directory, &alice_cert, ALICE, true);
+    let (directory, ca, bob) = certified_bob_alone().await;
+    let (key, _csr, alice_cert) = certified_alice(&directory, &ca);
     let alice = alice_with(&directory, key.clone(), required(&alice_cert)).await;
 
     send(&alice, BOB, "hello").await.unwrap();
@@ -156,13 +168,8 @@ async fn revoked_expired_future_foreign_wrong_key_and_self_signed_certificates_a
 
 #[tokio::test]
 async fn a_revocation_cuts_a_running_session_at_its_next_message() {
-    let directory = Arc::new(StaticPeerDirectory::new());
-    let ca = Authority::new();
-    let bob = certified_bob(&directory, &ca).await;
-    let (key, pair) = member_key();
-    let csr = cert::create_csr(&pair, "Alice", &ALICE.to_bytes()).unwrap();
-    let alice_cert = ca.issue(&csr, unix_now() - DAY, unix_now() + DAY);
-    record(&directory, &alice_cert, ALICE, true);
+    let (directory, ca, bob) = certified_bob_alone().await;
+    let (key, csr, alice_cert) = certified_alice(&directory, &ca);
     let alice = alice_with(&directory, key, required(&alice_cert)).await;
 
     send(&alice, BOB, "first").await.unwrap();
