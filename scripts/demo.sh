@@ -10,7 +10,9 @@
 # authority (issuing, then revoking, an SM2/SM3 X.509 certificate), starts
 # three party nodes, imports generated customer lists with a known overlap,
 # registers the datasets, and has both banks approve a PSI job: the nodes
-# launch and finish it by themselves. On the intersection the banks then train
+# (each running with an operator key that can only report job progress, never
+# with the member's governance key) launch and finish it by themselves, and put
+# only commitments and the summary fields the banks agreed to publish on chain. On the intersection the banks then train
 # a fraud model (Bank A holds the label, Bank B more features; Paillier
 # vertical LR, 30% held out for evaluation) and run a prediction job with it.
 # It prints the intersection size, the model's hold-out metrics, the charts,
@@ -30,7 +32,7 @@ case "$rows" in '' | *[!0-9]*) echo "WEFE_DEMO_ROWS must be a number, got '$rows
 b_rows=$((rows * 4 / 5))
 overlap=$((rows / 4))
 
-total=19
+total=20
 n=0
 step() { n=$((n + 1)); printf '\n\033[1m[%d/%d] %s\033[0m\n' "$n" "$total" "$*"; }
 note() { printf '      %s\n' "$*"; }
@@ -133,6 +135,18 @@ for party in bank-a bank-b regulator; do
 done
 "$wefe_bin" member list
 
+step "each member makes an operator key for its node and authorises it on chain (it can report job progress, nothing else)"
+declare -A operator
+for party in bank-a bank-b regulator; do
+  "$wefe_bin" key new --out "$work/keys/$party-operator.json" --password-file "$work/keys/password" >/dev/null
+  operator[$party]=$("$wefe_bin" key address --keystore "$work/keys/$party-operator.json" --password-file "$work/keys/password")
+  as "$party" member set-operator "${operator[$party]}" >/dev/null
+  # anvil charges gas (FISCO BCOS does not): the new account gets some test ether.
+  contracts/bin/cast send --rpc-url "$WEFE_RPC_URL" --private-key "${dev_keys[0]}" --value 1ether \
+    "${operator[$party]}" >/dev/null
+  note "$party: node operator key ${operator[$party]} (the governance key stays with the member)"
+done
+
 step "the admins appoint the regulator as certificate authority"
 proposal=$(as regulator admin propose appoint-ca --target "${addr[regulator]}" --json | json_field proposal_id)
 note "proposal $proposal opened by the regulator; admin-3 votes"
@@ -175,8 +189,8 @@ member = "${addr[$party]}"
 chain_config = "../chain.toml"
 data_dir = "data"
 poll_interval_ms = 200
-keystore = "../keys/$party.json"
-password_file = "../keys/password"
+operator_keystore = "../keys/$party-operator.json"
+operator_password_file = "../keys/password"
 sm2_key = "../pki/$party.key"
 sm2_key_password_file = "../keys/password"
 certificate = "../pki/$party.pem"
@@ -216,10 +230,13 @@ as bank-b dataset register bank-b-customers --schema "$schema_b" --rows "$b_rows
   --metadata '{"description":"customers with credit features","id_column":"customer_id"}'
 
 step "Bank A proposes a cross-bank anti-fraud PSI job; both banks approve with their own keys"
+# The banks agree to publish the intersection's size; everything else about the
+# result stays off chain (the chain gets a commitment per bank).
 job=$(as bank-a job propose --kind psi --participant "${addr[bank-a]}" --participant "${addr[bank-b]}" \
   --dataset bank-a-customers --dataset bank-b-customers \
-  --params '{"protocol":"ecdh","reveal":"both","purpose":"anti-fraud"}' --deadline-blocks 100 --json | json_field job_id)
-note "job $job proposed"
+  --params '{"protocol":"ecdh","reveal":"both","purpose":"anti-fraud","publish":["intersection_size"]}' \
+  --deadline-blocks 100 --run-blocks 2000 --json | json_field job_id)
+note "job $job proposed (approve by 100 blocks from now; once approved, 2000 blocks to complete or anyone may time it out)"
 as bank-a job approve "$job"
 as bank-b job approve "$job"
 approved_at=$(date +%s.%N)
@@ -246,7 +263,7 @@ for i in $(seq 1 3000); do
     launched=$(date +%s.%N)
     note "both nodes reported started $(node -e "console.log(($launched - $approved_at).toFixed(2))") s after the approval"
   fi
-  case $status in Completed | Failed) break ;; esac
+  case $status in Completed | Failed | TimedOut) break ;; esac
   [ $((i % 5)) -eq 0 ] && note "job $job: $status, Bank A's node $(progress_line bank-a "$job")"
   sleep 0.2
 done
@@ -263,6 +280,9 @@ for bank in bank-a bank-b; do
   [ -s "$work/$bank-result.csv" ] || { echo "no result from $bank's node" >&2; exit 1; }
   size=$(($(wc -l <"$work/$bank-result.csv") - 1))
   note "$bank's node: intersection of $size customers (expected $overlap), result $work/$bank-result.csv"
+  # The commitment key the node keeps beside the result: with it (and only
+  # with it) the result can be checked against the chain.
+  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/key" -o "$work/$bank-result.key"
   "$wefe_bin" audit verify "$job" --artifact "$work/$bank-result.csv" --participant "${addr[$bank]}" | sed 's/^/      /'
 done
 
@@ -279,7 +299,8 @@ psi_job=$job
 run_job() {
   local kind=$1 params=$2 id st
   id=$(as bank-a job propose --kind "$kind" --participant "${addr[bank-a]}" --participant "${addr[bank-b]}" \
-    --dataset bank-a-customers --dataset bank-b-customers --params "$params" --deadline-blocks 200 --json | json_field job_id)
+    --dataset bank-a-customers --dataset bank-b-customers --params "$params" --deadline-blocks 200 --run-blocks 5000 \
+    --json | json_field job_id)
   as bank-a job approve "$id" >/dev/null
   as bank-b job approve "$id" >/dev/null
   note "job $id ($kind) proposed and approved by both banks" >&2
@@ -302,7 +323,7 @@ run_job() {
 step "the banks train a fraud model together on the $overlap shared customers (Paillier vertical LR, 30% held out)"
 note "Bank A (guest) holds is_fraud and 4 features and a fresh 2048-bit Paillier key; Bank B (host) 4 features"
 train_started=$(date +%s.%N)
-train_job=$(run_job vertical-lr "{\"label\":\"is_fraud\",\"psi_job\":$psi_job,\"epochs\":8,\"batch_size\":256,\"learning_rate\":0.3,\"validation_fraction\":0.3,\"seed\":7,\"online_serving\":true,\"purpose\":\"anti-fraud model\"}")
+train_job=$(run_job vertical-lr "{\"label\":\"is_fraud\",\"psi_job\":$psi_job,\"epochs\":8,\"batch_size\":256,\"learning_rate\":0.3,\"validation_fraction\":0.3,\"seed\":7,\"online_serving\":true,\"purpose\":\"anti-fraud model\",\"publish\":[\"metrics.auc\"]}")
 note "trained in $(node -e "console.log(($(date +%s.%N) - $train_started).toFixed(1))") s (approval to both completions)"
 curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$train_job" | node -e '
   const j = JSON.parse(require("fs").readFileSync(0, "utf8")), s = j.summary, m = s.metrics;
@@ -315,8 +336,14 @@ for chart in roc.png loss.png; do
 done
 for bank in bank-a bank-b; do
   curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$train_job/result" -o "$work/$bank-model.json"
+  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$train_job/key" -o "$work/$bank-model.key"
   "$wefe_bin" audit verify "$train_job" --artifact "$work/$bank-model.json" --participant "${addr[$bank]}" | sed 's/^/      /'
 done
+note "on chain for job $train_job: each bank's commitment and, as the params agreed, the hold-out AUC only:"
+"$wefe_bin" job show "$train_job" --json | node -e '
+  const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
+  for (const r of j.reports) console.log(`        ${r.address}: ${r.state}, commitment ${r.commitment}, published ${r.summary || "(nothing)"}`);'
+
 
 step "a prediction job scores the shared customers with the split model (Bank B learns no score)"
 predict_job=$(run_job predict "{\"model_job\":$train_job,\"psi_job\":$psi_job,\"purpose\":\"score shared customers\"}")
@@ -345,5 +372,5 @@ for j in "$psi_job" "$train_job" "$predict_job"; do
   echo
 done
 
-printf '\nDone. The banks aligned, trained and predicted on their own nodes; the chain holds who approved each job and every result hash.\n'
+printf '\nDone. The banks aligned, trained and predicted on their own nodes; the chain holds who approved each job, a commitment to every result and only the summary fields the banks agreed to publish.\n'
 printf 'Work files (chain config, keystores, certificates, node data, charts and logs) are in %s; nodes and anvil are stopped now.\n' "$work"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of wefe, installing the toolchain first:
-# contracts (format, unit/fuzz/invariant tests, gas snapshot, committed ABI),
+# contracts (format, unit/fuzz/invariant tests and the invariant handlers'
+# reach, gas snapshot, committed ABI),
 # then Rust (format, clippy -D warnings, unit and integration tests against anvil).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +24,11 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 
 step "contracts: forge test (unit, fuzz, invariant)"
+rm -rf contracts/invariant-reach
 (cd contracts && bin/forge test) 2>&1 | tee "$logs/forge.log"
+
+step "contracts: the invariant handlers reached their deep states"
+node scripts/lib/invariant-reach.js
 
 step "contracts: gas snapshot matches contracts/.gas-snapshot"
 # Fuzz and invariant gas figures depend on the random inputs, so the snapshot

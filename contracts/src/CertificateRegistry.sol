@@ -10,6 +10,10 @@ import {Consortium, NotActiveMember} from "./Consortium.sol";
 /// the SM2 key of its root certificate here, so gateways can check a peer's X.509 certificate without any
 /// file from the authority. Gateways refuse peers whose certificate does not read `Issued` here, or is not
 /// signed by the root key of its issuer.
+/// A certificate reads valid (`isValid`, `validity`) only while it is issued and not revoked, its issuer
+/// is still an appointed authority whose published root is the one it was issued under, and its member is
+/// active with the key it had at issuance. A member has at most `MAX_OPEN_REQUESTS` requests open at once;
+/// it can withdraw them.
 /// @dev Validity times are X.509 times (Unix seconds) checked by gateways off chain: the chain never
 /// compares them with block.timestamp (FISCO BCOS counts it in milliseconds).
 contract CertificateRegistry {
@@ -18,7 +22,19 @@ contract CertificateRegistry {
         Requested,
         Issued,
         Revoked,
-        Rejected
+        Rejected,
+        Withdrawn
+    }
+
+    /// @notice Why a certificate hash reads valid or not, as of the current block.
+    enum Validity {
+        Valid,
+        Unknown,
+        Revoked,
+        IssuerDismissed,
+        RootReplaced,
+        MemberNotActive,
+        KeyRotated
     }
 
     struct Certificate {
@@ -31,12 +47,16 @@ contract CertificateRegistry {
         uint64 notAfter;
         string uri;
         address issuer;
+        // The member's key version (Consortium.keyVersionOf) when the certificate was issued.
+        uint32 keyVersion;
         CertificateStatus status;
         uint64 requestedBlock;
         uint64 issuedBlock;
-        // Block in which the request was rejected or the certificate revoked (see `status`); 0 while
-        // Requested or Issued.
+        // Block in which the request was rejected or withdrawn or the certificate revoked (see `status`); 0
+        // while Requested or Issued.
         uint64 closedBlock;
+        // The issuer's published root certificate hash when it issued (zero if it had published none).
+        bytes32 rootHash;
         string reason;
     }
 
@@ -54,6 +74,8 @@ contract CertificateRegistry {
     uint256 public constant MAX_URI_LENGTH = 512;
     /// @notice Maximum length of a rejection or revocation reason, in bytes.
     uint256 public constant MAX_REASON_LENGTH = 256;
+    /// @notice Maximum number of requests a member may have open (Requested) at once.
+    uint256 public constant MAX_OPEN_REQUESTS = 3;
 
     error NotCertificateAuthority(address account);
     error ZeroHash();
@@ -67,6 +89,8 @@ contract CertificateRegistry {
     error InvalidReason(uint256 length);
     error NotAllowedToRevoke(uint256 certificateId, address account);
     error InvalidRootKey(uint256 length);
+    error TooManyOpenRequests(address member, uint256 open);
+    error NotRequester(uint256 certificateId, address account);
 
     /// @notice A member asked for a certificate for the key in the CSR with hash `csrHash`.
     event CertificateRequested(uint256 indexed certificateId, address indexed member, bytes32 csrHash);
@@ -81,6 +105,8 @@ contract CertificateRegistry {
         uint64 notAfter,
         string uri
     );
+    /// @notice The member withdrew its request.
+    event CertificateRequestWithdrawn(uint256 indexed certificateId, address indexed member);
     /// @notice A certificate authority declined a request.
     event CertificateRequestRejected(uint256 indexed certificateId, address indexed by, string reason);
     /// @notice The certificate was revoked; it never reads valid again.
@@ -100,6 +126,8 @@ contract CertificateRegistry {
     /// revoked since).
     mapping(address => uint256) public latestCertificateOf;
     mapping(address => AuthorityRoot) private _roots;
+    /// @notice Number of requests `member` has open (Requested).
+    mapping(address => uint256) public openRequests;
 
     modifier onlyAuthority() {
         if (!consortium.isCertificateAuthority(msg.sender)) revert NotCertificateAuthority(msg.sender);
@@ -111,12 +139,16 @@ contract CertificateRegistry {
         consortium = consortium_;
     }
 
-    /// @notice Requests a certificate. Only active members may request.
+    /// @notice Requests a certificate. Only active members may request, with at most `MAX_OPEN_REQUESTS`
+    /// requests open at once.
     /// @param csrHash SM3 (or SHA-256) hash of the DER-encoded certificate signing request.
     /// @return certificateId The id of the request, which becomes the certificate's id.
     function request(bytes32 csrHash) external returns (uint256 certificateId) {
         if (!consortium.isActive(msg.sender)) revert NotActiveMember(msg.sender);
         if (csrHash == bytes32(0)) revert ZeroHash();
+        uint256 open = openRequests[msg.sender];
+        if (open >= MAX_OPEN_REQUESTS) revert TooManyOpenRequests(msg.sender, open);
+        openRequests[msg.sender] = open + 1;
         certificateId = _certificates.length + 1;
         Certificate storage c = _certificates.push();
         c.id = certificateId;
@@ -156,6 +188,9 @@ contract CertificateRegistry {
         _serialUsed[msg.sender][serial] = true;
         certificateIdByHash[certificateHash] = certificateId;
         latestCertificateOf[c.member] = certificateId;
+        openRequests[c.member] -= 1;
+        c.keyVersion = consortium.keyVersionOf(c.member);
+        c.rootHash = _roots[msg.sender].certificateHash;
         c.certificateHash = certificateHash;
         c.serial = serial;
         c.notBefore = notBefore;
@@ -191,10 +226,23 @@ contract CertificateRegistry {
         Certificate storage c = _get(certificateId);
         if (c.status != CertificateStatus.Requested) revert InvalidCertificateStatus(certificateId, c.status);
         _checkReason(reason);
+        openRequests[c.member] -= 1;
         c.status = CertificateStatus.Rejected;
         c.reason = reason;
         c.closedBlock = uint64(block.number);
         emit CertificateRequestRejected(certificateId, msg.sender, reason);
+    }
+
+    /// @notice Withdraws a pending request; only the member that made it may, whatever its status.
+    /// @param certificateId The request.
+    function withdrawRequest(uint256 certificateId) external {
+        Certificate storage c = _get(certificateId);
+        if (c.member != msg.sender) revert NotRequester(certificateId, msg.sender);
+        if (c.status != CertificateStatus.Requested) revert InvalidCertificateStatus(certificateId, c.status);
+        openRequests[msg.sender] -= 1;
+        c.status = CertificateStatus.Withdrawn;
+        c.closedBlock = uint64(block.number);
+        emit CertificateRequestWithdrawn(certificateId, msg.sender);
     }
 
     /// @notice Revokes an issued certificate. Any certificate authority may revoke; the member itself may
@@ -221,11 +269,24 @@ contract CertificateRegistry {
         return _certificates[certificateId - 1].status;
     }
 
-    /// @notice True only for an issued, unrevoked certificate with this hash. Validity times are checked by
-    /// the caller against its own clock.
+    /// @notice True only for an issued, unrevoked certificate with this hash whose issuer is still an
+    /// authority with the same root and whose member is active with the key it had at issuance (see
+    /// `validity`). Validity times are checked by the caller against its own clock.
     function isValid(bytes32 certificateHash) external view returns (bool) {
+        return validity(certificateHash) == Validity.Valid;
+    }
+
+    /// @notice Whether the certificate with this hash is valid now and, if not, the first reason why not.
+    function validity(bytes32 certificateHash) public view returns (Validity) {
         uint256 id = certificateIdByHash[certificateHash];
-        return id != 0 && _certificates[id - 1].status == CertificateStatus.Issued;
+        if (id == 0) return Validity.Unknown;
+        Certificate storage c = _certificates[id - 1];
+        if (c.status != CertificateStatus.Issued) return Validity.Revoked;
+        if (!consortium.isCertificateAuthority(c.issuer)) return Validity.IssuerDismissed;
+        if (_roots[c.issuer].certificateHash != c.rootHash) return Validity.RootReplaced;
+        if (!consortium.isActive(c.member)) return Validity.MemberNotActive;
+        if (consortium.keyVersionOf(c.member) != c.keyVersion) return Validity.KeyRotated;
+        return Validity.Valid;
     }
 
     /// @notice The full record of certificate `certificateId`; reverts when unknown.

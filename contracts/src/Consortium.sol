@@ -15,14 +15,21 @@ error ZeroAddress();
 /// function loops over members or admins. A change of the admin set starts a new admin epoch: proposals
 /// opened in an earlier epoch can no longer be voted on, so votes of removed admins never count. An
 /// ApproveMember proposal names the member's key version, so it approves exactly the key the admins saw:
-/// after a key rotation or re-application it can no longer execute.
+/// after a key rotation or re-application it can no longer execute. Suspend, reinstate and remove proposals
+/// name the membership instance (one per application), so a proposal opened against a member that was
+/// removed and re-admitted since can no longer execute. A key rotation never voids a pending suspension: a
+/// member whose new key awaits approval can still be suspended, and reinstatement only restores an approved
+/// key. Admin sets and thresholds must survive the loss of one admin key (threshold < number of admins);
+/// only a single-admin development chain, made at deployment, is exempt.
 contract Consortium {
     enum MemberStatus {
         None,
         Pending,
         Active,
         Suspended,
-        Removed
+        Removed,
+        // The applicant withdrew its application before it was approved; it may apply again.
+        Withdrawn
     }
 
     enum ProposalKind {
@@ -34,7 +41,9 @@ contract Consortium {
         RemoveAdmin,
         ChangeThreshold,
         AppointCertificateAuthority,
-        DismissCertificateAuthority
+        DismissCertificateAuthority,
+        SetMaxApprovalBlocks,
+        SetMaxRunBlocks
     }
 
     enum ProposalStatus {
@@ -52,6 +61,11 @@ contract Consortium {
         // Counts the keys this account ever registered: 1 after the first application, +1 on every
         // re-application and key rotation. An ApproveMember proposal names the version it approves.
         uint32 keyVersion;
+        // The key version the admins last approved in this membership instance (0: never approved).
+        uint32 approvedKeyVersion;
+        // Counts this account's applications: 1 after the first, +1 on every re-application. Suspend,
+        // reinstate and remove proposals name the instance they target.
+        uint32 instance;
         MemberStatus status;
         uint64 appliedBlock;
         uint64 updatedBlock;
@@ -78,6 +92,12 @@ contract Consortium {
     uint256 public constant PUBLIC_KEY_LENGTH = 64;
     /// @notice Maximum number of entries a page view returns.
     uint256 public constant MAX_PAGE = 100;
+    /// @notice Default of `maxApprovalBlocks` (about a week at 3 s per block).
+    uint64 public constant DEFAULT_MAX_APPROVAL_BLOCKS = 201_600;
+    /// @notice Default of `maxRunBlocks` (about a week at 3 s per block).
+    uint64 public constant DEFAULT_MAX_RUN_BLOCKS = 201_600;
+    /// @notice Upper bound of both job windows a proposal may set.
+    uint64 public constant MAX_WINDOW_BLOCKS = 100_000_000;
 
     error NotAdmin(address account);
     error InvalidThreshold(uint256 threshold, uint256 adminCount);
@@ -95,11 +115,15 @@ contract Consortium {
     error AlreadyVoted(uint256 proposalId, address admin);
     error NotProposer(uint256 proposalId, address account);
     error AlreadyAdmin(address account);
-    error AdminCountBelowThreshold(uint256 adminCount, uint256 threshold);
     error AlreadyCertificateAuthority(address account);
     error NotCertificateAuthority(address account);
     error InvalidProposalValue(ProposalKind kind, uint256 value);
     error StaleMemberKey(address account, uint256 proposedVersion, uint256 currentVersion);
+    error StaleMembership(address account, uint256 proposedInstance, uint256 currentInstance);
+    error UnrecoverableThreshold(uint256 threshold, uint256 adminCount);
+    error InvalidOperator(address operator);
+    error OperatorInUse(address operator, address member);
+    error AccountIsOperator(address account);
 
     /// @notice An institution applied (or re-applied after removal) to join; `keyVersion` is the version
     /// of `publicKey` that an ApproveMember proposal must name.
@@ -131,6 +155,10 @@ contract Consortium {
     event ProposalExecuted(uint256 indexed proposalId, ProposalKind kind, address indexed target, uint256 value);
     /// @notice The proposer withdrew an open proposal.
     event ProposalCancelled(uint256 indexed proposalId, address indexed by);
+    /// @notice A job window cap changed: `maxApprovalBlocks` (which = 0) or `maxRunBlocks` (which = 1).
+    event JobWindowChanged(uint8 indexed which, uint64 from, uint64 to, uint256 indexed proposalId);
+    /// @notice A member authorised `operator` (zero: none) to report job progress in its name.
+    event OperatorChanged(address indexed member, address indexed previous, address indexed operator);
 
     mapping(address => Member) private _members;
     address[] private _memberList;
@@ -157,6 +185,16 @@ contract Consortium {
     mapping(uint256 => mapping(address => bool)) public hasVoted;
     mapping(bytes32 => uint256) private _openProposal; // keccak(kind, target, value) => id
 
+    /// @notice Longest approval window (blocks between a job's proposal and its approval deadline).
+    uint64 public maxApprovalBlocks;
+    /// @notice Longest run window (blocks between a job's approval and its run deadline).
+    uint64 public maxRunBlocks;
+
+    /// @notice The operator key a member authorised to report job progress in its name (zero: none).
+    mapping(address => address) public operatorOf;
+    /// @notice The member an operator key reports for (zero: not an operator).
+    mapping(address => address) public memberOfOperator;
+
     modifier onlyAdmin() {
         if (!isAdmin[msg.sender]) revert NotAdmin(msg.sender);
         _;
@@ -164,11 +202,13 @@ contract Consortium {
 
     /// @notice Deploys a consortium with its first admins.
     /// @param initialAdmins The initial admin accounts (distinct, non-zero).
-    /// @param threshold_ Approvals a proposal needs; 1 <= threshold <= admins.length.
+    /// @param threshold_ Approvals a proposal needs: 1 <= threshold < admins.length, so that losing one admin
+    /// key never locks governance; a single admin with threshold 1 is accepted for development chains.
     constructor(address[] memory initialAdmins, uint256 threshold_) {
         if (threshold_ == 0 || threshold_ > initialAdmins.length) {
             revert InvalidThreshold(threshold_, initialAdmins.length);
         }
+        if (initialAdmins.length > 1) _checkRecoverable(threshold_, initialAdmins.length);
         for (uint256 i = 0; i < initialAdmins.length; i++) {
             address a = initialAdmins[i];
             if (a == address(0)) revert ZeroAddress();
@@ -177,20 +217,28 @@ contract Consortium {
         }
         threshold = threshold_;
         emit ThresholdChanged(0, threshold_, 0);
+        maxApprovalBlocks = DEFAULT_MAX_APPROVAL_BLOCKS;
+        maxRunBlocks = DEFAULT_MAX_RUN_BLOCKS;
+        emit JobWindowChanged(0, 0, DEFAULT_MAX_APPROVAL_BLOCKS, 0);
+        emit JobWindowChanged(1, 0, DEFAULT_MAX_RUN_BLOCKS, 0);
     }
 
     // ------------------------------------------------------------------ members
 
     /// @notice Applies for membership. The caller's account becomes the member's identity.
-    /// @dev Allowed for new accounts and for removed members re-applying; the status becomes Pending and
-    /// the key version is incremented (1 for a first application).
+    /// @dev Allowed for new accounts, removed members and withdrawn applicants; the status becomes Pending,
+    /// the key version and the membership instance are incremented (1 for a first application). An operator
+    /// key cannot apply.
     /// @param name Institution name, 1..64 bytes.
     /// @param endpoint Gateway endpoint (e.g. `https://gw.bank-a.example:7443`), 1..256 bytes.
     /// @param publicKey Uncompressed SM2 public key without the 0x04 prefix: exactly 64 bytes (x || y).
     function applyForMembership(string calldata name, string calldata endpoint, bytes calldata publicKey) external {
         Member storage m = _members[msg.sender];
         MemberStatus old = m.status;
-        if (old != MemberStatus.None && old != MemberStatus.Removed) revert AlreadyApplied(msg.sender, old);
+        if (old != MemberStatus.None && old != MemberStatus.Removed && old != MemberStatus.Withdrawn) {
+            revert AlreadyApplied(msg.sender, old);
+        }
+        _notOperator(msg.sender);
         _checkName(name);
         _checkEndpoint(endpoint);
         _checkPublicKey(publicKey);
@@ -203,11 +251,59 @@ contract Consortium {
         m.publicKey = publicKey;
         uint32 version = m.keyVersion + 1;
         m.keyVersion = version;
+        m.approvedKeyVersion = 0;
+        m.instance += 1;
         m.status = MemberStatus.Pending;
         m.appliedBlock = uint64(block.number);
         m.updatedBlock = uint64(block.number);
         emit MemberApplied(msg.sender, name, endpoint, publicKey, version);
         emit MemberStatusChanged(msg.sender, old, MemberStatus.Pending, 0);
+    }
+
+    /// @notice Withdraws the caller's application before it was approved (an applicant waiting for its
+    /// first approval in this membership instance). It may apply again later.
+    function withdrawApplication() external {
+        Member storage m = _members[msg.sender];
+        MemberStatus s = m.status;
+        if (s == MemberStatus.None) revert UnknownMember(msg.sender);
+        if (s != MemberStatus.Pending || m.approvedKeyVersion != 0) revert InvalidMemberStatus(msg.sender, s);
+        m.status = MemberStatus.Withdrawn;
+        m.updatedBlock = uint64(block.number);
+        emit MemberStatusChanged(msg.sender, s, MemberStatus.Withdrawn, 0);
+    }
+
+    /// @notice Authorises `operator` to report the progress of the caller's jobs (started, completed,
+    /// failed) and nothing else; zero removes the current operator. A member's node runs with its operator
+    /// key, never with the member's governance key. Setting one needs an active member; removing one is
+    /// always allowed. The operator must be a fresh account: no member, applicant, admin, certificate
+    /// authority or other member's operator.
+    /// @param operator The node's account, or zero.
+    function setOperator(address operator) external {
+        MemberStatus s = _members[msg.sender].status;
+        if (s == MemberStatus.None) revert UnknownMember(msg.sender);
+        address previous = operatorOf[msg.sender];
+        if (operator == address(0)) {
+            if (previous == address(0)) revert InvalidOperator(operator);
+        } else {
+            if (s != MemberStatus.Active) revert NotActiveMember(msg.sender);
+            if (_members[operator].status != MemberStatus.None || isAdmin[operator] || isCertificateAuthority[operator])
+            {
+                revert InvalidOperator(operator);
+            }
+            address holder = memberOfOperator[operator];
+            if (holder != address(0)) revert OperatorInUse(operator, holder);
+            memberOfOperator[operator] = msg.sender;
+        }
+        if (previous != address(0)) delete memberOfOperator[previous];
+        operatorOf[msg.sender] = operator;
+        emit OperatorChanged(msg.sender, previous, operator);
+    }
+
+    /// @notice The member on whose behalf `account` reports job progress: the member whose operator it
+    /// is, else `account` itself.
+    function reportingMember(address account) external view returns (address) {
+        address member = memberOfOperator[account];
+        return member == address(0) ? account : member;
     }
 
     /// @notice Moves the caller's gateway to a new endpoint. Status is unchanged.
@@ -216,7 +312,7 @@ contract Consortium {
         Member storage m = _members[msg.sender];
         MemberStatus s = m.status;
         if (s == MemberStatus.None) revert UnknownMember(msg.sender);
-        if (s == MemberStatus.Removed) revert InvalidMemberStatus(msg.sender, s);
+        if (s == MemberStatus.Removed || s == MemberStatus.Withdrawn) revert InvalidMemberStatus(msg.sender, s);
         _checkEndpoint(endpoint);
         m.endpoint = endpoint;
         m.updatedBlock = uint64(block.number);
@@ -225,7 +321,8 @@ contract Consortium {
 
     /// @notice Registers a new SM2 public key for the caller. An active member becomes Pending again and
     /// must be re-approved by the admins, because peers trust the key, not the account. The key version is
-    /// incremented, so ApproveMember proposals opened for the previous key can no longer execute.
+    /// incremented, so ApproveMember proposals opened for the previous key can no longer execute. A pending
+    /// suspension or removal still executes against a member that rotated (see `_checkProposal`).
     /// @dev Suspended members cannot rotate (that would be a way out of suspension).
     /// @param publicKey The new 64-byte public key.
     function rotateKey(bytes calldata publicKey) external {
@@ -249,6 +346,11 @@ contract Consortium {
     /// @notice True when `account` is an approved member that is neither suspended nor removed.
     function isActive(address account) external view returns (bool) {
         return _members[account].status == MemberStatus.Active;
+    }
+
+    /// @notice The version of `account`'s current key (0 when it never applied).
+    function keyVersionOf(address account) external view returns (uint32) {
+        return _members[account].keyVersion;
     }
 
     /// @notice The status of `account` (None when it never applied).
@@ -299,9 +401,12 @@ contract Consortium {
     /// @notice Opens an M-of-N proposal; the proposer's vote is counted at once, so with threshold 1 it
     /// executes immediately.
     /// @param kind What to do.
-    /// @param target The member, admin or authority concerned (ignored, must be zero, for ChangeThreshold).
+    /// @param target The member, admin or authority concerned (must be zero for ChangeThreshold and the two
+    /// job windows).
     /// @param value For ApproveMember the target's current key version (`getMember(target).keyVersion`), so
-    /// the approval binds to the key the admins reviewed; the new threshold for ChangeThreshold; 0 otherwise.
+    /// the approval binds to the key the admins reviewed; for SuspendMember, ReinstateMember and RemoveMember
+    /// the target's membership instance (`getMember(target).instance`); the new threshold for ChangeThreshold;
+    /// the new cap in blocks for SetMaxApprovalBlocks / SetMaxRunBlocks; 0 otherwise.
     /// @return proposalId The new proposal's id (ids start at 1).
     function propose(ProposalKind kind, address target, uint256 value) external onlyAdmin returns (uint256 proposalId) {
         _checkProposal(kind, target, value);
@@ -413,11 +518,16 @@ contract Consortium {
         emit ProposalExecuted(id, kind, target, value);
 
         if (kind == ProposalKind.ApproveMember) {
+            Member storage m = _members[target];
+            m.approvedKeyVersion = m.keyVersion;
             _setStatus(target, MemberStatus.Active, id);
         } else if (kind == ProposalKind.SuspendMember) {
             _setStatus(target, MemberStatus.Suspended, id);
         } else if (kind == ProposalKind.ReinstateMember) {
-            _setStatus(target, MemberStatus.Active, id);
+            // Only an approved key becomes active again: a member suspended while its new key awaited
+            // approval returns to Pending.
+            Member storage m = _members[target];
+            _setStatus(target, m.approvedKeyVersion == m.keyVersion ? MemberStatus.Active : MemberStatus.Pending, id);
         } else if (kind == ProposalKind.RemoveMember) {
             _setStatus(target, MemberStatus.Removed, id);
         } else if (kind == ProposalKind.AddAdmin) {
@@ -435,6 +545,12 @@ contract Consortium {
             _authorityList.push(target);
             _authorityIndex[target] = _authorityList.length;
             emit CertificateAuthorityAppointed(target, id);
+        } else if (kind == ProposalKind.SetMaxApprovalBlocks) {
+            emit JobWindowChanged(0, maxApprovalBlocks, uint64(value), id);
+            maxApprovalBlocks = uint64(value);
+        } else if (kind == ProposalKind.SetMaxRunBlocks) {
+            emit JobWindowChanged(1, maxRunBlocks, uint64(value), id);
+            maxRunBlocks = uint64(value);
         } else {
             uint256 idx = _authorityIndex[target];
             address last = _authorityList[_authorityList.length - 1];
@@ -449,36 +565,65 @@ contract Consortium {
 
     /// @dev Validates a proposal against the current state; used when opening and again when executing.
     function _checkProposal(ProposalKind kind, address target, uint256 value) private view {
-        if (kind == ProposalKind.ChangeThreshold) {
+        if (
+            kind == ProposalKind.ChangeThreshold || kind == ProposalKind.SetMaxApprovalBlocks
+                || kind == ProposalKind.SetMaxRunBlocks
+        ) {
             if (target != address(0)) revert InvalidProposalValue(kind, uint256(uint160(target)));
-            if (value == 0 || value > _adminList.length) revert InvalidThreshold(value, _adminList.length);
+            if (kind == ProposalKind.ChangeThreshold) {
+                if (value == 0 || value > _adminList.length) revert InvalidThreshold(value, _adminList.length);
+                _checkRecoverable(value, _adminList.length);
+            } else if (value == 0 || value > MAX_WINDOW_BLOCKS) {
+                revert InvalidProposalValue(kind, value);
+            }
             return;
         }
-        // ApproveMember carries the target's key version, checked below; every other kind carries 0.
-        if (kind != ProposalKind.ApproveMember && value != 0) revert InvalidProposalValue(kind, value);
         if (target == address(0)) revert ZeroAddress();
         if (kind == ProposalKind.AddAdmin) {
+            _noValue(kind, value);
             if (isAdmin[target]) revert AlreadyAdmin(target);
+            _notOperator(target);
         } else if (kind == ProposalKind.RemoveAdmin) {
+            _noValue(kind, value);
             if (!isAdmin[target]) revert NotAdmin(target);
-            if (_adminList.length - 1 < threshold) revert AdminCountBelowThreshold(_adminList.length - 1, threshold);
+            _checkRecoverable(threshold, _adminList.length - 1);
         } else if (kind == ProposalKind.AppointCertificateAuthority) {
+            _noValue(kind, value);
             if (isCertificateAuthority[target]) revert AlreadyCertificateAuthority(target);
+            _notOperator(target);
         } else if (kind == ProposalKind.DismissCertificateAuthority) {
+            _noValue(kind, value);
             if (!isCertificateAuthority[target]) revert NotCertificateAuthority(target);
         } else {
             Member storage m = _members[target];
             MemberStatus s = m.status;
             if (s == MemberStatus.None) revert UnknownMember(target);
             bool ok = (kind == ProposalKind.ApproveMember && s == MemberStatus.Pending)
-                || (kind == ProposalKind.SuspendMember && s == MemberStatus.Active)
+                || (kind == ProposalKind.SuspendMember
+                    && (s == MemberStatus.Active || (s == MemberStatus.Pending && m.approvedKeyVersion != 0)))
                 || (kind == ProposalKind.ReinstateMember && s == MemberStatus.Suspended)
-                || (kind == ProposalKind.RemoveMember && s != MemberStatus.Removed);
+                || (kind == ProposalKind.RemoveMember && s != MemberStatus.Removed && s != MemberStatus.Withdrawn);
             if (!ok) revert InvalidMemberStatus(target, s);
-            if (kind == ProposalKind.ApproveMember && value != m.keyVersion) {
-                revert StaleMemberKey(target, value, m.keyVersion);
+            if (kind == ProposalKind.ApproveMember) {
+                if (value != m.keyVersion) revert StaleMemberKey(target, value, m.keyVersion);
+            } else if (value != m.instance) {
+                revert StaleMembership(target, value, m.instance);
             }
         }
+    }
+
+    function _noValue(ProposalKind kind, uint256 value) private pure {
+        if (value != 0) revert InvalidProposalValue(kind, value);
+    }
+
+    /// @dev Governance must survive the loss of one admin key: the other admins must still reach the
+    /// threshold (to replace the lost one).
+    function _checkRecoverable(uint256 threshold_, uint256 admins_) private pure {
+        if (threshold_ >= admins_) revert UnrecoverableThreshold(threshold_, admins_);
+    }
+
+    function _notOperator(address account) private view {
+        if (memberOfOperator[account] != address(0)) revert AccountIsOperator(account);
     }
 
     function _setStatus(address account, MemberStatus to, uint256 proposalId) private {

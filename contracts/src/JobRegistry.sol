@@ -2,16 +2,23 @@
 pragma solidity 0.8.11;
 
 import {Consortium, NotActiveMember} from "./Consortium.sol";
-import {DataRegistry} from "./DataRegistry.sol";
+import {DataRegistry, DatasetRef} from "./DataRegistry.sol";
 
 /// @title JobRegistry
 /// @notice Joint jobs of the consortium. A member proposes a job (kind, participants, datasets, params,
-/// deadline block); every participant approves or rejects it; when the last one approves, `JobApproved`
-/// is emitted and each participant's node launches its side by itself. Nodes then report started,
-/// completed (result hash + summary) or failed; when every participant completed, `JobCompleted`.
-/// @dev Job status only moves forward in this order: Proposed, Approved, Running, then one of
-/// Completed / Failed; or from Proposed to Rejected / Cancelled / Expired. The deadline block bounds the
-/// approval phase only. Loops run over a job's own participants and datasets, both capped at 16.
+/// approval deadline, run window); every participant approves or rejects it; when the last one approves,
+/// `JobApproved` is emitted and each participant's node launches its side by itself. Nodes then report
+/// started, completed (a commitment to their result + the summary the params declare public) or failed (a
+/// category + a commitment to the detail); when every participant completed, `JobCompleted`. After the
+/// run deadline, anyone may close a job still running as timed out.
+/// @dev Status only moves forward: Proposed, then Approved, Running and one of Completed / Failed /
+/// TimedOut; or from Proposed to Rejected / Cancelled / Expired. The approval deadline and the run window
+/// are capped by the consortium's `maxApprovalBlocks` and `maxRunBlocks`. The params are stored as a hash
+/// and published in `JobProposed` only, so list views stay small. A proposal binds the description of
+/// each dataset (the digests in `JobProposed`): a change to any of them after the proposal makes the
+/// remaining approvals fail with `DatasetChanged`. Reports come from the participant's own account or from
+/// the operator key it authorised in the Consortium. Loops run over a job's own participants and datasets,
+/// both capped at 16.
 contract JobRegistry {
     enum JobStatus {
         None,
@@ -22,7 +29,8 @@ contract JobRegistry {
         Failed,
         Rejected,
         Cancelled,
-        Expired
+        Expired,
+        TimedOut
     }
 
     enum ParticipantState {
@@ -35,14 +43,38 @@ contract JobRegistry {
         Failed
     }
 
+    /// @notice Why a participant's side failed; the detail stays with the participant (committed to on chain).
+    enum FailureCategory {
+        Unspecified,
+        // The node cannot run the job as approved (unknown kind, invalid params, role).
+        InvalidJob,
+        // This participant's data: dataset missing, different from the chain's description, bad values.
+        Input,
+        // A peer was unreachable, stopped answering or sent something malformed.
+        Peer,
+        // The protocol's own checks failed (misaligned data, refused parameters, diverged model).
+        Protocol,
+        // The node's own time limit ran out.
+        Timeout,
+        // Membership or certificates: a participant suspended, removed or no longer certified.
+        Membership,
+        // The node itself: restart, crash, storage.
+        Internal,
+        // The job was stopped: closed on chain or by the node's operator.
+        Cancelled
+    }
+
+    /// @notice A job as the views return it.
     struct Job {
         uint256 id;
         string kind;
         address proposer;
         address[] participants;
-        bytes32[] datasetIds;
-        string params;
+        DatasetRef[] datasets;
+        bytes32 paramsHash;
         uint64 deadlineBlock;
+        uint64 runBlocks;
+        uint64 runDeadlineBlock;
         JobStatus status;
         uint64 proposedBlock;
         uint64 approvedBlock;
@@ -53,10 +85,34 @@ contract JobRegistry {
 
     struct ParticipantReport {
         ParticipantState state;
-        bytes32 resultHash;
-        string summary;
-        string reason;
+        FailureCategory failure;
         uint64 updatedBlock;
+        // Completed: the commitment to the participant's result; Failed: the commitment to the detail.
+        bytes32 commitment;
+        // Completed: the public summary; Rejected: the reason.
+        string text;
+    }
+
+    /// @dev Storage layout of a job, packed: a two-party job with two datasets takes 8 slots.
+    struct StoredJob {
+        string kind;
+        address proposer;
+        uint64 deadlineBlock;
+        JobStatus status;
+        uint8 approvals;
+        uint8 completions;
+        uint64 proposedBlock;
+        uint64 approvedBlock;
+        uint64 closedBlock;
+        uint64 runBlocks;
+        uint64 runDeadlineBlock;
+        // The largest DataRegistry description sequence number among the datasets at proposal.
+        uint64 dataSeq;
+        // Dataset i's owner is participants[uint8(datasetOwners >> (8 * i))].
+        uint128 datasetOwners;
+        bytes32 paramsHash;
+        address[] participants;
+        bytes32[] datasetNames;
     }
 
     /// @notice Maximum number of participants of a job (at least 2 are needed).
@@ -67,7 +123,7 @@ contract JobRegistry {
     uint256 public constant MAX_KIND_LENGTH = 32;
     /// @notice Maximum length of a job's params JSON, in bytes.
     uint256 public constant MAX_PARAMS_LENGTH = 16_384;
-    /// @notice Maximum length of a rejection reason, completion summary or failure reason, in bytes.
+    /// @notice Maximum length of a rejection reason or completion summary, in bytes.
     uint256 public constant MAX_TEXT_LENGTH = 4096;
     /// @notice Maximum number of entries a page view returns.
     uint256 public constant MAX_PAGE = 100;
@@ -78,35 +134,49 @@ contract JobRegistry {
     error InvalidParticipantCount(uint256 count);
     error InvalidDatasetCount(uint256 count);
     error DuplicateParticipant(address participant);
-    error DuplicateDataset(bytes32 datasetId);
-    error DatasetNotActive(bytes32 datasetId);
-    error DatasetOwnerNotParticipant(bytes32 datasetId, address owner);
-    error DatasetNotVisible(bytes32 datasetId, address participant);
+    error DuplicateDataset(address owner, bytes32 name);
+    error DatasetOwnerNotParticipant(address owner, bytes32 name);
     error DeadlineInPast(uint64 deadlineBlock, uint256 currentBlock);
+    error DeadlineTooFar(uint64 deadlineBlock, uint256 latestAllowed);
+    error InvalidRunBlocks(uint64 runBlocks, uint64 maxRunBlocks);
     error UnknownJob(uint256 jobId);
     error InvalidJobStatus(uint256 jobId, JobStatus status);
     error DeadlinePassed(uint256 jobId, uint64 deadlineBlock);
     error DeadlineNotPassed(uint256 jobId, uint64 deadlineBlock);
+    error RunDeadlinePassed(uint256 jobId, uint64 runDeadlineBlock);
+    error RunDeadlineNotPassed(uint256 jobId, uint64 runDeadlineBlock);
     error NotParticipant(uint256 jobId, address account);
     error NotProposer(uint256 jobId, address account);
     error AlreadyResponded(uint256 jobId, address participant, ParticipantState state);
     error InvalidParticipantState(uint256 jobId, address participant, ParticipantState state);
-    error ZeroResultHash();
+    error ZeroCommitment();
+    error DatasetChanged(uint256 jobId, address owner, bytes32 name);
 
-    /// @notice A member proposed a job.
+    /// @notice A member proposed a job. `datasetDigests[i]` is the digest of `datasets[i]`'s description
+    /// the proposal binds; `params` is published here only (the job stores its hash).
     event JobProposed(
         uint256 indexed jobId,
         address indexed proposer,
         string kind,
         address[] participants,
-        bytes32[] datasetIds,
+        DatasetRef[] datasets,
+        bytes32[] datasetDigests,
         string params,
-        uint64 deadlineBlock
+        uint64 deadlineBlock,
+        uint64 runBlocks
     );
     /// @notice One participant approved the job.
     event JobApprovalGiven(uint256 indexed jobId, address indexed participant, uint32 approvals, uint32 required);
-    /// @notice Every participant approved: the launch trigger for the parties' nodes.
-    event JobApproved(uint256 indexed jobId, string kind, address[] participants, bytes32[] datasetIds, string params);
+    /// @notice Every participant approved: the launch trigger for the parties' nodes. The params are those
+    /// of `JobProposed` (their keccak-256 is `paramsHash`).
+    event JobApproved(
+        uint256 indexed jobId,
+        string kind,
+        address[] participants,
+        DatasetRef[] datasets,
+        bytes32 paramsHash,
+        uint64 runDeadlineBlock
+    );
     /// @notice A participant rejected the job; it will never run.
     event JobRejected(uint256 indexed jobId, address indexed participant, string reason);
     /// @notice The proposer withdrew the job before it was approved.
@@ -117,18 +187,22 @@ contract JobRegistry {
     event JobStarted(uint256 indexed jobId, address indexed participant);
     /// @notice A participant's node finished its side and committed to its result.
     event JobParticipantCompleted(
-        uint256 indexed jobId, address indexed participant, bytes32 resultHash, string summary
+        uint256 indexed jobId, address indexed participant, bytes32 resultCommitment, string summary
     );
     /// @notice Every participant completed.
     event JobCompleted(uint256 indexed jobId);
     /// @notice A participant's side failed; the job is over.
-    event JobFailed(uint256 indexed jobId, address indexed participant, string reason);
+    event JobFailed(
+        uint256 indexed jobId, address indexed participant, FailureCategory category, bytes32 detailCommitment
+    );
+    /// @notice The run deadline passed before every participant completed; the job is over.
+    event JobTimedOut(uint256 indexed jobId, address indexed by);
 
     /// @notice The consortium whose active members propose and run jobs.
     Consortium public immutable consortium;
     /// @notice The registry of the datasets jobs read.
     DataRegistry public immutable dataRegistry;
-    Job[] private _jobs; // id = index + 1
+    StoredJob[] private _jobs; // id = index + 1
     mapping(uint256 => mapping(address => ParticipantReport)) private _reports;
 
     /// @param consortium_ Membership source.
@@ -142,91 +216,97 @@ contract JobRegistry {
     /// Every dataset must be active, owned by a participant and visible to every participant.
     /// @param kind Job kind understood by the nodes (e.g. `psi`, `vertical-lr`), 1..32 bytes.
     /// @param participants 2..16 distinct members whose nodes run the job.
-    /// @param datasetIds 0..16 distinct registered datasets the job reads.
+    /// @param datasets 0..16 distinct registered datasets the job reads.
     /// @param params Job parameters as JSON (at most 16384 bytes; validated by the nodes).
-    /// @param deadlineBlock Last block in which approvals are accepted; must be in the future.
+    /// @param deadlineBlock Last block in which approvals are accepted: in the future, at most
+    /// `consortium.maxApprovalBlocks()` ahead.
+    /// @param runBlocks Blocks the participants have, from the approval, to complete: 1 to
+    /// `consortium.maxRunBlocks()`.
     /// @return jobId The new job's id (ids start at 1).
     function propose(
         string calldata kind,
         address[] calldata participants,
-        bytes32[] calldata datasetIds,
+        DatasetRef[] calldata datasets,
         string calldata params,
-        uint64 deadlineBlock
+        uint64 deadlineBlock,
+        uint64 runBlocks
     ) external returns (uint256 jobId) {
         _onlyActive(msg.sender);
-        uint256 kindLength = bytes(kind).length;
-        if (kindLength == 0 || kindLength > MAX_KIND_LENGTH) revert InvalidKind(kindLength);
-        if (bytes(params).length > MAX_PARAMS_LENGTH) revert InvalidParams(bytes(params).length);
-        uint256 n = participants.length;
-        if (n < 2 || n > MAX_PARTICIPANTS) revert InvalidParticipantCount(n);
-        if (datasetIds.length > MAX_DATASETS) revert InvalidDatasetCount(datasetIds.length);
-        if (deadlineBlock <= block.number) revert DeadlineInPast(deadlineBlock, block.number);
-
+        _checkShape(kind, participants.length, datasets.length, params);
+        _checkWindows(deadlineBlock, runBlocks);
         jobId = _jobs.length + 1;
-        for (uint256 i = 0; i < n; i++) {
+        for (uint256 i = 0; i < participants.length; i++) {
             address p = participants[i];
             _onlyActive(p);
-            if (_reports[jobId][p].state != ParticipantState.None) revert DuplicateParticipant(p);
-            _reports[jobId][p].state = ParticipantState.Pending;
+            ParticipantReport storage r = _reports[jobId][p];
+            if (r.state != ParticipantState.None) revert DuplicateParticipant(p);
+            r.state = ParticipantState.Pending;
         }
-        for (uint256 i = 0; i < datasetIds.length; i++) {
-            for (uint256 j = 0; j < i; j++) {
-                if (datasetIds[j] == datasetIds[i]) revert DuplicateDataset(datasetIds[i]);
-            }
-            _checkDataset(jobId, datasetIds[i], participants);
-        }
-
-        Job storage job = _jobs.push();
-        job.id = jobId;
+        StoredJob storage job = _jobs.push();
         job.kind = kind;
         job.proposer = msg.sender;
-        job.participants = participants;
-        job.datasetIds = datasetIds;
-        job.params = params;
         job.deadlineBlock = deadlineBlock;
         job.status = JobStatus.Proposed;
         job.proposedBlock = uint64(block.number);
-        emit JobProposed(jobId, msg.sender, kind, participants, datasetIds, params, deadlineBlock);
+        job.runBlocks = runBlocks;
+        job.paramsHash = keccak256(bytes(params));
+        job.participants = participants;
+        _emitProposed(jobId, job, _bindDatasets(job, datasets), datasets, params);
     }
 
-    /// @notice Approves a proposed job as one of its participants. The last approval checks that every
-    /// participant is still active and every dataset still usable, then emits `JobApproved`. It reverts
-    /// (NotActiveMember, DatasetNotActive, DatasetNotVisible) if a participant was suspended or a dataset
-    /// became unusable (retired, made Private, grant withdrawn) meanwhile; unless that is undone before the
-    /// deadline, the job then can only be cancelled by its proposer, rejected, or expire.
+    /// @notice Approves a proposed job as one of its participants. Every approval checks that no dataset's
+    /// description changed since the proposal (`DatasetChanged`). The last approval also checks that every
+    /// participant is still active and every dataset still usable, starts the run window and emits
+    /// `JobApproved`. It reverts (NotActiveMember, DatasetNotActive, DatasetNotVisible) if a participant
+    /// was suspended or a dataset became unusable (retired, made Private, grant withdrawn) meanwhile;
+    /// unless that is undone before the deadline, the job then can only be cancelled by its proposer,
+    /// rejected, or expire.
     /// @param jobId The job.
     function approve(uint256 jobId) external {
-        Job storage job = _decidable(jobId);
+        StoredJob storage job = _decidable(jobId);
         ParticipantReport storage r = _reports[jobId][msg.sender];
         r.state = ParticipantState.Approved;
         r.updatedBlock = uint64(block.number);
-        job.approvals += 1;
-        uint32 required = uint32(job.participants.length);
-        emit JobApprovalGiven(jobId, msg.sender, job.approvals, required);
-        if (job.approvals == required) {
-            address[] storage participants = job.participants;
+        uint8 approvals = job.approvals + 1;
+        job.approvals = approvals;
+        address[] memory participants = job.participants;
+        uint32 required = uint32(participants.length);
+        emit JobApprovalGiven(jobId, msg.sender, approvals, required);
+        bool last = approvals == required;
+        if (last) {
             for (uint256 i = 0; i < participants.length; i++) {
                 _onlyActive(participants[i]);
             }
-            bytes32[] storage datasetIds = job.datasetIds;
-            for (uint256 i = 0; i < datasetIds.length; i++) {
-                _checkDataset(jobId, datasetIds[i], participants);
+        }
+        DatasetRef[] memory datasets = _datasets(job, participants);
+        for (uint256 i = 0; i < datasets.length; i++) {
+            DatasetRef memory d = datasets[i];
+            uint64 seq;
+            if (last) {
+                (, seq) = dataRegistry.checkUse(d.owner, d.name, participants);
+            } else {
+                seq = dataRegistry.descriptionSeqOf(d.owner, d.name);
             }
+            if (seq > job.dataSeq) revert DatasetChanged(jobId, d.owner, d.name);
+        }
+        if (last) {
+            uint64 runDeadline = uint64(block.number) + job.runBlocks;
             job.status = JobStatus.Approved;
             job.approvedBlock = uint64(block.number);
-            emit JobApproved(jobId, job.kind, job.participants, job.datasetIds, job.params);
+            job.runDeadlineBlock = runDeadline;
+            emit JobApproved(jobId, job.kind, participants, datasets, job.paramsHash, runDeadline);
         }
     }
 
     /// @notice Rejects a proposed job as one of its participants; the job will never run.
     /// @param jobId The job.
-    /// @param reason Why (at most 4096 bytes).
+    /// @param reason Why (at most 4096 bytes; public).
     function reject(uint256 jobId, string calldata reason) external {
-        Job storage job = _decidable(jobId);
+        StoredJob storage job = _decidable(jobId);
         _checkText(reason);
         ParticipantReport storage r = _reports[jobId][msg.sender];
         r.state = ParticipantState.Rejected;
-        r.reason = reason;
+        r.text = reason;
         r.updatedBlock = uint64(block.number);
         _close(job, JobStatus.Rejected);
         emit JobRejected(jobId, msg.sender, reason);
@@ -235,7 +315,7 @@ contract JobRegistry {
     /// @notice Withdraws a job that is not yet approved; only its proposer may.
     /// @param jobId The job.
     function cancel(uint256 jobId) external {
-        Job storage job = _get(jobId);
+        StoredJob storage job = _get(jobId);
         if (job.proposer != msg.sender) revert NotProposer(jobId, msg.sender);
         if (job.status != JobStatus.Proposed) revert InvalidJobStatus(jobId, job.status);
         _close(job, JobStatus.Cancelled);
@@ -245,42 +325,57 @@ contract JobRegistry {
     /// @notice Marks a proposed job whose approval deadline passed as expired. Anyone may call it.
     /// @param jobId The job.
     function expire(uint256 jobId) external {
-        Job storage job = _get(jobId);
+        StoredJob storage job = _get(jobId);
         if (job.status != JobStatus.Proposed) revert InvalidJobStatus(jobId, job.status);
         if (block.number <= job.deadlineBlock) revert DeadlineNotPassed(jobId, job.deadlineBlock);
         _close(job, JobStatus.Expired);
         emit JobExpired(jobId, msg.sender);
     }
 
-    /// @notice Reports that the caller's node started its side of an approved job.
+    /// @notice Closes an approved or running job whose run deadline passed as timed out. Anyone may call it.
+    /// @param jobId The job.
+    function timeOut(uint256 jobId) external {
+        StoredJob storage job = _get(jobId);
+        _running(jobId, job);
+        if (block.number <= job.runDeadlineBlock) revert RunDeadlineNotPassed(jobId, job.runDeadlineBlock);
+        _close(job, JobStatus.TimedOut);
+        emit JobTimedOut(jobId, msg.sender);
+    }
+
+    /// @notice Reports that the participant's node started its side of an approved job. Sent by the
+    /// participant or its operator key; the participant must be active and the run deadline not passed.
     /// @param jobId The job.
     function reportStarted(uint256 jobId) external {
-        (Job storage job, ParticipantReport storage r) = _reporting(jobId);
-        if (r.state != ParticipantState.Approved) revert InvalidParticipantState(jobId, msg.sender, r.state);
+        (StoredJob storage job, address member, ParticipantReport storage r) = _reporting(jobId, true);
+        if (r.state != ParticipantState.Approved) revert InvalidParticipantState(jobId, member, r.state);
         r.state = ParticipantState.Started;
         r.updatedBlock = uint64(block.number);
         if (job.status == JobStatus.Approved) job.status = JobStatus.Running;
-        emit JobStarted(jobId, msg.sender);
+        emit JobStarted(jobId, member);
     }
 
-    /// @notice Reports that the caller's side finished, committing to its result artifact's hash.
+    /// @notice Reports that the participant's side finished, committing to its result. Sent by the
+    /// participant or its operator key; the participant must be active and the run deadline not passed.
     /// @param jobId The job.
-    /// @param resultHash SHA-256 of the caller's result artifact; non-zero.
-    /// @param summary JSON summary (e.g. intersection size, metrics), at most 4096 bytes.
-    function reportCompleted(uint256 jobId, bytes32 resultHash, string calldata summary) external {
-        (Job storage job, ParticipantReport storage r) = _reporting(jobId);
+    /// @param resultCommitment The participant's commitment to its result artifact (HMAC-SHA-256 under a key
+    /// only the result's holders know); non-zero.
+    /// @param summary What the job's approved params declare public about the result (JSON, at most 4096
+    /// bytes; empty by default).
+    function reportCompleted(uint256 jobId, bytes32 resultCommitment, string calldata summary) external {
+        (StoredJob storage job, address member, ParticipantReport storage r) = _reporting(jobId, true);
         if (r.state != ParticipantState.Approved && r.state != ParticipantState.Started) {
-            revert InvalidParticipantState(jobId, msg.sender, r.state);
+            revert InvalidParticipantState(jobId, member, r.state);
         }
-        if (resultHash == bytes32(0)) revert ZeroResultHash();
+        if (resultCommitment == bytes32(0)) revert ZeroCommitment();
         _checkText(summary);
         r.state = ParticipantState.Completed;
-        r.resultHash = resultHash;
-        r.summary = summary;
+        r.commitment = resultCommitment;
+        if (bytes(summary).length != 0) r.text = summary;
         r.updatedBlock = uint64(block.number);
-        job.completions += 1;
-        emit JobParticipantCompleted(jobId, msg.sender, resultHash, summary);
-        if (job.completions == job.participants.length) {
+        uint8 completions = job.completions + 1;
+        job.completions = completions;
+        emit JobParticipantCompleted(jobId, member, resultCommitment, summary);
+        if (completions == job.participants.length) {
             _close(job, JobStatus.Completed);
             emit JobCompleted(jobId);
         } else if (job.status == JobStatus.Approved) {
@@ -288,25 +383,29 @@ contract JobRegistry {
         }
     }
 
-    /// @notice Reports that the caller's side failed; the whole job becomes Failed.
+    /// @notice Reports that the participant's side failed; the whole job becomes Failed. Sent by the
+    /// participant or its operator key, whatever the participant's membership status (a suspended or
+    /// removed participant can still say its side stopped), before or after the run deadline.
     /// @param jobId The job.
-    /// @param reason What went wrong (at most 4096 bytes).
-    function reportFailed(uint256 jobId, string calldata reason) external {
-        (Job storage job, ParticipantReport storage r) = _reporting(jobId);
+    /// @param category What kind of failure.
+    /// @param detailCommitment Commitment to the failure's detail, which the participant keeps (zero: none).
+    function reportFailed(uint256 jobId, FailureCategory category, bytes32 detailCommitment) external {
+        (StoredJob storage job, address member, ParticipantReport storage r) = _reporting(jobId, false);
         if (r.state != ParticipantState.Approved && r.state != ParticipantState.Started) {
-            revert InvalidParticipantState(jobId, msg.sender, r.state);
+            revert InvalidParticipantState(jobId, member, r.state);
         }
-        _checkText(reason);
         r.state = ParticipantState.Failed;
-        r.reason = reason;
+        r.failure = category;
+        r.commitment = detailCommitment;
         r.updatedBlock = uint64(block.number);
         _close(job, JobStatus.Failed);
-        emit JobFailed(jobId, msg.sender, reason);
+        emit JobFailed(jobId, member, category, detailCommitment);
     }
 
-    /// @notice The full record of a job; reverts when unknown.
+    /// @notice The full record of a job (its params are in `JobProposed`); reverts when unknown.
     function getJob(uint256 jobId) external view returns (Job memory) {
-        return _get(jobId);
+        _get(jobId);
+        return _view(jobId);
     }
 
     /// @notice The status of a job (None when unknown).
@@ -333,19 +432,119 @@ contract JobRegistry {
         uint256 end = offset + limit > total ? total : offset + limit;
         page = new Job[](end - offset);
         for (uint256 i = offset; i < end; i++) {
-            page[i - offset] = _jobs[i];
+            page[i - offset] = _view(i + 1);
         }
     }
 
     // ---------------------------------------------------------------- internals
 
-    function _get(uint256 jobId) private view returns (Job storage) {
+    function _get(uint256 jobId) private view returns (StoredJob storage) {
         if (jobId == 0 || jobId > _jobs.length) revert UnknownJob(jobId);
         return _jobs[jobId - 1];
     }
 
+    function _view(uint256 jobId) private view returns (Job memory j) {
+        StoredJob storage s = _jobs[jobId - 1];
+        address[] memory participants = s.participants;
+        j.id = jobId;
+        j.kind = s.kind;
+        j.proposer = s.proposer;
+        j.participants = participants;
+        j.datasets = _datasets(s, participants);
+        j.paramsHash = s.paramsHash;
+        j.deadlineBlock = s.deadlineBlock;
+        j.runBlocks = s.runBlocks;
+        j.runDeadlineBlock = s.runDeadlineBlock;
+        j.status = s.status;
+        j.proposedBlock = s.proposedBlock;
+        j.approvedBlock = s.approvedBlock;
+        j.closedBlock = s.closedBlock;
+        j.approvals = s.approvals;
+        j.completions = s.completions;
+    }
+
+    function _datasets(StoredJob storage job, address[] memory participants)
+        private
+        view
+        returns (DatasetRef[] memory datasets)
+    {
+        bytes32[] memory names = job.datasetNames;
+        uint128 owners = job.datasetOwners;
+        datasets = new DatasetRef[](names.length);
+        for (uint256 i = 0; i < names.length; i++) {
+            datasets[i] = DatasetRef(participants[uint8(owners >> uint128(8 * i))], names[i]);
+        }
+    }
+
+    function _emitProposed(
+        uint256 jobId,
+        StoredJob storage job,
+        bytes32[] memory digests,
+        DatasetRef[] memory datasets,
+        string memory params
+    ) private {
+        emit JobProposed(
+            jobId, msg.sender, job.kind, job.participants, datasets, digests, params, job.deadlineBlock, job.runBlocks
+        );
+    }
+
+    function _checkShape(string calldata kind, uint256 participants, uint256 datasets, string calldata params)
+        private
+        pure
+    {
+        uint256 kindLength = bytes(kind).length;
+        if (kindLength == 0 || kindLength > MAX_KIND_LENGTH) revert InvalidKind(kindLength);
+        if (bytes(params).length > MAX_PARAMS_LENGTH) revert InvalidParams(bytes(params).length);
+        if (participants < 2 || participants > MAX_PARTICIPANTS) revert InvalidParticipantCount(participants);
+        if (datasets > MAX_DATASETS) revert InvalidDatasetCount(datasets);
+    }
+
+    /// @dev Checks the proposal's datasets (distinct, owned by a participant, usable by every participant)
+    /// and records them in `job` with the newest description sequence number among them; returns their
+    /// digests.
+    function _bindDatasets(StoredJob storage job, DatasetRef[] calldata datasets)
+        private
+        returns (bytes32[] memory digests)
+    {
+        address[] memory participants = job.participants;
+        digests = new bytes32[](datasets.length);
+        uint128 owners;
+        uint64 dataSeq;
+        for (uint256 i = 0; i < datasets.length; i++) {
+            DatasetRef calldata d = datasets[i];
+            for (uint256 j = 0; j < i; j++) {
+                if (datasets[j].owner == d.owner && datasets[j].name == d.name) {
+                    revert DuplicateDataset(d.owner, d.name);
+                }
+            }
+            uint256 ownerIndex = _indexOf(participants, d.owner);
+            if (ownerIndex == participants.length) revert DatasetOwnerNotParticipant(d.owner, d.name);
+            uint64 seq;
+            (digests[i], seq) = dataRegistry.checkUse(d.owner, d.name, participants);
+            if (seq > dataSeq) dataSeq = seq;
+            owners |= uint128(ownerIndex) << uint128(8 * i);
+            job.datasetNames.push(d.name);
+        }
+        job.dataSeq = dataSeq;
+        job.datasetOwners = owners;
+    }
+
+    function _indexOf(address[] memory participants, address account) private pure returns (uint256 i) {
+        for (; i < participants.length; i++) {
+            if (participants[i] == account) return i;
+        }
+    }
+
+    function _checkWindows(uint64 deadlineBlock, uint64 runBlocks) private view {
+        if (deadlineBlock <= block.number) revert DeadlineInPast(deadlineBlock, block.number);
+        uint256 latest = block.number + consortium.maxApprovalBlocks();
+        if (deadlineBlock > latest) revert DeadlineTooFar(deadlineBlock, latest);
+        uint64 maxRun = consortium.maxRunBlocks();
+        if (runBlocks == 0 || runBlocks > maxRun) revert InvalidRunBlocks(runBlocks, maxRun);
+    }
+
     /// @dev The checks shared by approve and reject.
-    function _decidable(uint256 jobId) private view returns (Job storage job) {
+    function _decidable(uint256 jobId) private view returns (StoredJob storage job) {
         job = _get(jobId);
         if (job.status != JobStatus.Proposed) revert InvalidJobStatus(jobId, job.status);
         if (block.number > job.deadlineBlock) revert DeadlinePassed(jobId, job.deadlineBlock);
@@ -355,31 +554,33 @@ contract JobRegistry {
         if (s != ParticipantState.Pending) revert AlreadyResponded(jobId, msg.sender, s);
     }
 
-    /// @dev The checks shared by the three reports.
-    function _reporting(uint256 jobId) private view returns (Job storage job, ParticipantReport storage r) {
+    /// @dev The checks shared by the three reports: the job is running, the caller reports for a
+    /// participant (itself or the member whose operator it is); started and completed also need an active
+    /// participant and a run deadline not passed.
+    function _reporting(uint256 jobId, bool progress)
+        private
+        view
+        returns (StoredJob storage job, address member, ParticipantReport storage r)
+    {
         job = _get(jobId);
-        r = _reports[jobId][msg.sender];
-        if (r.state == ParticipantState.None) revert NotParticipant(jobId, msg.sender);
-        _onlyActive(msg.sender);
-        if (job.status != JobStatus.Approved && job.status != JobStatus.Running) {
-            revert InvalidJobStatus(jobId, job.status);
+        member = consortium.reportingMember(msg.sender);
+        r = _reports[jobId][member];
+        if (r.state == ParticipantState.None) revert NotParticipant(jobId, member);
+        _running(jobId, job);
+        if (progress) {
+            _onlyActive(member);
+            if (block.number > job.runDeadlineBlock) revert RunDeadlinePassed(jobId, job.runDeadlineBlock);
         }
     }
 
-    function _close(Job storage job, JobStatus to) private {
+    function _running(uint256 jobId, StoredJob storage job) private view {
+        JobStatus s = job.status;
+        if (s != JobStatus.Approved && s != JobStatus.Running) revert InvalidJobStatus(jobId, s);
+    }
+
+    function _close(StoredJob storage job, JobStatus to) private {
         job.status = to;
         job.closedBlock = uint64(block.number);
-    }
-
-    function _checkDataset(uint256 jobId, bytes32 datasetId, address[] memory participants) private view {
-        if (!dataRegistry.isActive(datasetId)) revert DatasetNotActive(datasetId);
-        address owner = dataRegistry.ownerOf(datasetId);
-        if (_reports[jobId][owner].state == ParticipantState.None) revert DatasetOwnerNotParticipant(datasetId, owner);
-        for (uint256 i = 0; i < participants.length; i++) {
-            if (!dataRegistry.isVisibleTo(datasetId, participants[i])) {
-                revert DatasetNotVisible(datasetId, participants[i]);
-            }
-        }
     }
 
     function _onlyActive(address account) private view {

@@ -4,7 +4,7 @@ pragma solidity 0.8.11;
 import {Test} from "./utils/ForgeStd.sol";
 import {Consortium} from "../src/Consortium.sol";
 import {CertificateRegistry} from "../src/CertificateRegistry.sol";
-import {DataRegistry} from "../src/DataRegistry.sol";
+import {DataRegistry, DatasetRef} from "../src/DataRegistry.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
 
 /// @dev Solidity 0.8.11 cannot emit another contract's events, so the tests re-declare them here.
@@ -32,6 +32,8 @@ abstract contract ConsortiumEvents {
         uint256 indexed proposalId, Consortium.ProposalKind kind, address indexed target, uint256 value
     );
     event ProposalCancelled(uint256 indexed proposalId, address indexed by);
+    event JobWindowChanged(uint8 indexed which, uint64 from, uint64 to, uint256 indexed proposalId);
+    event OperatorChanged(address indexed member, address indexed previous, address indexed operator);
 }
 
 abstract contract CertificateEvents {
@@ -47,30 +49,34 @@ abstract contract CertificateEvents {
         uint64 notAfter,
         string uri
     );
+    event CertificateRequestWithdrawn(uint256 indexed certificateId, address indexed member);
     event CertificateRequestRejected(uint256 indexed certificateId, address indexed by, string reason);
     event CertificateRevoked(uint256 indexed certificateId, address indexed by, uint8 reasonCode, string reason);
 }
 
 abstract contract DataEvents {
     event DatasetRegistered(
-        bytes32 indexed datasetId,
         address indexed owner,
+        bytes32 indexed name,
         bytes32 schemaHash,
         uint64 rowCount,
         DataRegistry.Visibility visibility,
-        string metadata
+        string metadata,
+        bytes32 digest
     );
     event DatasetUpdated(
-        bytes32 indexed datasetId,
         address indexed owner,
+        bytes32 indexed name,
         bytes32 schemaHash,
         uint64 rowCount,
-        DataRegistry.Visibility visibility,
-        string metadata
+        string metadata,
+        uint32 version,
+        bytes32 digest
     );
-    event DatasetRetired(bytes32 indexed datasetId, address indexed owner);
-    event DatasetAccessGranted(bytes32 indexed datasetId, address indexed member);
-    event DatasetAccessRevoked(bytes32 indexed datasetId, address indexed member);
+    event DatasetVisibilityChanged(address indexed owner, bytes32 indexed name, DataRegistry.Visibility visibility);
+    event DatasetRetired(address indexed owner, bytes32 indexed name);
+    event DatasetAccessGranted(address indexed owner, bytes32 indexed name, address indexed member);
+    event DatasetAccessRevoked(address indexed owner, bytes32 indexed name, address indexed member);
 }
 
 abstract contract JobEvents {
@@ -79,21 +85,36 @@ abstract contract JobEvents {
         address indexed proposer,
         string kind,
         address[] participants,
-        bytes32[] datasetIds,
+        DatasetRef[] datasets,
+        bytes32[] datasetDigests,
         string params,
-        uint64 deadlineBlock
+        uint64 deadlineBlock,
+        uint64 runBlocks
     );
     event JobApprovalGiven(uint256 indexed jobId, address indexed participant, uint32 approvals, uint32 required);
-    event JobApproved(uint256 indexed jobId, string kind, address[] participants, bytes32[] datasetIds, string params);
+    event JobApproved(
+        uint256 indexed jobId,
+        string kind,
+        address[] participants,
+        DatasetRef[] datasets,
+        bytes32 paramsHash,
+        uint64 runDeadlineBlock
+    );
     event JobRejected(uint256 indexed jobId, address indexed participant, string reason);
     event JobCancelled(uint256 indexed jobId, address indexed proposer);
     event JobExpired(uint256 indexed jobId, address indexed by);
     event JobStarted(uint256 indexed jobId, address indexed participant);
     event JobParticipantCompleted(
-        uint256 indexed jobId, address indexed participant, bytes32 resultHash, string summary
+        uint256 indexed jobId, address indexed participant, bytes32 resultCommitment, string summary
     );
     event JobCompleted(uint256 indexed jobId);
-    event JobFailed(uint256 indexed jobId, address indexed participant, string reason);
+    event JobFailed(
+        uint256 indexed jobId,
+        address indexed participant,
+        JobRegistry.FailureCategory category,
+        bytes32 detailCommitment
+    );
+    event JobTimedOut(uint256 indexed jobId, address indexed by);
 }
 
 /// @notice Deploys the four contracts (3 admins, threshold 2), onboards three members (alice, bob,
@@ -115,6 +136,7 @@ abstract contract Base is Test {
 
     uint256 internal constant THRESHOLD = 2;
     uint64 internal constant DEADLINE_DELTA = 100;
+    uint64 internal constant RUN_BLOCKS = 500;
 
     function setUp() public virtual {
         vm.roll(1000);
@@ -189,13 +211,34 @@ abstract contract Base is Test {
         return _pass(Consortium.ProposalKind.AppointCertificateAuthority, account, 0);
     }
 
-    function _suspend(address account) internal returns (uint256) {
-        return _pass(Consortium.ProposalKind.SuspendMember, account, 0);
+    function _instance(address account) internal view returns (uint256) {
+        return consortium.getMember(account).instance;
     }
 
-    function _registerDataset(address owner, bytes32 id, DataRegistry.Visibility visibility) internal {
+    /// @dev Passes a Suspend/Reinstate/RemoveMember proposal for `account`'s current membership instance.
+    function _sanction(Consortium.ProposalKind kind, address account) internal returns (uint256) {
+        return _pass(kind, account, _instance(account));
+    }
+
+    function _suspend(address account) internal returns (uint256) {
+        return _sanction(Consortium.ProposalKind.SuspendMember, account);
+    }
+
+    function _reinstate(address account) internal returns (uint256) {
+        return _sanction(Consortium.ProposalKind.ReinstateMember, account);
+    }
+
+    function _remove(address account) internal returns (uint256) {
+        return _sanction(Consortium.ProposalKind.RemoveMember, account);
+    }
+
+    function _registerDataset(address owner, bytes32 name, DataRegistry.Visibility visibility) internal {
         vm.prank(owner);
-        data.register(id, keccak256(abi.encode(id, "schema")), 1000, '{"columns":["id","x"]}', visibility);
+        data.register(name, keccak256(abi.encode(name, "schema")), 1000, '{"columns":["id","x"]}', visibility);
+    }
+
+    function _ref(address owner, bytes32 name) internal pure returns (DatasetRef memory) {
+        return DatasetRef(owner, name);
     }
 
     function _pair(address a, address b) internal pure returns (address[] memory ps) {
@@ -211,22 +254,36 @@ abstract contract Base is Test {
         ps[2] = c;
     }
 
-    function _ids(bytes32 a) internal pure returns (bytes32[] memory ids) {
-        ids = new bytes32[](1);
-        ids[0] = a;
+    function _refs(address owner, bytes32 name) internal pure returns (DatasetRef[] memory refs) {
+        refs = new DatasetRef[](1);
+        refs[0] = DatasetRef(owner, name);
     }
 
-    function _proposeJob(address proposer, address[] memory participants, bytes32[] memory datasetIds)
+    function _refs(address ownerA, bytes32 nameA, address ownerB, bytes32 nameB)
+        internal
+        pure
+        returns (DatasetRef[] memory refs)
+    {
+        refs = new DatasetRef[](2);
+        refs[0] = DatasetRef(ownerA, nameA);
+        refs[1] = DatasetRef(ownerB, nameB);
+    }
+
+    function _none() internal pure returns (DatasetRef[] memory) {
+        return new DatasetRef[](0);
+    }
+
+    function _proposeJob(address proposer, address[] memory participants, DatasetRef[] memory datasets)
         internal
         returns (uint256)
     {
         vm.prank(proposer);
-        return jobs.propose("psi", participants, datasetIds, '{"k":1}', uint64(block.number) + DEADLINE_DELTA);
+        return jobs.propose("psi", participants, datasets, '{"k":1}', uint64(block.number) + DEADLINE_DELTA, RUN_BLOCKS);
     }
 
     /// @dev A job of alice and bob without datasets, proposed by alice.
     function _proposeJob() internal returns (uint256) {
-        return _proposeJob(alice, _pair(alice, bob), new bytes32[](0));
+        return _proposeJob(alice, _pair(alice, bob), _none());
     }
 
     function _approveAll(uint256 jobId) internal {

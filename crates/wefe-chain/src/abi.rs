@@ -141,8 +141,18 @@ fn template(error: &str) -> Option<&'static str> {
             "member {account} changed its key since this approval was proposed (key version {proposedVersion}, now {currentVersion}): review the new key and approve again"
         }
         "AlreadyAdmin" => "already an admin: {account}",
-        "AdminCountBelowThreshold" => {
-            "removing this admin would leave {adminCount} admins, fewer than the threshold {threshold}: lower the threshold first"
+        "StaleMembership" => {
+            "member {account} was removed and admitted again since this proposal was opened (membership {proposedInstance}, now {currentInstance}): open a new one"
+        }
+        "UnrecoverableThreshold" => {
+            "threshold {threshold} with {adminCount} admins would lock governance if one admin key were lost: keep the threshold below the number of admins"
+        }
+        "InvalidOperator" => {
+            "{operator} cannot be an operator key: it must be a fresh account (no member, applicant, admin or certificate authority), and zero only clears an operator that is set"
+        }
+        "OperatorInUse" => "{operator} is already the operator key of {member}",
+        "AccountIsOperator" => {
+            "{account} is an operator key: it cannot be a member, an admin or a certificate authority"
         }
         "AlreadyCertificateAuthority" => "already a certificate authority: {account}",
         "NotCertificateAuthority" => "not a certificate authority: {account}",
@@ -162,25 +172,40 @@ fn template(error: &str) -> Option<&'static str> {
         "NotAllowedToRevoke" => {
             "{account} may not revoke certificate {certificateId}: only a certificate authority or the holder may"
         }
-        "ZeroDatasetId" => "the dataset id must not be zero",
-        "DatasetExists" => "dataset {datasetId} already exists",
-        "UnknownDataset" => "unknown dataset {datasetId}",
-        "DatasetIsRetired" => "dataset {datasetId} is retired",
-        "NotDatasetOwner" => "{account} does not own dataset {datasetId}",
+        "TooManyOpenRequests" => {
+            "{member} already has {open} certificate requests open: withdraw one (cert withdraw) or wait for an authority"
+        }
+        "NotRequester" => "only the member that made request {certificateId} may withdraw it, not {account}",
+        "ZeroDatasetName" => "the dataset name must not be zero",
+        "DatasetExists" => "{owner} already has a dataset named {name} (retired names cannot be reused)",
+        "UnknownDataset" => "{owner} has no dataset named {name}",
+        "DatasetIsRetired" => "dataset {name} of {owner} is retired",
         "InvalidMetadata" => "dataset metadata too long: {length} bytes (4096 allowed)",
-        "AlreadyGranted" => "dataset {datasetId} is already granted to {member}",
-        "NotGranted" => "dataset {datasetId} is not granted to {member}",
+        "AlreadyGranted" => "dataset {name} of {owner} is already granted to {member}",
+        "NotGranted" => "dataset {name} of {owner} is not granted to {member}",
+        "UnchangedDescription" => "dataset {name} of {owner}: the new description equals the current one",
         "InvalidKind" => "invalid job kind: {length} bytes (1 to 32 allowed)",
         "InvalidParams" => "job params too long: {length} bytes (16384 allowed)",
         "InvalidText" => "text too long: {length} bytes (4096 allowed)",
         "InvalidParticipantCount" => "a job needs 2 to 16 participants, got {count}",
         "InvalidDatasetCount" => "a job may use at most 16 datasets, got {count}",
         "DuplicateParticipant" => "participant listed twice: {participant}",
-        "DuplicateDataset" => "dataset listed twice: {datasetId}",
-        "DatasetNotActive" => "dataset {datasetId} is not registered or is retired",
-        "DatasetOwnerNotParticipant" => "dataset {datasetId} belongs to {owner}, who is not a participant",
-        "DatasetNotVisible" => "dataset {datasetId} is not visible to participant {participant}",
+        "DuplicateDataset" => "dataset listed twice: {name} of {owner}",
+        "DatasetNotActive" => "{owner} has no active dataset named {name} (unknown or retired)",
+        "DatasetOwnerNotParticipant" => "dataset {name} belongs to {owner}, who is not a participant",
+        "DatasetNotVisible" => "dataset {name} of {owner} is not visible to participant {participant}",
         "DeadlineInPast" => "deadline block {deadlineBlock} is not after the current block {currentBlock}",
+        "DeadlineTooFar" => {
+            "approval deadline block {deadlineBlock} is too far: the consortium allows up to block {latestAllowed}"
+        }
+        "InvalidRunBlocks" => "run window of {runBlocks} blocks: it must be 1 to {maxRunBlocks} blocks",
+        "RunDeadlinePassed" => {
+            "job {jobId}: the run deadline (block {runDeadlineBlock}) has passed; it can only be timed out or failed"
+        }
+        "RunDeadlineNotPassed" => "job {jobId}: the run deadline (block {runDeadlineBlock}) has not passed yet",
+        "DatasetChanged" => {
+            "job {jobId}: dataset {name} of {owner} changed after the job was proposed; its approvals cannot count: propose the job again"
+        }
         "UnknownJob" => "unknown job {jobId}",
         "InvalidJobStatus" => "job {jobId} is {status:lower}: not allowed for this action",
         "DeadlinePassed" => "job {jobId}: the approval deadline (block {deadlineBlock}) has passed",
@@ -190,7 +215,7 @@ fn template(error: &str) -> Option<&'static str> {
         "InvalidParticipantState" => {
             "job {jobId}: participant {participant} is {state:lower}: not allowed for this action"
         }
-        "ZeroResultHash" => "the result hash must not be zero",
+        "ZeroCommitment" => "the result commitment must not be zero",
         _ => return None,
     })
 }
@@ -248,7 +273,7 @@ fn format_typed(name: &str, internal: &str, value: &DynSolValue) -> String {
         DynSolValue::Int(i, _) => i.to_string(),
         DynSolValue::FixedBytes(word, size) => {
             let bytes = &word[..*size];
-            if *size == 32 && name.starts_with("datasetId") {
+            if *size == 32 && (name.starts_with("datasetId") || name == "name") {
                 wefe_core::DatasetId::from_bytes(word.0).to_string()
             } else {
                 format!("0x{}", alloy::hex::encode(bytes))
@@ -261,6 +286,12 @@ fn format_typed(name: &str, internal: &str, value: &DynSolValue) -> String {
             let parts: Vec<String> = items.iter().map(|v| format_typed(name, inner, v)).collect();
             format!("[{}]", parts.join(", "))
         }
+        DynSolValue::Tuple(items)
+            if internal == "struct DatasetRef"
+                && let [DynSolValue::Address(owner), DynSolValue::FixedBytes(name, 32)] = items.as_slice() =>
+        {
+            format!("{}@{}", wefe_core::DatasetId::from_bytes(name.0), owner.to_checksum(None))
+        }
         DynSolValue::Tuple(items) => {
             let parts: Vec<String> = items.iter().map(|v| format_typed("", "", v)).collect();
             format!("({})", parts.join(", "))
@@ -272,8 +303,8 @@ fn format_typed(name: &str, internal: &str, value: &DynSolValue) -> String {
 /// The contracts' enums, variant names in declaration order. The JSON ABI keeps
 /// only `uint8` and the enum's name, so the names live here; a unit test checks
 /// them against the Solidity sources.
-pub const ENUMS: [(&str, &[&str]); 8] = [
-    ("Consortium.MemberStatus", &["None", "Pending", "Active", "Suspended", "Removed"]),
+pub const ENUMS: [(&str, &[&str]); 10] = [
+    ("Consortium.MemberStatus", &["None", "Pending", "Active", "Suspended", "Removed", "Withdrawn"]),
     (
         "Consortium.ProposalKind",
         &[
@@ -286,17 +317,38 @@ pub const ENUMS: [(&str, &[&str]); 8] = [
             "ChangeThreshold",
             "AppointCertificateAuthority",
             "DismissCertificateAuthority",
+            "SetMaxApprovalBlocks",
+            "SetMaxRunBlocks",
         ],
     ),
     ("Consortium.ProposalStatus", &["None", "Open", "Executed", "Cancelled"]),
-    ("CertificateRegistry.CertificateStatus", &["None", "Requested", "Issued", "Revoked", "Rejected"]),
+    ("CertificateRegistry.CertificateStatus", &["None", "Requested", "Issued", "Revoked", "Rejected", "Withdrawn"]),
+    (
+        "CertificateRegistry.Validity",
+        &["Valid", "Unknown", "Revoked", "IssuerDismissed", "RootReplaced", "MemberNotActive", "KeyRotated"],
+    ),
     ("DataRegistry.Visibility", &["Public", "Listed", "Private"]),
     ("DataRegistry.DatasetStatus", &["None", "Active", "Retired"]),
     (
         "JobRegistry.JobStatus",
-        &["None", "Proposed", "Approved", "Running", "Completed", "Failed", "Rejected", "Cancelled", "Expired"],
+        &[
+            "None",
+            "Proposed",
+            "Approved",
+            "Running",
+            "Completed",
+            "Failed",
+            "Rejected",
+            "Cancelled",
+            "Expired",
+            "TimedOut",
+        ],
     ),
     ("JobRegistry.ParticipantState", &["None", "Pending", "Approved", "Rejected", "Started", "Completed", "Failed"]),
+    (
+        "JobRegistry.FailureCategory",
+        &["Unspecified", "InvalidJob", "Input", "Peer", "Protocol", "Timeout", "Membership", "Internal", "Cancelled"],
+    ),
 ];
 
 /// The name of variant `index` of a contract enum such as `JobRegistry.JobStatus`.
@@ -414,16 +466,24 @@ mod tests {
             let start = source.find(&format!("enum {name} {{")).unwrap_or_else(|| panic!("{qualified} not in {path}"));
             let body = &source[start..];
             let body = &body[body.find('{').unwrap() + 1..body.find('}').unwrap()];
+            // Comments between variants are not variants.
+            let body: String = body.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
             let declared: Vec<&str> = body.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
             assert_eq!(declared, variants.to_vec(), "{qualified}");
         }
     }
 
     #[test]
-    fn dataset_ids_render_as_text() {
+    fn dataset_names_render_as_text() {
         let id = wefe_core::DatasetId::parse("bank-a-customers").unwrap();
-        let data = DataRegistry::UnknownDataset { datasetId: id.to_bytes().into() }.abi_encode();
-        assert_eq!(decode_revert(&data, None).message, "unknown dataset bank-a-customers");
+        let owner = address!("00000000000000000000000000000000000000cc");
+        let data = DataRegistry::UnknownDataset { owner, name: id.to_bytes().into() }.abi_encode();
+        assert_eq!(
+            decode_revert(&data, None).message,
+            format!("{} has no dataset named bank-a-customers", owner.to_checksum(None))
+        );
+        let data = JobRegistry::DatasetChanged { jobId: U256::from(4), owner, name: id.to_bytes().into() }.abi_encode();
+        assert!(decode_revert(&data, None).message.starts_with("job 4: dataset bank-a-customers of 0x"));
     }
 
     #[test]
@@ -432,7 +492,7 @@ mod tests {
         assert!(decode_revert(&[1, 2], None).message.contains("malformed"));
         assert!(decode_revert(&[1, 2, 3, 4, 5], None).message.contains("unknown error 0x0102030405"));
         // A known selector with truncated arguments.
-        let mut data = DataRegistry::UnknownDataset { datasetId: B256::ZERO }.abi_encode();
+        let mut data = DataRegistry::UnknownDataset { owner: Address::ZERO, name: B256::ZERO }.abi_encode();
         data.truncate(10);
         assert!(decode_revert(&data, None).message.contains("malformed"));
     }
@@ -440,8 +500,8 @@ mod tests {
     #[test]
     fn braces_in_values_survive_rendering() {
         let id = wefe_core::DatasetId::parse("{odd}").unwrap();
-        let data = DataRegistry::UnknownDataset { datasetId: id.to_bytes().into() }.abi_encode();
-        assert_eq!(decode_revert(&data, None).message, "unknown dataset {odd}");
+        let data = DataRegistry::UnknownDataset { owner: Address::ZERO, name: id.to_bytes().into() }.abi_encode();
+        assert!(decode_revert(&data, None).message.ends_with("has no dataset named {odd}"));
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //! - [`abi`]: generic decoding of custom errors and events from the artifacts.
 //! - [`audit`]: the history of the contracts read straight from the chain's
 //!   logs (who did what, in which block and transaction).
+//! - [`jobs`]: what the views leave out: a job's params and dataset digests
+//!   from its `JobProposed` log (checked against the stored hash), and what
+//!   changed in a dataset since a proposal.
 //! - [`anvil`]: a throw-away local chain for tests and the demo.
 //!
 //! This crate must not depend on the node, the store or the gateway.
@@ -22,6 +25,7 @@ pub mod config;
 mod error;
 mod ethereum;
 mod governance;
+pub mod jobs;
 pub mod suite;
 
 pub use backend::{ChainBackend, ChainLog, LogQuery, TxOutcome};

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use alloy::primitives::{Address, B256};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use wefe_core::DatasetId;
+use wefe_core::{DatasetId, DatasetRef};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -104,12 +104,18 @@ pub enum AuditCommand {
         #[command(flatten)]
         format: AuditFormat,
     },
-    /// Check a result file against the hash a participant reported on chain.
+    /// Check a result file against the commitment a participant reported on chain. Needs the
+    /// commitment key its holder keeps beside the result (`job-N.key`): without it nobody can test a
+    /// guessed result against the chain.
     Verify {
         job: u64,
         /// The result artifact.
         #[arg(long)]
         artifact: PathBuf,
+        /// The commitment key: the holder's key file (`job-N.key`, JSON or 64 hex digits). Default: the
+        /// artifact's path with the extension replaced by `.key`.
+        #[arg(long)]
+        key: Option<PathBuf>,
         /// Only compare with this participant's report.
         #[arg(long, value_parser = parse_address)]
         participant: Option<Address>,
@@ -170,9 +176,14 @@ pub enum ChainCommand {
         /// Initial admin (repeat for each admin).
         #[arg(long = "admin", required = true, value_parser = parse_address)]
         admins: Vec<Address>,
-        /// Admin approvals a proposal needs (1..number of admins).
+        /// Admin approvals a proposal needs: 1 to (number of admins - 1), so that losing one admin key never
+        /// locks governance.
         #[arg(long)]
         threshold: u64,
+        /// Deploy with a single admin (threshold 1): for development chains only, since losing that one key
+        /// loses governance for good.
+        #[arg(long)]
+        single_admin: bool,
         /// Expected chain id; refused if the node reports another. Default: what the node reports.
         #[arg(long, env = "WEFE_CHAIN_ID")]
         chain_id: Option<u64>,
@@ -219,6 +230,17 @@ pub enum MemberCommand {
         #[arg(long, value_parser = parse_public_key)]
         public_key: PublicKey,
     },
+    /// Withdraw your application before it is approved (you may apply again later).
+    Withdraw,
+    /// Authorise an operator key for your node: it may report your jobs' progress (started, completed,
+    /// failed) and nothing else. The node runs with it, never with your governance key.
+    SetOperator {
+        /// The operator's address (a fresh account: `wefe key new --out node-operator.json`).
+        #[arg(value_parser = parse_address)]
+        operator: Address,
+    },
+    /// Remove your operator key (its reports are refused from then on).
+    ClearOperator,
     /// Admins: vote to approve a pending member (opens the proposal, or votes on the open one).
     Approve {
         #[arg(value_parser = parse_address)]
@@ -260,6 +282,7 @@ pub enum MemberStatusArg {
     Active,
     Suspended,
     Removed,
+    Withdrawn,
 }
 
 impl MemberStatusArg {
@@ -270,6 +293,7 @@ impl MemberStatusArg {
             Self::Active => "Active",
             Self::Suspended => "Suspended",
             Self::Removed => "Removed",
+            Self::Withdrawn => "Withdrawn",
         }
     }
 }
@@ -280,10 +304,12 @@ pub enum AdminCommand {
     Propose {
         /// What to do.
         kind: ProposalKindArg,
-        /// The member, admin or certificate authority concerned (not for change-threshold).
+        /// The member, admin or certificate authority concerned (not for change-threshold and the job windows).
         #[arg(long, value_parser = parse_address)]
         target: Option<Address>,
-        /// change-threshold: the new threshold. approve-member: the key version being approved (default: the current one).
+        /// change-threshold: the new threshold. set-max-approval-blocks / set-max-run-blocks: the new cap in
+        /// blocks. approve-member: the key version being approved; suspend-, reinstate-, remove-member: the
+        /// membership instance (default for both: the member's current one, read from the chain).
         #[arg(long)]
         value: Option<u64>,
     },
@@ -314,6 +340,8 @@ pub enum ProposalKindArg {
     ChangeThreshold,
     AppointCa,
     DismissCa,
+    SetMaxApprovalBlocks,
+    SetMaxRunBlocks,
 }
 
 impl ProposalKindArg {
@@ -409,6 +437,8 @@ pub enum CertCommand {
         #[arg(long, default_value = "")]
         uri: String,
     },
+    /// Members: withdraw a certificate request of yours that is still open (at most 3 may be open at once).
+    Withdraw { id: u64 },
     /// Certificate authorities: decline a request.
     Reject {
         id: u64,
@@ -441,11 +471,11 @@ pub enum CertCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DatasetCommand {
-    /// Register a dataset you own (its description only: the data never leaves your node).
+    /// Register a dataset in your namespace (its description only: the data never leaves your node).
     Register {
-        /// Dataset id: a name of 1..32 printable ASCII bytes, or 0x + 64 hex digits.
+        /// Dataset name: 1..32 printable ASCII bytes, or 0x + 64 hex digits; unique among your datasets.
         #[arg(value_parser = parse_dataset_id)]
-        id: DatasetId,
+        name: DatasetId,
         #[command(flatten)]
         schema: SchemaArgs,
         /// Number of rows.
@@ -458,10 +488,11 @@ pub enum DatasetCommand {
         #[arg(long, value_enum, default_value_t = VisibilityArg::Private)]
         visibility: VisibilityArg,
     },
-    /// Update a dataset you own; fields not given keep their value.
+    /// Change the description of a dataset you own (fields not given keep their value): its version goes up
+    /// and jobs proposed before can no longer be approved. --visibility alone changes only who may use it.
     Update {
         #[arg(value_parser = parse_dataset_id)]
-        id: DatasetId,
+        name: DatasetId,
         /// Schema hash (0x + 64 hex digits).
         #[arg(long, value_parser = parse_b256, conflicts_with = "schema")]
         schema_hash: Option<B256>,
@@ -475,26 +506,26 @@ pub enum DatasetCommand {
         #[arg(long, value_enum)]
         visibility: Option<VisibilityArg>,
     },
-    /// Retire a dataset you own (final).
+    /// Retire a dataset you own (final: the name cannot be registered again by you).
     Retire {
         #[arg(value_parser = parse_dataset_id)]
-        id: DatasetId,
+        name: DatasetId,
     },
     /// Let a member use a Listed dataset you own.
     Grant {
         #[arg(value_parser = parse_dataset_id)]
-        id: DatasetId,
+        name: DatasetId,
         #[arg(value_parser = parse_address)]
         member: Address,
     },
     /// Withdraw a member's access.
     Revoke {
         #[arg(value_parser = parse_dataset_id)]
-        id: DatasetId,
+        name: DatasetId,
         #[arg(value_parser = parse_address)]
         member: Address,
     },
-    /// List datasets.
+    /// List datasets (without their metadata: see `dataset show`).
     List {
         #[command(flatten)]
         page: PageArgs,
@@ -502,10 +533,10 @@ pub enum DatasetCommand {
         #[arg(long, value_parser = parse_address)]
         owner: Option<Address>,
     },
-    /// Show one dataset.
+    /// Show one dataset: NAME@0xOWNER, or NAME for one of your own (or the only one by that name).
     Show {
-        #[arg(value_parser = parse_dataset_id)]
-        id: DatasetId,
+        #[arg(value_parser = parse_dataset_selector)]
+        dataset: DatasetSelector,
     },
 }
 
@@ -544,18 +575,23 @@ pub enum JobCommand {
         /// Participant (repeat; 2..16).
         #[arg(long = "participant", required = true, value_parser = parse_address)]
         participants: Vec<Address>,
-        /// Dataset the job reads (repeat).
-        #[arg(long = "dataset", value_parser = parse_dataset_id)]
-        datasets: Vec<DatasetId>,
+        /// Dataset the job reads (repeat): NAME@0xOWNER, or NAME when exactly one participant has a dataset
+        /// by that name.
+        #[arg(long = "dataset", value_parser = parse_dataset_selector)]
+        datasets: Vec<DatasetSelector>,
         /// Parameters as JSON.
         #[arg(long, default_value = "{}", value_parser = parse_json)]
         params: String,
-        /// Approval deadline, in blocks from now.
+        /// Approval deadline, in blocks from now (at most the consortium's maxApprovalBlocks).
         #[arg(long, default_value_t = 1000, conflicts_with = "deadline_block")]
         deadline_blocks: u64,
         /// Approval deadline as an absolute block number.
         #[arg(long)]
         deadline_block: Option<u64>,
+        /// Run window: blocks the participants have, from the approval, to complete; after it anyone can
+        /// close the job as timed out (1 to the consortium's maxRunBlocks).
+        #[arg(long, default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+        run_blocks: u64,
     },
     /// Approve a job you participate in.
     Approve { job: u64 },
@@ -569,6 +605,8 @@ pub enum JobCommand {
     Cancel { job: u64 },
     /// Mark a job whose approval deadline passed as expired.
     Expire { job: u64 },
+    /// Close a job whose run deadline passed before every participant completed (anyone may).
+    Timeout { job: u64 },
     /// List jobs.
     List {
         #[command(flatten)]
@@ -644,6 +682,19 @@ pub fn parse_public_key(text: &str) -> Result<PublicKey, String> {
 
 pub fn parse_dataset_id(text: &str) -> Result<DatasetId, String> {
     DatasetId::parse(text).map_err(|e| e.to_string())
+}
+
+/// A dataset on the command line: `NAME@0xOWNER`, or a bare `NAME` the
+/// command resolves against the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatasetSelector {
+    pub name: DatasetId,
+    pub owner: Option<Address>,
+}
+
+pub fn parse_dataset_selector(text: &str) -> Result<DatasetSelector, String> {
+    let (name, owner) = DatasetRef::split(text).map_err(|e| e.to_string())?;
+    Ok(DatasetSelector { name, owner: owner.map(|o| Address::from(o.to_bytes())) })
 }
 
 /// Any JSON value; kept as given (compact) so its hash is what the user wrote.

@@ -36,6 +36,24 @@ pub fn load_signer(global: &GlobalArgs) -> Result<Option<PrivateKeySigner>> {
     Ok(None)
 }
 
+/// The configured account's address without asking for a password: a
+/// keystore's (unencrypted) `address` field, or the address of
+/// `WEFE_PRIVATE_KEY`. None when no key is configured.
+pub fn address_if_configured(global: &GlobalArgs) -> Result<Option<alloy::primitives::Address>> {
+    if let Some(path) = &global.keystore {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read keystore {}", path.display()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("keystore {} is not JSON", path.display()))?;
+        let Some(address) = json["address"].as_str() else { return Ok(None) };
+        let address = address.strip_prefix("0x").unwrap_or(address);
+        return Ok(format!("0x{address}").parse().ok());
+    }
+    if let Ok(hex_key) = std::env::var("WEFE_PRIVATE_KEY") {
+        return Ok(Some(parse_private_key(&hex_key)?.address()));
+    }
+    Ok(None)
+}
+
 /// Parses a hex private key without ever echoing it.
 pub fn parse_private_key(text: &str) -> Result<PrivateKeySigner> {
     let trimmed = text.trim();

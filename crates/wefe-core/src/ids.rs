@@ -1,6 +1,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::transport::PeerId;
+
 /// Why an identifier was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
@@ -22,6 +24,9 @@ pub enum IdError {
     /// A peer (member) id that is not `0x` + 40 hex digits.
     #[error("peer id '{0}' is not 0x + 40 hex digits (a member address)")]
     BadPeerId(String),
+    /// A dataset reference without its owner.
+    #[error("dataset '{0}' needs its owner: write NAME@0xOWNER (a member address)")]
+    MissingOwner(String),
 }
 
 /// A dataset id as stored on chain: 32 bytes. Humans write either a short name
@@ -116,9 +121,90 @@ impl FromStr for DatasetId {
     }
 }
 
+/// A dataset's identity on chain: its owner (a member) and the name the owner
+/// registered it under. Names are per owner, so two members may both have a
+/// `customers` dataset. The text form is `NAME@0xOWNER`; a name can never end
+/// with `@0x` + 40 hex digits (it is at most 32 bytes), so the split is
+/// unambiguous.
+///
+/// ```
+/// use wefe_core::DatasetRef;
+/// let r: DatasetRef = "customers@0x70997970c51812dc3a010c7d01b50e0d17dc79c8".parse().unwrap();
+/// assert_eq!(r.name.to_string(), "customers");
+/// assert_eq!(r.to_string(), "customers@0x70997970c51812dc3a010c7d01b50e0d17dc79c8");
+/// assert!(wefe_core::DatasetRef::parse("customers").is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DatasetRef {
+    /// The member that registered it.
+    pub owner: PeerId,
+    /// Its name in the owner's namespace.
+    pub name: DatasetId,
+}
+
+impl DatasetRef {
+    /// Parses `NAME@0xOWNER`.
+    pub fn parse(text: &str) -> Result<Self, IdError> {
+        match Self::split(text)? {
+            (name, Some(owner)) => Ok(Self { owner, name }),
+            (_, None) => Err(IdError::MissingOwner(text.to_owned())),
+        }
+    }
+
+    /// Splits `NAME` or `NAME@0xOWNER` into the name and, when given, the owner.
+    pub fn split(text: &str) -> Result<(DatasetId, Option<PeerId>), IdError> {
+        if let Some(at) = text.len().checked_sub(43)
+            && text.is_char_boundary(at)
+            && text[at..].starts_with("@0x")
+            && let Ok(owner) = PeerId::parse(&text[at + 1..])
+        {
+            return Ok((DatasetId::parse(&text[..at])?, Some(owner)));
+        }
+        Ok((DatasetId::parse(text)?, None))
+    }
+}
+
+impl fmt::Display for DatasetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.owner)
+    }
+}
+
+impl fmt::Debug for DatasetRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatasetRef({self})")
+    }
+}
+
+impl FromStr for DatasetRef {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dataset_refs_split_at_the_owner_suffix_only() {
+        let owner = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+        let r = DatasetRef::parse(&format!("a@b@{owner}")).unwrap();
+        assert_eq!(r.name.to_string(), "a@b");
+        assert_eq!(r.owner.to_string(), owner);
+        assert_eq!(DatasetRef::parse(&r.to_string()).unwrap(), r);
+        let upper = DatasetRef::parse(&format!("x@{}", owner.to_uppercase().replacen("0X", "0x", 1))).unwrap();
+        assert_eq!(upper, DatasetRef::parse(&format!("x@{owner}")).unwrap());
+        // A bare name, or a name with an @ but no address after it.
+        assert_eq!(DatasetRef::split("a@b").unwrap(), (DatasetId::parse("a@b").unwrap(), None));
+        assert_eq!(DatasetRef::parse("customers"), Err(IdError::MissingOwner("customers".into())));
+        assert!(matches!(DatasetRef::parse(&format!("@{owner}")), Err(IdError::Empty)));
+        let hex_name = format!("0x{}", "ab".repeat(32));
+        assert_eq!(DatasetRef::parse(&format!("{hex_name}@{owner}")).unwrap().name.to_bytes(), [0xab; 32]);
+        // Multi-byte text never panics on the split.
+        assert!(DatasetRef::split(&"é".repeat(30)).is_err());
+    }
 
     #[test]
     fn names_and_hex_round_trip() {

@@ -9,7 +9,7 @@ mod ids;
 pub mod transport;
 pub mod wire;
 
-pub use ids::{DatasetId, IdError};
+pub use ids::{DatasetId, DatasetRef, IdError};
 #[cfg(any(test, feature = "memory"))]
 pub use transport::memory::{MemoryNetwork, MemoryTransport};
 pub use transport::{PeerId, Transport, TransportError};

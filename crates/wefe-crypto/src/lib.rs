@@ -9,7 +9,9 @@
 //!   floats and size-checked serialization);
 //! - [`sm`]: SM2 signatures, encryption and ECDH, SM3 and its KDF, SM4-GCM;
 //! - [`cert`]: the consortium's SM2/SM3 X.509 certificates (root CA, CSRs,
-//!   issuing, checking a peer's certificate against a trusted root).
+//!   issuing, checking a peer's certificate against a trusted root);
+//! - [`commitment`]: what the chain records instead of a job's result or a
+//!   failure's detail (HMAC-SHA-256 under a key only the holders know).
 //!
 //! It is a leaf crate: it must not import the chain, network, store or node
 //! crates (nor `wefe-core`); protocols such as vertical logistic regression
@@ -32,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cert;
+pub mod commitment;
 pub mod keyfile;
 pub mod paillier;
 pub mod sm;

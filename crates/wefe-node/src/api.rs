@@ -154,6 +154,7 @@ route_table! {
     get "/jobs" => list_jobs;
     get "/jobs/{id}" => show_job;
     get "/jobs/{id}/result" => job_result;
+    get "/jobs/{id}/key" => job_key;
     get "/jobs/{id}/report/{name}" => job_report;
     post "/models/{id}/predict" => predict_online;
     get "/audit/jobs/{id}" => job_audit;
@@ -357,15 +358,23 @@ fn job_json(j: &JobRecord) -> Value {
         "params": parse_json(&j.job.params),
         "participants": parse_json(&j.job.participants),
         "datasets": parse_json(&j.job.datasets),
+        "dataset_digests": parse_json(&j.job.dataset_digests),
         "approved_block": j.job.approved_block,
+        "run_deadline_block": j.job.run_deadline_block,
         "status": j.status,
         "progress": j.progress,
         "items": j.items.map(|i| json!({ "done": i.done, "total": i.total, "eta_seconds": i.eta_seconds })),
-        "result_hash": j.result_hash,
+        "result_commitment": j.result_commitment,
         "result": has_result.then(|| format!("/jobs/{id}/result")),
+        "commitment_key": has_result.then(|| format!("/jobs/{id}/key")),
         "reports": report_files(j).iter().map(|name| format!("/jobs/{id}/report/{name}")).collect::<Vec<_>>(),
         "summary": j.summary.as_deref().map(parse_json),
         "error": j.error,
+        "failure": j.failure_category.as_ref().map(|category| json!({
+            "category": category,
+            // With the detail (`error`), lets an auditor check the commitment on chain.
+            "detail_key": j.failure_key,
+        })),
         "created_at": j.created_at,
         "updated_at": j.updated_at,
     })
@@ -410,10 +419,30 @@ async fn job_result(
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"job-{id}-{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    if let Some(hash) = job.result_hash.as_deref().and_then(|h| HeaderValue::from_str(h).ok()) {
-        headers.insert("x-wefe-result-sha256", hash);
+    if let Some(c) = job.result_commitment.as_deref().and_then(|h| HeaderValue::from_str(h).ok()) {
+        headers.insert("x-wefe-result-commitment", c);
     }
     Ok(response)
+}
+
+/// `GET /jobs/{id}/key`: the commitment key of a completed job's result (the
+/// file `job-N.key` beside it), which `wefe audit verify` needs with the result.
+async fn job_key(
+    State(state): State<ApiState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> ApiResult<Json<Value>> {
+    let job = find_job(&state.store, &id).await?;
+    let id = job.job.job_id;
+    let path = match (&job.result_path, job.status.as_str()) {
+        (Some(path), "completed") => Path::new(path).with_file_name(format!("job-{id}.key")),
+        (_, status) => return Err(ApiError::Conflict(format!("job {id} is {status}: no result yet"))),
+    };
+    let text = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|e| ApiError::Internal(format!("job {id} key {}: {e}", path.display())))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("job {id} key {}: {e}", path.display())))?;
+    Ok(Json(value))
 }
 
 /// Charts a learning job may leave next to its result.
@@ -574,10 +603,15 @@ pub fn openapi() -> Value {
                 "summary": "The result artifact of a completed job",
                 "parameters": id_param("On-chain job id"),
                 "responses": {
-                    "200": { "description": "The artifact; header x-wefe-result-sha256 carries its hash",
+                    "200": { "description": "The artifact; header x-wefe-result-commitment carries the commitment reported on chain",
                              "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
                     "400": error, "404": error, "409": error, "500": error
                 }
+            }},
+            "/jobs/{id}/key": { "get": {
+                "summary": "The commitment key of a completed job's result: with the result, `wefe audit verify` checks it against the chain",
+                "parameters": id_param("On-chain job id"),
+                "responses": { "200": ok("CommitmentKey"), "400": error, "404": error, "409": error, "500": error }
             }},
             "/jobs/{id}/report/{name}": { "get": {
                 "summary": "A chart of a completed learning job: roc.png (ROC curve) or loss.png (loss per epoch)",
@@ -646,9 +680,12 @@ pub fn openapi() -> Value {
                 "Job": { "type": "object", "properties": {
                     "id": { "type": "integer" }, "kind": { "type": "string" }, "params": {},
                     "participants": { "type": "array", "items": { "type": "string" } },
-                    "datasets": { "type": "array", "items": { "type": "string" } },
+                    "datasets": { "type": "array", "items": { "type": "string" }, "description": "NAME@0xOWNER" },
+                    "dataset_digests": { "type": "array", "items": { "type": "string" },
+                                         "description": "The description digest of each dataset the proposal bound" },
                     "approved_block": { "type": "integer" },
-                    "status": { "type": "string", "enum": ["approved", "running", "completed", "failed"] },
+                    "run_deadline_block": { "type": "integer", "description": "After it anyone may close the job as timed out" },
+                    "status": { "type": "string", "enum": ["approved", "running", "completed", "failed", "report_pending"] },
                     "progress": { "type": "number", "minimum": 0, "maximum": 1 },
                     "items": {
                         "type": ["object", "null"],
@@ -659,10 +696,19 @@ pub fn openapi() -> Value {
                             "eta_seconds": { "type": ["number", "null"] }
                         }
                     },
-                    "result_hash": { "type": "string", "nullable": true },
+                    "result_commitment": { "type": "string", "nullable": true, "description": "The commitment reported on chain" },
                     "result": { "type": "string", "nullable": true, "description": "URL path of the artifact when completed" },
-                    "summary": { "nullable": true }, "error": { "type": "string", "nullable": true },
+                    "commitment_key": { "type": "string", "nullable": true, "description": "URL path of the commitment key when completed" },
+                    "summary": { "nullable": true, "description": "The full summary (only the fields params.publish lists went on chain)" },
+                    "error": { "type": "string", "nullable": true, "description": "The failure's detail (kept here; its commitment went on chain)" },
+                    "failure": { "type": "object", "nullable": true, "properties": {
+                        "category": { "type": "string" }, "detail_key": { "type": "string", "description": "Hex key of the detail's commitment" } } },
                     "created_at": { "type": "integer" }, "updated_at": { "type": "integer" }
+                }},
+                "CommitmentKey": { "type": "object", "properties": {
+                    "scheme": { "type": "string" }, "job_id": { "type": "integer" }, "participant": { "type": "string" },
+                    "artifact": { "type": "string" }, "commitment": { "type": "string" }, "key": { "type": "string" },
+                    "shared": { "type": "boolean", "description": "Agreed with the other holders of the same result" }
                 }},
                 "JobList": { "type": "object", "properties": {
                     "jobs": { "type": "array", "items": { "$ref": "#/components/schemas/Job" } } } },

@@ -30,13 +30,16 @@ pub struct NodeConfig {
     /// Blocks per log request.
     #[serde(default = "default_chunk")]
     pub log_chunk_blocks: u64,
-    /// Encrypted JSON keystore of the member account (signs the job reports);
-    /// without it the key comes from `WEFE_PRIVATE_KEY`.
+    /// Encrypted JSON keystore of the member's operator key: the account the
+    /// member authorised on chain (`wefe member set-operator`) to report its
+    /// jobs' progress and nothing else. Without it the key comes from
+    /// `WEFE_OPERATOR_KEY`. The node refuses to run with the member's own
+    /// (governance) key.
     #[serde(default)]
-    pub keystore: Option<PathBuf>,
-    /// File holding the keystore password (else `WEFE_KEYSTORE_PASSWORD`).
+    pub operator_keystore: Option<PathBuf>,
+    /// File holding the operator keystore's password (else `WEFE_KEYSTORE_PASSWORD`).
     #[serde(default)]
-    pub password_file: Option<PathBuf>,
+    pub operator_password_file: Option<PathBuf>,
     /// The member's SM2 private key: encrypted PKCS#8 PEM (from `wefe key
     /// sm2-new`) or unencrypted (from `openssl genpkey -algorithm SM2`), readable
     /// by its owner only; its public key is the one registered on chain.
@@ -112,8 +115,8 @@ impl NodeConfig {
         config.sm2_key = base.join(&config.sm2_key);
         config.sm2_key_password_file = config.sm2_key_password_file.map(|p| base.join(p));
         config.certificate = config.certificate.map(|p| base.join(p));
-        config.keystore = config.keystore.map(|k| base.join(k));
-        config.password_file = config.password_file.map(|p| base.join(p));
+        config.operator_keystore = config.operator_keystore.map(|k| base.join(k));
+        config.operator_password_file = config.operator_password_file.map(|p| base.join(p));
         config.import_root = config.import_root.map(|p| base.join(p));
         if config.max_concurrent_jobs == 0 || config.job_timeout_secs == 0 {
             bail!("node config {}: max_concurrent_jobs and job_timeout_secs must be at least 1", path.display());

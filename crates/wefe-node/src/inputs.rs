@@ -1,14 +1,17 @@
-//! A job's input on this node: the one dataset among the job's datasets that
-//! was imported here, read by its id column — after checking that the chain
-//! registered it for this member with the same schema hash and row count, so
-//! a node never runs on data other than what the participants approved.
+//! A job's input on this node: the one dataset of this member among the
+//! job's datasets, imported here and read by its id column — after checking
+//! that the chain registered it for this member with the description the
+//! job's proposal bound, and the same schema hash and row count as the file,
+//! so a node never runs on data other than what the participants approved.
 
 use alloy::primitives::{Address, B256};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::path::Path;
 use wefe_chain::bindings::DataRegistry;
 use wefe_chain::{ChainBackend, Governance, Target};
-use wefe_core::DatasetId;
+use wefe_core::{DatasetRef, PeerId};
+
+use crate::disclosure::{FailureCategory, JobFailure};
 
 use wefe_store::{DatasetRecord, JobRecord, Store};
 
@@ -30,46 +33,71 @@ impl<B> LocalDatasets<B> {
 }
 
 impl<B: ChainBackend + 'static> LocalDatasets<B> {
-    /// The one job dataset imported here, checked against the chain.
+    /// The one job dataset of this member imported here, checked against the
+    /// chain: registered by this member, with the description the job's
+    /// proposal bound, and the same schema hash and row count as the file.
     async fn checked(&self, job: &JobRecord) -> Result<DatasetRecord> {
+        let id = job.job.job_id;
+        let input = |message: String| JobFailure::wrap(FailureCategory::Input, anyhow::anyhow!(message));
         let named: Vec<String> = serde_json::from_str(&job.job.datasets)
-            .with_context(|| format!("stored datasets of job {} are not a JSON list", job.job.job_id))?;
-        let mut local = Vec::new();
-        for id in &named {
-            if let Some(record) = self.store.dataset(id).await? {
-                local.push(record);
+            .with_context(|| format!("stored datasets of job {id} are not a JSON list"))?;
+        let digests: Vec<String> = serde_json::from_str(&job.job.dataset_digests)
+            .with_context(|| format!("stored dataset digests of job {id} are not a JSON list"))?;
+        let me = PeerId::from_bytes(self.member.into_array());
+        let mut mine = Vec::new();
+        for (i, text) in named.iter().enumerate() {
+            let r = DatasetRef::parse(text).map_err(|e| anyhow::anyhow!("stored dataset of job {id}: {e}"))?;
+            if r.owner == me {
+                mine.push((r, digests.get(i).cloned()));
             }
         }
-        let record = match local.len() {
-            1 => local.remove(0),
-            0 => bail!(
-                "none of the job's datasets ({}) is imported on this node",
-                if named.is_empty() { "none named".to_owned() } else { named.join(", ") }
-            ),
-            _ => bail!("more than one of the job's datasets is imported on this node; a party brings one"),
+        let (dataset, bound) = match mine.len() {
+            1 => mine.remove(0),
+            0 => {
+                return Err(input(format!(
+                    "none of the job's datasets ({}) belongs to this member",
+                    if named.is_empty() { "none named".to_owned() } else { named.join(", ") }
+                )));
+            }
+            n => {
+                return Err(JobFailure::wrap(
+                    FailureCategory::InvalidJob,
+                    anyhow::anyhow!("the job names {n} datasets of this member; a party brings one"),
+                ));
+            }
         };
-        let id = DatasetId::parse(&record.dataset_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let name = dataset.name;
+        let Some(record) = self.store.dataset(&name.to_string()).await? else {
+            return Err(input(format!("dataset {name} is not imported on this node (POST /datasets)")));
+        };
         let on_chain = self
             .gov
-            .call(Target::DataRegistry, DataRegistry::getDatasetCall { datasetId: B256::from(id.to_bytes()) })
+            .call(
+                Target::DataRegistry,
+                DataRegistry::getDatasetCall { owner: self.member, name: B256::from(name.to_bytes()) },
+            )
             .await
-            .with_context(|| format!("reading dataset {id} from the chain"))?;
-        if on_chain.owner != self.member {
-            bail!("dataset {id} is registered on chain by {}, not by this member", on_chain.owner);
+            .with_context(|| format!("reading dataset {dataset} from the chain"))?;
+        if let Some(bound) = bound
+            && on_chain.digest.to_string() != bound
+        {
+            return Err(input(format!(
+                "dataset {name} changed on chain since the job was proposed (now version {}): the job runs only \
+                 on the description its participants approved",
+                on_chain.version
+            )));
         }
         if on_chain.schemaHash.to_string() != record.schema_hash {
-            bail!(
-                "dataset {id}: the imported file's schema hash {} is not the one registered on chain ({})",
-                record.schema_hash,
-                on_chain.schemaHash
-            );
+            return Err(input(format!(
+                "dataset {name}: the imported file's schema hash {} is not the one registered on chain ({})",
+                record.schema_hash, on_chain.schemaHash
+            )));
         }
         if on_chain.rowCount != record.row_count {
-            bail!(
-                "dataset {id}: the imported file has {} rows, the chain registered {}",
-                record.row_count,
-                on_chain.rowCount
-            );
+            return Err(input(format!(
+                "dataset {name}: the imported file has {} rows, the chain registered {}",
+                record.row_count, on_chain.rowCount
+            )));
         }
         Ok(record)
     }
@@ -80,7 +108,10 @@ impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
         let record = self.checked(job).await?;
         let path = record.path.clone();
         let column = record.id_column.clone();
-        tokio::task::spawn_blocking(move || read_ids(&path, &column)).await.context("reading the dataset")?
+        tokio::task::spawn_blocking(move || read_ids(&path, &column))
+            .await
+            .context("reading the dataset")?
+            .map_err(|e| JobFailure::wrap(FailureCategory::Input, e))
     }
 
     async fn table(&self, job: &JobRecord, request: &ColumnRequest) -> Result<NumericTable> {
@@ -91,6 +122,7 @@ impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
         })
         .await
         .context("reading the dataset")?
+        .map_err(|e| JobFailure::wrap(FailureCategory::Input, e))
     }
 }
 

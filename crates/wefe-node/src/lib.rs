@@ -4,8 +4,9 @@
 //! across crashes (a reorg deeper than the confirmation depth can replace an
 //! approval; see [`listener`]). The [`scheduler`] launches those jobs by
 //! itself — PSI in [`runner`], `vertical-lr` and `predict` in [`ml`] — and
-//! reports them on chain; [`serving`] answers online predictions and [`api`]
-//! is the REST API.
+//! reports them on chain — commitments and the summary fields the params
+//! declare public only ([`disclosure`]); [`serving`] answers online
+//! predictions and [`api`] is the REST API.
 //!
 //! Protocol code never lives here: the node drives `wefe-mpc` / `wefe-ml`
 //! state machines through `wefe_core::Transport`.
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod config;
 pub mod datasets;
+pub mod disclosure;
 pub mod inputs;
 pub mod listener;
 pub mod ml;

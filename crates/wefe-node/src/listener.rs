@@ -20,8 +20,8 @@ use alloy::sol_types::SolEvent;
 use anyhow::{Context, Result, bail};
 use wefe_chain::abi::decode_event;
 use wefe_chain::bindings::JobRegistry;
+use wefe_chain::jobs::read_proposal;
 use wefe_chain::{ChainBackend, ChainLog, Governance, LogQuery, Target};
-use wefe_core::DatasetId;
 use wefe_store::{Cursor, EventRecord, NewJob, Store};
 
 /// The store's name for this follower's cursor.
@@ -134,6 +134,18 @@ impl<B: ChainBackend> Listener<B> {
                 e.insert(backend.transaction_sender(log.tx_hash).await?);
             }
         }
+        // The jobs this chunk approves for this member, with their params and
+        // dataset digests from `JobProposed`: read before the store transaction,
+        // so a failed read leaves nothing half-applied.
+        let mut approved = HashMap::new();
+        for log in &logs {
+            if log.topics.first() == Some(&JobRegistry::JobApproved::SIGNATURE_HASH)
+                && log.address == self.gov.address(Target::JobRegistry)
+                && let Some(job) = self.job_for_me(log).await?
+            {
+                approved.insert((log.block_number, log.log_index), job);
+            }
+        }
 
         let mut tx = self.store.begin().await?;
         let mut events = 0;
@@ -147,7 +159,7 @@ impl<B: ChainBackend> Listener<B> {
             Store::insert_event(&mut tx, &record).await?;
             events += 1;
             if record.event == "JobApproved"
-                && let Some(job) = self.job_for_me(log)?
+                && let Some(job) = approved.remove(&(log.block_number, log.log_index))
             {
                 if Store::insert_job(&mut tx, &job).await? {
                     jobs.push(job.job_id);
@@ -223,23 +235,39 @@ impl<B: ChainBackend> Listener<B> {
         })
     }
 
-    /// The job a `JobApproved` log announces, when it names this member.
-    fn job_for_me(&self, log: &ChainLog) -> Result<Option<NewJob>> {
+    /// The job a `JobApproved` log announces, when it names this member: its
+    /// params and dataset digests come from `JobProposed`, checked against the
+    /// params hash the approval carries.
+    async fn job_for_me(&self, log: &ChainLog) -> Result<Option<NewJob>> {
         let event = JobRegistry::JobApproved::decode_raw_log(log.topics.iter().copied(), &log.data)
             .with_context(|| format!("malformed JobApproved in tx {}", log.tx_hash))?;
         if !event.participants.contains(&self.member) {
             return Ok(None);
         }
         let job_id = u64::try_from(event.jobId).context("job id beyond 2^64")?;
+        let job = self.gov.call(Target::JobRegistry, JobRegistry::getJobCall { jobId: event.jobId }).await?;
+        if job.paramsHash != event.paramsHash {
+            bail!("job {job_id}: the chain's params hash differs from its JobApproved event");
+        }
+        let proposal = read_proposal(&self.gov, job_id, job.proposedBlock, event.paramsHash)
+            .await
+            .with_context(|| format!("reading the proposal of job {job_id}"))?;
         let participants: Vec<String> = event.participants.iter().map(|p| format!("{p:#x}")).collect();
-        let datasets: Vec<String> = event.datasetIds.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect();
+        let datasets: Vec<String> =
+            event.datasets.iter().map(|d| wefe_chain::jobs::dataset_ref(d.owner, d.name).to_string()).collect();
+        if proposal.datasets.iter().map(ToString::to_string).collect::<Vec<_>>() != datasets {
+            bail!("job {job_id}: the datasets of JobProposed and JobApproved differ");
+        }
+        let digests: Vec<String> = proposal.digests.iter().map(|d| d.to_string()).collect();
         Ok(Some(NewJob {
             job_id,
             kind: event.kind,
-            params: event.params,
+            params: proposal.params,
             participants: serde_json::to_string(&participants)?,
             datasets: serde_json::to_string(&datasets)?,
+            dataset_digests: serde_json::to_string(&digests)?,
             approved_block: log.block_number,
+            run_deadline_block: event.runDeadlineBlock,
         }))
     }
 }

@@ -81,13 +81,15 @@ async fn run(path: PathBuf) -> Result<()> {
         anyhow::Ok(Governance::new(backend, chain.contracts))
     };
     let signer = load_signer(&config)?;
-    if signer.address() != config.member {
-        anyhow::bail!(
-            "the account key is {} but the node is configured for member {}",
-            signer.address(),
+    if signer.address() == config.member {
+        bail!(
+            "refusing to run with the governance key of member {}: a compromised node would vote, register \
+             datasets and approve jobs in its name. Create an operator key (wefe key new --out operator.json), \
+             authorise it with the member's key (wefe member set-operator 0x…) and set operator_keystore",
             config.member
         );
     }
+    let operator = signer.address();
     // The gateway's key and certificate: local files, checked before the chain is contacted.
     let sm2 = wefe_crypto::keyfile::read_sm2_key(&config.sm2_key, || {
         secret_from(config.sm2_key_password_file.as_deref(), "WEFE_SM2_KEY_PASSWORD", "the SM2 key is encrypted")
@@ -116,6 +118,18 @@ async fn run(path: PathBuf) -> Result<()> {
     }
     let gov = connect(None).await?;
     gov.check_contracts().await.context("checking the contracts named in the chain configuration")?;
+    let authorised = gov
+        .call(wefe_chain::Target::Consortium, wefe_chain::bindings::Consortium::operatorOfCall(config.member))
+        .await
+        .context("reading the member's operator key from the chain")?;
+    if authorised != operator {
+        bail!(
+            "the node's key {operator} is not the operator key of member {} on chain ({}): run `wefe member \
+             set-operator {operator}` with the member's governance key",
+            config.member,
+            if authorised.is_zero() { "it has none".to_owned() } else { format!("its operator is {authorised}") }
+        );
+    }
     let reporter = connect(Some(signer)).await?;
 
     // The gateway: the consortium as the chain says.
@@ -243,7 +257,6 @@ async fn run(path: PathBuf) -> Result<()> {
     Ok(())
 }
 
-/// The member account's key: the configured keystore, else `WEFE_PRIVATE_KEY`.
 /// A password from `file` (trailing newline dropped), else from `env`.
 fn secret_from(file: Option<&std::path::Path>, env: &str, why: &str) -> Result<zeroize::Zeroizing<String>> {
     let password = match file {
@@ -264,17 +277,21 @@ fn secret_from(file: Option<&std::path::Path>, env: &str, why: &str) -> Result<z
     Ok(password)
 }
 
+/// The operator key: the configured keystore, else `WEFE_OPERATOR_KEY`.
 fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
-    if let Some(keystore) = &config.keystore {
+    if let Some(keystore) = &config.operator_keystore {
         wefe_crypto::keyfile::check_owner_only(keystore, "keystore")?;
-        let password =
-            secret_from(config.password_file.as_deref(), "WEFE_KEYSTORE_PASSWORD", "the keystore needs a password")?;
+        let password = secret_from(
+            config.operator_password_file.as_deref(),
+            "WEFE_KEYSTORE_PASSWORD",
+            "the operator keystore needs a password",
+        )?;
         return PrivateKeySigner::decrypt_keystore(keystore, password.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot open keystore {}: {e}", keystore.display()));
     }
-    let hex_key = std::env::var("WEFE_PRIVATE_KEY")
-        .context("no account key: set keystore in the node config or WEFE_PRIVATE_KEY")?;
-    hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("WEFE_PRIVATE_KEY is not a private key"))
+    let hex_key = std::env::var("WEFE_OPERATOR_KEY")
+        .context("no operator key: set operator_keystore in the node config or WEFE_OPERATOR_KEY")?;
+    hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("WEFE_OPERATOR_KEY is not a private key"))
 }
 
 /// Job transports from the gateway.

@@ -39,7 +39,8 @@ use crate::scheduler::{ColumnRequest, JobInputs, NumericTable};
 
 /// `params` of a `vertical-lr` job, as proposed on chain. Unknown keys are
 /// refused (a misspelt hyper-parameter must not be silently ignored), except
-/// `purpose` and `description`.
+/// `purpose` and `description`; `publish` lists the summary fields that go on
+/// chain.
 ///
 /// ```json
 /// {"label": "is_fraud", "psi_job": 1, "epochs": 10, "batch_size": 1024,
@@ -110,6 +111,10 @@ pub struct VerticalLrParams {
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+    /// Summary fields every participant agreed to put on chain (e.g.
+    /// `["metrics.auc"]`); nothing by default (see [`crate::disclosure`]).
+    #[serde(default)]
+    pub publish: Vec<String>,
 }
 
 fn default_epochs() -> u32 {
@@ -213,6 +218,10 @@ pub struct PredictParams {
     /// Free text.
     #[serde(default)]
     pub description: Option<String>,
+    /// Summary fields every participant agreed to put on chain (e.g.
+    /// `["metrics.auc"]`); nothing by default (see [`crate::disclosure`]).
+    #[serde(default)]
+    pub publish: Vec<String>,
 }
 
 impl PredictParams {
@@ -358,7 +367,13 @@ pub async fn run_vertical_lr<I: JobInputs>(
             "evaluated_on": eval_on,
             "metrics": rounded(&evaluation),
         });
-        Ok(Artifact { bytes, extension: "json", summary, extra: vec![("roc.png", roc), ("loss.png", loss)] })
+        Ok(Artifact {
+            bytes,
+            extension: "json",
+            summary,
+            extra: vec![("roc.png", roc), ("loss.png", loss)],
+            commitment_key: None,
+        })
     } else {
         let validation = (!validation_rows.is_empty()).then_some(validation_x);
         let trainer = Host::new(train_params, train_x, validation)?;
@@ -377,7 +392,7 @@ pub async fn run_vertical_lr<I: JobInputs>(
             "rows": { "train": train_rows.len(), "validation": validation_rows.len() },
             "features": model.features.len(),
         });
-        Ok(Artifact { bytes, extension: "json", summary, extra: Vec::new() })
+        Ok(Artifact { bytes, extension: "json", summary, extra: Vec::new(), commitment_key: None })
     }
 }
 
@@ -428,6 +443,7 @@ pub async fn run_predict<I: JobInputs>(
             extension: "json",
             summary,
             extra: Vec::new(),
+            commitment_key: None,
         });
     }
     let u = blocking_async(run_predict_guest(transport, &parties.hosts, &model, &x))
@@ -462,7 +478,7 @@ pub async fn run_predict<I: JobInputs>(
             )?,
         ));
     }
-    Ok(Artifact { bytes, extension: "csv", summary, extra })
+    Ok(Artifact { bytes, extension: "csv", summary, extra, commitment_key: None })
 }
 
 /// Metrics rounded to 6 decimals (the summary is stored on chain).
@@ -506,19 +522,10 @@ pub(crate) async fn load_model(store: &Store, model_job: u64) -> Result<PartyMod
     PartyModel::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("model of job {model_job}: {e}"))
 }
 
-/// A completed job's artifact, refused when its SHA-256 is no longer the
-/// one recorded (and reported) when it was written.
+/// A completed job's artifact, refused when it no longer opens the
+/// commitment recorded (and reported) when it was written.
 fn read_checked(record: &JobRecord) -> Result<Vec<u8>> {
-    let (Some(path), Some(hash)) = (&record.result_path, &record.result_hash) else {
-        bail!("job {} has no stored result", record.job.job_id)
-    };
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
-    let actual = format!("0x{}", hex::encode(Sha256::digest(&bytes)));
-    ensure!(
-        actual.eq_ignore_ascii_case(hash),
-        "{path} changed since the job completed (SHA-256 {actual}, recorded {hash})"
-    );
-    Ok(bytes)
+    crate::disclosure::read_committed(record)
 }
 
 /// The table's rows in the job's canonical order: the PSI intersection's ids

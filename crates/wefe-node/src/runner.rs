@@ -13,6 +13,8 @@ use wefe_mpc::psi::multi::{self, MultiParams};
 use wefe_mpc::psi::rsa_blind::{self, BlindSigner, RsaParams, RsaReveal, ServerSetEncoding};
 use wefe_mpc::psi::{Progress, PsiOutput};
 
+use crate::disclosure::{self, FailureCategory, JobFailure};
+
 /// The job kinds this node runs.
 pub const KINDS: [&str; 3] = ["psi", "vertical-lr", "predict"];
 
@@ -31,7 +33,8 @@ pub const KINDS: [&str; 3] = ["psi", "vertical-lr", "predict"];
 ///
 /// Three or more participants run multi-party ECDH-PSI ([`multi`]):
 /// `reveal` is `all` (default for 3+) or `first`; `output` as for ECDH.
-/// Unknown keys (e.g. `purpose`) are ignored.
+/// `publish` lists the summary fields that go on chain (see
+/// [`crate::disclosure`]); unknown keys (e.g. `purpose`) are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PsiParams {
     /// `ecdh` (default), `rsa` or `kkrt`.
@@ -107,11 +110,20 @@ impl PsiParams {
     pub fn reveal(&self) -> &str {
         self.reveal.as_deref().unwrap_or("both")
     }
+
+    /// The positions of the participants that learn the result (out of `parties`).
+    pub fn learners(&self, parties: usize) -> Vec<usize> {
+        match self.reveal() {
+            "both" | "all" => (0..parties).collect(),
+            "second" => vec![1],
+            _ => vec![0],
+        }
+    }
 }
 
 /// What a runner hands back: the artifact's bytes, its file extension and a
-/// JSON summary for the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// JSON summary (kept here; only the fields the params publish go on chain).
+#[derive(Debug, Clone)]
 pub struct Artifact {
     /// The result file's content.
     pub bytes: Vec<u8>,
@@ -120,14 +132,18 @@ pub struct Artifact {
     /// Reported on chain with the artifact's hash.
     pub summary: serde_json::Value,
     /// Companion files (e.g. `roc.png`), written as `job-<id>-<name>`;
-    /// not covered by the reported hash.
+    /// not covered by the reported commitment.
     pub extra: Vec<(&'static str, Vec<u8>)>,
+    /// The commitment key agreed with the other holders of the same result;
+    /// None: the scheduler draws a key of this node's own.
+    pub commitment_key: Option<wefe_crypto::commitment::CommitmentKey>,
 }
 
 /// Runs this member's side of a PSI job: two-party ECDH, RSA or KKRT, or
 /// multi-party ECDH with three or more participants. `progress` counts ids
 /// processed (both sets, or every set this party handles).
 pub async fn run_psi(
+    job_id: u64,
     params_json: &str,
     participants: &[Address],
     me: Address,
@@ -135,25 +151,46 @@ pub async fn run_psi(
     transport: &impl Transport,
     progress: &Progress,
 ) -> Result<Artifact> {
-    let params = PsiParams::parse(params_json, participants.len())?;
+    let invalid = |e: anyhow::Error| JobFailure::wrap(FailureCategory::InvalidJob, e);
+    let params = PsiParams::parse(params_json, participants.len()).map_err(invalid)?;
     let Some(position) = participants.iter().position(|p| *p == me) else {
-        bail!("{me} is not a participant of this job");
+        return Err(invalid(anyhow::anyhow!("{me} is not a participant of this job")));
     };
     let peers: Vec<PeerId> = participants.iter().map(|p| PeerId::from_bytes(p.into_array())).collect();
     if peers.iter().collect::<std::collections::HashSet<_>>().len() != peers.len() {
-        bail!("a participant appears twice in this job; psi needs distinct parties");
+        return Err(invalid(anyhow::anyhow!("a participant appears twice in this job; psi needs distinct parties")));
     }
+    // Parties that learn the same result commit under one key they agree on
+    // now (the contributions travel beside the protocol's messages).
+    let holders: Vec<PeerId> = params.learners(peers.len()).into_iter().map(|i| peers[i]).collect();
+    let agreement = disclosure::agree_key(transport, job_id, &holders).await?;
+    let mut artifact = run_psi_protocol(&params, &peers, position, ids, transport, progress).await?;
+    if let Some(agreement) = agreement {
+        artifact.commitment_key = Some(agreement.finish(transport).await?);
+    }
+    Ok(artifact)
+}
+
+async fn run_psi_protocol(
+    params: &PsiParams,
+    peers: &[PeerId],
+    position: usize,
+    ids: Vec<Vec<u8>>,
+    transport: &impl Transport,
+    progress: &Progress,
+) -> Result<Artifact> {
+    let params = params.clone();
     let output_kind = if params.output == "cardinality" { OutputKind::Cardinality } else { OutputKind::Intersection };
-    if participants.len() >= 3 {
+    if peers.len() >= 3 {
         let multi_params =
             MultiParams { reveal_all: params.reveal() == "all", output: output_kind, ..MultiParams::default() };
-        let output = multi::run(transport, &peers, position, multi_params, ids, progress)
+        let output = multi::run(transport, peers, position, multi_params, ids, progress)
             .await
             .with_context(|| format!("multi-party psi between {} participants", peers.len()))?;
         return Ok(artifact(&params, output));
     }
-    if participants.len() != 2 {
-        bail!("psi needs at least 2 participants, the job names {}", participants.len());
+    if peers.len() != 2 {
+        bail!("psi needs at least 2 participants, the job names {}", peers.len());
     }
     let first = position == 0;
     let peer = peers[1 - position];
@@ -183,7 +220,7 @@ pub async fn run_psi(
                 kkrt::run_sender(transport, &peer, kkrt_params, ids, progress).await
             }
         }
-        _ => {
+        "rsa" => {
             let rsa_params = RsaParams {
                 reveal: if params.reveal() == "first" { RsaReveal::Client } else { RsaReveal::Both },
                 server_set: match params.bloom_fpr_log2 {
@@ -200,6 +237,8 @@ pub async fn run_psi(
                 rsa_blind::run_server(transport, &peer, rsa_params, signer, ids, progress).await
             }
         }
+        // PsiParams::parse accepts no other protocol.
+        other => bail!("psi params: unknown protocol '{other}'"),
     }
     .with_context(|| format!("psi ({}) with {peer}", params.protocol))?;
     Ok(artifact(&params, output))
@@ -219,15 +258,28 @@ fn artifact(params: &PsiParams, output: PsiOutput) -> Artifact {
                 extension: "csv",
                 summary: serde_json::json!({ "protocol": protocol, "intersection_size": ids.len() }),
                 extra: Vec::new(),
+                commitment_key: None,
             }
         }
         PsiOutput::Cardinality(n) => {
             let summary = serde_json::json!({ "protocol": protocol, "intersection_size": n });
-            Artifact { bytes: format!("{summary}\n").into_bytes(), extension: "json", summary, extra: Vec::new() }
+            Artifact {
+                bytes: format!("{summary}\n").into_bytes(),
+                extension: "json",
+                summary,
+                extra: Vec::new(),
+                commitment_key: None,
+            }
         }
         PsiOutput::Nothing => {
             let summary = serde_json::json!({ "protocol": protocol, "learned": false });
-            Artifact { bytes: format!("{summary}\n").into_bytes(), extension: "json", summary, extra: Vec::new() }
+            Artifact {
+                bytes: format!("{summary}\n").into_bytes(),
+                extension: "json",
+                summary,
+                extra: Vec::new(),
+                commitment_key: None,
+            }
         }
     }
 }
@@ -235,6 +287,15 @@ fn artifact(params: &PsiParams, output: PsiOutput) -> Artifact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learners_follow_reveal() {
+        assert_eq!(PsiParams::parse("{}", 2).unwrap().learners(2), vec![0, 1]);
+        assert_eq!(PsiParams::parse(r#"{"reveal":"first"}"#, 2).unwrap().learners(2), vec![0]);
+        assert_eq!(PsiParams::parse(r#"{"reveal":"second"}"#, 2).unwrap().learners(2), vec![1]);
+        assert_eq!(PsiParams::parse("{}", 4).unwrap().learners(4), vec![0, 1, 2, 3]);
+        assert_eq!(PsiParams::parse(r#"{"reveal":"first"}"#, 3).unwrap().learners(3), vec![0]);
+    }
 
     #[test]
     fn params_are_checked() {

@@ -1,9 +1,13 @@
 //! The scheduler launches the jobs the listener recorded: for each approved
 //! job that names this member it claims the job in the store, reports
 //! `started` on chain, loads its input, runs its role through the job's
-//! [`Transport`], stores the result artifact and reports
-//! `completed(resultHash, summary)` — or `failed(reason)`. Jobs run
-//! concurrently up to a limit; one failing never blocks the others.
+//! [`Transport`], stores the result artifact with its commitment key and
+//! reports `completed(commitment, public summary)` — or `failed(category,
+//! commitment to the detail)` (see [`crate::disclosure`]). A job stops when
+//! another participant fails it, when the chain closes it, when the node's
+//! time limit runs out, or when its run deadline block passes (the node then
+//! closes it on chain as timed out). Jobs run concurrently up to a limit; one
+//! failing never blocks the others.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,15 +16,16 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{ChainBackend, Governance, Target};
 use wefe_core::Transport;
 use wefe_store::{ItemProgress, JobRecord, JobUpdate, Store};
 
+use crate::disclosure::{self, FailureCategory, JobFailure};
 use crate::ml;
 use crate::runner::{self, Artifact};
+use wefe_crypto::commitment::{self as commit, CommitmentKey};
 
 /// Hands out the transport of one job (the gateway in production, an
 /// in-memory network in tests).
@@ -139,8 +144,10 @@ pub mod status {
     pub const REPORT_PENDING: &str = "report_pending";
 }
 
-/// Longest reason the contract stores.
+/// Longest summary the contract stores.
 const MAX_REASON: usize = 4096;
+/// Longest failure detail kept in the store.
+const MAX_DETAIL: usize = 4096;
 
 /// `JobRegistry.ParticipantState.Completed`.
 const PARTICIPANT_COMPLETED: u8 = 5;
@@ -180,8 +187,8 @@ where
                 continue;
             }
             let id = job.job.job_id;
-            if let (Some(hash), Some(summary)) = (job.result_hash.as_deref(), job.summary.as_deref()) {
-                match self.inner.complete_stored(id, hash, summary).await {
+            if let (Some(commitment), Some(summary)) = (job.result_commitment.as_deref(), job.summary.as_deref()) {
+                match self.inner.complete_stored(&job, commitment, summary).await {
                     Ok(()) => continue,
                     Err(e) if !refused(&e) => {
                         let pending =
@@ -192,7 +199,11 @@ where
                     Err(_) => {}
                 }
             }
-            self.inner.fail(id, "the node restarted while the job was running").await;
+            let failure = JobFailure::new(
+                FailureCategory::Internal,
+                "the node restarted while the job was running; its sessions with the peers were lost",
+            );
+            self.inner.fail(id, &failure).await;
             failed.push(id);
         }
         Ok(failed)
@@ -228,7 +239,8 @@ where
                         inner.launched.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                     }
                     Err(e) if e.is_panic() => {
-                        inner.fail(id, "the job's runner crashed (panic); see the node log").await
+                        let failure = JobFailure::new(FailureCategory::Internal, "the job's runner crashed (panic)");
+                        inner.fail(id, &failure).await
                     }
                     Err(_) => {}
                 }
@@ -257,12 +269,25 @@ where
                 return false;
             }
         }
-        tracing::info!(job = id, kind = %job.job.kind, "job started");
+        tracing::info!(job = id, kind = %job.job.kind, run_deadline = job.job.run_deadline_block, "job started");
+        if job.job.run_deadline_block > 0
+            && self.gov.backend().head_block().await.is_ok_and(|head| head > job.job.run_deadline_block)
+        {
+            let failure = JobFailure::new(
+                FailureCategory::Timeout,
+                format!("the run deadline (block {}) passed before this node could start", job.job.run_deadline_block),
+            );
+            self.fail(id, &failure).await;
+            self.network.finished(id);
+            return true;
+        }
         if let Err(e) = self.send_with_retry(JobRegistry::reportStartedCall { jobId: U256::from(id) }).await {
             tracing::warn!(job = id, error = %e, "cannot report started");
         }
         // The job ends early if another participant fails it (or the chain
-        // closes it otherwise): nobody would answer this node any more.
+        // closes it otherwise): nobody would answer this node any more. Past
+        // its run deadline block the node closes it on chain as timed out.
+        let run_deadline = job.job.run_deadline_block;
         let watch = async {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -270,7 +295,28 @@ where
                     self.gov.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(id) }).await
                     && state >= 5
                 {
-                    return state;
+                    return JobFailure::new(
+                        if state == wefe_chain::jobs::STATUS_TIMED_OUT {
+                            FailureCategory::Timeout
+                        } else {
+                            FailureCategory::Cancelled
+                        },
+                        format!(
+                            "the job was closed on chain ({}) while this node was running it",
+                            wefe_chain::abi::enum_variant("JobRegistry.JobStatus", state).unwrap_or_default()
+                        ),
+                    );
+                }
+                if run_deadline > 0
+                    && let Ok(head) = self.gov.backend().head_block().await
+                    && head > run_deadline
+                {
+                    let closed = self.send_with_retry(JobRegistry::timeOutCall { jobId: U256::from(id) }).await;
+                    tracing::warn!(job = id, run_deadline, closed = closed.is_ok(), "run deadline passed");
+                    return JobFailure::new(
+                        FailureCategory::Timeout,
+                        format!("the run deadline (block {run_deadline}) passed before every participant completed"),
+                    );
                 }
             }
         };
@@ -284,17 +330,20 @@ where
         });
         let stop = runner.abort_handle();
         let timeout = job_timeout(&job.job.params, self.config.job_timeout);
-        let result = tokio::select! {
+        let result: Result<(), JobFailure> = tokio::select! {
             outcome = tokio::time::timeout(timeout, runner) => match outcome {
-                Ok(Ok(result)) => result,
-                Ok(Err(e)) if e.is_panic() => Err(anyhow::anyhow!("the job's runner crashed (panic); see the node log")),
-                Ok(Err(_)) => Err(anyhow::anyhow!("the job's runner was cancelled")),
-                Err(_) => Err(anyhow::anyhow!("timed out after {timeout:?}")),
+                Ok(Ok(Ok(()))) => Ok(()),
+                Ok(Ok(Err(e))) => Err(JobFailure::new(
+                    disclosure::categorize(&e, FailureCategory::Protocol),
+                    format!("{e:#}"),
+                )),
+                Ok(Err(e)) if e.is_panic() => {
+                    Err(JobFailure::new(FailureCategory::Internal, "the job's runner crashed (panic); see the node log"))
+                }
+                Ok(Err(_)) => Err(JobFailure::new(FailureCategory::Cancelled, "the job's runner was cancelled")),
+                Err(_) => Err(JobFailure::new(FailureCategory::Timeout, format!("timed out after {timeout:?}"))),
             },
-            state = watch => Err(anyhow::anyhow!(
-                "the job was closed on chain ({}) while this node was running it",
-                wefe_chain::abi::enum_variant("JobRegistry.JobStatus", state).unwrap_or_default()
-            )),
+            failure = watch => Err(failure),
         };
         if !stop.is_finished() {
             // Closing the job's mailboxes makes a runner waiting on a peer
@@ -305,7 +354,7 @@ where
         }
         match result {
             Ok(()) => tracing::info!(job = id, "job completed"),
-            Err(e) => self.fail(id, &format!("{e:#}")).await,
+            Err(failure) => self.fail(id, &failure).await,
         }
         self.network.finished(id);
         true
@@ -313,13 +362,17 @@ where
 
     async fn execute(&self, job: &JobRecord) -> Result<()> {
         let id = job.job.job_id;
+        let invalid = |message: String| JobFailure::wrap(FailureCategory::InvalidJob, anyhow::anyhow!(message));
         if !runner::KINDS.contains(&job.job.kind.as_str()) {
-            bail!(
+            return Err(invalid(format!(
                 "job kind '{}' is not supported by this node (supported: {})",
                 job.job.kind,
                 runner::KINDS.join(", ")
-            );
+            )));
         }
+        // A `publish` list this node cannot honour fails the job before any work.
+        disclosure::public_summary(&job.job.params, &serde_json::Value::Null)
+            .map_err(|e| JobFailure::wrap(FailureCategory::InvalidJob, e))?;
         let participants: Vec<Address> = serde_json::from_str(&job.job.participants)
             .with_context(|| format!("stored participants of job {id} are not a JSON list of addresses"))?;
         let me = self.config.member;
@@ -358,7 +411,7 @@ where
                 // Plain async (not `block_in_place`): aborting this task on a
                 // timeout or a chain-side close must stop the protocol at its
                 // next await, which a blocked thread would not do.
-                let outcome = runner::run_psi(&job.job.params, &participants, me, ids, &transport, &progress).await;
+                let outcome = runner::run_psi(id, &job.job.params, &participants, me, ids, &transport, &progress).await;
                 recorder.abort();
                 let _ = recorder.await;
                 let artifact = outcome?;
@@ -371,22 +424,28 @@ where
             }
         };
         self.progress(id, 0.9).await;
-        let (path, hash) = write_artifact(&self.config.results_dir, id, &artifact)?;
+        let key = match &artifact.commitment_key {
+            Some(key) => key.clone(),
+            None => CommitmentKey::random()?,
+        };
+        let commitment = B256::from(commit::result_commitment(&key, id, me.into_array(), &artifact.bytes));
+        let (path, _) = write_artifact(&self.config.results_dir, id, &artifact, &key, me, commitment)
+            .map_err(|e| JobFailure::wrap(FailureCategory::Internal, e))?;
         let summary = artifact.summary.to_string();
-        let hash_hex = hash.to_string();
+        let commitment_hex = commitment.to_string();
         let path_text = path.display().to_string();
-        // The artifact is recorded first, then reported; `completed` in the
-        // store means the chain has the hash too.
+        // The artifact and its key are recorded first, then reported;
+        // `completed` in the store means the chain has the commitment too.
         let recorded = JobUpdate {
             status: status::RUNNING,
             progress: 0.95,
-            result_hash: Some(&hash_hex),
+            result_commitment: Some(&commitment_hex),
             result_path: Some(&path_text),
             summary: Some(&summary),
-            error: None,
+            ..JobUpdate::default()
         };
         self.store.update_job(id, &recorded).await?;
-        match self.complete_stored(id, &hash_hex, &summary).await {
+        match self.complete_stored(job, &commitment_hex, &summary).await {
             Err(e) if !refused(&e) => {
                 // The result is safe in the store; the report is retried later.
                 tracing::warn!(job = id, error = %format!("{e:#}"), "completion report pending");
@@ -394,16 +453,32 @@ where
                 self.store.update_job(id, &pending).await?;
                 Ok(())
             }
+            Err(e) if wefe_chain_error_named(&e, "RunDeadlinePassed") => Err(JobFailure::wrap(
+                FailureCategory::Timeout,
+                e.context(format!(
+                    "the run deadline (block {}) passed before this node's report",
+                    job.job.run_deadline_block
+                )),
+            )),
             other => other,
         }
     }
 
     /// Reports a stored result on chain (unless the chain already has it) and
-    /// marks the job completed.
-    async fn complete_stored(&self, id: u64, hash_hex: &str, summary: &str) -> Result<()> {
-        let hash: B256 = hash_hex.parse().with_context(|| format!("stored result hash of job {id} is not a hash"))?;
-        let call =
-            JobRegistry::reportCompletedCall { jobId: U256::from(id), resultHash: hash, summary: summary.to_owned() };
+    /// marks the job completed. Only the summary fields the job's params
+    /// declare public are sent.
+    async fn complete_stored(&self, job: &JobRecord, commitment_hex: &str, summary: &str) -> Result<()> {
+        let id = job.job.job_id;
+        let commitment: B256 =
+            commitment_hex.parse().with_context(|| format!("stored result commitment of job {id} is not a hash"))?;
+        let full: serde_json::Value =
+            serde_json::from_str(summary).with_context(|| format!("stored summary of job {id} is not JSON"))?;
+        let public = disclosure::public_summary(&job.job.params, &full)?;
+        let call = JobRegistry::reportCompletedCall {
+            jobId: U256::from(id),
+            resultCommitment: commitment,
+            summary: truncate(public, MAX_REASON),
+        };
         if let Err(e) = self.send_with_retry(call).await {
             // A report whose receipt was lost may have been mined after all.
             if self.participant_state(id).await != Some(PARTICIPANT_COMPLETED) {
@@ -451,33 +526,61 @@ where
         }
     }
 
-    /// Stores and reports a failure; never fails itself (it is the last resort).
-    async fn fail(&self, id: u64, reason: &str) {
-        let mut reason = reason.replace('\n', " ");
-        if reason.len() > MAX_REASON {
-            let mut cut = MAX_REASON;
-            while !reason.is_char_boundary(cut) {
-                cut -= 1;
+    /// Stores and reports a failure; never fails itself (it is the last
+    /// resort). The chain gets the category and a commitment to the detail;
+    /// the detail and the commitment's key stay in the store.
+    async fn fail(&self, id: u64, failure: &JobFailure) {
+        let detail = truncate(failure.detail.replace('\n', " "), MAX_DETAIL);
+        tracing::warn!(job = id, category = failure.category.name(), reason = %detail, "job failed");
+        let key = match CommitmentKey::random() {
+            Ok(key) => key,
+            Err(e) => {
+                tracing::error!(job = id, error = %e, "cannot draw a commitment key; the failure is reported without one");
+                CommitmentKey::from_bytes([0; 32])
             }
-            reason.truncate(cut);
-        }
-        tracing::warn!(job = id, %reason, "job failed");
-        let update = JobUpdate { status: status::FAILED, progress: 1.0, error: Some(&reason), ..JobUpdate::default() };
+        };
+        let key_hex = key.to_hex();
+        let update = JobUpdate {
+            status: status::FAILED,
+            progress: 1.0,
+            error: Some(&detail),
+            failure_category: Some(failure.category.name()),
+            failure_key: Some(&key_hex),
+            ..JobUpdate::default()
+        };
         if let Err(e) = self.store.update_job(id, &update).await {
             tracing::error!(job = id, error = %e, "cannot record the failure");
         }
-        let call = JobRegistry::reportFailedCall { jobId: U256::from(id), reason: reason.clone() };
+        self.report_failure(id, failure.category, &key, &detail).await;
+    }
+
+    async fn report_failure(&self, id: u64, category: FailureCategory, key: &CommitmentKey, detail: &str) {
+        // Past the run deadline the job is closed as timed out (anyone may), so
+        // the chain says what happened; a failure report is the fallback.
+        if category == FailureCategory::Timeout
+            && let Ok(Some(job)) = self.store.job(id).await
+            && job.job.run_deadline_block > 0
+            && self.gov.backend().head_block().await.is_ok_and(|head| head > job.job.run_deadline_block)
+        {
+            match self.send_with_retry(JobRegistry::timeOutCall { jobId: U256::from(id) }).await {
+                Ok(()) => return,
+                Err(e) if wefe_chain_error_named(&e, "InvalidJobStatus") => return, // already closed
+                Err(e) => tracing::warn!(job = id, error = %format!("{e:#}"), "cannot close the job as timed out"),
+            }
+        }
+        let commitment = B256::from(commit::failure_commitment(key, id, self.config.member.into_array(), detail));
+        let call = JobRegistry::reportFailedCall {
+            jobId: U256::from(id),
+            category: category as u8,
+            detailCommitment: commitment,
+        };
         if let Err(e) = self.send_with_retry(call).await {
             if refused(&e) {
+                // Typically: another participant failed it first, or it timed out.
                 tracing::warn!(job = id, error = %e, "the chain refused the failure report");
             } else {
                 tracing::warn!(job = id, error = %e, "failure report pending");
-                let pending = JobUpdate {
-                    status: status::REPORT_PENDING,
-                    progress: 1.0,
-                    error: Some(&reason),
-                    ..JobUpdate::default()
-                };
+                let pending = JobUpdate { status: status::REPORT_PENDING, progress: 1.0, ..JobUpdate::default() };
                 if let Err(e) = self.store.update_job(id, &pending).await {
                     tracing::error!(job = id, error = %e, "cannot record the pending report");
                 }
@@ -488,18 +591,48 @@ where
     /// Sends the reports that could not be sent earlier.
     async fn retry_pending(&self, job: &JobRecord) {
         let id = job.job.job_id;
-        match (job.result_hash.as_deref(), job.summary.as_deref()) {
-            (Some(hash), Some(summary)) => match self.complete_stored(id, hash, summary).await {
+        match (job.result_commitment.as_deref(), job.summary.as_deref(), job.failure_key.as_deref()) {
+            (Some(commitment), Some(summary), None) => match self.complete_stored(job, commitment, summary).await {
                 Ok(()) => tracing::info!(job = id, "pending completion reported"),
-                Err(e) if refused(&e) => self.fail(id, &format!("the chain refused the completion: {e:#}")).await,
+                Err(e) if refused(&e) => {
+                    let failure =
+                        JobFailure::new(FailureCategory::Internal, format!("the chain refused the completion: {e:#}"));
+                    self.fail(id, &failure).await
+                }
                 Err(e) => tracing::warn!(job = id, error = %format!("{e:#}"), "completion report still pending"),
             },
+            (_, _, Some(key_hex)) => {
+                let category = FailureCategory::from_name(job.failure_category.as_deref().unwrap_or_default());
+                let detail = job.error.clone().unwrap_or_else(|| "failed".to_owned());
+                match CommitmentKey::from_hex(key_hex) {
+                    Ok(key) => {
+                        let failed = JobUpdate { status: status::FAILED, progress: 1.0, ..JobUpdate::default() };
+                        if let Err(e) = self.store.update_job(id, &failed).await {
+                            tracing::error!(job = id, error = %e, "cannot record the failure");
+                        }
+                        self.report_failure(id, category, &key, &detail).await
+                    }
+                    Err(_) => self.fail(id, &JobFailure::new(category, detail)).await,
+                }
+            }
             _ => {
-                let reason = job.error.clone().unwrap_or_else(|| "failed".to_owned());
-                self.fail(id, &reason).await;
+                let detail = job.error.clone().unwrap_or_else(|| "failed".to_owned());
+                self.fail(id, &JobFailure::new(FailureCategory::Unspecified, detail)).await;
             }
         }
     }
+}
+
+/// Cuts `text` to at most `max` bytes at a character boundary.
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+    text
 }
 
 /// The job's own `timeout_secs` (in its approved params; every participant
@@ -510,6 +643,16 @@ fn job_timeout(params: &str, default: Duration) -> Duration {
         .and_then(|p| p.get("timeout_secs").and_then(serde_json::Value::as_u64))
         .filter(|&secs| secs > 0)
         .map_or(default, Duration::from_secs)
+}
+
+/// True when the chain refused the call with the contract error `name`.
+fn wefe_chain_error_named(e: &anyhow::Error, name: &str) -> bool {
+    e.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<wefe_chain::ChainError>(),
+            Some(wefe_chain::ChainError::Reverted { error: Some(error), .. }) if error == name
+        )
+    })
 }
 
 /// True when the chain itself refused the call (retrying cannot help).
@@ -523,8 +666,16 @@ fn refused(e: &anyhow::Error) -> bool {
 }
 
 /// Writes `results/job-<id>.<ext>` atomically (after its companion files
-/// `job-<id>-<name>`); returns its path and SHA-256.
-fn write_artifact(dir: &Path, id: u64, artifact: &Artifact) -> Result<(PathBuf, B256)> {
+/// `job-<id>-<name>`) and its commitment key `results/job-<id>.key` (owner
+/// only); returns the artifact's path and the key file's.
+fn write_artifact(
+    dir: &Path,
+    id: u64,
+    artifact: &Artifact,
+    key: &CommitmentKey,
+    me: Address,
+    commitment: B256,
+) -> Result<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, bytes) in &artifact.extra {
         let path = dir.join(format!("job-{id}-{name}"));
@@ -532,11 +683,38 @@ fn write_artifact(dir: &Path, id: u64, artifact: &Artifact) -> Result<(PathBuf, 
         std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot move a report to {}", path.display()))?;
     }
+    let key_path = dir.join(format!("job-{id}.key"));
+    let key_json = serde_json::json!({
+        "scheme": "HMAC-SHA-256, wefe/result-commitment/v1",
+        "job_id": id,
+        "participant": me.to_checksum(None),
+        "artifact": format!("job-{id}.{}", artifact.extension),
+        "commitment": commitment.to_string(),
+        "key": key.to_hex(),
+        "shared": artifact.commitment_key.is_some(),
+    });
+    write_owner_only(dir, &key_path, format!("{key_json:#}\n").as_bytes())?;
     let path = dir.join(format!("job-{id}.{}", artifact.extension));
     let tmp = dir.join(format!(".job-{id}.{}.tmp", artifact.extension));
     std::fs::write(&tmp, &artifact.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("cannot move the result to {}", path.display()))?;
-    Ok((path, B256::from_slice(&Sha256::digest(&artifact.bytes))))
+    Ok((path, key_path))
+}
+
+/// Writes a secret file with mode 0600 through a temporary file and a rename.
+fn write_owner_only(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
 }
 
 /// Stores a PSI run's item progress every half second while it runs: ids

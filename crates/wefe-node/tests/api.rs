@@ -346,8 +346,11 @@ fn new_job(id: u64) -> NewJob {
         kind: "psi".into(),
         params: r#"{"protocol":"ecdh"}"#.into(),
         participants: r#"["0x01","0x02"]"#.into(),
-        datasets: r#"["bank-a","bank-b"]"#.into(),
+        datasets: r#"["bank-a@0x0000000000000000000000000000000000000001","bank-b@0x0000000000000000000000000000000000000002"]"#
+            .into(),
+        dataset_digests: "[]".into(),
         approved_block: 12,
+        run_deadline_block: 512,
     }
 }
 
@@ -370,10 +373,10 @@ async fn jobs_show_status_progress_and_stream_their_result() {
     let update = JobUpdate {
         status: "completed",
         progress: 1.0,
-        result_hash: Some(&hash),
+        result_commitment: Some(&hash),
         result_path: Some(artifact.to_str().unwrap()),
         summary: Some(r#"{"intersection":2}"#),
-        error: None,
+        ..JobUpdate::default()
     };
     node.store().update_job(8, &update).await.unwrap();
 
@@ -392,14 +395,21 @@ async fn jobs_show_status_progress_and_stream_their_result() {
     assert_eq!(job["kind"], "psi");
     assert_eq!(job["params"], json!({ "protocol": "ecdh" }));
     assert_eq!(job["participants"], json!(["0x01", "0x02"]));
-    assert_eq!(job["datasets"], json!(["bank-a", "bank-b"]));
+    assert_eq!(
+        job["datasets"],
+        json!([
+            "bank-a@0x0000000000000000000000000000000000000001",
+            "bank-b@0x0000000000000000000000000000000000000002"
+        ])
+    );
+    assert_eq!(job["run_deadline_block"], 512);
     assert_eq!(job["summary"], json!({ "intersection": 2 }));
-    assert_eq!((job["result_hash"].clone(), job["result"].clone()), (json!(hash), json!("/jobs/8/result")));
+    assert_eq!((job["result_commitment"].clone(), job["result"].clone()), (json!(hash), json!("/jobs/8/result")));
     assert_eq!(node.get("/jobs/7").await.1["result"], Value::Null);
 
     let response = node.app().oneshot(Request::get("/jobs/8/result").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["x-wefe-result-sha256"], hash.as_str());
+    assert_eq!(response.headers()["x-wefe-result-commitment"], hash.as_str());
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/octet-stream");
     assert_eq!(response.headers()[header::CONTENT_LENGTH], content.len().to_string().as_str());
     assert!(response.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().contains("job-8-intersection.csv"));

@@ -16,7 +16,9 @@ use wefe_core::DatasetId;
 use wefe_gateway::MemberKey;
 
 mod common;
-use common::{as_key, propose_and_approve, send_retrying, signer, write_chain_config};
+use common::{
+    as_key, dataset, operator_of, propose_and_approve, send_retrying, set_operator, signer, write_chain_config,
+};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -94,7 +96,8 @@ fn start_node_with(
     let child = Command::new(env!("CARGO_BIN_EXE_wefe-node"))
         .args(["run", "--config"])
         .arg(dir.join("party.toml"))
-        .env("WEFE_PRIVATE_KEY", DEV_KEYS[key])
+        // The node runs with the member's operator key, never its governance key.
+        .env("WEFE_OPERATOR_KEY", DEV_KEYS[operator_of(key)])
         .env("WEFE_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -136,6 +139,7 @@ async fn join(anvil: &Anvil, admin: &Governance<EthereumBackend>, contracts: Con
     gov.send(Target::Consortium, call).await.unwrap();
     let approve = Consortium::proposeCall { kind: 0, target: signer(key).address(), value: U256::from(1) };
     admin.send(Target::Consortium, approve).await.unwrap();
+    set_operator(&gov, key).await;
     Party { key, sm2, gateway, gov }
 }
 
@@ -147,7 +151,7 @@ async fn register_and_import(party: &Party, node: &Node, dir: &Path, name: &str,
     let header = csv.lines().next().unwrap();
     let id_column = header.split(',').next().unwrap();
     let register = DataRegistry::registerCall {
-        datasetId: B256::from(DatasetId::parse(name).unwrap().to_bytes()),
+        name: B256::from(DatasetId::parse(name).unwrap().to_bytes()),
         schemaHash: B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(header.as_bytes())),
         rowCount: csv.lines().count() as u64 - 1,
         metadata: "{}".into(),
@@ -164,7 +168,7 @@ async fn job_status(gov: &Governance<EthereumBackend>, id: U256) -> u8 {
 }
 
 /// Proposes and approves a job, waits for it to close on chain; returns its
-/// id and final status (4 completed, 5 failed).
+/// id and final status (4 completed, 5 failed, 9 timed out).
 async fn run_kind(
     a: &Governance<EthereumBackend>,
     b: &Governance<EthereumBackend>,
@@ -176,7 +180,7 @@ async fn run_kind(
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let status = job_status(a, id).await;
-        if matches!(status, 4 | 5) {
+        if matches!(status, 4 | 5 | 9) {
             return (id, status);
         }
         assert!(Instant::now() < deadline, "job {id} did not close");
@@ -244,13 +248,16 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     let (a, b) = (&parties[0].gov, &parties[1].gov);
     let datasets = ["a-customers", "b-customers"];
 
+    // The first job publishes the intersection's size; the others put nothing
+    // but their commitments on chain.
     let protocols = [
-        r#"{"protocol":"ecdh","reveal":"both"}"#,
+        r#"{"protocol":"ecdh","reveal":"both","publish":["intersection_size"]}"#,
         r#"{"protocol":"rsa","reveal":"both"}"#,
         r#"{"protocol":"kkrt","reveal":"both"}"#,
     ];
     for params in protocols {
         let id = run_job(a, b, &datasets, params).await;
+        let mut keys = Vec::new();
         for (node, Party { key, .. }) in nodes.iter().zip(&parties) {
             let (status, body) = get_when_ready(node, &format!("/jobs/{id}/result")).await;
             assert_eq!(status, 200, "{params}: {body}");
@@ -261,15 +268,35 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
             assert!(total.as_u64().is_some_and(|t| t >= 2000) && done == total, "{params}: {view}");
             let lines: Vec<&str> = body.lines().skip(1).collect();
             assert_eq!(lines, expected, "{params}: node {key}'s intersection");
-            let report = a
-                .call(
-                    Target::JobRegistry,
-                    JobRegistry::participantReportCall { jobId: id, participant: signer(*key).address() },
-                )
-                .await
-                .unwrap();
-            assert!(report.summary.contains("\"intersection_size\":500"), "{}", report.summary);
+            let report = participant_report(a, id, *key).await;
+            if params.contains("publish") {
+                assert_eq!(report.text, r#"{"intersection_size":500}"#);
+            } else {
+                assert_eq!(report.text, "", "nothing published by default");
+            }
+            assert_eq!(view["summary"]["intersection_size"], 500, "the node keeps the full summary: {view}");
+            // The result, with the key kept beside it, opens the commitment on chain.
+            let (status, key_file) = http(node.api, "GET", &format!("/jobs/{id}/key"), None);
+            assert_eq!(status, 200, "{key_file}");
+            let key_file: serde_json::Value = serde_json::from_str(&key_file).unwrap();
+            let commitment_key =
+                wefe_crypto::commitment::CommitmentKey::from_hex(key_file["key"].as_str().unwrap()).unwrap();
+            let participant = signer(*key).address().into_array();
+            assert!(wefe_crypto::commitment::verify_result(
+                &commitment_key,
+                id.to::<u64>(),
+                participant,
+                body.as_bytes(),
+                &report.commitment.0
+            ));
+            // Without the key, a guess (here: the true intersection's plain hash) tests nothing.
+            let plain = <sha2::Sha256 as sha2::Digest>::digest(body.as_bytes());
+            assert_ne!(report.commitment.as_slice(), plain.as_slice());
+            keys.push(commitment_key);
         }
+        // Both learned the intersection: they agreed on one commitment key, so
+        // each can check the other's commitment.
+        assert_eq!(keys[0].as_bytes(), keys[1].as_bytes(), "{params}");
         // The node's audit index holds the whole timeline (once it has read the last block).
         let deadline = Instant::now() + Duration::from_secs(30);
         let audit = loop {
@@ -309,12 +336,10 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     let propose = JobRegistry::proposeCall {
         kind: "psi".into(),
         participants: vec![signer(3).address(), signer(4).address(), signer(5).address()],
-        datasetIds: ["a-customers", "b-customers", "c-watchlist"]
-            .iter()
-            .map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes()))
-            .collect(),
+        datasets: vec![dataset("a-customers", 3), dataset("b-customers", 4), dataset("c-watchlist", 5)],
         params: r#"{"protocol":"ecdh","reveal":"all"}"#.into(),
         deadlineBlock: head + 100,
+        runBlocks: 5000,
     };
     send_retrying(a, Target::JobRegistry, propose).await;
     let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
@@ -326,7 +351,7 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         assert!(Instant::now() < deadline, "three-party job {id} did not close");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(job_status(a, id).await, 4, "three-party job failed: {}", failure_reason(a, id).await);
+    assert_eq!(job_status(a, id).await, 4, "three-party job failed: {}", failure_reason(&nodes, id).await);
     let common: Vec<String> = (1800..2000).map(|i| format!("cust-{i:05}")).collect();
     for node in nodes.iter().chain([&observer]) {
         let (status, body) = get_when_ready(node, &format!("/jobs/{id}/result")).await;
@@ -340,14 +365,16 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     let propose = JobRegistry::proposeCall {
         kind: "psi".into(),
         participants: vec![signer(3).address(), signer(4).address()],
-        datasetIds: datasets.iter().map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes())).collect(),
+        datasets: vec![dataset("a-customers", 3), dataset("b-customers", 4)],
         params: "{}".into(),
         deadlineBlock: head + 100,
+        runBlocks: 5000,
     };
     send_retrying(a, Target::JobRegistry, propose).await;
     let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
     send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
-    let suspend = Consortium::proposeCall { kind: 1, target: signer(4).address(), value: U256::ZERO };
+    // Value: the membership instance the suspension targets.
+    let suspend = Consortium::proposeCall { kind: 1, target: signer(4).address(), value: U256::from(1) };
     admin.send(Target::Consortium, suspend).await.unwrap();
     let refused = b.send(Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await.unwrap_err();
     assert!(refused.to_string().contains("not an active member"), "{refused}");
@@ -411,10 +438,24 @@ fn table(rows: impl Iterator<Item = usize>, cols: std::ops::Range<usize>, label:
     csv
 }
 
-/// The failure reasons keys 3 and 4 reported for job `id` (the first report
-/// closes the job, so the other party's may be missing).
-async fn failure_reason(gov: &Governance<EthereumBackend>, id: U256) -> String {
-    format!("{} | {}", participant_report(gov, id, 3).await.reason, participant_report(gov, id, 4).await.reason)
+/// The failure details the nodes keep for job `id` (only a category and a
+/// commitment went on chain), joined; waits until every node has recorded
+/// the failure.
+async fn failure_reason(nodes: &[Node], id: U256) -> String {
+    let mut reasons = Vec::new();
+    for node in nodes {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, view) = http(node.api, "GET", &format!("/jobs/{id}"), None);
+            let view: serde_json::Value = serde_json::from_str(&view).unwrap_or_default();
+            if view["status"] == "failed" || Instant::now() > deadline {
+                reasons.push(format!("{}: {}", view["failure"]["category"], view["error"]));
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    reasons.join(" | ")
 }
 
 async fn participant_report(gov: &Governance<EthereumBackend>, id: U256, key: usize) -> JobRegistry::ParticipantReport {
@@ -433,37 +474,53 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
         start_node(&dir.path().join(format!("node-{}", p.key)), &anvil, contracts, p.key, &p.sm2, p.gateway)
     };
     let (guest_node, host_node) = (node(&guest), node(&host));
+    let both = [guest_node, host_node];
+    let [guest_node, host_node] = &both;
     // A hospital (label + 10 features) and a lab (20 features) share 519 patients;
     // the lab also has 30 patients the hospital does not.
     let hospital = table(0..569, 0..10, true);
     let lab = table((50..569).chain(1000..1030), 10..30, false);
-    register_and_import(&guest, &guest_node, dir.path(), "hospital", &hospital).await;
-    register_and_import(&host, &host_node, dir.path(), "lab", &lab).await;
+    register_and_import(&guest, guest_node, dir.path(), "hospital", &hospital).await;
+    register_and_import(&host, host_node, dir.path(), "lab", &lab).await;
     // The same lab rows with one non-numeric cell (line 8, column f12).
     let mut broken: Vec<String> = lab.lines().map(str::to_owned).collect();
     let mut cells: Vec<&str> = broken[7].split(',').collect(); // id, f10, f11, f12, ...
     cells[3] = "abc";
     broken[7] = cells.join(",");
     let broken = broken.join("\n") + "\n";
-    register_and_import(&host, &host_node, dir.path(), "lab-broken", &broken).await;
+    register_and_import(&host, host_node, dir.path(), "lab-broken", &broken).await;
     let (a, b) = (&guest.gov, &host.gov);
     let datasets = ["hospital", "lab"];
 
     let (psi, status) = run_kind(a, b, "psi", &datasets, r#"{"protocol":"ecdh","reveal":"both"}"#).await;
     assert_eq!(status, 4);
 
-    // Bad learning jobs fail on chain with the reason; the nodes carry on.
+    // Bad learning jobs fail on chain with a category (the detail stays on
+    // the nodes, committed on chain); the nodes carry on.
     let unaligned = r#"{"label":"diagnosis","epochs":1}"#; // no psi_job: ids differ
     let (id, status) = run_kind(a, b, "vertical-lr", &datasets, unaligned).await;
     assert_eq!(status, 5);
-    let reasons = failure_reason(a, id).await;
+    let reasons = failure_reason(&both, id).await;
     assert!(reasons.contains("rows are not aligned with peer"), "{reasons}");
     let missing =
         format!(r#"{{"label":"diagnosis","psi_job":{psi},"features":{{"{}":["f99"]}}}}"#, signer(4).address());
     let (id, status) = run_kind(a, b, "vertical-lr", &datasets, &missing).await;
     assert_eq!(status, 5);
-    let reason = failure_reason(a, id).await;
+    let reason = failure_reason(&both, id).await;
     assert!(reason.contains("dataset lab has no feature column 'f99'"), "{reason}");
+    assert!(reason.contains("\"Input\""), "{reason}");
+    // On chain: the category and a commitment to the detail, which the node's
+    // key opens.
+    let failed = participant_report(a, id, 4).await;
+    assert_eq!(failed.failure, 2, "Input");
+    let (_, view) = http(host_node.api, "GET", &format!("/jobs/{id}"), None);
+    let view: serde_json::Value = serde_json::from_str(&view).unwrap();
+    let key =
+        wefe_crypto::commitment::CommitmentKey::from_hex(view["failure"]["detail_key"].as_str().unwrap()).unwrap();
+    let detail = view["error"].as_str().unwrap();
+    let expected =
+        wefe_crypto::commitment::failure_commitment(&key, id.to::<u64>(), signer(4).address().into_array(), detail);
+    assert_eq!(failed.commitment.0, expected);
     let (id, status) = run_kind(
         a,
         b,
@@ -473,33 +530,54 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     )
     .await;
     assert_eq!(status, 5);
-    let reason = failure_reason(a, id).await;
+    let reason = failure_reason(&both, id).await;
     assert!(reason.contains("dataset lab-broken, line 8, column 'f12': not a number"), "{reason}");
     let (id, status) = run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{psi}}}"#)).await;
     assert_eq!(status, 5);
-    let reason = failure_reason(a, id).await;
+    let reason = failure_reason(&both, id).await;
     assert!(reason.contains(&format!("job {psi} is a 'psi' job, not vertical-lr")), "{reason}");
 
     // Training on the PSI intersection with a 30% hold-out.
+    // The participants agree to publish the hold-out AUC, and nothing else.
     let params = format!(
-        r#"{{"label":"diagnosis","psi_job":{psi},"epochs":6,"batch_size":64,"learning_rate":0.3,"validation_fraction":0.3,"seed":3,"online_serving":true}}"#
+        r#"{{"label":"diagnosis","psi_job":{psi},"epochs":6,"batch_size":64,"learning_rate":0.3,"validation_fraction":0.3,"seed":3,"online_serving":true,"publish":["metrics.auc"]}}"#
     );
     let (train, status) = run_kind(a, b, "vertical-lr", &datasets, &params).await;
-    assert_eq!(status, 4, "{}", failure_reason(a, train).await);
-    let summary: serde_json::Value = serde_json::from_str(&participant_report(a, train, 3).await.summary).unwrap();
+    assert_eq!(status, 4, "{}", failure_reason(&both, train).await);
+    let public: serde_json::Value = serde_json::from_str(&participant_report(a, train, 3).await.text).unwrap();
+    assert_eq!(public.as_object().unwrap().keys().collect::<Vec<_>>(), ["metrics"], "{public}");
+    assert_eq!(public["metrics"].as_object().unwrap().len(), 1, "{public}");
+    let (_, view) = get_when_ready(guest_node, &format!("/jobs/{train}")).await;
+    let summary = serde_json::from_str::<serde_json::Value>(&view).unwrap()["summary"].clone();
     assert_eq!(summary["rows"]["train"].as_u64().unwrap() + summary["rows"]["validation"].as_u64().unwrap(), 519);
     let auc = summary["metrics"]["auc"].as_f64().unwrap();
     assert!(auc > 0.97, "hold-out AUC {auc}");
-    // Each node keeps only its share; the hashes on chain are those of the shares.
-    for (node, key, features) in [(&guest_node, 3, 10), (&host_node, 4, 20)] {
+    assert_eq!(public["metrics"]["auc"].as_f64(), Some(auc));
+    // Each node keeps only its share, committed on chain under a key of its own.
+    let mut keys = Vec::new();
+    for (node, key, features) in [(guest_node, 3, 10), (host_node, 4, 20)] {
         let (status, body) = get_when_ready(node, &format!("/jobs/{train}/result")).await;
         assert_eq!(status, 200, "{body}");
         let model: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(model["weights"].as_array().unwrap().len(), features);
-        let hash = format!("0x{}", hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes())));
-        assert_eq!(participant_report(a, train, key).await.resultHash.to_string(), hash);
+        let (_, key_file) = http(node.api, "GET", &format!("/jobs/{train}/key"), None);
+        let key_file: serde_json::Value = serde_json::from_str(&key_file).unwrap();
+        assert_eq!(key_file["shared"], false, "a model share is committed under its holder's own key");
+        let commitment_key =
+            wefe_crypto::commitment::CommitmentKey::from_hex(key_file["key"].as_str().unwrap()).unwrap();
+        let report = participant_report(a, train, key).await;
+        let participant = signer(key).address().into_array();
+        assert!(wefe_crypto::commitment::verify_result(
+            &commitment_key,
+            train.to::<u64>(),
+            participant,
+            body.as_bytes(),
+            &report.commitment.0
+        ));
+        keys.push(commitment_key);
     }
-    let (status, png) = get_when_ready(&guest_node, &format!("/jobs/{train}/report/roc.png")).await;
+    assert_ne!(keys[0].as_bytes(), keys[1].as_bytes());
+    let (status, png) = get_when_ready(guest_node, &format!("/jobs/{train}/report/roc.png")).await;
     assert_eq!(status, 200);
     assert!(png.starts_with("\u{FFFD}PNG") && png.contains("IHDR"), "not a PNG");
     assert_eq!(http(host_node.api, "GET", &format!("/jobs/{train}/report/roc.png"), None).0, 404);
@@ -507,15 +585,17 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     // Federated prediction: the hospital gets the scores, the lab only a count.
     let (predict, status) =
         run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{train},"psi_job":{psi}}}"#)).await;
-    assert_eq!(status, 4, "{}", failure_reason(a, predict).await);
-    let (_, scores) = get_when_ready(&guest_node, &format!("/jobs/{predict}/result")).await;
+    assert_eq!(status, 4, "{}", failure_reason(&both, predict).await);
+    let (_, scores) = get_when_ready(guest_node, &format!("/jobs/{predict}/result")).await;
     let lines: Vec<&str> = scores.lines().collect();
     assert_eq!(lines[0], "id,score,probability,prediction");
     assert_eq!(lines.len(), 520);
     assert!(lines[1].starts_with("patient-0050,"), "{}", lines[1]);
-    let (_, host_result) = get_when_ready(&host_node, &format!("/jobs/{predict}/result")).await;
+    let (_, host_result) = get_when_ready(host_node, &format!("/jobs/{predict}/result")).await;
     assert!(host_result.contains("\"rows\":519") && !host_result.contains("score"), "{host_result}");
-    let summary: serde_json::Value = serde_json::from_str(&participant_report(a, predict, 3).await.summary).unwrap();
+    assert_eq!(participant_report(a, predict, 3).await.text, "", "prediction metrics stay off chain");
+    let (_, view) = http(guest_node.api, "GET", &format!("/jobs/{predict}"), None);
+    let summary = serde_json::from_str::<serde_json::Value>(&view).unwrap()["summary"].clone();
     assert!(summary["metrics"]["auc"].as_f64().unwrap() > 0.97, "{summary}");
 
     // Online prediction on the guest's node, answered by the host's node.
@@ -632,6 +712,65 @@ async fn certified_nodes_run_jobs_and_a_revocation_on_chain_stops_the_next_one()
     admin.send(Target::CertificateRegistry, revoke).await.unwrap();
     let (id, status) = run_kind(a, b, "psi", &datasets, r#"{"protocol":"ecdh"}"#).await;
     assert_eq!(status, 5, "job {id} ran with a revoked certificate");
-    let reason = failure_reason(a, id).await;
+    let reason = failure_reason(&nodes, id).await;
     assert!(reason.contains("revoked on chain"), "{reason}");
+}
+
+/// A job whose run deadline block passes before the participants complete is
+/// closed on chain as timed out by the nodes themselves, and each node's job
+/// view says why; nothing is left running.
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_close_a_job_whose_run_deadline_passed_as_timed_out() {
+    let anvil = Anvil::spawn().unwrap();
+    let (admin, contracts) = deploy(&anvil).await;
+    let dir = tempfile::tempdir().unwrap();
+    let parties = [join(&anvil, &admin, contracts, 3).await, join(&anvil, &admin, contracts, 4).await];
+    let mut nodes = Vec::new();
+    for (i, party) in parties.iter().enumerate() {
+        let node = start_node(
+            &dir.path().join(format!("node-{}", party.key)),
+            &anvil,
+            contracts,
+            party.key,
+            &party.sm2,
+            party.gateway,
+        );
+        let csv: String =
+            std::iter::once("id\n".to_owned()).chain((0..500).map(|r| format!("id-{}\n", r * (i + 1)))).collect();
+        register_and_import(party, &node, dir.path(), &format!("ids-{i}"), &csv).await;
+        nodes.push(node);
+    }
+    let (a, b) = (&parties[0].gov, &parties[1].gov);
+    // Two blocks to run in, and the chain moves on at once (another member's
+    // transactions, here mined empty blocks).
+    let head = a.backend().head_block().await.unwrap();
+    let propose = JobRegistry::proposeCall {
+        kind: "psi".into(),
+        participants: vec![signer(3).address(), signer(4).address()],
+        datasets: vec![dataset("ids-0", 3), dataset("ids-1", 4)],
+        params: "{}".into(),
+        deadlineBlock: head + 100,
+        runBlocks: 2,
+    };
+    send_retrying(a, Target::JobRegistry, propose).await;
+    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
+    send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    let provider = alloy::providers::ProviderBuilder::new().connect_http(anvil.url().parse().unwrap());
+    alloy::providers::Provider::raw_request::<_, serde_json::Value>(&provider, "anvil_mine".into(), ("0xa",))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while job_status(a, id).await != 9 {
+        assert!(Instant::now() < deadline, "job {id} was not closed as timed out: {}", job_status(a, id).await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reasons = failure_reason(&nodes, id).await;
+    assert_eq!(reasons.matches("\"Timeout\"").count(), 2, "{reasons}");
+    assert!(reasons.contains("run deadline"), "{reasons}");
+    // Nothing was completed on chain, and the nodes' results are not served.
+    for (node, key) in nodes.iter().zip([3, 4]) {
+        assert_ne!(participant_report(a, id, key).await.state, 5);
+        assert_eq!(http(node.api, "GET", &format!("/jobs/{id}/result"), None).0, 409);
+    }
 }

@@ -106,10 +106,15 @@ pub struct NewJob {
     pub params: String,
     /// Participants as a JSON array of addresses.
     pub participants: String,
-    /// Dataset ids as a JSON array.
+    /// Datasets as a JSON array of `NAME@0xOWNER` references.
     pub datasets: String,
+    /// The digest of each dataset's description the proposal bound, as a JSON
+    /// array in the order of `datasets`.
+    pub dataset_digests: String,
     /// Block of `JobApproved`.
     pub approved_block: u64,
+    /// Block after which anyone may close the job as timed out.
+    pub run_deadline_block: u64,
 }
 
 /// A stored job.
@@ -121,14 +126,19 @@ pub struct JobRecord {
     pub status: String,
     /// 0.0 ..= 1.0.
     pub progress: f64,
-    /// SHA-256 of the result artifact (0x-hex), when completed.
-    pub result_hash: Option<String>,
+    /// The commitment to the result artifact (0x-hex) reported on chain; its
+    /// key is stored beside the artifact.
+    pub result_commitment: Option<String>,
     /// Where the artifact is, when completed.
     pub result_path: Option<String>,
-    /// Summary JSON reported on chain.
+    /// The full summary JSON (only the fields the params declare public go on chain).
     pub summary: Option<String>,
-    /// Why it failed.
+    /// Why it failed (the detail: only its commitment goes on chain).
     pub error: Option<String>,
+    /// The failure's category as reported on chain (`JobRegistry.FailureCategory`).
+    pub failure_category: Option<String>,
+    /// Hex key of the commitment to `error` reported on chain.
+    pub failure_key: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
@@ -155,8 +165,9 @@ macro_rules! event_select {
 }
 macro_rules! job_select {
     () => {
-        "SELECT job_id, kind, params, participants, datasets, approved_block, status, progress, result_hash, \
-         result_path, summary, error, created_at, updated_at, items_done, items_total, eta_seconds FROM jobs "
+        "SELECT job_id, kind, params, participants, datasets, dataset_digests, approved_block, run_deadline_block, \
+         status, progress, result_commitment, result_path, summary, error, failure_category, failure_key, \
+         created_at, updated_at, items_done, items_total, eta_seconds FROM jobs "
     };
 }
 
@@ -374,16 +385,18 @@ impl Store {
     pub async fn insert_job(conn: &mut AnyConnection, job: &NewJob) -> Result<bool> {
         let now = now();
         let done = sqlx::query(
-            "INSERT INTO jobs (job_id, kind, params, participants, datasets, approved_block, status, progress, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'approved', 0, $7, $7) \
-             ON CONFLICT (job_id) DO NOTHING",
+            "INSERT INTO jobs (job_id, kind, params, participants, datasets, dataset_digests, approved_block, \
+             run_deadline_block, status, progress, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'approved', 0, $9, $9) ON CONFLICT (job_id) DO NOTHING",
         )
         .bind(to_i64("job id", job.job_id)?)
         .bind(&job.kind)
         .bind(&job.params)
         .bind(&job.participants)
         .bind(&job.datasets)
+        .bind(&job.dataset_digests)
         .bind(to_i64("block number", job.approved_block)?)
+        .bind(to_i64("block number", job.run_deadline_block)?)
         .bind(now)
         .execute(conn)
         .await?;
@@ -436,16 +449,19 @@ impl Store {
             return Err(StoreError::Invalid { what: "progress", message: format!("{} not in 0..=1", update.progress) });
         }
         sqlx::query(
-            "UPDATE jobs SET status = $1, progress = $2, result_hash = COALESCE($3, result_hash), \
+            "UPDATE jobs SET status = $1, progress = $2, result_commitment = COALESCE($3, result_commitment), \
              result_path = COALESCE($4, result_path), summary = COALESCE($5, summary), \
-             error = COALESCE($6, error), updated_at = $7 WHERE job_id = $8",
+             error = COALESCE($6, error), failure_category = COALESCE($7, failure_category), \
+             failure_key = COALESCE($8, failure_key), updated_at = $9 WHERE job_id = $10",
         )
         .bind(update.status)
         .bind(update.progress)
-        .bind(update.result_hash)
+        .bind(update.result_commitment)
         .bind(update.result_path)
         .bind(update.summary)
         .bind(update.error)
+        .bind(update.failure_category)
+        .bind(update.failure_key)
         .bind(now())
         .bind(to_i64("job id", job_id)?)
         .execute(&self.pool)
@@ -521,14 +537,18 @@ pub struct JobUpdate<'a> {
     pub status: &'a str,
     /// 0.0 ..= 1.0.
     pub progress: f64,
-    /// SHA-256 of the result artifact.
-    pub result_hash: Option<&'a str>,
+    /// The commitment to the result artifact.
+    pub result_commitment: Option<&'a str>,
     /// Where the artifact is.
     pub result_path: Option<&'a str>,
     /// Summary JSON.
     pub summary: Option<&'a str>,
-    /// Failure reason.
+    /// Failure detail.
     pub error: Option<&'a str>,
+    /// Failure category.
+    pub failure_category: Option<&'a str>,
+    /// Key of the commitment to the failure detail.
+    pub failure_key: Option<&'a str>,
 }
 
 fn event_from_row(r: &sqlx::any::AnyRow) -> Result<EventRecord> {
@@ -554,14 +574,18 @@ fn job_from_row(r: &sqlx::any::AnyRow) -> Result<JobRecord> {
             params: r.try_get("params")?,
             participants: r.try_get("participants")?,
             datasets: r.try_get("datasets")?,
+            dataset_digests: r.try_get("dataset_digests")?,
             approved_block: to_u64(r.try_get("approved_block")?)?,
+            run_deadline_block: to_u64(r.try_get("run_deadline_block")?)?,
         },
         status: r.try_get("status")?,
         progress: r.try_get("progress")?,
-        result_hash: r.try_get("result_hash")?,
+        result_commitment: r.try_get("result_commitment")?,
         result_path: r.try_get("result_path")?,
         summary: r.try_get("summary")?,
         error: r.try_get("error")?,
+        failure_category: r.try_get("failure_category")?,
+        failure_key: r.try_get("failure_key")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
         items: match (r.try_get::<Option<i64>, _>("items_done")?, r.try_get::<Option<i64>, _>("items_total")?) {

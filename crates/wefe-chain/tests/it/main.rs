@@ -83,3 +83,17 @@ async fn refuses_a_node_of_another_chain() {
     let err = EthereumBackend::connect("ftp://x", None, None, Duration::from_secs(5)).await.unwrap_err();
     assert!(err.to_string().contains("http://"), "{err}");
 }
+
+/// Every development key is one of anvil's funded accounts (a mistyped key
+/// signs for an empty account, whose transactions fail for lack of gas).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_dev_key_is_a_funded_anvil_account() {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let anvil = Anvil::spawn().unwrap();
+    let provider = ProviderBuilder::new().connect_http(anvil.url().parse().unwrap());
+    for (i, key) in DEV_KEYS.iter().enumerate() {
+        let address = key.parse::<PrivateKeySigner>().unwrap().address();
+        let balance = provider.get_balance(address).await.unwrap();
+        assert!(balance > U256::ZERO, "DEV_KEYS[{i}] ({address}) has no funds on anvil");
+    }
+}

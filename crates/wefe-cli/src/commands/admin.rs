@@ -18,9 +18,9 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
         AdminCommand::Propose { kind, target, value } => {
             let (target, value) = proposal_operands(kind, target, value)?;
             let gov = context::connect(global, true).await?;
-            let value = match (kind, value) {
-                (ProposalKindArg::ApproveMember, None) => key_version(&gov, target).await?,
-                (_, v) => v.unwrap_or(0),
+            let value = match value {
+                Some(v) => v,
+                None => member_binding(&gov, kind, target).await?,
             };
             let call = Consortium::proposeCall { kind: kind.index(), target, value: U256::from(value) };
             let outcome = gov.send(Target::Consortium, call).await?;
@@ -50,7 +50,7 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
             let total = gov.call(Target::Consortium, Consortium::proposalCountCall {}).await?;
             let epoch = gov.call(Target::Consortium, Consortium::adminEpochCall {}).await?;
             let is_open = |p: &Consortium::Proposal| status_text(p, epoch) == "Open";
-            let proposals = collect_pages(page, total.saturating_to(), open.then_some(&is_open as _), |offset, limit| {
+            let proposals = collect_pages(page, total.saturating_to(), 100, open.then_some(&is_open as _), |offset, limit| {
                 let gov = &gov;
                 async move { Ok(gov.call(Target::Consortium, Consortium::proposalsPageCall { offset, limit }).await?) }
             })
@@ -123,30 +123,51 @@ pub async fn run(global: &GlobalArgs, cmd: AdminCommand) -> Result<Output> {
 }
 
 /// Checks a proposal's operands the way the contract will, with clearer words.
-/// The value stays None for approve-member when not given: it is then the
-/// member's current key version, read from the chain.
+/// The value stays None for member proposals when not given: it is then the
+/// member's current key version (approve) or membership instance (suspend,
+/// reinstate, remove), read from the chain.
 fn proposal_operands(
     kind: ProposalKindArg,
     target: Option<Address>,
     value: Option<u64>,
 ) -> Result<(Address, Option<u64>)> {
-    if kind == ProposalKindArg::ChangeThreshold {
+    use ProposalKindArg::*;
+    if matches!(kind, ChangeThreshold | SetMaxApprovalBlocks | SetMaxRunBlocks) {
+        let what = match kind {
+            ChangeThreshold => "the new threshold",
+            _ => "the new cap in blocks",
+        };
         if target.is_some() {
-            bail!("change-threshold takes --value N, not --target");
+            bail!("this proposal takes --value N ({what}), not --target");
         }
-        let Some(v) = value else { bail!("change-threshold needs --value N (the new threshold)") };
+        let Some(v) = value else { bail!("this proposal needs --value N ({what})") };
         return Ok((Address::ZERO, Some(v)));
     }
-    if value.is_some() && kind != ProposalKindArg::ApproveMember {
-        bail!("--value is only for change-threshold (new threshold) and approve-member (key version)");
+    if value.is_some() && !is_member_proposal(kind) {
+        bail!(
+            "--value is for change-threshold, the job windows, approve-member (key version) and \
+             suspend/reinstate/remove-member (membership instance)"
+        );
     }
     let Some(t) = target else { bail!("this proposal needs --target ADDRESS") };
     Ok((t, value))
 }
 
-/// The member's current key version: what an approval binds to.
-async fn key_version(gov: &Governance<EthereumBackend>, member: Address) -> Result<u64> {
-    Ok(gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?.keyVersion.into())
+fn is_member_proposal(kind: ProposalKindArg) -> bool {
+    use ProposalKindArg::*;
+    matches!(kind, ApproveMember | SuspendMember | ReinstateMember | RemoveMember)
+}
+
+/// What a member proposal binds to, read from the chain: the key version an
+/// approval approves, or the membership instance a suspension, reinstatement
+/// or removal targets (so it cannot execute against a later re-admission).
+/// 0 for proposals that carry no value.
+async fn member_binding(gov: &Governance<EthereumBackend>, kind: ProposalKindArg, member: Address) -> Result<u64> {
+    if !is_member_proposal(kind) {
+        return Ok(0);
+    }
+    let m = gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?;
+    Ok(if kind == ProposalKindArg::ApproveMember { m.keyVersion.into() } else { m.instance.into() })
 }
 
 /// The proposal's status; an Open proposal of an earlier admin epoch can never
@@ -173,16 +194,14 @@ fn proposal_json(p: &Consortium::Proposal, epoch: u64) -> Value {
 
 /// Opens the proposal, or votes on the identical open one: what `member approve` etc. do.
 /// An approval binds to the member's current key version, so admins approve the
-/// key they can see with `wefe member show`.
+/// key they can see with `wefe member show`; a suspension, reinstatement or
+/// removal binds to the member's current membership.
 pub async fn propose_or_vote(
     gov: &Governance<EthereumBackend>,
     kind: ProposalKindArg,
     target: Address,
 ) -> Result<Output> {
-    let value = match kind {
-        ProposalKindArg::ApproveMember => U256::from(key_version(gov, target).await?),
-        _ => U256::ZERO,
-    };
+    let value = U256::from(member_binding(gov, kind, target).await?);
     let open =
         gov.call(Target::Consortium, Consortium::openProposalForCall { kind: kind.index(), target, value }).await?;
     let outcome = if open.is_zero() {
@@ -198,7 +217,11 @@ fn describe(kind: u8, target: Address, value: U256) -> String {
     let name = variant(KIND, kind);
     match name.as_str() {
         "ChangeThreshold" => format!("{name} to {value}"),
+        "SetMaxApprovalBlocks" | "SetMaxRunBlocks" => format!("{name} to {value} blocks"),
         "ApproveMember" => format!("{name} {} with key version {value}", target.to_checksum(None)),
+        "SuspendMember" | "ReinstateMember" | "RemoveMember" => {
+            format!("{name} {} (membership {value})", target.to_checksum(None))
+        }
         _ => format!("{name} {}", target.to_checksum(None)),
     }
 }

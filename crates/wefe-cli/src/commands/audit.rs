@@ -1,16 +1,18 @@
 use std::io::IsTerminal;
 
-use alloy::primitives::{Address, B256, U256};
-use anyhow::{Result, bail};
+use std::path::Path;
+
+use alloy::primitives::{Address, U256};
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::audit::{self, AuditEvent, AuditQuery};
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{EthereumBackend, Governance, Target};
 
-use super::hash_or_file;
 use crate::args::{AuditCommand, AuditFormat, BlockRange, GlobalArgs};
 use crate::context;
 use crate::output::{Output, clean, table};
+use wefe_crypto::commitment::{CommitmentKey, ResultCommitter};
 
 pub async fn run(global: &GlobalArgs, cmd: AuditCommand) -> Result<Output> {
     match cmd {
@@ -42,10 +44,13 @@ pub async fn run(global: &GlobalArgs, cmd: AuditCommand) -> Result<Output> {
             let events: Vec<_> = events.into_iter().filter(|e| names.is_empty() || names.contains(&e.event)).collect();
             Ok(render("events", &events, format))
         }
-        AuditCommand::Verify { job, artifact, participant } => {
-            let hash = hash_or_file(None, Some(&artifact))?;
+        AuditCommand::Verify { job, artifact, key, participant } => {
+            let key_path = key.unwrap_or_else(|| artifact.with_extension("key"));
+            let key = read_commitment_key(&key_path)?;
+            // Fail on an unreadable artifact before any chain call.
+            std::fs::File::open(&artifact).with_context(|| format!("cannot read {}", artifact.display()))?;
             let gov = context::connect(global, false).await?;
-            verify(&gov, job, hash, participant, &artifact.display().to_string()).await
+            verify(&gov, job, &artifact, &key, participant).await
         }
     }
 }
@@ -139,13 +144,49 @@ fn csv_cell(text: &str) -> String {
     if cell.contains([',', '"', '\n', '\r']) { format!("\"{}\"", cell.replace('"', "\"\"")) } else { cell }
 }
 
+/// A commitment key file: the node's `job-N.key` (JSON with a `key` field) or
+/// 64 hex digits.
+fn read_commitment_key(path: &Path) -> Result<CommitmentKey> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the commitment key {} (the result's holder keeps it beside the result; give it with --key)",
+            path.display()
+        )
+    })?;
+    let hex_key = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => match map.get("key").and_then(Value::as_str) {
+            Some(k) => k.to_owned(),
+            None => bail!("{}: a JSON key file needs a \"key\" field", path.display()),
+        },
+        _ => text.trim().to_owned(),
+    };
+    CommitmentKey::from_hex(&hex_key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// The artifact's commitment for `participant`, streamed from the file.
+fn commitment_of(path: &Path, key: &CommitmentKey, job: u64, participant: Address) -> Result<[u8; 32]> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut committer = ResultCommitter::new(key, job, participant.into_array());
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer).with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        committer.update(&buffer[..n]);
+    }
+    Ok(committer.finish())
+}
+
 async fn verify(
     gov: &Governance<EthereumBackend>,
     job: u64,
-    hash: B256,
+    artifact: &Path,
+    key: &CommitmentKey,
     only: Option<Address>,
-    shown: &str,
 ) -> Result<Output> {
+    let shown = artifact.display().to_string();
     let j = gov.call(Target::JobRegistry, JobRegistry::getJobCall { jobId: U256::from(job) }).await?;
     if let Some(p) = only
         && !j.participants.contains(&p)
@@ -156,26 +197,41 @@ async fn verify(
     for p in j.participants.iter().filter(|p| only.is_none_or(|o| o == **p)) {
         let r =
             gov.call(Target::JobRegistry, JobRegistry::participantReportCall { jobId: j.id, participant: *p }).await?;
-        if !r.resultHash.is_zero() {
-            reported.push((*p, r.resultHash, r.updatedBlock));
+        if super::variant("JobRegistry.ParticipantState", r.state) == "Completed" {
+            reported.push((*p, r.commitment, r.updatedBlock));
         }
     }
     if reported.is_empty() {
-        bail!("job {job}: no participant has reported a result hash yet");
+        bail!("job {job}: no participant has reported a result commitment yet");
     }
-    match reported.iter().find(|(_, h, _)| *h == hash) {
-        Some((p, _, block)) => Ok(Output::new(
-            format!(
-                "{shown} matches the result hash {hash} that {} reported for job {job} in block {block}",
-                p.to_checksum(None)
-            ),
-            json!({ "ok": true, "job_id": job, "sha256": hash.to_string(), "participant": p.to_checksum(None), "block": block }),
-        )),
-        None => {
-            let list: Vec<String> = reported.iter().map(|(p, h, _)| format!("{}={h}", p.to_checksum(None))).collect();
-            bail!("{shown} (sha256 {hash}) matches no result hash of job {job} (reported: {})", list.join(", "))
+    let mut matched = Vec::new();
+    for (p, commitment, block) in &reported {
+        let mine = commitment_of(artifact, key, job, *p)?;
+        if ResultCommitter::equal(&mine, &commitment.0) {
+            matched.push((*p, *commitment, *block));
         }
     }
+    if matched.is_empty() {
+        let list: Vec<String> = reported.iter().map(|(p, c, _)| format!("{}={c}", p.to_checksum(None))).collect();
+        bail!(
+            "{shown} with this key matches no result commitment of job {job} (reported: {}): the file or the key \
+             differs from what was committed",
+            list.join(", ")
+        );
+    }
+    let who: Vec<String> =
+        matched.iter().map(|(p, _, block)| format!("{} (block {block})", p.to_checksum(None))).collect();
+    Ok(Output::new(
+        format!("{shown} matches the result commitment that {} reported for job {job}", who.join(" and ")),
+        json!({
+            "ok": true,
+            "job_id": job,
+            "matches": matched
+                .iter()
+                .map(|(p, c, block)| json!({ "participant": p.to_checksum(None), "commitment": c.to_string(), "block": block }))
+                .collect::<Vec<_>>(),
+        }),
+    ))
 }
 
 #[cfg(test)]

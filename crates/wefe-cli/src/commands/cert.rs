@@ -90,6 +90,12 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 json!({ "certificate_id": id }),
             ))
         }
+        CertCommand::Withdraw { id } => {
+            let gov = context::connect(global, true).await?;
+            let call = CertificateRegistry::withdrawRequestCall { certificateId: U256::from(id) };
+            let outcome = gov.send(Target::CertificateRegistry, call).await?;
+            Ok(Output::tx(format!("certificate request {id} withdrawn"), &outcome, json!({ "certificate_id": id })))
+        }
         CertCommand::Reject { id, reason } => {
             let gov = context::connect(global, true).await?;
             let call = CertificateRegistry::rejectCall { certificateId: U256::from(id), reason };
@@ -121,12 +127,27 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 )
                 .await?
             };
-            // Issued and not revoked; validity times are checked by gateways against their own clock.
-            let valid = variant(STATUS, c.status) == "Issued";
+            // The chain's lifecycle checks (issued, issuer still an authority with the
+            // same root, member active with the same key); validity times are checked
+            // by gateways against their own clock.
+            let validity = if c.certificateHash.is_zero() {
+                "not issued".to_owned()
+            } else {
+                let v = gov
+                    .call(
+                        Target::CertificateRegistry,
+                        CertificateRegistry::validityCall { certificateHash: c.certificateHash },
+                    )
+                    .await?;
+                validity_text(v)
+            };
+            let valid = validity == "valid";
             let text = fields(&[
                 ("certificate", c.id.to_string()),
                 ("status", variant(STATUS, c.status)),
-                ("valid on chain", valid.to_string()),
+                ("valid on chain", validity.clone()),
+                ("member key version", c.keyVersion.to_string()),
+                ("issuer root hash", if c.rootHash.is_zero() { "-".into() } else { c.rootHash.to_string() }),
                 ("member", c.member.to_checksum(None)),
                 ("CSR hash", c.csrHash.to_string()),
                 (
@@ -140,11 +161,27 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
                 ("issuer", if c.issuer.is_zero() { "-".into() } else { c.issuer.to_checksum(None) }),
                 ("requested block", c.requestedBlock.to_string()),
                 ("issued block", c.issuedBlock.to_string()),
-                ("revoked/rejected block", c.closedBlock.to_string()),
+                ("revoked/rejected/withdrawn block", c.closedBlock.to_string()),
                 ("reason", c.reason.clone()),
             ]);
-            Ok(Output::new(text, cert_json(&c, valid)))
+            let mut value = cert_json(&c, valid);
+            value["validity"] = json!(validity);
+            Ok(Output::new(text, value))
         }
+    }
+}
+
+/// `CertificateRegistry.Validity` in words.
+fn validity_text(v: u8) -> String {
+    match variant("CertificateRegistry.Validity", v).as_str() {
+        "Valid" => "valid".into(),
+        "Unknown" => "not recorded on chain".into(),
+        "Revoked" => "revoked".into(),
+        "IssuerDismissed" => "its issuer is no longer a certificate authority".into(),
+        "RootReplaced" => "its issuer has published another root since".into(),
+        "MemberNotActive" => "its member is not active".into(),
+        "KeyRotated" => "its member registered another key since".into(),
+        other => other.to_lowercase(),
     }
 }
 
@@ -166,6 +203,8 @@ fn cert_json(c: &CertificateRegistry::Certificate, valid: bool) -> Value {
         "requested_block": c.requestedBlock,
         "issued_block": c.issuedBlock,
         "closed_block": c.closedBlock,
+        "key_version": c.keyVersion,
+        "root_hash": (!c.rootHash.is_zero()).then(|| c.rootHash.to_string()),
         "reason": c.reason,
     })
 }
@@ -493,8 +532,10 @@ async fn verify(global: &GlobalArgs, path: &Path) -> Result<Output> {
     if record.status != ISSUED {
         return Err(refuse(format!("certificate {} is {} on chain", record.id, variant(STATUS, record.status))));
     }
-    if !gov.call(Target::Consortium, Consortium::isCertificateAuthorityCall(record.issuer)).await? {
-        return Err(refuse(format!("its issuer {} is no longer a certificate authority", record.issuer)));
+    let validity =
+        gov.call(Target::CertificateRegistry, CertificateRegistry::validityCall { certificateHash: hash }).await?;
+    if variant("CertificateRegistry.Validity", validity) != "Valid" {
+        return Err(refuse(format!("certificate {}: {}", record.id, validity_text(validity))));
     }
     let root = gov
         .call(Target::CertificateRegistry, CertificateRegistry::authorityRootCall { authority: record.issuer })

@@ -13,11 +13,21 @@ use crate::{context, keys};
 
 pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
     match cmd {
-        ChainCommand::Deploy { admins, threshold, chain_id, confirmations, receipt_timeout_secs, out, force } => {
+        ChainCommand::Deploy {
+            admins,
+            threshold,
+            single_admin,
+            chain_id,
+            confirmations,
+            receipt_timeout_secs,
+            out,
+            force,
+        } => {
             let out = out.unwrap_or_else(|| global.chain_config.clone());
             if out.exists() && !force {
                 bail!("{} already exists: pass --force to replace it, or --out elsewhere", out.display());
             }
+            check_admin_set(admins.len(), threshold, single_admin)?;
             let url = global.rpc_url.clone().context("--rpc-url (or WEFE_RPC_URL) is required to deploy")?;
             // The threshold and duplicate admins are checked by the Consortium
             // constructor; its refusal is decoded before anything is sent.
@@ -118,6 +128,36 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             ))
         }
     }
+}
+
+/// Governance must survive the loss of one admin key: refused before
+/// anything is signed unless the user asked for a single-admin development
+/// chain, which is then said plainly.
+fn check_admin_set(admins: usize, threshold: u64, single_admin: bool) -> Result<()> {
+    if admins == 1 {
+        if !single_admin {
+            bail!(
+                "a single admin cannot be replaced if its key is lost: give at least two --admin with --threshold \
+                 below their number, or pass --single-admin for a development chain"
+            );
+        }
+        eprintln!(
+            "warning: single-admin consortium: whoever holds that one key governs alone, and losing it locks \
+             governance for good (use it for development only)"
+        );
+        return Ok(());
+    }
+    if single_admin {
+        bail!("--single-admin deploys exactly one --admin, got {admins}");
+    }
+    if threshold == 0 || threshold >= admins as u64 {
+        bail!(
+            "--threshold {threshold} with {admins} admins: it must be 1 to {} so that the other admins can still \
+             act (and replace a lost key) if one admin key is lost",
+            admins - 1
+        );
+    }
+    Ok(())
 }
 
 fn contracts_json(a: &wefe_chain::ContractAddresses) -> serde_json::Value {

@@ -1,22 +1,24 @@
-use alloy::primitives::{B256, U256};
-use anyhow::Result;
+use alloy::primitives::{Address, U256};
+use anyhow::{Result, bail};
 use serde_json::{Value, json};
-use wefe_chain::bindings::JobRegistry;
-use wefe_chain::{ChainBackend, Target};
-use wefe_core::DatasetId;
+use wefe_chain::bindings::{Consortium, DataRegistry, JobRegistry};
+use wefe_chain::jobs::read_proposal;
+use wefe_chain::{ChainBackend, EthereumBackend, Governance, Target};
+use wefe_core::{DatasetRef, PeerId};
 
 use super::cert::{event_id, id_text};
 use super::{collect_pages, short, variant};
-use crate::args::{GlobalArgs, JobCommand};
+use crate::args::{DatasetSelector, GlobalArgs, JobCommand};
 use crate::context;
 use crate::output::{Output, addresses, fields, num, table};
 
 const STATUS: &str = "JobRegistry.JobStatus";
 const STATE: &str = "JobRegistry.ParticipantState";
+const FAILURE: &str = "JobRegistry.FailureCategory";
 
 pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
     match cmd {
-        JobCommand::Propose { kind, participants, datasets, params, deadline_blocks, deadline_block } => {
+        JobCommand::Propose { kind, participants, datasets, params, deadline_blocks, deadline_block, run_blocks } => {
             // Kind, participant and params limits are the contract's: its refusal
             // is decoded before anything is sent.
             let gov = context::connect(global, true).await?;
@@ -25,37 +27,83 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                 Some(b) => b,
                 None => head.saturating_add(deadline_blocks.max(1)),
             };
+            let max_approval = gov.call(Target::Consortium, Consortium::maxApprovalBlocksCall {}).await?;
+            let max_run = gov.call(Target::Consortium, Consortium::maxRunBlocksCall {}).await?;
+            if deadline <= head {
+                bail!("the approval deadline (block {deadline}) must be after the current block {head}");
+            }
+            if deadline - head > max_approval {
+                bail!(
+                    "the approval deadline is {} blocks away; the consortium allows at most {max_approval} \
+                     (--deadline-blocks)",
+                    deadline - head
+                );
+            }
+            if run_blocks > max_run {
+                bail!("--run-blocks {run_blocks}: the consortium allows at most {max_run} blocks to run a job");
+            }
+            let mut refs = Vec::with_capacity(datasets.len());
+            for selector in &datasets {
+                refs.push(resolve_dataset(&gov, *selector, &participants).await?);
+            }
             let call = JobRegistry::proposeCall {
                 kind: kind.clone(),
                 participants,
-                datasetIds: datasets.iter().map(|d| B256::from(d.to_bytes())).collect(),
+                datasets: refs.iter().map(wefe_chain::jobs::to_contract_ref).collect(),
                 params,
                 deadlineBlock: deadline,
+                runBlocks: run_blocks,
             };
             let outcome = gov.send(Target::JobRegistry, call).await?;
             let id = event_id(&outcome, "JobProposed");
             Ok(Output::tx(
-                format!("job {} ({kind}) proposed; participants must approve by block {deadline}", id_text(id)),
+                format!(
+                    "job {} ({kind}) proposed; participants must approve by block {deadline}; once approved it \
+                     has {run_blocks} blocks to complete",
+                    id_text(id)
+                ),
                 &outcome,
-                json!({ "job_id": id, "deadline_block": deadline }),
+                json!({
+                    "job_id": id,
+                    "deadline_block": deadline,
+                    "run_blocks": run_blocks,
+                    "datasets": refs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                }),
             ))
         }
         JobCommand::Approve { job } => {
             let gov = context::connect(global, true).await?;
+            // What changed is said before anything is signed: the contract would
+            // only say that something did.
+            let j = gov.call(Target::JobRegistry, JobRegistry::getJobCall { jobId: U256::from(job) }).await?;
+            if j.status == PROPOSED {
+                let proposal = read_proposal(&gov, job, j.proposedBlock, j.paramsHash).await?;
+                let changes = wefe_chain::jobs::describe_change(&gov, &proposal).await?;
+                if !changes.is_empty() {
+                    bail!(
+                        "job {job} cannot be approved: {}; approvals bind the descriptions proposed, so the job \
+                         must be proposed again",
+                        changes.join("; ")
+                    );
+                }
+            }
             let outcome = gov.send(Target::JobRegistry, JobRegistry::approveCall { jobId: U256::from(job) }).await?;
             let events = wefe_chain::decode_events(&outcome);
-            let approved = events.iter().any(|e| e.event == "JobApproved");
+            let approved = events.iter().find(|e| e.event == "JobApproved");
             let progress = events
                 .iter()
                 .find(|e| e.event == "JobApprovalGiven")
                 .map(|e| format!("{} of {}", e.field("approvals").unwrap_or("?"), e.field("required").unwrap_or("?")))
                 .unwrap_or_default();
-            let summary = if approved {
-                format!("job {job} approved by every participant ({progress}): the nodes launch it now")
-            } else {
-                format!("job {job}: your approval recorded ({progress} approvals)")
+            let summary = match approved {
+                Some(e) => format!(
+                    "job {job} approved by every participant ({progress}): the nodes launch it now; run deadline \
+                     block {}",
+                    e.field("runDeadlineBlock").unwrap_or("?")
+                ),
+                None => format!("job {job}: your approval recorded ({progress} approvals)"),
             };
-            Ok(Output::tx(summary, &outcome, json!({ "job_id": job, "approved": approved })))
+            Ok(Output::tx(summary, &outcome, json!({ "job_id": job, "approved": approved.is_some() })))
         }
         JobCommand::Reject { job, reason } => {
             let gov = context::connect(global, true).await?;
@@ -73,12 +121,23 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
             let outcome = gov.send(Target::JobRegistry, JobRegistry::expireCall { jobId: U256::from(job) }).await?;
             Ok(Output::tx(format!("job {job} marked expired"), &outcome, json!({ "job_id": job })))
         }
+        JobCommand::Timeout { job } => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::JobRegistry, JobRegistry::timeOutCall { jobId: U256::from(job) }).await?;
+            Ok(Output::tx(
+                format!("job {job} closed as timed out (its run deadline passed)"),
+                &outcome,
+                json!({ "job_id": job }),
+            ))
+        }
         JobCommand::List { page, participant } => {
             let gov = context::connect(global, false).await?;
             let total = gov.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await?;
             let names_participant = |j: &JobRegistry::Job| participant.is_some_and(|p| j.participants.contains(&p));
             let filter = participant.is_some().then_some(&names_participant as _);
-            let jobs = collect_pages(page, total.saturating_to(), filter, |offset, limit| {
+            // 25 maximal jobs (16 participants, 16 datasets) per call stay far below
+            // any node's call gas cap.
+            let jobs = collect_pages(page, total.saturating_to(), 25, filter, |offset, limit| {
                 let gov = &gov;
                 async move { Ok(gov.call(Target::JobRegistry, JobRegistry::jobsPageCall { offset, limit }).await?) }
             })
@@ -93,11 +152,12 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                         format!("{}/{}", j.approvals, j.participants.len()),
                         j.participants.iter().map(|p| short(&p.to_checksum(None))).collect::<Vec<_>>().join(","),
                         j.proposedBlock.to_string(),
+                        deadline_text(j),
                     ]
                 })
                 .collect();
             Ok(Output::new(
-                table(&["id", "kind", "status", "approvals", "participants", "proposed block"], &rows),
+                table(&["id", "kind", "status", "approvals", "participants", "proposed block", "deadline"], &rows),
                 json!({ "ok": true, "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() }),
             ))
         }
@@ -106,8 +166,50 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
     }
 }
 
-/// Statuses after which a job never changes (Completed, Failed, Rejected, Cancelled, Expired).
-const CLOSED_FROM: u8 = 4;
+/// `JobRegistry.JobStatus.Proposed`.
+const PROPOSED: u8 = 1;
+
+/// The deadline that matters now: approval while proposed, run once approved.
+fn deadline_text(j: &JobRegistry::Job) -> String {
+    match variant(STATUS, j.status).as_str() {
+        "Proposed" => format!("approve by {}", j.deadlineBlock),
+        "Approved" | "Running" => format!("run by {}", j.runDeadlineBlock),
+        _ => "-".into(),
+    }
+}
+
+/// The owner of each `--dataset`: given as NAME@0xOWNER, or the only
+/// participant that has an active dataset by that name.
+async fn resolve_dataset(
+    gov: &Governance<EthereumBackend>,
+    selector: DatasetSelector,
+    participants: &[Address],
+) -> Result<DatasetRef> {
+    let make = |owner: Address| DatasetRef { owner: PeerId::from_bytes(owner.into_array()), name: selector.name };
+    if let Some(owner) = selector.owner {
+        return Ok(make(owner));
+    }
+    let mut owners = Vec::new();
+    for p in participants {
+        let call = DataRegistry::isActiveCall { owner: *p, name: selector.name.to_bytes().into() };
+        if gov.call(Target::DataRegistry, call).await? && !owners.contains(p) {
+            owners.push(*p);
+        }
+    }
+    match owners.as_slice() {
+        [one] => Ok(make(*one)),
+        [] => bail!(
+            "--dataset {}: no participant has an active dataset by that name (write NAME@0xOWNER to name another)",
+            selector.name
+        ),
+        many => bail!(
+            "--dataset {}: {} participants have a dataset by that name: write NAME@0xOWNER ({})",
+            selector.name,
+            many.len(),
+            many.iter().map(|a| a.to_checksum(None)).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
 
 async fn watch(global: &GlobalArgs, job: u64, node: Option<&str>, interval: f64) -> Result<Output> {
     use std::io::{IsTerminal, Write};
@@ -120,12 +222,13 @@ async fn watch(global: &GlobalArgs, job: u64, node: Option<&str>, interval: f64)
         if j.status == 0 {
             anyhow::bail!("there is no job {job} on this chain");
         }
-        if j.status >= CLOSED_FROM {
+        if wefe_chain::jobs::is_closed(j.status) {
             if tty {
                 eprintln!();
             }
             return show(global, job).await;
         }
+        let head = gov.backend().head_block().await?;
         let mut line = format!(
             "job {job} {}: approvals {}/{}, completions {}/{}",
             variant(STATUS, j.status),
@@ -134,6 +237,16 @@ async fn watch(global: &GlobalArgs, job: u64, node: Option<&str>, interval: f64)
             j.completions,
             j.participants.len()
         );
+        line.push_str(&match variant(STATUS, j.status).as_str() {
+            "Proposed" if head > j.deadlineBlock => {
+                format!(", approval deadline {} passed (wefe job expire {job})", j.deadlineBlock)
+            }
+            "Proposed" => format!(", approve by block {} ({} left)", j.deadlineBlock, j.deadlineBlock - head),
+            _ if head > j.runDeadlineBlock => {
+                format!(", run deadline {} passed (wefe job timeout {job})", j.runDeadlineBlock)
+            }
+            _ => format!(", run deadline block {} ({} left)", j.runDeadlineBlock, j.runDeadlineBlock - head),
+        });
         if let Some(url) = node {
             line.push_str(" | ");
             line.push_str(&node_progress(&client, url, job).await);
@@ -197,25 +310,29 @@ fn progress_bar(view: &Value) -> String {
 async fn show(global: &GlobalArgs, job: u64) -> Result<Output> {
     let gov = context::connect(global, false).await?;
     let j = gov.call(Target::JobRegistry, JobRegistry::getJobCall { jobId: U256::from(job) }).await?;
+    let proposal = read_proposal(&gov, job, j.proposedBlock, j.paramsHash).await?;
     let mut reports = Vec::new();
     for p in &j.participants {
         let r =
             gov.call(Target::JobRegistry, JobRegistry::participantReportCall { jobId: j.id, participant: *p }).await?;
         reports.push((*p, r));
     }
+    let block = |b: u64| if b == 0 { "-".to_owned() } else { b.to_string() };
     let mut text = fields(&[
         ("job", j.id.to_string()),
         ("kind", j.kind.clone()),
         ("status", variant(STATUS, j.status)),
         ("proposer", j.proposer.to_checksum(None)),
-        ("datasets", datasets_text(&j.datasetIds)),
-        ("params", j.params.clone()),
+        ("datasets", datasets_text(&proposal)),
+        ("params", proposal.params.clone()),
         ("approvals", format!("{}/{}", j.approvals, j.participants.len())),
         ("completions", format!("{}/{}", j.completions, j.participants.len())),
-        ("deadline block", j.deadlineBlock.to_string()),
+        ("approval deadline block", j.deadlineBlock.to_string()),
+        ("run window", format!("{} blocks", j.runBlocks)),
+        ("run deadline block", block(j.runDeadlineBlock)),
         ("proposed block", j.proposedBlock.to_string()),
-        ("approved block", if j.approvedBlock == 0 { "-".into() } else { j.approvedBlock.to_string() }),
-        ("closed block", if j.closedBlock == 0 { "-".into() } else { j.closedBlock.to_string() }),
+        ("approved block", block(j.approvedBlock)),
+        ("closed block", block(j.closedBlock)),
     ]);
     let rows: Vec<Vec<String>> = reports
         .iter()
@@ -223,25 +340,30 @@ async fn show(global: &GlobalArgs, job: u64) -> Result<Output> {
             vec![
                 p.to_checksum(None),
                 variant(STATE, r.state),
-                if r.resultHash.is_zero() { "-".into() } else { r.resultHash.to_string() },
-                if r.reason.is_empty() { r.summary.clone() } else { r.reason.clone() },
+                if r.commitment.is_zero() { "-".into() } else { r.commitment.to_string() },
+                report_text(r),
             ]
         })
         .collect();
     text.push_str("\n\n");
-    text.push_str(&table(&["participant", "state", "result hash", "summary / reason"], &rows));
+    text.push_str(&table(&["participant", "state", "commitment", "summary / reason"], &rows));
     let mut value = job_json(&j);
     value["ok"] = json!(true);
+    value["params"] =
+        serde_json::from_str::<Value>(&proposal.params).unwrap_or_else(|_| Value::String(proposal.params.clone()));
+    value["dataset_digests"] = json!(proposal.digests.iter().map(ToString::to_string).collect::<Vec<_>>());
     value["reports"] = Value::Array(
         reports
             .iter()
             .map(|(p, r)| {
+                let failed = variant(STATE, r.state) == "Failed";
                 json!({
                     "address": p.to_checksum(None),
                     "state": variant(STATE, r.state),
-                    "result_hash": r.resultHash.to_string(),
-                    "summary": r.summary,
-                    "reason": r.reason,
+                    "commitment": (!r.commitment.is_zero()).then(|| r.commitment.to_string()),
+                    "summary": (variant(STATE, r.state) == "Completed").then(|| r.text.clone()),
+                    "reason": (variant(STATE, r.state) == "Rejected").then(|| r.text.clone()),
+                    "failure": failed.then(|| variant(FAILURE, r.failure)),
                     "updated_block": r.updatedBlock,
                 })
             })
@@ -250,11 +372,20 @@ async fn show(global: &GlobalArgs, job: u64) -> Result<Output> {
     Ok(Output::new(text, value))
 }
 
-fn datasets_text(ids: &[B256]) -> String {
-    if ids.is_empty() {
+/// What a participant's report says in one cell.
+fn report_text(r: &JobRegistry::ParticipantReport) -> String {
+    match variant(STATE, r.state).as_str() {
+        "Failed" => format!("failed: {} (detail kept by the participant)", variant(FAILURE, r.failure)),
+        "Completed" if r.text.is_empty() => "(nothing published)".into(),
+        _ => r.text.clone(),
+    }
+}
+
+fn datasets_text(proposal: &wefe_chain::jobs::JobProposal) -> String {
+    if proposal.datasets.is_empty() {
         return "(none)".into();
     }
-    ids.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect::<Vec<_>>().join(", ")
+    proposal.datasets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn job_json(j: &JobRegistry::Job) -> Value {
@@ -264,9 +395,11 @@ fn job_json(j: &JobRegistry::Job) -> Value {
         "status": variant(STATUS, j.status),
         "proposer": j.proposer.to_checksum(None),
         "participants": addresses(&j.participants),
-        "datasets": j.datasetIds.iter().map(|d| DatasetId::from_bytes(d.0).to_string()).collect::<Vec<_>>(),
-        "params": serde_json::from_str::<Value>(&j.params).unwrap_or_else(|_| Value::String(j.params.clone())),
+        "datasets": j.datasets.iter().map(|d| wefe_chain::jobs::dataset_ref(d.owner, d.name).to_string()).collect::<Vec<_>>(),
+        "params_hash": j.paramsHash.to_string(),
         "deadline_block": j.deadlineBlock,
+        "run_blocks": j.runBlocks,
+        "run_deadline_block": j.runDeadlineBlock,
         "proposed_block": j.proposedBlock,
         "approved_block": j.approvedBlock,
         "closed_block": j.closedBlock,

@@ -43,6 +43,29 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
                 .await?;
             Ok(Output::tx("public key rotated; pending until the admins approve again", &outcome, json!({})))
         }
+        MemberCommand::Withdraw => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::Consortium, Consortium::withdrawApplicationCall {}).await?;
+            Ok(Output::tx("application withdrawn; you may apply again later", &outcome, json!({})))
+        }
+        MemberCommand::SetOperator { operator } => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::Consortium, Consortium::setOperatorCall { operator }).await?;
+            Ok(Output::tx(
+                format!(
+                    "operator key {} may now report your jobs' progress (and nothing else); run your node with it",
+                    operator.to_checksum(None)
+                ),
+                &outcome,
+                json!({ "operator": operator.to_checksum(None) }),
+            ))
+        }
+        MemberCommand::ClearOperator => {
+            let gov = context::connect(global, true).await?;
+            let call = Consortium::setOperatorCall { operator: alloy::primitives::Address::ZERO };
+            let outcome = gov.send(Target::Consortium, call).await?;
+            Ok(Output::tx("operator key removed: its reports are refused from now on", &outcome, json!({})))
+        }
         MemberCommand::Approve { member } => {
             propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::ApproveMember, member).await
         }
@@ -61,7 +84,7 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             let wanted = status.map(MemberStatusArg::name);
             let has_status = |m: &Consortium::Member| Some(variant(STATUS, m.status).as_str()) == wanted;
             let filter = wanted.is_some().then_some(&has_status as _);
-            let members = collect_pages(page, total.saturating_to(), filter, |offset, limit| {
+            let members = collect_pages(page, total.saturating_to(), 100, filter, |offset, limit| {
                 let gov = &gov;
                 async move { Ok(gov.call(Target::Consortium, Consortium::membersPageCall { offset, limit }).await?) }
             })
@@ -82,6 +105,7 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             let m = gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?;
             let is_admin = gov.call(Target::Consortium, Consortium::isAdminCall::new((member,))).await?;
             let is_ca = gov.call(Target::Consortium, Consortium::isCertificateAuthorityCall::new((member,))).await?;
+            let operator = gov.call(Target::Consortium, Consortium::operatorOfCall::new((member,))).await?;
             let text = fields(&[
                 ("address", m.account.to_checksum(None)),
                 ("name", m.name.clone()),
@@ -89,6 +113,12 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
                 ("endpoint", m.endpoint.clone()),
                 ("public key", format!("04{}", alloy::hex::encode(&m.publicKey))),
                 ("key version", m.keyVersion.to_string()),
+                (
+                    "approved key version",
+                    if m.approvedKeyVersion == 0 { "-".into() } else { m.approvedKeyVersion.to_string() },
+                ),
+                ("membership", m.instance.to_string()),
+                ("operator key", if operator.is_zero() { "-".into() } else { operator.to_checksum(None) }),
                 ("applied block", m.appliedBlock.to_string()),
                 ("updated block", m.updatedBlock.to_string()),
                 ("admin", is_admin.to_string()),
@@ -98,6 +128,7 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             value["ok"] = json!(true);
             value["admin"] = json!(is_admin);
             value["certificate_authority"] = json!(is_ca);
+            value["operator"] = if operator.is_zero() { Value::Null } else { json!(operator.to_checksum(None)) };
             Ok(Output::new(text, value))
         }
     }
@@ -111,6 +142,8 @@ fn member_json(m: &Consortium::Member) -> Value {
         "endpoint": m.endpoint,
         "public_key": format!("04{}", alloy::hex::encode(&m.publicKey)),
         "key_version": m.keyVersion,
+        "approved_key_version": m.approvedKeyVersion,
+        "membership": m.instance,
         "applied_block": m.appliedBlock,
         "updated_block": m.updatedBlock,
     })

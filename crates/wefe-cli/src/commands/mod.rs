@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wefe_chain::abi::enum_variant;
 
-use crate::args::{Cli, Command, PageArgs};
+pub(crate) use crate::args::PageArgs;
+use crate::args::{Cli, Command};
 use crate::output::Output;
 
 pub async fn run(cli: Cli) -> Result<Output> {
@@ -47,13 +48,15 @@ pub(crate) fn text_sha256(text: &str) -> B256 {
     B256::from_slice(&Sha256::digest(text.as_bytes()))
 }
 
-/// Reads a paged view (`fetch(offset, limit)`, at most 100 per call) and returns
-/// the entries `keep` accepts, skipping the first `page.offset` accepted ones and
+/// Reads a paged view (`fetch(offset, limit)`, at most `chunk` per call: the
+/// caller picks a size whose call fits any node's gas cap) and returns the
+/// entries `keep` accepts, skipping the first `page.offset` accepted ones and
 /// stopping at `page.limit`. Offset and limit count what the user asked to see,
 /// so a filter never hides entries behind a page boundary.
 pub(crate) async fn collect_pages<T, F, Fut>(
     page: PageArgs,
     total: u64,
+    chunk: u64,
     keep: Option<&dyn Fn(&T) -> bool>,
     mut fetch: F,
 ) -> Result<Vec<T>>
@@ -61,12 +64,13 @@ where
     F: FnMut(U256, U256) -> Fut,
     Fut: std::future::Future<Output = Result<Vec<T>>>,
 {
-    const CHUNK: u64 = 100;
+    const CHUNK_MAX: u64 = 100;
+    let chunk = chunk.clamp(1, CHUNK_MAX);
     let mut out = Vec::new();
     // Without a filter the chain can skip the offset for us.
     let (mut next, mut skipped) = if keep.is_none() { (page.offset, page.offset) } else { (0, 0) };
     while next < total && (out.len() as u64) < page.limit {
-        let items = fetch(U256::from(next), U256::from(CHUNK.min(total - next))).await?;
+        let items = fetch(U256::from(next), U256::from(chunk.min(total - next))).await?;
         if items.is_empty() {
             break;
         }
@@ -111,7 +115,7 @@ mod tests {
     async fn run(page: PageArgs, keep: Option<&dyn Fn(&u64) -> bool>) -> (Vec<u64>, usize) {
         let rows: Vec<u64> = (0..250).collect();
         let mut calls = 0;
-        let out = collect_pages(page, rows.len() as u64, keep, |offset, limit| {
+        let out = collect_pages(page, rows.len() as u64, 100, keep, |offset, limit| {
             calls += 1;
             let (o, l) = (offset.to::<usize>(), limit.to::<usize>());
             assert!(l <= 100, "pages are at most 100");

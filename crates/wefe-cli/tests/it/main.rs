@@ -210,6 +210,7 @@ async fn governance_story_on_anvil() {
     );
     let status = env.ok_json(None, &["cert", "status", &hash(0xce)]);
     assert_eq!((status["status"].as_str(), status["valid"].as_bool()), (Some("Issued"), Some(true)));
+    assert_eq!(status["validity"], "valid");
     env.ok(Some(0), &["cert", "revoke", &cert_id, "--reason", "key compromise", "--code", "1"]);
     let status = env.ok_json(None, &["cert", "status", &cert_id]);
     assert_eq!((status["status"].as_str(), status["valid"].as_bool()), (Some("Revoked"), Some(false)));
@@ -304,17 +305,22 @@ async fn governance_story_on_anvil() {
     assert_eq!(event.jobId, U256::from(job_id));
     assert_eq!(event.kind, "psi");
     assert_eq!(event.participants, vec![address(3), address(4)]);
-    let datasets: Vec<B256> = ["bank-a-customers", "bank-b-customers"]
+    let datasets: Vec<(Address, B256)> = [("bank-a-customers", 3), ("bank-b-customers", 4)]
         .iter()
-        .map(|d| B256::from(DatasetId::parse(d).unwrap().to_bytes()))
+        .map(|(d, key)| (address(*key), B256::from(DatasetId::parse(d).unwrap().to_bytes())))
         .collect();
-    assert_eq!(event.datasetIds, datasets);
-    assert_eq!(event.params, params);
+    assert_eq!(event.datasets.iter().map(|d| (d.owner, d.name)).collect::<Vec<_>>(), datasets);
+    // The params are in JobProposed only; the approval carries their hash.
+    assert_eq!(event.paramsHash, alloy::primitives::keccak256(params.as_bytes()));
+    assert_eq!(shown["params"], serde_json::from_str::<Value>(params).unwrap());
+    assert!(shown["run_deadline_block"].as_u64().unwrap() > head - 1);
 
-    // The nodes' reports (sent here through the library, as a node will).
+    // The nodes' reports (sent here through the library, as a node will): a
+    // commitment under a key both banks hold (they learned the same result).
     let artifact = env.dir.path().join("intersection.csv");
     std::fs::write(&artifact, "customer_id\nc-17\nc-42\n").unwrap();
-    let result_hash = B256::from_slice(&<sha2::Sha256 as sha2::Digest>::digest(std::fs::read(&artifact).unwrap()));
+    let key = wefe_crypto::commitment::CommitmentKey::random().unwrap();
+    std::fs::write(env.dir.path().join("intersection.key"), key.to_hex()).unwrap();
     for bank in [3, 4] {
         let backend = EthereumBackend::connect(
             &env.anvil.url(),
@@ -326,10 +332,16 @@ async fn governance_story_on_anvil() {
         .unwrap();
         let gov = Governance::new(backend, config.contracts);
         gov.send(Target::JobRegistry, JobRegistry::reportStartedCall { jobId: U256::from(job_id) }).await.unwrap();
+        let commitment = wefe_crypto::commitment::result_commitment(
+            &key,
+            job_id,
+            address(bank).into_array(),
+            &std::fs::read(&artifact).unwrap(),
+        );
         let call = JobRegistry::reportCompletedCall {
             jobId: U256::from(job_id),
-            resultHash: result_hash,
-            summary: r#"{"intersection":2}"#.into(),
+            resultCommitment: B256::from(commitment),
+            summary: String::new(),
         };
         gov.send(Target::JobRegistry, call).await.unwrap();
     }
@@ -360,13 +372,29 @@ async fn governance_story_on_anvil() {
         timeline["events"].as_array().unwrap().iter().map(|e| e["block"].as_u64().unwrap()).collect();
     assert!(blocks.windows(2).all(|w| w[0] <= w[1]), "chain order: {blocks:?}");
 
-    // Verify an artifact against the hashes on chain.
-    let ok = env.ok_json(None, &["audit", "verify", &job_id.to_string(), "--artifact", artifact.to_str().unwrap()]);
-    assert_eq!(ok["sha256"], result_hash.to_string());
+    // Verify an artifact with its key (found beside it) against the commitments on chain.
+    let verify = |args: &[&str]| {
+        let mut all = vec!["audit", "verify"];
+        all.extend_from_slice(args);
+        env.run(None, &all)
+    };
+    let job_text = job_id.to_string();
+    let artifact_text = artifact.to_str().unwrap();
+    let ok = verify(&[&job_text, "--artifact", artifact_text, "--json"]).json();
+    assert_eq!(ok["matches"].as_array().unwrap().len(), 2, "{ok}");
+    assert_eq!(ok["matches"][1]["participant"], addr(4));
+    // Without the key nobody can test the file (a guessed result) against the chain.
+    let other_key = env.dir.path().join("other.key");
+    std::fs::write(&other_key, wefe_crypto::commitment::CommitmentKey::random().unwrap().to_hex()).unwrap();
+    let guess = verify(&[&job_text, "--artifact", artifact_text, "--key", other_key.to_str().unwrap()]);
+    assert_ne!(guess.code, 0);
+    assert!(guess.stderr.contains("matches no result commitment of job"), "{}", guess.stderr);
+    let missing = verify(&[&job_text, "--artifact", artifact_text, "--key", "absent.key"]);
+    assert!(missing.stderr.contains("cannot read the commitment key absent.key"), "{}", missing.stderr);
     std::fs::write(&artifact, "customer_id\nc-17\n").unwrap();
-    let bad = env.run(None, &["audit", "verify", &job_id.to_string(), "--artifact", artifact.to_str().unwrap()]);
+    let bad = verify(&[&job_text, "--artifact", artifact_text]);
     assert_ne!(bad.code, 0);
-    assert!(bad.stderr.contains("matches no result hash of job"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("matches no result commitment of job"), "{}", bad.stderr);
 
     // A member's trail and a filtered event listing, as CSV.
     let trail = env.ok_json(None, &["audit", "member", &addr(4)]);
@@ -455,7 +483,7 @@ async fn bad_input_is_refused_in_one_line_without_changing_the_chain() {
         ),
         ("unknown member", Some(0), vec!["member", "approve", stranger], vec![], format!("unknown member: {stranger}")),
         ("unknown job", Some(3), vec!["job", "approve", "99"], vec![], "unknown job 99".into()),
-        ("unknown dataset", None, vec!["dataset", "show", "nope"], vec![], "unknown dataset nope".into()),
+        ("unknown dataset", None, vec!["dataset", "show", "nope"], vec![], "no member has a dataset named nope".into()),
         ("not an admin", Some(3), vec!["member", "suspend", &a4], vec![], format!("not an admin: {}", addr(3))),
         (
             "not a member",
@@ -483,7 +511,85 @@ async fn bad_input_is_refused_in_one_line_without_changing_the_chain() {
             Some(4),
             vec!["dataset", "retire", "a-ids"],
             vec![],
-            format!("{} does not own dataset a-ids", addr(4)),
+            format!("{} has no dataset named a-ids", addr(4)),
+        ),
+        (
+            "dataset of no participant",
+            Some(4),
+            vec!["job", "propose", "--kind", "psi", "--participant", &a4, "--participant", &a5, "--dataset", "a-ids"],
+            vec![],
+            "--dataset a-ids: no participant has an active dataset by that name".into(),
+        ),
+        (
+            "run window too long",
+            Some(3),
+            vec![
+                "job",
+                "propose",
+                "--kind",
+                "psi",
+                "--participant",
+                &a3,
+                "--participant",
+                &a4,
+                "--run-blocks",
+                "999999",
+            ],
+            vec![],
+            "allows at most 201600 blocks".into(),
+        ),
+        (
+            "approval window too long",
+            Some(3),
+            vec![
+                "job",
+                "propose",
+                "--kind",
+                "psi",
+                "--participant",
+                &a3,
+                "--participant",
+                &a4,
+                "--deadline-blocks",
+                "999999",
+            ],
+            vec![],
+            "allows at most 201600".into(),
+        ),
+        (
+            "unrecoverable threshold",
+            Some(0),
+            vec!["admin", "propose", "change-threshold", "--value", "3"],
+            vec![],
+            "would lock governance if one admin key were lost".into(),
+        ),
+        (
+            "single admin without the flag",
+            Some(0),
+            vec!["chain", "deploy", "--admin", &a3, "--threshold", "1", "--out", "other.toml"],
+            vec![],
+            "--single-admin".into(),
+        ),
+        (
+            "threshold equal to the admins",
+            Some(0),
+            vec!["chain", "deploy", "--admin", &a3, "--admin", &a4, "--threshold", "2", "--out", "other.toml"],
+            vec![],
+            "--threshold 2 with 2 admins".into(),
+        ),
+        (
+            "operator is a member",
+            Some(3),
+            vec!["member", "set-operator", &a4],
+            vec![],
+            "cannot be an operator key".into(),
+        ),
+        (
+            "withdraw another's request",
+            Some(4),
+            vec!["cert", "withdraw", "1"],
+            vec![],
+            "only the member that made request 1 may withdraw it".into(),
         ),
         (
             "malformed hash",
@@ -625,12 +731,28 @@ fn every_verb_has_help() {
         ("chain", &["deploy", "info"]),
         (
             "member",
-            &["apply", "update-endpoint", "rotate-key", "approve", "suspend", "reinstate", "remove", "list", "show"],
+            &[
+                "apply",
+                "update-endpoint",
+                "rotate-key",
+                "withdraw",
+                "set-operator",
+                "clear-operator",
+                "approve",
+                "suspend",
+                "reinstate",
+                "remove",
+                "list",
+                "show",
+            ],
         ),
         ("admin", &["propose", "vote", "cancel", "list", "show"]),
-        ("cert", &["ca-init", "publish-root", "csr", "request", "issue", "reject", "revoke", "status", "verify"]),
+        (
+            "cert",
+            &["ca-init", "publish-root", "csr", "request", "withdraw", "issue", "reject", "revoke", "status", "verify"],
+        ),
         ("dataset", &["register", "update", "retire", "grant", "revoke", "list", "show"]),
-        ("job", &["propose", "approve", "reject", "cancel", "expire", "list", "show"]),
+        ("job", &["propose", "approve", "reject", "cancel", "expire", "timeout", "list", "show", "watch"]),
         ("audit", &["job", "member", "events", "verify"]),
     ];
     for (group, names) in verbs {
@@ -745,4 +867,130 @@ async fn x509_certificates_checked_against_the_chain() {
     refused(None, &["cert", "verify", "--cert", "junk.pem"], "malformed PEM");
     env.ok(Some(0), &["cert", "revoke", &id, "--reason", "drill", "--code", "1"]);
     refused(None, &["cert", "verify", "--cert", "a.pem"], "Revoked");
+}
+
+/// The review's attacks by one member on the others, through the CLI: each is
+/// refused (or made harmless) with one line saying why.
+#[tokio::test(flavor = "multi_thread")]
+async fn adversarial_members_are_refused() {
+    let env = Env::new();
+    env.deploy();
+    env.onboard(3, "Bank A");
+    env.onboard(4, "Bank B");
+    let refused = |key: Option<usize>, args: &[&str], part: &str| {
+        let r = env.run(key, args);
+        assert_ne!(r.code, 0, "wefe {args:?} should have failed: {}", r.stdout);
+        assert!(r.stderr.contains(part), "wefe {args:?}: {:?} lacks {part:?}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "not one line: {}", r.stderr);
+    };
+    let register = |key: usize, name: &str, rows: &str| {
+        env.ok(Some(key), &["dataset", "register", name, "--schema", "id", "--rows", rows, "--visibility", "public"]);
+    };
+
+    // Name squatting: Bank B registers Bank A's name first and retires it;
+    // Bank A's own dataset of that name is unaffected.
+    register(4, "bank-a-customers", "1");
+    env.ok(Some(4), &["dataset", "retire", "bank-a-customers"]);
+    register(3, "bank-a-customers", "1000");
+    let a_ref = format!("bank-a-customers@{}", addr(3));
+    let shown = env.ok_json(None, &["dataset", "show", &a_ref]);
+    assert_eq!((shown["status"].as_str(), shown["rows"].as_u64()), (Some("Active"), Some(1000)));
+    // Both have one by that name now: a bare name is ambiguous.
+    register(4, "shared-name", "5");
+    register(3, "shared-name", "6");
+    refused(None, &["dataset", "show", "shared-name"], "2 members have a dataset named shared-name");
+    let job_args = |datasets: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> =
+            ["job", "propose", "--kind", "psi", "--participant", &addr(3), "--participant", &addr(4)]
+                .map(String::from)
+                .to_vec();
+        for d in datasets {
+            args.push("--dataset".into());
+            args.push((*d).to_owned());
+        }
+        args
+    };
+    fn as_args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let ambiguous = job_args(&["shared-name"]);
+    refused(Some(3), &as_args(&ambiguous), "2 participants have a dataset by that name");
+
+    // Approvals bind the data: Bank A changes its dataset after the proposal;
+    // Bank B's approval is refused before anything is signed, saying what changed.
+    register(4, "bank-b-customers", "800");
+    let mut args = job_args(&["bank-a-customers", "bank-b-customers"]);
+    args.push("--json".into());
+    let job = env.ok(Some(3), &as_args(&args)).json()["job_id"].as_u64().unwrap().to_string();
+    env.ok(Some(3), &["job", "approve", &job]);
+    env.ok(Some(3), &["dataset", "update", "bank-a-customers", "--rows", "1200"]);
+    let before = env.head().await;
+    refused(Some(4), &["job", "approve", &job], "changed since the proposal: version 1 → 2; rows 1000 → 1200");
+    assert_eq!(env.head().await, before, "nothing was sent");
+
+    // A job cannot hang: approved with two blocks to run, nobody reports; once
+    // the deadline has passed anyone can close it as timed out.
+    let mut args = job_args(&["bank-b-customers"]);
+    args.extend(["--run-blocks", "2", "--json"].map(String::from));
+    let job = env.ok(Some(4), &as_args(&args)).json()["job_id"].as_u64().unwrap().to_string();
+    env.ok(Some(3), &["job", "approve", &job]);
+    env.ok(Some(4), &["job", "approve", &job]);
+    refused(Some(9), &["job", "timeout", &job], "the run deadline");
+    for _ in 0..3 {
+        env.ok(
+            Some(4),
+            &["dataset", "register", &format!("filler-{}", env.head().await), "--schema", "x", "--rows", "1"],
+        );
+    }
+    env.ok(Some(9), &["job", "timeout", &job]);
+    let shown = env.ok_json(None, &["job", "show", &job]);
+    assert_eq!(shown["status"], "TimedOut");
+    let watched = env.ok_json(None, &["job", "watch", &job]);
+    assert_eq!(watched["status"], "TimedOut", "watch returns once the job is closed");
+
+    // A key rotation cannot dodge a suspension: the vote opened before the
+    // rotation still executes, and reinstatement asks for the new key's approval.
+    let first = env.ok_json(Some(0), &["member", "suspend", &addr(4)]);
+    assert_eq!(first["executed"], false);
+    let key2 = format!("04{}", "77".repeat(64));
+    env.ok(Some(4), &["member", "rotate-key", "--public-key", &key2]);
+    assert_eq!(env.ok_json(Some(1), &["member", "suspend", &addr(4)])["executed"], true);
+    assert_eq!(env.ok_json(None, &["member", "show", &addr(4)])["status"], "Suspended");
+    env.ok(Some(0), &["member", "reinstate", &addr(4)]);
+    env.ok(Some(1), &["member", "reinstate", &addr(4)]);
+    assert_eq!(env.ok_json(None, &["member", "show", &addr(4)])["status"], "Pending");
+    env.ok(Some(0), &["member", "approve", &addr(4)]);
+    env.ok(Some(1), &["member", "approve", &addr(4)]);
+
+    // Member proposals bind the membership they target: a suspension opened
+    // against Bank B's membership cannot execute after it was removed and
+    // admitted again.
+    let stale = env.ok_json(Some(0), &["member", "suspend", &addr(4)])["proposal_id"].as_u64().unwrap().to_string();
+    env.ok(Some(1), &["member", "remove", &addr(4)]);
+    env.ok(Some(2), &["member", "remove", &addr(4)]);
+    let key3 = format!("04{}", "78".repeat(64));
+    env.ok(Some(4), &["member", "apply", "--name", "Bank B", "--endpoint", "http://b", "--public-key", &key3]);
+    env.ok(Some(0), &["member", "approve", &addr(4)]);
+    env.ok(Some(1), &["member", "approve", &addr(4)]);
+    refused(Some(1), &["admin", "vote", &stale], "was removed and admitted again since this proposal was opened");
+    let shown = env.ok_json(None, &["member", "show", &addr(4)]);
+    assert_eq!((shown["status"].as_str(), shown["membership"].as_u64()), (Some("Active"), Some(2)));
+
+    // An operator key reports for its member and can do nothing else.
+    env.ok(Some(3), &["member", "set-operator", &addr(8)]);
+    assert_eq!(env.ok_json(None, &["member", "show", &addr(3)])["operator"], addr(8));
+    let propose = job_args(&[]);
+    refused(Some(8), &as_args(&propose), &format!("not an active member: {}", addr(8)));
+    refused(Some(8), &["dataset", "register", "x", "--schema", "x", "--rows", "1"], "not an active member");
+    refused(Some(9), &["member", "set-operator", &addr(8)], "unknown member");
+    env.ok(Some(3), &["member", "clear-operator"]);
+    assert_eq!(env.ok_json(None, &["member", "show", &addr(3)])["operator"], Value::Null);
+
+    // Certificate requests are bounded per member, and withdrawn by their owner.
+    for i in 0..3u8 {
+        env.ok(Some(3), &["cert", "request", "--csr-hash", &hash(0x10 + i)]);
+    }
+    refused(Some(3), &["cert", "request", "--csr-hash", &hash(0x20)], "already has 3 certificate requests open");
+    env.ok(Some(3), &["cert", "withdraw", "1"]);
+    env.ok(Some(3), &["cert", "request", "--csr-hash", &hash(0x20)]);
 }

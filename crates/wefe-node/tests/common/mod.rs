@@ -61,8 +61,30 @@ pub async fn send_retrying<C: alloy::sol_types::SolCall + Clone>(
     panic!("nonce still taken after 20 attempts")
 }
 
+/// The operator key of the member with dev key `member` (3, 4, 5 → 6, 7, 8):
+/// what that member's node runs with.
+pub const fn operator_of(member: usize) -> usize {
+    member + 3
+}
+
+/// The member with dev key `member` authorises its operator key on chain.
+pub async fn set_operator(gov: &Governance<EthereumBackend>, member: usize) {
+    use wefe_chain::bindings::Consortium;
+    let call = Consortium::setOperatorCall { operator: signer(operator_of(member)).address() };
+    gov.send(wefe_chain::Target::Consortium, call).await.unwrap();
+}
+
+/// `name` owned by the member with dev key `key`, as the contract takes it.
+pub fn dataset(name: &str, key: usize) -> wefe_chain::bindings::JobRegistry::DatasetRef {
+    wefe_chain::bindings::JobRegistry::DatasetRef {
+        owner: signer(key).address(),
+        name: alloy::primitives::B256::from(wefe_core::DatasetId::parse(name).unwrap().to_bytes()),
+    }
+}
+
 /// Dev key 3 proposes a job for keys 3 and 4 (approval deadline `deadline_blocks`
-/// ahead); both approve it. Returns its id.
+/// ahead; the i-th dataset belongs to the i-th participant); both approve it.
+/// Returns its id.
 pub async fn propose_and_approve(
     a: &Governance<EthereumBackend>,
     b: &Governance<EthereumBackend>,
@@ -71,7 +93,6 @@ pub async fn propose_and_approve(
     params: &str,
     deadline_blocks: u64,
 ) -> alloy::primitives::U256 {
-    use alloy::primitives::B256;
     use wefe_chain::bindings::JobRegistry;
     use wefe_chain::{ChainBackend, Target};
 
@@ -79,9 +100,10 @@ pub async fn propose_and_approve(
     let call = JobRegistry::proposeCall {
         kind: kind.into(),
         participants: vec![signer(3).address(), signer(4).address()],
-        datasetIds: datasets.iter().map(|d| B256::from(wefe_core::DatasetId::parse(d).unwrap().to_bytes())).collect(),
+        datasets: datasets.iter().zip([3, 4]).map(|(d, key)| dataset(d, key)).collect(),
         params: params.into(),
         deadlineBlock: head + deadline_blocks,
+        runBlocks: 5000,
     };
     send_retrying(a, Target::JobRegistry, call).await;
     let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();

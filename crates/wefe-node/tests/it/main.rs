@@ -33,6 +33,7 @@ async fn consortium(anvil: &Anvil) -> ContractAddresses {
         member.send(Target::Consortium, call).await.unwrap();
         let approve = Consortium::proposeCall { kind: 0, target: signer(key).address(), value: U256::from(1) };
         admin.send(Target::Consortium, approve).await.unwrap();
+        common::set_operator(&member, key).await;
     }
     deployed.addresses
 }
@@ -109,7 +110,7 @@ fn start_node(config: &Path) -> Child {
         .args(["run", "--config"])
         .arg(config)
         .env("WEFE_LOG", "warn")
-        .env("WEFE_PRIVATE_KEY", DEV_KEYS[3])
+        .env("WEFE_OPERATOR_KEY", DEV_KEYS[common::operator_of(3)])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -372,14 +373,18 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
         assert!(failed.error.unwrap().contains("unknown protocol 'rr22'"));
     }
 
-    // The chain agrees: completed with each party's artifact hash; the bad job failed.
+    // The chain agrees: completed with each party's commitment (and nothing
+    // published: the params list no summary field); the bad job failed.
     assert_eq!(a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(good) }).await.unwrap(), 4);
     assert_eq!(a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(bad) }).await.unwrap(), 5);
     for (key, (store, _, _)) in [3usize, 4].iter().zip(&parties) {
         let report = report_of(&a, good, *key).await;
         let stored = store.job(good).await.unwrap().unwrap();
-        assert_eq!(Some(report.resultHash.to_string()), stored.result_hash);
-        assert_eq!(report.summary, r#"{"intersection_size":100,"protocol":"ecdh"}"#);
+        assert_eq!(Some(report.commitment.to_string()), stored.result_commitment);
+        assert_eq!(report.text, "");
+        assert_eq!(stored.summary.as_deref(), Some(r#"{"intersection_size":100,"protocol":"ecdh"}"#));
+        // The artifact opens the commitment with the key written beside it.
+        assert!(wefe_node::disclosure::read_committed(&stored).is_ok());
     }
 }
 
@@ -452,7 +457,7 @@ async fn a_peer_failure_ends_the_job_early_and_a_stored_result_survives_a_restar
     assert!(scheduler.recover().await.unwrap().is_empty(), "nothing to fail");
     assert_eq!(store.job(second).await.unwrap().unwrap().status, status::COMPLETED);
     let report = report_of(&a, second, 3).await;
-    assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
+    assert_eq!((report.state, report.commitment.to_string()), (5, hash));
 
     // A report left pending (the chain node was down) is sent on the next round.
     let third = approved_job(&a, &b, "psi").await;
@@ -463,7 +468,7 @@ async fn a_peer_failure_ends_the_job_early_and_a_stored_result_survives_a_restar
     scheduler.launch_ready().await.unwrap();
     assert_eq!(store.job(third).await.unwrap().unwrap().status, status::COMPLETED);
     let report = report_of(&a, third, 3).await;
-    assert_eq!((report.state, report.resultHash.to_string()), (5, hash));
+    assert_eq!((report.state, report.commitment.to_string()), (5, hash));
 }
 
 /// Records a result for job `id` in `status`, as a node does before reporting it.
@@ -471,10 +476,10 @@ async fn store_result(store: &Store, id: u64, status: &str, hash: &str) {
     let recorded = wefe_store::JobUpdate {
         status,
         progress: 0.95,
-        result_hash: Some(hash),
+        result_commitment: Some(hash),
         result_path: Some("/nonexistent/job.csv"),
         summary: Some(r#"{"intersection_size":0}"#),
-        error: None,
+        ..wefe_store::JobUpdate::default()
     };
     store.update_job(id, &recorded).await.unwrap();
 }
@@ -571,7 +576,8 @@ async fn a_learning_job_whose_peer_stops_answering_times_out() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(report.state, 6, "failed on chain");
-    assert!(report.reason.contains("timed out"), "{}", report.reason);
+    assert_eq!(report.failure, 5, "category Timeout");
+    assert!(!report.commitment.is_zero(), "a commitment to the detail");
 }
 
 /// The gateway's view of certificates is the chain's: issued certificates and
@@ -683,7 +689,7 @@ async fn bad_key_files_and_certificates_are_one_line() {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_wefe-node"));
         cmd.args(["run", "--config"])
             .arg(&party)
-            .env("WEFE_PRIVATE_KEY", DEV_KEYS[3])
+            .env("WEFE_OPERATOR_KEY", DEV_KEYS[common::operator_of(3)])
             .env_remove("WEFE_SM2_KEY_PASSWORD");
         for (k, v) in env {
             cmd.env(k, v);

@@ -73,8 +73,10 @@ fn job(id: u64) -> NewJob {
         kind: "psi".into(),
         params: r#"{"protocol":"ecdh"}"#.into(),
         participants: r#"["0x01","0x02"]"#.into(),
-        datasets: r#"["bank-a"]"#.into(),
+        datasets: r#"["bank-a@0x0000000000000000000000000000000000000001"]"#.into(),
+        dataset_digests: format!(r#"["0x{}"]"#, "ab".repeat(32)),
         approved_block: 9,
+        run_deadline_block: 509,
     }
 }
 
@@ -178,14 +180,30 @@ async fn a_job_id_is_stored_once() {
         let update = JobUpdate {
             status: "completed",
             progress: 1.0,
-            result_hash: Some("0xabc"),
+            result_commitment: Some("0xabc"),
             result_path: Some("/data/results/7.csv"),
             summary: Some(r#"{"intersection":2}"#),
-            error: None,
+            ..JobUpdate::default()
         };
         store.update_job(7, &update).await.unwrap();
         let done = store.job(7).await.unwrap().unwrap();
-        assert_eq!((done.status.as_str(), done.result_hash.as_deref()), ("completed", Some("0xabc")));
+        assert_eq!((done.status.as_str(), done.result_commitment.as_deref()), ("completed", Some("0xabc")));
+        assert_eq!((done.job.run_deadline_block, done.job.dataset_digests.len()), (509, 70));
+        // A failure keeps its category and the key of the detail's commitment.
+        let failed = JobUpdate {
+            status: "failed",
+            progress: 1.0,
+            error: Some("peer 0x02 stopped answering"),
+            failure_category: Some("Peer"),
+            failure_key: Some("00ff"),
+            ..JobUpdate::default()
+        };
+        store.update_job(7, &failed).await.unwrap();
+        let stored = store.job(7).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.failure_category.as_deref(), stored.failure_key.as_deref(), stored.result_commitment.as_deref()),
+            (Some("Peer"), Some("00ff"), Some("0xabc"))
+        );
         assert!(
             store.update_job(7, &JobUpdate { status: "running", progress: 1.5, ..Default::default() }).await.is_err()
         );
