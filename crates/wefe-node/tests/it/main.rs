@@ -255,6 +255,40 @@ async fn bad_configuration_is_one_line() {
     assert!(stderr.contains("missing.toml") && stderr.contains("cannot read"), "{stderr}");
 }
 
+/// The node signs its reports with the operator key its member authorised on
+/// chain, never with the member's governance key: both mistakes are refused
+/// at start, in one line saying what to do.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_node_runs_only_with_its_members_operator_key() {
+    let anvil = Anvil::spawn().unwrap();
+    let contracts = consortium(&anvil).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_node_config(dir.path(), &anvil, contracts, signer(3).address());
+    let run = |key: &str| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_wefe-node"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("WEFE_OPERATOR_KEY", key)
+            .env("WEFE_LOG", "error")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        stderr
+    };
+    let governance = run(DEV_KEYS[3]);
+    assert!(governance.contains("refusing to run with the governance key of member"), "{governance}");
+    let stranger = run(DEV_KEYS[9]);
+    assert!(
+        stranger.contains(&format!("is not the operator key of member {}", signer(3).address()))
+            && stranger.contains(&format!("its operator is {}", signer(common::operator_of(3)).address()))
+            && stranger.contains("wefe member set-operator"),
+        "{stranger}"
+    );
+    assert!(!stranger.contains(&DEV_KEYS[9][2..]), "a private key leaked");
+}
+
 type Nets = std::collections::HashMap<
     u64,
     (wefe_core::transport::memory::MemoryNetwork, Vec<wefe_core::transport::memory::MemoryTransport>),
