@@ -57,6 +57,8 @@ if [ -e "$work" ] && [ ! -f "$work/.wefe-demo" ]; then
   exit 1
 fi
 rm -rf "$work"
+# Results, commitment keys and keystores the demo writes are for its user only.
+umask 077
 mkdir -p "$work/keys" "$work/pki"
 touch "$work/.wefe-demo"
 chmod 700 "$work/keys"
@@ -135,15 +137,16 @@ for party in bank-a bank-b regulator; do
 done
 "$wefe_bin" member list
 
-step "each member makes an operator key for its node and authorises it on chain (it can report job progress, nothing else)"
+step "each member makes an operator key for its node: nominated by the member, accepted by the key (it can report job progress, nothing else)"
 declare -A operator
 for party in bank-a bank-b regulator; do
   "$wefe_bin" key new --out "$work/keys/$party-operator.json" --password-file "$work/keys/password" >/dev/null
   operator[$party]=$("$wefe_bin" key address --keystore "$work/keys/$party-operator.json" --password-file "$work/keys/password")
-  as "$party" member set-operator "${operator[$party]}" >/dev/null
   # anvil charges gas (FISCO BCOS does not): the new account gets some test ether.
   contracts/bin/cast send --rpc-url "$WEFE_RPC_URL" --private-key "${dev_keys[0]}" --value 1ether \
     "${operator[$party]}" >/dev/null
+  as "$party" member set-operator "${operator[$party]}" >/dev/null
+  as "$party-operator" member accept-operator "${addr[$party]}" >/dev/null
   note "$party: node operator key ${operator[$party]} (the governance key stays with the member)"
 done
 

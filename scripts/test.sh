@@ -30,6 +30,18 @@ rm -rf contracts/invariant-reach
 step "contracts: the invariant handlers reached their deep states"
 node scripts/lib/invariant-reach.js
 
+step "contracts: forge coverage of contracts/src is 100% (lines, statements, branches, functions)"
+(cd contracts && bin/forge coverage --no-match-path 'test/invariant/*' --report summary) >"$logs/coverage.log" 2>&1 ||
+  { cat "$logs/coverage.log"; exit 1; }
+covered=$(grep -c '^| src/' "$logs/coverage.log" || true)
+uncovered=$(grep '^| src/' "$logs/coverage.log" | grep -E ' [0-9]{1,2}\.[0-9]{2}% ' || true)
+if [ "$covered" -lt 4 ] || [ -n "$uncovered" ]; then
+  grep -E '^\| (File|src/)' "$logs/coverage.log"
+  echo "forge coverage: every contract in contracts/src must stay at 100%" >&2
+  exit 1
+fi
+grep -E '^\| (File|src/)' "$logs/coverage.log"
+
 step "contracts: gas snapshot matches contracts/.gas-snapshot"
 # Fuzz and invariant gas figures depend on the random inputs, so the snapshot
 # covers the deterministic tests only. Regenerate with: scripts/test.sh --snapshot

@@ -11,8 +11,10 @@ import {Consortium, NotActiveMember} from "./Consortium.sol";
 /// file from the authority. Gateways refuse peers whose certificate does not read `Issued` here, or is not
 /// signed by the root key of its issuer.
 /// A certificate reads valid (`isValid`, `validity`) only while it is issued and not revoked, its issuer
-/// is still an appointed authority whose published root is the one it was issued under, and its member is
-/// active with the key it had at issuance. A member has at most `MAX_OPEN_REQUESTS` requests open at once;
+/// is still an authority in the term it issued in (a dismissal is final for those certificates, even if
+/// the account is appointed again) with the published root it issued under, and its member is active with
+/// the key it had when it requested the certificate (issuing refuses a request whose member changed its key
+/// since). A member has at most `MAX_OPEN_REQUESTS` requests open at once;
 /// it can withdraw them.
 /// @dev Validity times are X.509 times (Unix seconds) checked by gateways off chain: the chain never
 /// compares them with block.timestamp (FISCO BCOS counts it in milliseconds).
@@ -47,8 +49,11 @@ contract CertificateRegistry {
         uint64 notAfter;
         string uri;
         address issuer;
-        // The member's key version (Consortium.keyVersionOf) when the certificate was issued.
+        // The member's key version (Consortium.keyVersionOf) when it requested the certificate; issuing
+        // needs it unchanged.
         uint32 keyVersion;
+        // The issuer's term as authority (Consortium.authorityTerm) when it issued.
+        uint32 issuerTerm;
         CertificateStatus status;
         uint64 requestedBlock;
         uint64 issuedBlock;
@@ -91,6 +96,7 @@ contract CertificateRegistry {
     error InvalidRootKey(uint256 length);
     error TooManyOpenRequests(address member, uint256 open);
     error NotRequester(uint256 certificateId, address account);
+    error StaleRequest(uint256 certificateId, uint256 requestedKeyVersion, uint256 currentKeyVersion);
 
     /// @notice A member asked for a certificate for the key in the CSR with hash `csrHash`.
     event CertificateRequested(uint256 indexed certificateId, address indexed member, bytes32 csrHash);
@@ -155,6 +161,7 @@ contract CertificateRegistry {
         c.member = msg.sender;
         c.csrHash = csrHash;
         c.status = CertificateStatus.Requested;
+        c.keyVersion = consortium.keyVersionOf(msg.sender);
         c.requestedBlock = uint64(block.number);
         emit CertificateRequested(certificateId, msg.sender, csrHash);
     }
@@ -178,6 +185,8 @@ contract CertificateRegistry {
         Certificate storage c = _get(certificateId);
         if (c.status != CertificateStatus.Requested) revert InvalidCertificateStatus(certificateId, c.status);
         if (!consortium.isActive(c.member)) revert NotActiveMember(c.member);
+        uint32 keyVersion = consortium.keyVersionOf(c.member);
+        if (keyVersion != c.keyVersion) revert StaleRequest(certificateId, c.keyVersion, keyVersion);
         if (certificateHash == bytes32(0)) revert ZeroHash();
         uint256 other = certificateIdByHash[certificateHash];
         if (other != 0) revert CertificateHashInUse(certificateHash, other);
@@ -189,7 +198,7 @@ contract CertificateRegistry {
         certificateIdByHash[certificateHash] = certificateId;
         latestCertificateOf[c.member] = certificateId;
         openRequests[c.member] -= 1;
-        c.keyVersion = consortium.keyVersionOf(c.member);
+        c.issuerTerm = consortium.authorityTerm(msg.sender);
         c.rootHash = _roots[msg.sender].certificateHash;
         c.certificateHash = certificateHash;
         c.serial = serial;
@@ -282,7 +291,9 @@ contract CertificateRegistry {
         if (id == 0) return Validity.Unknown;
         Certificate storage c = _certificates[id - 1];
         if (c.status != CertificateStatus.Issued) return Validity.Revoked;
-        if (!consortium.isCertificateAuthority(c.issuer)) return Validity.IssuerDismissed;
+        if (!consortium.isCertificateAuthority(c.issuer) || consortium.authorityTerm(c.issuer) != c.issuerTerm) {
+            return Validity.IssuerDismissed;
+        }
         if (_roots[c.issuer].certificateHash != c.rootHash) return Validity.RootReplaced;
         if (!consortium.isActive(c.member)) return Validity.MemberNotActive;
         if (consortium.keyVersionOf(c.member) != c.keyVersion) return Validity.KeyRotated;

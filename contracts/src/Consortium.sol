@@ -124,6 +124,7 @@ contract Consortium {
     error InvalidOperator(address operator);
     error OperatorInUse(address operator, address member);
     error AccountIsOperator(address account);
+    error NotNominated(address member, address account);
 
     /// @notice An institution applied (or re-applied after removal) to join; `keyVersion` is the version
     /// of `publicKey` that an ApproveMember proposal must name.
@@ -157,8 +158,13 @@ contract Consortium {
     event ProposalCancelled(uint256 indexed proposalId, address indexed by);
     /// @notice A job window cap changed: `maxApprovalBlocks` (which = 0) or `maxRunBlocks` (which = 1).
     event JobWindowChanged(uint8 indexed which, uint64 from, uint64 to, uint256 indexed proposalId);
-    /// @notice A member authorised `operator` (zero: none) to report job progress in its name.
+    /// @notice `member` nominated `operator` (zero: withdrew its nomination); the account must accept.
+    event OperatorNominated(address indexed member, address indexed operator);
+    /// @notice `member`'s operator key (zero: none) changed: accepted, removed or resigned.
     event OperatorChanged(address indexed member, address indexed previous, address indexed operator);
+    /// @notice `authority` was appointed for the `term`-th time (its certificates of earlier terms no
+    /// longer count).
+    event AuthorityTermStarted(address indexed authority, uint32 term);
 
     mapping(address => Member) private _members;
     address[] private _memberList;
@@ -194,6 +200,11 @@ contract Consortium {
     mapping(address => address) public operatorOf;
     /// @notice The member an operator key reports for (zero: not an operator).
     mapping(address => address) public memberOfOperator;
+    /// @notice The account a member nominated as operator, until it accepts (zero: none).
+    mapping(address => address) public nominatedOperatorOf;
+    /// @notice How many times `account` was appointed certificate authority (its current term while it is
+    /// one). Certificates record the term they were issued in.
+    mapping(address => uint32) public authorityTerm;
 
     modifier onlyAdmin() {
         if (!isAdmin[msg.sender]) revert NotAdmin(msg.sender);
@@ -272,31 +283,60 @@ contract Consortium {
         emit MemberStatusChanged(msg.sender, s, MemberStatus.Withdrawn, 0);
     }
 
-    /// @notice Authorises `operator` to report the progress of the caller's jobs (started, completed,
-    /// failed) and nothing else; zero removes the current operator. A member's node runs with its operator
-    /// key, never with the member's governance key. Setting one needs an active member; removing one is
+    /// @notice Nominates `operator` to report the progress of the caller's jobs (started, completed,
+    /// failed) and nothing else; the operator account takes the role by calling `acceptOperator`, so no one
+    /// can make an account an operator (and bar it from becoming a member, admin or authority) without its
+    /// key. Zero withdraws the nomination and removes the current operator. A member's node runs with its
+    /// operator key, never with the member's governance key. Nominating needs an active member; removing is
     /// always allowed. The operator must be a fresh account: no member, applicant, admin, certificate
     /// authority or other member's operator.
     /// @param operator The node's account, or zero.
     function setOperator(address operator) external {
         MemberStatus s = _members[msg.sender].status;
         if (s == MemberStatus.None) revert UnknownMember(msg.sender);
-        address previous = operatorOf[msg.sender];
         if (operator == address(0)) {
-            if (previous == address(0)) revert InvalidOperator(operator);
-        } else {
-            if (s != MemberStatus.Active) revert NotActiveMember(msg.sender);
-            if (_members[operator].status != MemberStatus.None || isAdmin[operator] || isCertificateAuthority[operator])
-            {
-                revert InvalidOperator(operator);
+            address previous = operatorOf[msg.sender];
+            address nominated = nominatedOperatorOf[msg.sender];
+            if (previous == address(0) && nominated == address(0)) revert InvalidOperator(operator);
+            if (nominated != address(0)) {
+                delete nominatedOperatorOf[msg.sender];
+                emit OperatorNominated(msg.sender, address(0));
             }
-            address holder = memberOfOperator[operator];
-            if (holder != address(0)) revert OperatorInUse(operator, holder);
-            memberOfOperator[operator] = msg.sender;
+            if (previous != address(0)) {
+                delete memberOfOperator[previous];
+                delete operatorOf[msg.sender];
+                emit OperatorChanged(msg.sender, previous, address(0));
+            }
+            return;
         }
+        if (s != MemberStatus.Active) revert NotActiveMember(msg.sender);
+        _checkFreshOperator(operator);
+        nominatedOperatorOf[msg.sender] = operator;
+        emit OperatorNominated(msg.sender, operator);
+    }
+
+    /// @notice Takes the operator role `member` nominated the caller for; the member's previous operator (if
+    /// any) loses it. The member must still be active and the caller still a fresh account.
+    /// @param member The member that nominated the caller.
+    function acceptOperator(address member) external {
+        if (nominatedOperatorOf[member] != msg.sender) revert NotNominated(member, msg.sender);
+        if (_members[member].status != MemberStatus.Active) revert NotActiveMember(member);
+        _checkFreshOperator(msg.sender);
+        delete nominatedOperatorOf[member];
+        address previous = operatorOf[member];
         if (previous != address(0)) delete memberOfOperator[previous];
-        operatorOf[msg.sender] = operator;
-        emit OperatorChanged(msg.sender, previous, operator);
+        operatorOf[member] = msg.sender;
+        memberOfOperator[msg.sender] = member;
+        emit OperatorChanged(member, previous, msg.sender);
+    }
+
+    /// @notice Gives up the caller's operator role (the account is free again).
+    function resignOperator() external {
+        address member = memberOfOperator[msg.sender];
+        if (member == address(0)) revert InvalidOperator(msg.sender);
+        delete memberOfOperator[msg.sender];
+        delete operatorOf[member];
+        emit OperatorChanged(member, msg.sender, address(0));
     }
 
     /// @notice The member on whose behalf `account` reports job progress: the member whose operator it
@@ -346,6 +386,11 @@ contract Consortium {
     /// @notice True when `account` is an approved member that is neither suspended nor removed.
     function isActive(address account) external view returns (bool) {
         return _members[account].status == MemberStatus.Active;
+    }
+
+    /// @notice Both job window caps at once: (`maxApprovalBlocks`, `maxRunBlocks`).
+    function jobWindows() external view returns (uint64, uint64) {
+        return (maxApprovalBlocks, maxRunBlocks);
     }
 
     /// @notice The version of `account`'s current key (0 when it never applied).
@@ -544,7 +589,10 @@ contract Consortium {
             isCertificateAuthority[target] = true;
             _authorityList.push(target);
             _authorityIndex[target] = _authorityList.length;
+            uint32 term = authorityTerm[target] + 1;
+            authorityTerm[target] = term;
             emit CertificateAuthorityAppointed(target, id);
+            emit AuthorityTermStarted(target, term);
         } else if (kind == ProposalKind.SetMaxApprovalBlocks) {
             emit JobWindowChanged(0, maxApprovalBlocks, uint64(value), id);
             maxApprovalBlocks = uint64(value);
@@ -620,6 +668,14 @@ contract Consortium {
     /// threshold (to replace the lost one).
     function _checkRecoverable(uint256 threshold_, uint256 admins_) private pure {
         if (threshold_ >= admins_) revert UnrecoverableThreshold(threshold_, admins_);
+    }
+
+    function _checkFreshOperator(address operator) private view {
+        if (_members[operator].status != MemberStatus.None || isAdmin[operator] || isCertificateAuthority[operator]) {
+            revert InvalidOperator(operator);
+        }
+        address holder = memberOfOperator[operator];
+        if (holder != address(0)) revert OperatorInUse(operator, holder);
     }
 
     function _notOperator(address account) private view {

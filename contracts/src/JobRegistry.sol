@@ -10,7 +10,7 @@ import {DataRegistry, DatasetRef} from "./DataRegistry.sol";
 /// `JobApproved` is emitted and each participant's node launches its side by itself. Nodes then report
 /// started, completed (a commitment to their result + the summary the params declare public) or failed (a
 /// category + a commitment to the detail); when every participant completed, `JobCompleted`. After the
-/// run deadline, anyone may close a job still running as timed out.
+/// run deadline, anyone may close a job still running as timed out (and nothing else can close it).
 /// @dev Status only moves forward: Proposed, then Approved, Running and one of Completed / Failed /
 /// TimedOut; or from Proposed to Rejected / Cancelled / Expired. The approval deadline and the run window
 /// are capped by the consortium's `maxApprovalBlocks` and `maxRunBlocks`. The params are stored as a hash
@@ -235,12 +235,14 @@ contract JobRegistry {
         _checkShape(kind, participants.length, datasets.length, params);
         _checkWindows(deadlineBlock, runBlocks);
         jobId = _jobs.length + 1;
+        // Undecided participants have no report yet (the views say Pending): nothing is written for them
+        // until they decide.
         for (uint256 i = 0; i < participants.length; i++) {
             address p = participants[i];
             _onlyActive(p);
-            ParticipantReport storage r = _reports[jobId][p];
-            if (r.state != ParticipantState.None) revert DuplicateParticipant(p);
-            r.state = ParticipantState.Pending;
+            for (uint256 j = 0; j < i; j++) {
+                if (participants[j] == p) revert DuplicateParticipant(p);
+            }
         }
         StoredJob storage job = _jobs.push();
         job.kind = kind;
@@ -385,7 +387,8 @@ contract JobRegistry {
 
     /// @notice Reports that the participant's side failed; the whole job becomes Failed. Sent by the
     /// participant or its operator key, whatever the participant's membership status (a suspended or
-    /// removed participant can still say its side stopped), before or after the run deadline.
+    /// removed participant can still say its side stopped), until the run deadline: after it the job can
+    /// only be closed as timed out, so the participant that stalled cannot blame another.
     /// @param jobId The job.
     /// @param category What kind of failure.
     /// @param detailCommitment Commitment to the failure's detail, which the participant keeps (zero: none).
@@ -414,9 +417,20 @@ contract JobRegistry {
         return _jobs[jobId - 1].status;
     }
 
-    /// @notice What `participant` decided and reported for a job (state None when not a participant).
-    function participantReport(uint256 jobId, address participant) external view returns (ParticipantReport memory) {
-        return _reports[jobId][participant];
+    /// @notice What `participant` decided and reported for a job (state None when not a participant, Pending
+    /// while it has not decided).
+    function participantReport(uint256 jobId, address participant)
+        external
+        view
+        returns (ParticipantReport memory report)
+    {
+        report = _reports[jobId][participant];
+        if (
+            report.state == ParticipantState.None && jobId != 0 && jobId <= _jobs.length
+                && _isParticipant(_jobs[jobId - 1], participant)
+        ) {
+            report.state = ParticipantState.Pending;
+        }
     }
 
     /// @notice Number of jobs ever proposed.
@@ -537,9 +551,9 @@ contract JobRegistry {
 
     function _checkWindows(uint64 deadlineBlock, uint64 runBlocks) private view {
         if (deadlineBlock <= block.number) revert DeadlineInPast(deadlineBlock, block.number);
-        uint256 latest = block.number + consortium.maxApprovalBlocks();
+        (uint64 maxApproval, uint64 maxRun) = consortium.jobWindows();
+        uint256 latest = block.number + maxApproval;
         if (deadlineBlock > latest) revert DeadlineTooFar(deadlineBlock, latest);
-        uint64 maxRun = consortium.maxRunBlocks();
         if (runBlocks == 0 || runBlocks > maxRun) revert InvalidRunBlocks(runBlocks, maxRun);
     }
 
@@ -549,28 +563,41 @@ contract JobRegistry {
         if (job.status != JobStatus.Proposed) revert InvalidJobStatus(jobId, job.status);
         if (block.number > job.deadlineBlock) revert DeadlinePassed(jobId, job.deadlineBlock);
         ParticipantState s = _reports[jobId][msg.sender].state;
-        if (s == ParticipantState.None) revert NotParticipant(jobId, msg.sender);
+        if (s == ParticipantState.None && !_isParticipant(job, msg.sender)) revert NotParticipant(jobId, msg.sender);
         _onlyActive(msg.sender);
-        if (s != ParticipantState.Pending) revert AlreadyResponded(jobId, msg.sender, s);
+        if (s != ParticipantState.None) revert AlreadyResponded(jobId, msg.sender, s);
     }
 
-    /// @dev The checks shared by the three reports: the job is running, the caller reports for a
-    /// participant (itself or the member whose operator it is); started and completed also need an active
-    /// participant and a run deadline not passed.
+    function _isParticipant(StoredJob storage job, address account) private view returns (bool) {
+        address[] storage participants = job.participants;
+        for (uint256 i = 0; i < participants.length; i++) {
+            if (participants[i] == account) return true;
+        }
+        return false;
+    }
+
+    /// @dev The checks shared by the three reports: the job is running, its run deadline has not passed,
+    /// the caller reports for a participant (itself or the member whose operator it is); started and
+    /// completed also need an active participant.
     function _reporting(uint256 jobId, bool progress)
         private
         view
         returns (StoredJob storage job, address member, ParticipantReport storage r)
     {
         job = _get(jobId);
-        member = consortium.reportingMember(msg.sender);
-        r = _reports[jobId][member];
-        if (r.state == ParticipantState.None) revert NotParticipant(jobId, member);
+        // Every participant of a running job has decided, so has a report; the status comes first (an
+        // undecided participant of a proposed job is told the job is not running).
         _running(jobId, job);
-        if (progress) {
-            _onlyActive(member);
-            if (block.number > job.runDeadlineBlock) revert RunDeadlinePassed(jobId, job.runDeadlineBlock);
+        member = msg.sender;
+        r = _reports[jobId][member];
+        if (r.state == ParticipantState.None) {
+            // Not a participant itself: maybe the operator key of one.
+            member = consortium.reportingMember(msg.sender);
+            r = _reports[jobId][member];
+            if (r.state == ParticipantState.None) revert NotParticipant(jobId, member);
         }
+        if (block.number > job.runDeadlineBlock) revert RunDeadlinePassed(jobId, job.runDeadlineBlock);
+        if (progress) _onlyActive(member);
     }
 
     function _running(uint256 jobId, StoredJob storage job) private view {

@@ -33,7 +33,9 @@ abstract contract ConsortiumEvents {
     );
     event ProposalCancelled(uint256 indexed proposalId, address indexed by);
     event JobWindowChanged(uint8 indexed which, uint64 from, uint64 to, uint256 indexed proposalId);
+    event OperatorNominated(address indexed member, address indexed operator);
     event OperatorChanged(address indexed member, address indexed previous, address indexed operator);
+    event AuthorityTermStarted(address indexed authority, uint32 term);
 }
 
 abstract contract CertificateEvents {
@@ -209,6 +211,14 @@ abstract contract Base is Test {
 
     function _appointCa(address account) internal returns (uint256) {
         return _pass(Consortium.ProposalKind.AppointCertificateAuthority, account, 0);
+    }
+
+    /// @dev Makes `operator` `member`'s operator key: the member nominates it, the account accepts.
+    function _authorise(address member, address operator) internal {
+        vm.prank(member);
+        consortium.setOperator(operator);
+        vm.prank(operator);
+        consortium.acceptOperator(member);
     }
 
     function _instance(address account) internal view returns (uint256) {

@@ -94,6 +94,8 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(c.member, alice);
         assertEq(c.csrHash, CSR);
         assertEq(c.requestedBlock, 4242);
+        assertEq(c.keyVersion, 1, "the member's key version is taken at the request");
+        assertEq(c.issuerTerm, 0, "no issuer yet");
         assertEq(c.certificateHash, bytes32(0));
         assertEq(c.issuer, address(0));
         assertEq(c.closedBlock, 0);
@@ -350,18 +352,27 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(c.issuer, ca);
         assertEq(c.issuedBlock, 5000);
         assertEq(c.keyVersion, 1);
+        assertEq(c.issuerTerm, 1, "ca's first term");
         assertEq(c.rootHash, bytes32(0), "ca had published no root");
         assertEq(c.closedBlock, 0, "closed only by reject, withdrawal or revocation");
     }
 
-    function test_issue_recordsKeyVersionAndRoot() public {
+    /// @dev The key version comes from the request (and must still be current at issuance); the issuer's
+    /// term and root from the issuance.
+    function test_issue_recordsRequestKeyVersionIssuerTermAndRoot() public {
         _rotate(alice, 1);
         _approve(alice);
+        uint256 id = _request(alice, CSR);
+        assertEq(certs.getCertificate(id).keyVersion, 2);
+        _pass(Consortium.ProposalKind.DismissCertificateAuthority, ca, 0);
+        _appointCa(ca);
         _setRoot(ca, ROOT1);
-        uint256 id = _issued();
+        _issue(id, CERT, 1);
         CertificateRegistry.Certificate memory c = certs.getCertificate(id);
         assertEq(c.keyVersion, 2);
         assertEq(c.keyVersion, consortium.keyVersionOf(alice));
+        assertEq(c.issuerTerm, 2);
+        assertEq(c.issuerTerm, consortium.authorityTerm(ca));
         assertEq(c.rootHash, ROOT1);
         _assertValidity(CERT, VALID);
     }
@@ -431,6 +442,73 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         _rotate(alice, 1);
         vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, alice));
         _issue(id, CERT, 1);
+        _approve(alice);
+        vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.StaleRequest.selector, id, 1, 2));
+        _issue(id, CERT, 1);
+    }
+
+    /// @dev Attack: alice requests a certificate for the CSR of her key, then rotates it (say, it leaked)
+    /// and is re-approved. Before, the authority could still issue the old request, and the certificate
+    /// took alice's new key version at issuance: a certificate for the leaked key read valid. Now issuing a
+    /// request whose member changed its key since is refused; the request stays open until rejected or
+    /// withdrawn, and a request made with the new key is issued normally.
+    function test_attack_staleRequestCannotBeIssued() public {
+        uint256 id = _request(alice, CSR);
+        _rotate(alice, 1);
+        _approve(alice);
+        assertTrue(consortium.isActive(alice));
+        vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.StaleRequest.selector, id, 1, 2));
+        _issue(id, CERT, 1);
+        _assertValidity(CERT, UNKNOWN);
+        assertEq(_status(id), uint256(CertificateRegistry.CertificateStatus.Requested));
+        assertEq(certs.openRequests(alice), 1, "still open: it must be rejected or withdrawn");
+        assertEq(certs.latestCertificateOf(alice), 0);
+        vm.prank(ca);
+        certs.reject(id, "key rotated since the request");
+        assertEq(certs.openRequests(alice), 0);
+
+        uint256 fresh = _request(alice, keccak256("csr-new-key"));
+        assertEq(certs.getCertificate(fresh).keyVersion, 2);
+        _issue(fresh, CERT, 1);
+        _assertValidity(CERT, VALID);
+    }
+
+    /// @dev A removed member that was admitted again has a new key version: its old request is stale.
+    function testRevert_issue_requestOfEarlierMembership() public {
+        uint256 id = _request(alice, CSR);
+        _remove(alice);
+        _apply(alice, "Bank A");
+        _approve(alice);
+        vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.StaleRequest.selector, id, 1, 2));
+        _issue(id, CERT, 1);
+        vm.prank(alice);
+        certs.withdrawRequest(id);
+        assertEq(certs.openRequests(alice), 0);
+    }
+
+    /// @dev Only the key matters: a suspension and reinstatement with the same key leave a request issuable.
+    function test_issue_afterReinstatementWithSameKey() public {
+        uint256 id = _request(alice, CSR);
+        _suspend(alice);
+        _reinstate(alice);
+        _issue(id, CERT, 1);
+        assertEq(certs.getCertificate(id).keyVersion, 1);
+        _assertValidity(CERT, VALID);
+    }
+
+    function testFuzz_issue_staleRequest(uint8 rotations) public {
+        uint256 n = bound(rotations, 0, 5);
+        uint256 id = _request(alice, CSR);
+        for (uint256 i = 0; i < n; i++) {
+            _rotate(alice, i + 1);
+            _approve(alice);
+        }
+        if (n != 0) {
+            vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.StaleRequest.selector, id, 1, 1 + n));
+        }
+        _issue(id, CERT, 1);
+        assertEq(certs.isValid(CERT), n == 0);
+        assertEq(certs.openRequests(alice), n == 0 ? 0 : 1);
     }
 
     function testRevert_issue_zeroHash() public {
@@ -686,6 +764,48 @@ contract CertificateRegistryTest is Base, CertificateEvents {
         assertEq(_status(1), uint256(CertificateRegistry.CertificateStatus.Issued), "the record is unchanged");
     }
 
+    /// @dev Attack: a dismissal is final for the authority's certificates. Before, re-appointing a dismissed
+    /// authority (for instance after its key was recovered) revived every certificate it had ever issued,
+    /// those it issued with the compromised key included. Now certificates of an earlier term read
+    /// IssuerDismissed for good; those of the new term are valid.
+    function test_attack_reappointedAuthorityDoesNotReviveCertificates() public {
+        uint256 old = _issued();
+        assertEq(certs.getCertificate(old).issuerTerm, 1);
+        _dismiss(ca);
+        _assertValidity(CERT, ISSUER_DISMISSED);
+        _appointCa(ca);
+        assertTrue(consortium.isCertificateAuthority(ca));
+        assertEq(consortium.authorityTerm(ca), 2);
+        _assertValidity(CERT, ISSUER_DISMISSED);
+
+        uint256 renewed = _request(alice, keccak256("csr-renewed"));
+        _issue(renewed, keccak256("cert-renewed"), 2);
+        assertEq(certs.getCertificate(renewed).issuerTerm, 2);
+        _assertValidity(keccak256("cert-renewed"), VALID);
+        _assertValidity(CERT, ISSUER_DISMISSED);
+        // the serial of the first term stays used
+        uint256 b = _request(bob, CSR);
+        vm.expectRevert(abi.encodeWithSelector(CertificateRegistry.SerialInUse.selector, ca, 1));
+        _issue(b, keccak256("cert-b"), 1);
+
+        // and every later dismissal is final as well
+        _dismiss(ca);
+        _appointCa(ca);
+        _assertValidity(CERT, ISSUER_DISMISSED);
+        _assertValidity(keccak256("cert-renewed"), ISSUER_DISMISSED);
+        assertEq(_status(old), uint256(CertificateRegistry.CertificateStatus.Issued), "the record is unchanged");
+    }
+
+    /// @dev Another authority's term does not affect a certificate.
+    function test_validity_otherAuthorityReappointed() public {
+        address ca2 = makeAddr("ca2");
+        _appointCa(ca2);
+        _issued();
+        _dismiss(ca2);
+        _appointCa(ca2);
+        _assertValidity(CERT, VALID);
+    }
+
     /// @dev (b) A suspended member's certificate stops reading valid, and reads valid again once it is
     /// reinstated with the same key.
     function test_validity_memberSuspendedThenReinstated() public {
@@ -787,6 +907,7 @@ contract CertificateRegistryTest is Base, CertificateEvents {
     function testFuzz_validity_firstFailingReason(
         bool revoked,
         bool dismissed,
+        bool reappointed,
         bool newRoot,
         uint8 membership,
         bool rotated
@@ -805,7 +926,10 @@ contract CertificateRegistryTest is Base, CertificateEvents {
             vm.prank(alice);
             certs.revoke(1, 0, "");
         }
-        if (dismissed) _dismiss(ca);
+        if (dismissed) {
+            _dismiss(ca);
+            if (reappointed) _appointCa(ca); // a new term does not revive the certificate
+        }
 
         uint256 expected = VALID;
         if (revoked) expected = REVOKED;

@@ -2,6 +2,7 @@
 pragma solidity 0.8.11;
 
 import {Base, ConsortiumEvents} from "./Base.t.sol";
+import {Vm} from "./utils/ForgeStd.sol";
 import {Consortium, NotActiveMember, ZeroAddress} from "../src/Consortium.sol";
 
 contract ConsortiumTest is Base, ConsortiumEvents {
@@ -63,6 +64,16 @@ contract ConsortiumTest is Base, ConsortiumEvents {
     function _setOperator(address member, address operator) internal {
         vm.prank(member);
         consortium.setOperator(operator);
+    }
+
+    function _accept(address operator, address member) internal {
+        vm.prank(operator);
+        consortium.acceptOperator(member);
+    }
+
+    function _resign(address operator) internal {
+        vm.prank(operator);
+        consortium.resignOperator();
     }
 
     function _assertStatus(address account, Consortium.MemberStatus expected) internal view {
@@ -839,65 +850,193 @@ contract ConsortiumTest is Base, ConsortiumEvents {
 
     // ------------------------------------------------------------- operators
 
-    function test_setOperator() public {
-        vm.expectEmit(true, true, true, true);
-        emit OperatorChanged(alice, address(0), op1);
+    bytes32 internal constant NOMINATED_TOPIC = keccak256("OperatorNominated(address,address)");
+    bytes32 internal constant CHANGED_TOPIC = keccak256("OperatorChanged(address,address,address)");
+
+    /// @dev The first topic of every log the consortium emitted since `vm.recordLogs()` (the test's own
+    /// `emit` lines for vm.expectEmit are recorded too: they are left out).
+    function _recordedTopics() internal returns (bytes32[] memory topics) {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        topics = new bytes32[](logs.length);
+        uint256 n;
+        for (uint256 i = 0; i < logs.length; i++) {
+            if (logs[i].emitter == address(consortium)) topics[n++] = logs[i].topics[0];
+        }
+        assembly {
+            mstore(topics, n)
+        }
+    }
+
+    function _assertOperator(address member, address operator) internal view {
+        assertEq(consortium.operatorOf(member), operator, "operatorOf");
+        if (operator != address(0)) {
+            assertEq(consortium.memberOfOperator(operator), member, "memberOfOperator");
+            assertEq(consortium.reportingMember(operator), member, "the operator reports for the member");
+        }
+    }
+
+    function _assertFree(address account) internal view {
+        assertEq(consortium.memberOfOperator(account), address(0), "memberOfOperator");
+        assertEq(consortium.reportingMember(account), account, "reports for itself only");
+    }
+
+    /// @dev Nominating binds nothing: the account is not an operator until it accepts.
+    function test_setOperator_nominates() public {
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorNominated(alice, op1);
         _setOperator(alice, op1);
-        assertEq(consortium.operatorOf(alice), op1);
-        assertEq(consortium.memberOfOperator(op1), alice);
-        assertEq(consortium.reportingMember(op1), alice, "the operator reports for alice");
+        bytes32[] memory topics = _recordedTopics();
+        assertEq(topics.length, 1, "only OperatorNominated");
+        assertEq(topics[0], NOMINATED_TOPIC);
+        assertEq(consortium.nominatedOperatorOf(alice), op1);
+        _assertOperator(alice, address(0));
+        _assertFree(op1);
+        assertEq(consortium.nominatedOperatorOf(bob), address(0));
+    }
+
+    function test_acceptOperator() public {
+        _setOperator(alice, op1);
+        vm.roll(block.number + 3); // accepting need not happen in the nomination's block
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorChanged(alice, address(0), op1);
+        _accept(op1, alice);
+        bytes32[] memory topics = _recordedTopics();
+        assertEq(topics.length, 1, "only OperatorChanged");
+        assertEq(topics[0], CHANGED_TOPIC);
+        _assertOperator(alice, op1);
+        assertEq(consortium.nominatedOperatorOf(alice), address(0), "the nomination is used up");
         assertEq(consortium.reportingMember(alice), alice);
         assertEq(consortium.reportingMember(outsider), outsider);
         assertEq(consortium.operatorOf(bob), address(0));
     }
 
-    function test_setOperator_replaceFreesPrevious() public {
-        _setOperator(alice, op1);
-        vm.expectEmit(true, true, true, true);
-        emit OperatorChanged(alice, op1, op2);
+    /// @dev A new nomination does not touch the current operator until the nominee accepts; accepting
+    /// replaces it and frees the previous key.
+    function test_acceptOperator_replacesPrevious() public {
+        _authorise(alice, op1);
         _setOperator(alice, op2);
-        assertEq(consortium.operatorOf(alice), op2);
-        assertEq(consortium.memberOfOperator(op2), alice);
-        assertEq(consortium.memberOfOperator(op1), address(0), "the previous operator is freed");
-        assertEq(consortium.reportingMember(op1), op1);
-        // ... and can serve another member
-        _setOperator(bob, op1);
-        assertEq(consortium.memberOfOperator(op1), bob);
+        _assertOperator(alice, op1);
+        _assertFree(op2);
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorChanged(alice, op1, op2);
+        _accept(op2, alice);
+        _assertOperator(alice, op2);
+        _assertFree(op1);
+        // ... and the previous key can serve another member
+        _authorise(bob, op1);
+        _assertOperator(bob, op1);
+        _assertOperator(alice, op2);
     }
 
-    function test_setOperator_clear() public {
+    function test_setOperator_newNominationReplacesOld() public {
         _setOperator(alice, op1);
-        vm.expectEmit(true, true, true, true);
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorNominated(alice, op2);
+        _setOperator(alice, op2);
+        assertEq(consortium.nominatedOperatorOf(alice), op2);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, op1));
+        _accept(op1, alice);
+        _accept(op2, alice);
+        _assertOperator(alice, op2);
+    }
+
+    /// @dev Two members may nominate the same fresh account; it serves the first it accepts.
+    function test_setOperator_sameAccountNominatedTwice() public {
+        _setOperator(alice, op1);
+        _setOperator(bob, op1);
+        _accept(op1, bob);
+        _assertOperator(bob, op1);
+        assertEq(consortium.nominatedOperatorOf(alice), op1, "alice's nomination stays, unusable");
+        vm.expectRevert(abi.encodeWithSelector(Consortium.OperatorInUse.selector, op1, bob));
+        _accept(op1, alice);
+    }
+
+    function test_setOperator_zeroWithdrawsNomination() public {
+        _setOperator(alice, op1);
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorNominated(alice, address(0));
+        _setOperator(alice, address(0));
+        bytes32[] memory topics = _recordedTopics();
+        assertEq(topics.length, 1, "no OperatorChanged: there was no operator");
+        assertEq(topics[0], NOMINATED_TOPIC);
+        assertEq(consortium.nominatedOperatorOf(alice), address(0));
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, op1));
+        _accept(op1, alice);
+        _assertFree(op1);
+    }
+
+    function test_setOperator_zeroRemovesOperator() public {
+        _authorise(alice, op1);
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
         emit OperatorChanged(alice, op1, address(0));
         _setOperator(alice, address(0));
-        assertEq(consortium.operatorOf(alice), address(0));
-        assertEq(consortium.memberOfOperator(op1), address(0));
-        assertEq(consortium.reportingMember(op1), op1);
+        bytes32[] memory topics = _recordedTopics();
+        assertEq(topics.length, 1, "no OperatorNominated: there was no nomination");
+        assertEq(topics[0], CHANGED_TOPIC);
+        _assertOperator(alice, address(0));
+        _assertFree(op1);
         // a freed operator may even apply for membership
         _apply(op1, "Op");
         _assertStatus(op1, PENDING);
     }
 
-    /// @dev Clearing is allowed whatever the member's status.
+    function test_setOperator_zeroWithdrawsNominationAndRemovesOperator() public {
+        _authorise(alice, op1);
+        _setOperator(alice, op2);
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorNominated(alice, address(0));
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorChanged(alice, op1, address(0));
+        _setOperator(alice, address(0));
+        assertEq(_recordedTopics().length, 2);
+        assertEq(consortium.nominatedOperatorOf(alice), address(0));
+        _assertOperator(alice, address(0));
+        _assertFree(op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, op2));
+        _accept(op2, alice);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, address(0)));
+        _setOperator(alice, address(0));
+    }
+
+    /// @dev Withdrawing a nomination and removing an operator are allowed whatever the member's status.
     function test_setOperator_clearAllowedForInactiveMembers() public {
-        _setOperator(alice, op1);
-        _setOperator(bob, op2);
-        _setOperator(carol, op3);
+        _authorise(alice, op1);
+        _authorise(bob, op2);
+        _authorise(carol, op3);
+        _apply(dave, "Dave");
+        _approve(dave);
+        address op4 = makeAddr("op4");
+        _setOperator(dave, op4); // nominated only
         _suspend(alice);
         _remove(bob);
         _rotate(carol, 1);
+        _suspend(dave);
         _setOperator(alice, address(0));
         _setOperator(bob, address(0));
         _setOperator(carol, address(0));
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorNominated(dave, address(0));
+        _setOperator(dave, address(0));
         assertEq(consortium.operatorOf(alice), address(0));
         assertEq(consortium.operatorOf(bob), address(0));
         assertEq(consortium.operatorOf(carol), address(0));
-        assertEq(consortium.memberOfOperator(op1), address(0));
-        assertEq(consortium.memberOfOperator(op2), address(0));
-        assertEq(consortium.memberOfOperator(op3), address(0));
+        assertEq(consortium.nominatedOperatorOf(dave), address(0));
+        _assertFree(op1);
+        _assertFree(op2);
+        _assertFree(op3);
     }
 
     function testRevert_setOperator_clearWithoutOperator() public {
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, address(0)));
+        _setOperator(alice, address(0));
+        // nor once the operator is gone (resigned)
+        _authorise(alice, op1);
+        _resign(op1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, address(0)));
         _setOperator(alice, address(0));
     }
@@ -907,6 +1046,10 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         _setOperator(outsider, op1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.UnknownMember.selector, outsider));
         _setOperator(outsider, address(0));
+        // an operator key is no member: it cannot nominate
+        _authorise(alice, op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.UnknownMember.selector, op1));
+        _setOperator(op1, op2);
     }
 
     function testRevert_setOperator_notActive() public {
@@ -928,61 +1071,211 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         _rotate(carol, 1);
         vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, carol));
         _setOperator(carol, op1);
+        assertEq(consortium.nominatedOperatorOf(alice), address(0));
     }
 
-    /// @dev The operator must be a fresh account: no member or applicant of any status, no admin, no CA.
+    /// @dev Only a fresh account can be nominated: no member or applicant of any status (the nominating
+    /// member itself, an active, suspended or removed member's account, an applicant, a withdrawn one), no
+    /// admin, no CA.
     function testRevert_setOperator_notFresh() public {
-        address[] memory taken = new address[](7);
+        address[] memory taken = new address[](8);
         taken[0] = alice; // itself
         taken[1] = bob; // active member
+        _suspend(carol);
+        taken[2] = carol; // suspended member
+        address erin = makeAddr("erin");
+        _onboard(erin, "Erin");
+        _remove(erin);
+        taken[3] = erin; // removed member
         _apply(dave, "Dave");
-        taken[2] = dave; // applicant
-        _remove(carol);
-        taken[3] = carol; // removed member
+        taken[4] = dave; // applicant
         address wendy = makeAddr("wendy");
         _apply(wendy, "Wendy");
         _withdraw(wendy);
-        taken[4] = wendy; // withdrawn applicant
-        taken[5] = admin3;
-        taken[6] = ca;
+        taken[5] = wendy; // withdrawn applicant
+        taken[6] = admin3;
+        taken[7] = ca;
         for (uint256 i = 0; i < taken.length; i++) {
             vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, taken[i]));
             _setOperator(alice, taken[i]);
         }
+        assertEq(consortium.nominatedOperatorOf(alice), address(0));
         assertEq(consortium.operatorOf(alice), address(0));
     }
 
     function testRevert_setOperator_inUse() public {
-        _setOperator(alice, op1);
+        _authorise(alice, op1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.OperatorInUse.selector, op1, alice));
         _setOperator(bob, op1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.OperatorInUse.selector, op1, alice));
         _setOperator(alice, op1);
+        assertEq(consortium.nominatedOperatorOf(bob), address(0));
+        assertEq(consortium.nominatedOperatorOf(alice), address(0));
+    }
+
+    function testRevert_acceptOperator_notNominated() public {
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, op1));
+        _accept(op1, alice);
+        _setOperator(alice, op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, op2));
+        _accept(op2, alice); // another account
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, bob, op1));
+        _accept(op1, bob); // another member
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, alice));
+        _accept(alice, alice); // the member itself
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, outsider, op1));
+        _accept(op1, outsider); // not a member
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, address(0), op1));
+        _accept(op1, address(0));
+        _accept(op1, alice);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, op1));
+        _accept(op1, alice); // the nomination was used up
+    }
+
+    /// @dev A member suspended, removed or waiting for its new key's approval after nominating cannot
+    /// get an operator; once active again the nomination still holds.
+    function testRevert_acceptOperator_memberNotActive() public {
+        _setOperator(alice, op1);
+        _setOperator(bob, op2);
+        _setOperator(carol, op3);
+        _suspend(alice);
+        _remove(bob);
+        _rotate(carol, 1);
+        vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, alice));
+        _accept(op1, alice);
+        vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, bob));
+        _accept(op2, bob);
+        vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, carol));
+        _accept(op3, carol);
+        assertEq(consortium.operatorOf(alice), address(0));
+        assertEq(consortium.operatorOf(bob), address(0));
+        assertEq(consortium.operatorOf(carol), address(0));
+
+        _reinstate(alice);
+        _accept(op1, alice);
+        _assertOperator(alice, op1);
+        _approve(carol);
+        _accept(op3, carol);
+        _assertOperator(carol, op3);
+    }
+
+    /// @dev The nominee must still be fresh when it accepts: a nomination does not stop it from applying or
+    /// being promoted, and then it can no longer become an operator.
+    function testRevert_acceptOperator_notFresh() public {
+        _setOperator(alice, op1);
+        _setOperator(bob, op2);
+        _setOperator(carol, op3);
+        _apply(op1, "Op");
+        _pass(ADD_ADMIN, op2, 0);
+        _appointCa(op3);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, op1));
+        _accept(op1, alice);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, op2));
+        _accept(op2, bob);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, op3));
+        _accept(op3, carol);
+        assertEq(consortium.operatorOf(alice), address(0));
+        assertEq(consortium.operatorOf(bob), address(0));
+        assertEq(consortium.operatorOf(carol), address(0));
+    }
+
+    function testRevert_acceptOperator_inUse() public {
+        _setOperator(alice, op1);
+        _setOperator(bob, op1);
+        _accept(op1, alice);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.OperatorInUse.selector, op1, alice));
+        _accept(op1, bob);
+        _assertOperator(alice, op1);
         assertEq(consortium.operatorOf(bob), address(0));
     }
 
-    function testRevert_applyForMembership_operator() public {
+    function test_resignOperator() public {
+        _authorise(alice, op1);
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorChanged(alice, op1, address(0));
+        _resign(op1);
+        assertEq(_recordedTopics().length, 1);
+        _assertOperator(alice, address(0));
+        _assertFree(op1);
+        // free again: another member can authorise it
+        _authorise(bob, op1);
+        _assertOperator(bob, op1);
+    }
+
+    /// @dev Resigning leaves the member's pending nomination alone.
+    function test_resignOperator_keepsNomination() public {
+        _authorise(alice, op1);
+        _setOperator(alice, op2);
+        _resign(op1);
+        assertEq(consortium.nominatedOperatorOf(alice), op2);
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit OperatorChanged(alice, address(0), op2);
+        _accept(op2, alice);
+        _assertOperator(alice, op2);
+    }
+
+    /// @dev An operator can leave whatever its member's status; the freed account may then apply.
+    function test_resignOperator_ofInactiveMember() public {
+        _authorise(alice, op1);
+        _authorise(bob, op2);
+        _suspend(alice);
+        _remove(bob);
+        _resign(op1);
+        _resign(op2);
+        _assertFree(op1);
+        _assertFree(op2);
+        _apply(op1, "Op");
+        _assertStatus(op1, PENDING);
+    }
+
+    function testRevert_resignOperator_notOperator() public {
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, outsider));
+        _resign(outsider);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, alice));
+        _resign(alice); // a member is not its own operator
         _setOperator(alice, op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, op1));
+        _resign(op1); // nominated only
+        _accept(op1, alice);
+        _resign(op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, op1));
+        _resign(op1); // already resigned
+    }
+
+    function testRevert_applyForMembership_operator() public {
+        _authorise(alice, op1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AccountIsOperator.selector, op1));
         _apply(op1, "Op");
         _assertStatus(op1, NONE);
     }
 
-    function testRevert_propose_operatorAsAdminOrCa() public {
+    /// @dev A nominee that never accepted is not bound: it may apply, and the member's nomination is
+    /// then unusable.
+    function test_applyForMembership_nomineeIsFree() public {
         _setOperator(alice, op1);
+        _apply(op1, "Op");
+        _approve(op1);
+        _assertStatus(op1, ACTIVE);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, op1));
+        _accept(op1, alice);
+    }
+
+    function testRevert_propose_operatorAsAdminOrCa() public {
+        _authorise(alice, op1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AccountIsOperator.selector, op1));
         _open(admin1, ADD_ADMIN, op1, 0);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AccountIsOperator.selector, op1));
         _open(admin1, APPOINT_CA, op1, 0);
     }
 
-    /// @dev An account proposed as admin or CA that becomes an operator before the deciding vote is not
-    /// promoted.
+    /// @dev An account proposed as admin or CA that accepts an operator role before the deciding vote is
+    /// not promoted (it chose to be an operator: it signed `acceptOperator`).
     function testRevert_vote_targetBecameOperator() public {
         uint256 addId = _open(admin1, ADD_ADMIN, op1, 0);
         uint256 caId = _open(admin1, APPOINT_CA, op2, 0);
-        _setOperator(alice, op1);
-        _setOperator(bob, op2);
+        _authorise(alice, op1);
+        _authorise(bob, op2);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AccountIsOperator.selector, op1));
         _voteAs(admin2, addId);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AccountIsOperator.selector, op2));
@@ -991,16 +1284,77 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         assertFalse(consortium.isCertificateAuthority(op2));
     }
 
-    function testFuzz_setOperator(address operator) public {
+    /// @dev Attack: before, any member could call setOperator(X) on the target X of an open AddAdmin (or
+    /// AppointCertificateAuthority) proposal and so bar it for good (AccountIsOperator at the deciding vote).
+    /// Now a member can only nominate X: the deciding votes still execute, and X can no longer accept.
+    function test_attack_nominationCannotBarAdminOrCaCandidate() public {
+        address candidate = makeAddr("candidate");
+        address authority = makeAddr("authority");
+        uint256 addId = _open(admin1, ADD_ADMIN, candidate, 0);
+        uint256 caId = _open(admin1, APPOINT_CA, authority, 0);
+        _setOperator(alice, candidate);
+        _setOperator(bob, candidate);
+        _setOperator(carol, authority);
+        assertEq(consortium.memberOfOperator(candidate), address(0), "a nomination binds nothing");
+
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit CertificateAuthorityAppointed(authority, caId);
+        _voteAs(admin2, caId);
+        assertTrue(consortium.isCertificateAuthority(authority));
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit AdminAdded(candidate, addId);
+        _voteAs(admin2, addId);
+        assertTrue(consortium.isAdmin(candidate));
+
+        // the nominations can no longer be taken up
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, candidate));
+        _accept(candidate, alice);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, authority));
+        _accept(authority, carol);
+        assertEq(consortium.operatorOf(alice), address(0));
+        assertEq(consortium.operatorOf(carol), address(0));
+        // and the new admin governs
+        uint256 id = _open(candidate, SET_RUN, address(0), 77);
+        _voteAs(admin1, id);
+        assertEq(consortium.maxRunBlocks(), 77);
+    }
+
+    /// @dev The same attack against a future applicant: nominating it does not keep it from joining.
+    function test_attack_nominationCannotBarApplicant() public {
+        _setOperator(alice, dave);
+        _apply(dave, "Dave");
+        _approve(dave);
+        _assertStatus(dave, ACTIVE);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, dave));
+        _accept(dave, alice);
+    }
+
+    function testFuzz_authorise(address operator) public {
         vm.assume(operator != address(0));
         vm.assume(consortium.memberStatus(operator) == NONE);
         vm.assume(!consortium.isAdmin(operator) && !consortium.isCertificateAuthority(operator));
         _setOperator(alice, operator);
-        assertEq(consortium.operatorOf(alice), operator);
-        assertEq(consortium.memberOfOperator(operator), alice);
-        assertEq(consortium.reportingMember(operator), alice);
+        assertEq(consortium.reportingMember(operator), operator, "nominated only");
+        _accept(operator, alice);
+        _assertOperator(alice, operator);
         _setOperator(alice, address(0));
-        assertEq(consortium.reportingMember(operator), operator);
+        _assertFree(operator);
+    }
+
+    function testFuzz_acceptOperator_onlyTheNominee(address caller) public {
+        vm.assume(caller != op1);
+        _setOperator(alice, op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.NotNominated.selector, alice, caller));
+        _accept(caller, alice);
+        assertEq(consortium.operatorOf(alice), address(0));
+    }
+
+    function testFuzz_resignOperator_onlyAnOperator(address caller) public {
+        vm.assume(caller != op1);
+        _authorise(alice, op1);
+        vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidOperator.selector, caller));
+        _resign(caller);
+        _assertOperator(alice, op1);
     }
 
     function testFuzz_reportingMember_defaultsToAccount(address account) public view {
@@ -1166,8 +1520,11 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         uint256 id = _open(admin1, APPOINT_CA, dave, 0);
         vm.expectEmit(true, true, true, true);
         emit CertificateAuthorityAppointed(dave, id);
+        vm.expectEmit(true, true, true, true);
+        emit AuthorityTermStarted(dave, 1);
         _voteAs(admin2, id);
         assertTrue(consortium.isCertificateAuthority(dave));
+        assertEq(consortium.authorityTerm(dave), 1);
         address[] memory cas = consortium.certificateAuthorities();
         assertEq(cas.length, 2);
         assertEq(cas[0], ca);
@@ -1185,6 +1542,46 @@ contract ConsortiumTest is Base, ConsortiumEvents {
         _pass(DISMISS_CA, dave, 0);
         assertEq(consortium.certificateAuthorities().length, 0);
         assertEq(consortium.adminEpoch(), 0, "CA changes do not touch the admin epoch");
+    }
+
+    /// @dev Every appointment starts a new term (certificates record it); a dismissal keeps the count, so a
+    /// re-appointed account does not resume its earlier term.
+    function test_authorityTerm_countsAppointments() public {
+        assertEq(consortium.authorityTerm(ca), 1, "appointed once in setUp");
+        assertEq(consortium.authorityTerm(dave), 0, "never appointed");
+        _pass(DISMISS_CA, ca, 0);
+        assertEq(consortium.authorityTerm(ca), 1, "a dismissal keeps the count");
+        uint256 id = _open(admin1, APPOINT_CA, ca, 0);
+        vm.recordLogs();
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit CertificateAuthorityAppointed(ca, id);
+        vm.expectEmit(true, true, true, true, address(consortium));
+        emit AuthorityTermStarted(ca, 2);
+        _voteAs(admin2, id);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs[logs.length - 1].emitter, address(consortium));
+        assertEq(logs[logs.length - 1].topics[0], keccak256("AuthorityTermStarted(address,uint32)"), "emitted last");
+        assertEq(logs[logs.length - 1].topics[1], bytes32(uint256(uint160(ca))));
+        assertEq(abi.decode(logs[logs.length - 1].data, (uint32)), 2);
+        assertEq(consortium.authorityTerm(ca), 2);
+        assertTrue(consortium.isCertificateAuthority(ca));
+        _pass(DISMISS_CA, ca, 0);
+        _appointCa(ca);
+        assertEq(consortium.authorityTerm(ca), 3);
+        _appointCa(dave);
+        assertEq(consortium.authorityTerm(dave), 1, "terms are per account");
+        assertEq(consortium.authorityTerm(ca), 3);
+    }
+
+    function testFuzz_authorityTerm(uint8 cycles) public {
+        uint256 n = bound(cycles, 1, 12);
+        for (uint256 i = 0; i < n; i++) {
+            _pass(DISMISS_CA, ca, 0);
+            assertEq(consortium.authorityTerm(ca), i + 1);
+            _appointCa(ca);
+            assertEq(consortium.authorityTerm(ca), i + 2);
+        }
+        assertTrue(consortium.isCertificateAuthority(ca));
     }
 
     function testRevert_propose_notAdmin() public {

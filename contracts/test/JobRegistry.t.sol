@@ -153,6 +153,52 @@ contract JobRegistryTest is JobFixtures {
         assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Completed));
     }
 
+    /// @dev The same lifecycle as seven separate transactions, as a chain charges them: each call starts
+    /// from cold storage and accounts (`vm.cool`) and pays the 21 000 base and its calldata (EIP-2028). The
+    /// measurement also counts the test's own call into the registry (about 2 600 per cold account), so
+    /// the real figure is a little lower. Budget: 800k.
+    function test_gas_twoPartyLifecycleAsTransactions() public {
+        uint256 total = _asTransaction(
+            alice,
+            abi.encodeCall(
+                jobs.propose,
+                (
+                    "psi",
+                    _pair(alice, bob),
+                    _refs(alice, DS_A, bob, DS_B),
+                    '{"protocol":"ecdh","reveal":"both"}',
+                    uint64(block.number) + DEADLINE_DELTA,
+                    RUN_BLOCKS
+                )
+            )
+        );
+        uint256 id = jobs.jobCount();
+        total += _asTransaction(alice, abi.encodeCall(jobs.approve, (id)));
+        total += _asTransaction(bob, abi.encodeCall(jobs.approve, (id)));
+        total += _asTransaction(alice, abi.encodeCall(jobs.reportStarted, (id)));
+        total += _asTransaction(bob, abi.encodeCall(jobs.reportStarted, (id)));
+        total += _asTransaction(alice, abi.encodeCall(jobs.reportCompleted, (id, keccak256("alice-result"), "")));
+        total += _asTransaction(bob, abi.encodeCall(jobs.reportCompleted, (id, keccak256("bob-result"), "")));
+        assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Completed));
+        emit log_named_uint("two-party lifecycle as seven transactions (gas)", total);
+        assertLe(total, 800_000);
+    }
+
+    function _asTransaction(address from, bytes memory input) internal returns (uint256 used) {
+        vm.cool(address(jobs));
+        vm.cool(address(data));
+        vm.cool(address(consortium));
+        vm.prank(from);
+        uint256 before = gasleft();
+        (bool ok,) = address(jobs).call(input);
+        used = before - gasleft();
+        assertTrue(ok, "the call reverted");
+        used += 21_000;
+        for (uint256 i = 0; i < input.length; i++) {
+            used += input[i] == 0 ? 4 : 16;
+        }
+    }
+
     // ---------------------------------------------------------------- propose
 
     function test_constants() public view {
@@ -957,25 +1003,113 @@ contract JobRegistryTest is JobFixtures {
         jobs.timeOut(done);
     }
 
-    function test_reportFailed_afterRunDeadline() public {
-        uint256 id = _approved();
+    /// @dev After the run deadline a failure report is refused, from a participant that started or not, its
+    /// operator key or an inactive participant: only the time-out can close the job.
+    function testRevert_reportFailed_afterRunDeadline() public {
+        _authorise(bob, opB);
+        uint256 id = _approvedTrio();
         vm.prank(alice);
         jobs.reportStarted(id);
+        _suspend(carol);
         uint64 runDeadline = _runDeadline(id);
-        vm.roll(runDeadline + 100);
-        vm.expectRevert(abi.encodeWithSelector(JobRegistry.RunDeadlinePassed.selector, id, runDeadline));
+        vm.roll(runDeadline + 1);
+        bytes memory late = abi.encodeWithSelector(JobRegistry.RunDeadlinePassed.selector, id, runDeadline);
+        vm.expectRevert(late);
         vm.prank(bob);
         jobs.reportStarted(id);
+        vm.expectRevert(late);
+        vm.prank(alice);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Timeout, DETAIL); // started
+        vm.expectRevert(late);
+        vm.prank(bob);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Internal, DETAIL); // approved only
+        vm.expectRevert(late);
+        vm.prank(opB);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Internal, DETAIL); // by its operator key
+        vm.expectRevert(late);
+        vm.prank(carol);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Membership, DETAIL); // suspended
+        vm.roll(runDeadline + 100);
+        vm.expectRevert(late);
+        vm.prank(alice);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Timeout, bytes32(0));
+        assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Running));
+        assertEq(_state(id, alice), uint256(JobRegistry.ParticipantState.Started));
+        assertEq(_state(id, bob), uint256(JobRegistry.ParticipantState.Approved));
+        assertEq(_state(id, carol), uint256(JobRegistry.ParticipantState.Approved));
+
+        // the time-out still closes it, and then nothing else can
         vm.expectEmit(true, true, true, true);
-        emit JobFailed(id, alice, JobRegistry.FailureCategory.Timeout, DETAIL);
+        emit JobTimedOut(id, bob);
+        vm.prank(bob);
+        jobs.timeOut(id);
+        JobRegistry.Job memory j = jobs.getJob(id);
+        assertEq(uint256(j.status), uint256(JobRegistry.JobStatus.TimedOut));
+        assertEq(j.closedBlock, runDeadline + 100);
+        vm.expectRevert(
+            abi.encodeWithSelector(JobRegistry.InvalidJobStatus.selector, id, JobRegistry.JobStatus.TimedOut)
+        );
         vm.prank(alice);
         jobs.reportFailed(id, JobRegistry.FailureCategory.Timeout, DETAIL);
-        assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Failed));
     }
 
-    function testFuzz_runDeadline(uint64 runBlocks, uint64 wait, bool complete) public {
+    /// @dev The run deadline block itself is still in time for a failure.
+    function test_reportFailed_atRunDeadlineInclusive() public {
+        uint256 id = _approved();
+        uint64 runDeadline = _runDeadline(id);
+        vm.roll(runDeadline);
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.RunDeadlineNotPassed.selector, id, runDeadline));
+        jobs.timeOut(id);
+        vm.expectEmit(true, true, true, true);
+        emit JobFailed(id, bob, JobRegistry.FailureCategory.Peer, DETAIL);
+        vm.prank(bob);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Peer, DETAIL);
+        assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Failed));
+        assertEq(jobs.getJob(id).closedBlock, runDeadline);
+    }
+
+    /// @dev Attack: bob stalls its side, the others complete. Before, bob could wait past the run deadline
+    /// and front-run the time-out with a failure blaming a peer. Now after the deadline only the time-out
+    /// closes the job, and the record shows who never finished.
+    function test_attack_stalledParticipantCannotBlameAfterRunDeadline() public {
+        _authorise(bob, opB);
+        uint256 id = _approvedTrio();
+        vm.prank(alice);
+        jobs.reportCompleted(id, RESULT, "");
+        vm.prank(carol);
+        jobs.reportCompleted(id, RESULT, "");
+        vm.prank(bob);
+        jobs.reportStarted(id);
+        uint64 runDeadline = _runDeadline(id);
+        vm.roll(runDeadline + 1);
+        bytes memory late = abi.encodeWithSelector(JobRegistry.RunDeadlinePassed.selector, id, runDeadline);
+        vm.expectRevert(late);
+        vm.prank(bob);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Peer, keccak256("alice sent garbage"));
+        vm.expectRevert(late);
+        vm.prank(opB);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Peer, keccak256("carol went silent"));
+        vm.expectEmit(true, true, true, true);
+        emit JobTimedOut(id, alice);
+        vm.prank(alice);
+        jobs.timeOut(id);
+        JobRegistry.Job memory j = jobs.getJob(id);
+        assertEq(uint256(j.status), uint256(JobRegistry.JobStatus.TimedOut));
+        assertEq(j.completions, 2);
+        assertEq(_state(id, alice), uint256(JobRegistry.ParticipantState.Completed));
+        assertEq(_state(id, carol), uint256(JobRegistry.ParticipantState.Completed));
+        JobRegistry.ParticipantReport memory r = jobs.participantReport(id, bob);
+        assertEq(uint256(r.state), uint256(JobRegistry.ParticipantState.Started), "bob is the one that stalled");
+        assertEq(r.commitment, bytes32(0));
+        assertEq(uint256(r.failure), uint256(JobRegistry.FailureCategory.Unspecified));
+    }
+
+    /// @dev Every report (0 started, 1 completed, 2 failed) is accepted up to the run deadline and refused
+    /// after it, when only the time-out closes the job.
+    function testFuzz_runDeadline(uint64 runBlocks, uint64 wait, uint8 report) public {
         runBlocks = uint64(bound(runBlocks, 1, consortium.maxRunBlocks()));
         wait = uint64(bound(wait, 0, 2 * uint256(runBlocks)));
+        uint256 which = bound(report, 0, 2);
         vm.prank(alice);
         uint256 id = jobs.propose("psi", _pair(alice, bob), _none(), "", 1001, runBlocks);
         _approveAll(id);
@@ -985,18 +1119,24 @@ contract JobRegistryTest is JobFixtures {
         if (block.number <= runDeadline) {
             vm.expectRevert(abi.encodeWithSelector(JobRegistry.RunDeadlineNotPassed.selector, id, runDeadline));
             jobs.timeOut(id);
-            vm.prank(alice);
-            if (complete) jobs.reportCompleted(id, RESULT, "");
-            else jobs.reportStarted(id);
-            assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Running));
+            _report(id, which);
+            uint256 expected =
+                which == 2 ? uint256(JobRegistry.JobStatus.Failed) : uint256(JobRegistry.JobStatus.Running);
+            assertEq(_statusOf(id), expected);
         } else {
             vm.expectRevert(abi.encodeWithSelector(JobRegistry.RunDeadlinePassed.selector, id, runDeadline));
-            vm.prank(alice);
-            if (complete) jobs.reportCompleted(id, RESULT, "");
-            else jobs.reportStarted(id);
+            _report(id, which);
             jobs.timeOut(id);
             assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.TimedOut));
         }
+    }
+
+    /// @dev alice reports: 0 started, 1 completed, 2 failed.
+    function _report(uint256 id, uint256 which) internal {
+        vm.prank(alice);
+        if (which == 0) jobs.reportStarted(id);
+        else if (which == 1) jobs.reportCompleted(id, RESULT, "");
+        else jobs.reportFailed(id, JobRegistry.FailureCategory.Timeout, DETAIL);
     }
 
     // ---------------------------------------------------------------- reports
@@ -1306,8 +1446,8 @@ contract JobRegistryTest is JobFixtures {
     // -------------------------------------------------------------- operators
 
     function test_operator_reportsForItsMember() public {
-        _setOperator(alice, opA);
-        _setOperator(bob, opB);
+        _authorise(alice, opA);
+        _authorise(bob, opB);
         uint256 id = _approvedTrio();
         vm.expectEmit(true, true, true, true);
         emit JobStarted(id, alice);
@@ -1336,8 +1476,8 @@ contract JobRegistryTest is JobFixtures {
     }
 
     function test_operator_completesForItsMember() public {
-        _setOperator(alice, opA);
-        _setOperator(bob, opB);
+        _authorise(alice, opA);
+        _authorise(bob, opB);
         uint256 id = _approved();
         vm.prank(opA);
         jobs.reportCompleted(id, RESULT, "");
@@ -1349,7 +1489,7 @@ contract JobRegistryTest is JobFixtures {
     }
 
     function testRevert_operator_cannotDecide() public {
-        _setOperator(alice, opA);
+        _authorise(alice, opA);
         uint256 id = _proposeJob();
         vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opA));
         vm.prank(opA);
@@ -1366,7 +1506,7 @@ contract JobRegistryTest is JobFixtures {
     }
 
     function testRevert_operator_cannotActAsMemberElsewhere() public {
-        _setOperator(alice, opA);
+        _authorise(alice, opA);
         vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, opA));
         vm.prank(opA);
         data.register(keccak256("op-ds"), keccak256("schema"), 1, "", DataRegistry.Visibility.Public);
@@ -1381,7 +1521,7 @@ contract JobRegistryTest is JobFixtures {
     }
 
     function testRevert_operator_cannotReportForAnotherMembersJob() public {
-        _setOperator(alice, opA);
+        _authorise(alice, opA);
         uint256 id = _proposeJob(bob, _pair(bob, carol), _none());
         _approveAll(id);
         bytes memory err = abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, alice);
@@ -1397,14 +1537,26 @@ contract JobRegistryTest is JobFixtures {
     }
 
     function test_operator_clearedOrReplacedLosesItsPower() public {
-        _setOperator(alice, opA);
+        _authorise(alice, opA);
         uint256 id = _approvedTrio();
         vm.prank(opA);
         jobs.reportStarted(id);
 
-        // replaced: the old key reports for nobody, the new one for alice
+        // nominated: the new key reports for nobody yet, the old one still for alice
         address opA2 = makeAddr("operator-alice-2");
-        _setOperator(alice, opA2);
+        vm.prank(alice);
+        consortium.setOperator(opA2);
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opA2));
+        vm.prank(opA2);
+        jobs.reportCompleted(id, RESULT, "");
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opA2));
+        vm.prank(opA2);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Internal, DETAIL);
+        assertEq(consortium.reportingMember(opA), alice);
+
+        // replaced (the nominee accepted): the old key reports for nobody, the new one for alice
+        vm.prank(opA2);
+        consortium.acceptOperator(alice);
         vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opA));
         vm.prank(opA);
         jobs.reportCompleted(id, RESULT, "");
@@ -1416,7 +1568,7 @@ contract JobRegistryTest is JobFixtures {
         assertEq(_state(id, alice), uint256(JobRegistry.ParticipantState.Completed));
 
         // cleared: no key but the member's own
-        _setOperator(bob, opB);
+        _authorise(bob, opB);
         _setOperator(bob, address(0));
         vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opB));
         vm.prank(opB);
@@ -1433,9 +1585,28 @@ contract JobRegistryTest is JobFixtures {
         assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Completed));
     }
 
+    /// @dev An operator key that resigned reports for nobody; the member's own key still does.
+    function test_operator_resignedLosesItsPower() public {
+        _authorise(alice, opA);
+        uint256 id = _approved();
+        vm.prank(opA);
+        jobs.reportStarted(id);
+        vm.prank(opA);
+        consortium.resignOperator();
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opA));
+        vm.prank(opA);
+        jobs.reportCompleted(id, RESULT, "");
+        vm.expectRevert(abi.encodeWithSelector(JobRegistry.NotParticipant.selector, id, opA));
+        vm.prank(opA);
+        jobs.reportFailed(id, JobRegistry.FailureCategory.Internal, DETAIL);
+        vm.prank(alice);
+        jobs.reportCompleted(id, RESULT, "");
+        assertEq(_state(id, alice), uint256(JobRegistry.ParticipantState.Completed));
+    }
+
     function test_operator_ofInactiveMemberCanOnlyFail() public {
-        _setOperator(alice, opA);
-        _setOperator(bob, opB);
+        _authorise(alice, opA);
+        _authorise(bob, opB);
         uint256 id = _approvedTrio();
         _suspend(alice);
         vm.expectRevert(abi.encodeWithSelector(NotActiveMember.selector, alice));

@@ -78,8 +78,8 @@ contract CertificateRegistryInvariantTest is Base {
     }
 
     /// @dev isValid(hash) is true exactly when the handler's model says the certificate is issued, unrevoked,
-    /// its issuer still an authority with the root it had at issuance, and its member active with the key
-    /// version it had at issuance; `validity` names the model's first failing reason. The handler compares
+    /// its issuer still an authority in the term it issued in with the root it had at issuance, and its member
+    /// active with the key version it had at the request (and still had at issuance); `validity` names the model's first failing reason. The handler compares
     /// every certificate after every call; here: no mismatch, and a direct check of the newest certificate.
     function _checkValidity(uint256 validityMismatch) internal view {
         _eq(validityMismatch, 0, "validity differs from the model");
@@ -92,7 +92,8 @@ contract CertificateRegistryInvariantTest is Base {
         CertificateRegistry.Certificate memory c = certs.getCertificate(id);
         _eq(c.certificateHash, m.hash);
         _eq(certs.certificateIdByHash(m.hash), id);
-        _eq(c.keyVersion, m.keyAtIssue, "key version at issuance");
+        _eq(c.keyVersion, m.keyAtRequest, "key version at the request");
+        _eq(c.issuerTerm, m.termAtIssue, "issuer's term at issuance");
         _eq(c.rootHash, m.rootAtIssue, "root at issuance");
         _eq(c.issuer, m.issuer);
     }
@@ -155,6 +156,14 @@ contract CertificateRegistryInvariantTest is Base {
                 _kv(" invalidByMembership", handler.reachInvalidByMembership()),
                 _kv(" invalidByKeyRotation", handler.reachInvalidByKeyRotation()),
                 _kv(" requestLimitHit", handler.reachRequestLimitHit())
+            )
+        );
+        line = string(
+            abi.encodePacked(
+                line,
+                _kv(" staleRequestRefused", handler.reachStaleRequestRefused()),
+                _kv(" invalidAfterReappointment", handler.reachInvalidAfterReappointment()),
+                _kv(" issuedInLaterTerm", handler.reachIssuedInLaterTerm())
             )
         );
         vm.writeLine(REACH_LOG, line);

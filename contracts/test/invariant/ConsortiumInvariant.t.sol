@@ -40,7 +40,7 @@ contract ConsortiumInvariantTest is Base {
         selectors[2] = ConsortiumHandler.propose.selector;
         selectors[3] = ConsortiumHandler.pass.selector;
         selectors[4] = ConsortiumHandler.vote.selector;
-        selectors[5] = ConsortiumHandler.setOperator.selector;
+        selectors[5] = ConsortiumHandler.changeOperator.selector;
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
         targetContract(address(handler));
         vm.createDir(REACH_DIR, true);
@@ -125,11 +125,13 @@ contract ConsortiumInvariantTest is Base {
         assertEq(consortium.activeMemberCount(), active, "activeMemberCount");
     }
 
-    /// @dev operatorOf and memberOfOperator are inverse maps, and an operator is never a member (of any
-    /// status), an admin or a certificate authority.
+    /// @dev operatorOf and memberOfOperator are inverse maps, an operator is never a member (of any status),
+    /// an admin or a certificate authority, and a member's pending nomination is never its current operator.
     function _checkOperators(address[] memory members, address[] memory operators) internal view {
         for (uint256 i = 0; i < members.length; i++) {
             address op = consortium.operatorOf(members[i]);
+            address nominated = consortium.nominatedOperatorOf(members[i]);
+            if (nominated != address(0)) assertTrue(nominated != op, "the current operator is still nominated");
             if (op != address(0)) {
                 assertEq(consortium.memberOfOperator(op), members[i], "operator maps are not inverse");
                 assertEq(consortium.reportingMember(op), members[i]);
@@ -156,6 +158,8 @@ contract ConsortiumInvariantTest is Base {
         assertEq(handler.ghostTransitionViolations(), 0, "a status change outside the transition table");
         assertEq(handler.ghostCounterViolations(), 0, "instance / key version bookkeeping");
         assertEq(handler.ghostOperatorViolations(), 0, "an operator applied");
+        assertEq(handler.ghostOperatorMismatch(), 0, "an operator call did not do what the model predicts");
+        assertEq(handler.ghostOperatorDrift(), 0, "nominations or operator keys differ from the model");
     }
 
     /// @dev End of a run: every proposal and every actor once more, then one line with the deep states the
@@ -193,6 +197,15 @@ contract ConsortiumInvariantTest is Base {
                 _flag(" thresholdChanged", handler.thresholdChanged()),
                 _flag(" windowChanged", handler.windowChanged()),
                 _flag(" operatorSet", handler.operatorSet())
+            )
+        );
+        line = string(
+            abi.encodePacked(
+                line,
+                _flag(" operatorReplaced", handler.operatorReplaced()),
+                _flag(" operatorResigned", handler.operatorResigned()),
+                _flag(" nominationWithdrawn", handler.nominationWithdrawn()),
+                _flag(" nomineeNotBound", handler.nomineeNotBound())
             )
         );
         vm.writeLine(REACH_LOG, line);

@@ -24,10 +24,9 @@ contract JobRegistryInvariantTest is Base {
         members[4] = makeAddr("emil");
         _onboard(members[3], "Dora");
         _onboard(members[4], "Emil");
-        // alice, carol and emil run their nodes with operator keys
+        // alice, carol and emil run their nodes with operator keys (nominated and accepted)
         for (uint256 i = 0; i < 5; i += 2) {
-            vm.prank(members[i]);
-            consortium.setOperator(makeAddr(string(abi.encodePacked("operator-", vm.toString(i)))));
+            _authorise(members[i], makeAddr(string(abi.encodePacked("operator-", vm.toString(i)))));
         }
         handler = new JobHandler(consortium, data, jobs, admin1, admin2, members, outsider);
         for (uint256 i = 0; i < 5; i++) {
@@ -73,6 +72,8 @@ contract JobRegistryInvariantTest is Base {
         assertEq(handler.completedWithoutAllCompletions(), 0, "completed without every completion");
         assertEq(handler.badRunDeadline(), 0, "run deadline is not approval + runBlocks");
         assertEq(handler.badClosing(), 0, "closed job inconsistent with its launch");
+        assertEq(handler.badCloseTiming(), 0, "failed or completed after the run deadline, or timed out in time");
+        assertEq(handler.operatorModelDrift(), 0, "operator keys differ from the handler's model");
         _assertApprovalsBindTheData();
         _assertOnlyEntitledActorsInTime();
     }
@@ -133,13 +134,19 @@ contract JobRegistryInvariantTest is Base {
     }
 
     /// @dev Started/completed reports only succeed before the run deadline from active participants (or
-    /// their current operator key, credited to the right member); decisions only from those entitled;
-    /// expiry and time-out only after their deadline.
+    /// their current operator key, credited to the right member), failures only before it (from any
+    /// participant or its current operator key); decisions only from those entitled; expiry and time-out
+    /// only after their deadline.
     function _assertOnlyEntitledActorsInTime() internal view {
         assertEq(handler.progressAfterRunDeadline(), 0, "progress report after the run deadline");
+        assertEq(handler.failedAfterRunDeadline(), 0, "failure report after the run deadline");
         assertEq(handler.progressFromInactive(), 0, "progress report from an inactive member");
         assertEq(handler.unauthorisedDecisions(), 0, "propose/approve/reject/cancel by someone not entitled");
-        assertEq(handler.staleOperatorReports(), 0, "report from a replaced or cleared operator key");
+        assertEq(
+            handler.staleOperatorReports(),
+            0,
+            "report from a replaced, cleared, resigned or only nominated operator key"
+        );
         assertEq(handler.misattributedReports(), 0, "report credited to the wrong member");
         assertEq(handler.earlyClose(), 0, "expired or timed out before the deadline");
     }
@@ -171,7 +178,10 @@ contract JobRegistryInvariantTest is Base {
             line,
             _flag(" datasetChangedRefused", handler.reachDatasetChangedRefused()),
             _flag(" operatorReported", handler.reachOperatorReported()),
-            _flag(" failedByInactive", handler.reachFailedByInactive())
+            _flag(" failedByInactive", handler.reachFailedByInactive()),
+            _flag(" lateFailureRefused", handler.reachLateFailureRefused()),
+            _flag(" operatorResigned", handler.reachOperatorResigned()),
+            _flag(" nomineeRefused", handler.reachNomineeRefused())
         );
         vm.writeLine(REACH_LOG, string(line));
     }

@@ -151,6 +151,12 @@ fn template(error: &str) -> Option<&'static str> {
             "{operator} cannot be an operator key: it must be a fresh account (no member, applicant, admin or certificate authority), and zero only clears an operator that is set"
         }
         "OperatorInUse" => "{operator} is already the operator key of {member}",
+        "NotNominated" => {
+            "{account} was not nominated as operator key by {member}: the member nominates it first (wefe member set-operator)"
+        }
+        "StaleRequest" => {
+            "request {certificateId} was made for key version {requestedKeyVersion}, the member now has {currentKeyVersion}: it must request again for its current key"
+        }
         "AccountIsOperator" => {
             "{account} is an operator key: it cannot be a member, an admin or a certificate authority"
         }

@@ -226,3 +226,80 @@ pub async fn describe_change<B: ChainBackend>(gov: &Governance<B>, proposal: &Jo
     }
     Ok(lines)
 }
+
+/// Checks a job's params text: a JSON object with no key given twice at any
+/// depth. Readers disagree on duplicate keys (the first or the last wins), so
+/// participants could approve params that the nodes read otherwise.
+pub fn check_params_json(text: &str) -> std::result::Result<(), String> {
+    use serde::de::{Deserializer as _, Error as _, MapAccess, SeqAccess, Visitor};
+
+    struct Unique;
+    impl<'de> serde::Deserialize<'de> for Unique {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+            d.deserialize_any(UniqueVisitor)
+        }
+    }
+    struct UniqueVisitor;
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Unique;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> std::result::Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E>(self, _: i64) -> std::result::Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E>(self, _: u64) -> std::result::Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E>(self, _: f64) -> std::result::Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E>(self, _: &str) -> std::result::Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E>(self) -> std::result::Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Unique, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(A::Error::custom(format!("key \"{key}\" is given twice")));
+                }
+                map.next_value::<Unique>()?;
+            }
+            Ok(Unique)
+        }
+    }
+
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+    if !value.is_object() {
+        return Err("must be a JSON object".into());
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.deserialize_any(UniqueVisitor).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_must_be_one_object_without_repeated_keys() {
+        assert!(check_params_json(r#"{"protocol":"ecdh","publish":["intersection_size"]}"#).is_ok());
+        assert!(check_params_json(r#"{"a":{"b":1,"c":[{"d":1},{"d":2}]}}"#).is_ok());
+        let twice = check_params_json(r#"{"publish":[],"publish":["intersection_size"]}"#).unwrap_err();
+        assert!(twice.contains("\"publish\" is given twice"), "{twice}");
+        assert!(check_params_json(r#"{"a":{"b":1,"b":2}}"#).unwrap_err().contains("\"b\""));
+        assert!(check_params_json("[1]").unwrap_err().contains("JSON object"));
+        assert!(check_params_json("{").unwrap_err().contains("not valid JSON"));
+    }
+}

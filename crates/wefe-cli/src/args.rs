@@ -120,6 +120,30 @@ pub enum AuditCommand {
         #[arg(long, value_parser = parse_address)]
         participant: Option<Address>,
     },
+    /// Check the detail of a participant's failure against the commitment it reported on chain, with the
+    /// key its node keeps (job view: `failure.detail_key`).
+    VerifyFailure {
+        job: u64,
+        /// The participant that reported the failure.
+        #[arg(long, value_parser = parse_address)]
+        participant: Address,
+        #[command(flatten)]
+        detail: DetailArgs,
+        /// The commitment key: 64 hex digits.
+        #[arg(long)]
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct DetailArgs {
+    /// The failure's detail, exactly as the participant's node keeps it (job view: `error`).
+    #[arg(long)]
+    pub detail: Option<String>,
+    /// A file holding the detail (without a trailing newline of its own).
+    #[arg(long)]
+    pub detail_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Args)]
@@ -232,19 +256,31 @@ pub enum MemberCommand {
     },
     /// Withdraw your application before it is approved (you may apply again later).
     Withdraw,
-    /// Authorise an operator key for your node: it may report your jobs' progress (started, completed,
-    /// failed) and nothing else. The node runs with it, never with your governance key.
+    /// Nominate an operator key for your node: once it accepts (`member accept-operator`), it may report
+    /// your jobs' progress (started, completed, failed) and nothing else. The node runs with it, never
+    /// with your governance key.
     SetOperator {
         /// The operator's address (a fresh account: `wefe key new --out node-operator.json`).
         #[arg(value_parser = parse_address)]
         operator: Address,
     },
-    /// Remove your operator key (its reports are refused from then on).
+    /// Run with the operator key: accept the nomination of MEMBER (the key becomes its operator).
+    AcceptOperator {
+        /// The member that nominated this key.
+        #[arg(value_parser = parse_address)]
+        member: Address,
+    },
+    /// Remove your operator key and any pending nomination (its reports are refused from then on).
     ClearOperator,
-    /// Admins: vote to approve a pending member (opens the proposal, or votes on the open one).
+    /// Run with an operator key: give up its operator role.
+    ResignOperator,
+    /// Admins: vote to approve a pending member's current key (opens the proposal, or votes on the open one).
     Approve {
         #[arg(value_parser = parse_address)]
         member: Address,
+        /// The key version you reviewed (`member show`): refused if the member registered another key since.
+        #[arg(long)]
+        key_version: Option<u32>,
     },
     /// Admins: vote to suspend an active member.
     Suspend {
@@ -579,8 +615,8 @@ pub enum JobCommand {
         /// by that name.
         #[arg(long = "dataset", value_parser = parse_dataset_selector)]
         datasets: Vec<DatasetSelector>,
-        /// Parameters as JSON.
-        #[arg(long, default_value = "{}", value_parser = parse_json)]
+        /// Parameters as a JSON object (each key once); `publish` lists the summary fields that go on chain.
+        #[arg(long, default_value = "{}", value_parser = parse_params)]
         params: String,
         /// Approval deadline, in blocks from now (at most the consortium's maxApprovalBlocks).
         #[arg(long, default_value_t = 1000, conflicts_with = "deadline_block")]
@@ -702,6 +738,11 @@ pub fn parse_json(text: &str) -> Result<String, String> {
     serde_json::from_str::<serde_json::Value>(text)
         .map(|_| text.to_owned())
         .map_err(|e| format!("not valid JSON ({e})"))
+}
+
+/// A job's params: a JSON object without repeated keys, kept as given.
+pub fn parse_params(text: &str) -> Result<String, String> {
+    wefe_chain::jobs::check_params_json(text).map(|()| text.to_owned())
 }
 
 fn parse_node_url(text: &str) -> Result<String, String> {

@@ -179,6 +179,8 @@ pub fn read_committed(record: &wefe_store::JobRecord) -> Result<Vec<u8>> {
 
 /// The message tag of commitment-key contributions.
 const KEY_TAG: &str = "wefe/commitment-key/v1";
+/// The message tag of commitment-key confirmations.
+const CONFIRM_TAG: &str = "wefe/commitment-key-confirm/v1";
 
 /// A commitment key being agreed with the other holders of the same result.
 #[derive(Debug)]
@@ -232,8 +234,43 @@ impl KeyAgreement {
             })?;
             contributions.push(contribution);
         }
-        Ok(commitment::agreed_key(self.job_id, &contributions))
+        let key = commitment::agreed_key(self.job_id, &contributions);
+        // Key confirmation: a holder that sent different contributions to
+        // different holders would leave them with different keys, and each
+        // would believe the others' commitments checkable.
+        let confirmation = confirmation_of(&key);
+        for peer in self.holders.iter().filter(|p| **p != me) {
+            transport
+                .send(peer, CONFIRM_TAG, confirmation.to_vec())
+                .await
+                .with_context(|| format!("sending the commitment key confirmation to {peer}"))?;
+        }
+        for peer in self.holders.iter().filter(|p| **p != me) {
+            let theirs = transport
+                .recv(peer, CONFIRM_TAG)
+                .await
+                .with_context(|| format!("receiving the commitment key confirmation of {peer}"))?;
+            if theirs.len() != 32
+                || !commitment::ResultCommitter::equal(&confirmation, theirs.as_slice().try_into().unwrap_or(&[0; 32]))
+            {
+                return Err(JobFailure::new(
+                    FailureCategory::Peer,
+                    format!("{peer} derived another commitment key: the holders' contributions disagree"),
+                )
+                .into());
+            }
+        }
+        Ok(key)
     }
+}
+
+/// What holders send each other to confirm they derived the same key.
+fn confirmation_of(key: &CommitmentKey) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"wefe/commitment-key-confirm/v1");
+    h.update(key.as_bytes());
+    h.finalize().into()
 }
 
 #[cfg(test)]
@@ -291,6 +328,17 @@ mod tests {
         assert!(agree_key(&transports[1], 5, &holders).await.unwrap().is_none());
         let (ka, kc) = tokio::join!(a.finish(&transports[0]), c.finish(&transports[2]));
         assert_eq!(ka.unwrap().as_bytes(), kc.unwrap().as_bytes());
+        // A holder that sends different contributions to different holders is caught.
+        let holders3 = peers.clone();
+        let a = agree_key(&transports[0], 7, &holders3).await.unwrap().unwrap();
+        let b = agree_key(&transports[1], 7, &holders3).await.unwrap().unwrap();
+        // Peer 3 equivocates: one contribution to peer 1, another to peer 2, and confirms what each would expect.
+        transports[2].send(&peers[0], KEY_TAG, vec![1; 32]).await.unwrap();
+        transports[2].send(&peers[1], KEY_TAG, vec![2; 32]).await.unwrap();
+        let (ra, rb) = tokio::join!(a.finish(&transports[0]), b.finish(&transports[1]));
+        let failed = [ra, rb].into_iter().filter_map(Result::err).collect::<Vec<_>>();
+        assert!(!failed.is_empty(), "the equivocation went unnoticed");
+        assert!(failed.iter().all(|e| categorize(e, FailureCategory::Protocol) == FailureCategory::Peer));
         // A malformed contribution is the peer's fault.
         let b = agree_key(&transports[1], 6, &peers[..2]).await.unwrap().unwrap();
         transports[0].send(&peers[1], KEY_TAG, vec![0; 5]).await.unwrap();

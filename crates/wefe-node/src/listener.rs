@@ -249,20 +249,30 @@ impl<B: ChainBackend> Listener<B> {
         if job.paramsHash != event.paramsHash {
             bail!("job {job_id}: the chain's params hash differs from its JobApproved event");
         }
-        let proposal = read_proposal(&self.gov, job_id, job.proposedBlock, event.paramsHash)
-            .await
-            .with_context(|| format!("reading the proposal of job {job_id}"))?;
         let participants: Vec<String> = event.participants.iter().map(|p| format!("{p:#x}")).collect();
         let datasets: Vec<String> =
             event.datasets.iter().map(|d| wefe_chain::jobs::dataset_ref(d.owner, d.name).to_string()).collect();
-        if proposal.datasets.iter().map(ToString::to_string).collect::<Vec<_>>() != datasets {
-            bail!("job {job_id}: the datasets of JobProposed and JobApproved differ");
-        }
-        let digests: Vec<String> = proposal.digests.iter().map(|d| d.to_string()).collect();
+        let (params, digests) = match read_proposal(&self.gov, job_id, job.proposedBlock, event.paramsHash).await {
+            Ok(proposal) => {
+                if proposal.datasets.iter().map(ToString::to_string).collect::<Vec<_>>() != datasets {
+                    bail!("job {job_id}: the datasets of JobProposed and JobApproved differ");
+                }
+                (proposal.params, proposal.digests.iter().map(|d| d.to_string()).collect::<Vec<_>>())
+            }
+            // A proposal whose params cannot be read as the contract hashed
+            // them (not UTF-8, or the node has no such log) can never run:
+            // the job is recorded without params, and fails as invalid,
+            // instead of stalling the follower.
+            Err(e @ wefe_chain::ChainError::Decode { .. }) => {
+                tracing::error!(job = job_id, error = %e, "cannot read the job's proposal; it will fail as invalid");
+                (String::new(), Vec::new())
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading the proposal of job {job_id}"))),
+        };
         Ok(Some(NewJob {
             job_id,
             kind: event.kind,
-            params: proposal.params,
+            params,
             participants: serde_json::to_string(&participants)?,
             datasets: serde_json::to_string(&datasets)?,
             dataset_digests: serde_json::to_string(&digests)?,

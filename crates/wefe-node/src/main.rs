@@ -130,6 +130,13 @@ async fn run(path: PathBuf) -> Result<()> {
             if authorised.is_zero() { "it has none".to_owned() } else { format!("its operator is {authorised}") }
         );
     }
+    let c = &chain.contracts;
+    store
+        .bind_deployment(&format!(
+            "chain {}, Consortium {}, DataRegistry {}, JobRegistry {}",
+            chain.chain.chain_id, c.consortium, c.data_registry, c.job_registry
+        ))
+        .await?;
     let reporter = connect(Some(signer)).await?;
 
     // The gateway: the consortium as the chain says.

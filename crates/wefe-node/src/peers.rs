@@ -93,13 +93,24 @@ impl ChainDirectory {
                 )
                 .await?;
             if c.certificateHash.is_zero() {
-                continue; // requested or rejected: no certificate
+                continue; // requested, rejected or withdrawn: no certificate
             }
+            // The chain's own verdict: issued and not revoked, its issuer still an
+            // authority in the term it issued in with the same root, its member
+            // active with the same key (the gateway checks signature, validity
+            // times and key itself as well).
+            let issued = c.status == 2
+                && gov
+                    .call(
+                        Target::CertificateRegistry,
+                        CertificateRegistry::validityCall { certificateHash: c.certificateHash },
+                    )
+                    .await?
+                    == 0;
             let record = CertificateRecord {
                 member: PeerId::from_bytes(c.member.into_array()),
                 issuer: c.issuer.into_array(),
-                // CertificateRegistry.CertificateStatus: 2 = Issued.
-                issued: c.status == 2,
+                issued,
             };
             certificates.insert(c.certificateHash.0, record);
         }

@@ -124,6 +124,9 @@ struct Inner<B, N, I> {
     config: SchedulerConfig,
     slots: Semaphore,
     launched: Mutex<HashSet<u64>>,
+    /// Jobs known to be closed on chain, or closed by this node after their
+    /// run deadline.
+    settled: Mutex<HashSet<u64>>,
     /// One transaction in flight per member key: concurrent jobs would
     /// otherwise pick the same nonce.
     sending: tokio::sync::Mutex<()>,
@@ -143,6 +146,10 @@ pub mod status {
     /// unreachable): retried on every scheduler round.
     pub const REPORT_PENDING: &str = "report_pending";
 }
+
+/// The events after which a job never changes on chain.
+const CLOSING_EVENTS: [&str; 6] =
+    ["JobCompleted", "JobFailed", "JobTimedOut", "JobRejected", "JobCancelled", "JobExpired"];
 
 /// Longest summary the contract stores.
 const MAX_REASON: usize = 4096;
@@ -170,6 +177,7 @@ where
                 config,
                 slots,
                 launched: Mutex::new(HashSet::new()),
+                settled: Mutex::new(HashSet::new()),
                 sending: tokio::sync::Mutex::new(()),
             }),
         }
@@ -199,10 +207,22 @@ where
                     Err(_) => {}
                 }
             }
-            let failure = JobFailure::new(
-                FailureCategory::Internal,
-                "the node restarted while the job was running; its sessions with the peers were lost",
-            );
+            let past_deadline = job.job.run_deadline_block > 0
+                && self.inner.gov.backend().head_block().await.is_ok_and(|head| head > job.job.run_deadline_block);
+            let failure = if past_deadline {
+                JobFailure::new(
+                    FailureCategory::Timeout,
+                    format!(
+                        "the node restarted while the job was running, after its run deadline (block {})",
+                        job.job.run_deadline_block
+                    ),
+                )
+            } else {
+                JobFailure::new(
+                    FailureCategory::Internal,
+                    "the node restarted while the job was running; its sessions with the peers were lost",
+                )
+            };
             self.inner.fail(id, &failure).await;
             failed.push(id);
         }
@@ -213,7 +233,9 @@ where
     /// reports); returns the ids launched.
     pub async fn launch_ready(&self) -> Result<Vec<u64>> {
         let mut started = Vec::new();
-        for job in self.inner.store.jobs().await? {
+        let jobs = self.inner.store.jobs().await?;
+        self.inner.close_expired(&jobs).await;
+        for job in jobs {
             if job.status == status::REPORT_PENDING {
                 self.inner.retry_pending(&job).await;
                 continue;
@@ -370,7 +392,14 @@ where
                 runner::KINDS.join(", ")
             )));
         }
-        // A `publish` list this node cannot honour fails the job before any work.
+        if job.job.params.is_empty() {
+            return Err(invalid(
+                "the job's params are empty or could not be read from its proposal on chain (see the node log)".into(),
+            ));
+        }
+        // Params a reader could take two ways, or a `publish` list this node
+        // cannot honour, fail the job before any work.
+        wefe_chain::jobs::check_params_json(&job.job.params).map_err(|e| invalid(format!("params: {e}")))?;
         disclosure::public_summary(&job.job.params, &serde_json::Value::Null)
             .map_err(|e| JobFailure::wrap(FailureCategory::InvalidJob, e))?;
         let participants: Vec<Address> = serde_json::from_str(&job.job.participants)
@@ -432,6 +461,17 @@ where
         let (path, _) = write_artifact(&self.config.results_dir, id, &artifact, &key, me, commitment)
             .map_err(|e| JobFailure::wrap(FailureCategory::Internal, e))?;
         let summary = artifact.summary.to_string();
+        let public = disclosure::public_summary(&job.job.params, &artifact.summary)
+            .map_err(|e| JobFailure::wrap(FailureCategory::InvalidJob, e))?;
+        if public.len() > MAX_REASON {
+            return Err(JobFailure::wrap(
+                FailureCategory::InvalidJob,
+                anyhow::anyhow!(
+                    "the summary fields the params publish take {} bytes; the chain takes at most {MAX_REASON}",
+                    public.len()
+                ),
+            ));
+        }
         let commitment_hex = commitment.to_string();
         let path_text = path.display().to_string();
         // The artifact and its key are recorded first, then reported;
@@ -473,12 +513,10 @@ where
             commitment_hex.parse().with_context(|| format!("stored result commitment of job {id} is not a hash"))?;
         let full: serde_json::Value =
             serde_json::from_str(summary).with_context(|| format!("stored summary of job {id} is not JSON"))?;
+        // Checked against the size limit before the result was stored.
         let public = disclosure::public_summary(&job.job.params, &full)?;
-        let call = JobRegistry::reportCompletedCall {
-            jobId: U256::from(id),
-            resultCommitment: commitment,
-            summary: truncate(public, MAX_REASON),
-        };
+        let call =
+            JobRegistry::reportCompletedCall { jobId: U256::from(id), resultCommitment: commitment, summary: public };
         if let Err(e) = self.send_with_retry(call).await {
             // A report whose receipt was lost may have been mined after all.
             if self.participant_state(id).await != Some(PARTICIPANT_COMPLETED) {
@@ -532,29 +570,27 @@ where
     async fn fail(&self, id: u64, failure: &JobFailure) {
         let detail = truncate(failure.detail.replace('\n', " "), MAX_DETAIL);
         tracing::warn!(job = id, category = failure.category.name(), reason = %detail, "job failed");
-        let key = match CommitmentKey::random() {
-            Ok(key) => key,
-            Err(e) => {
-                tracing::error!(job = id, error = %e, "cannot draw a commitment key; the failure is reported without one");
-                CommitmentKey::from_bytes([0; 32])
-            }
-        };
-        let key_hex = key.to_hex();
+        // Without a random key the detail is reported without a commitment
+        // (a known key would let anyone test guesses of it).
+        let key = CommitmentKey::random()
+            .inspect_err(|e| tracing::error!(job = id, error = %e, "cannot draw a commitment key"))
+            .ok();
+        let key_hex = key.as_ref().map(CommitmentKey::to_hex);
         let update = JobUpdate {
             status: status::FAILED,
             progress: 1.0,
             error: Some(&detail),
             failure_category: Some(failure.category.name()),
-            failure_key: Some(&key_hex),
+            failure_key: key_hex.as_deref(),
             ..JobUpdate::default()
         };
         if let Err(e) = self.store.update_job(id, &update).await {
             tracing::error!(job = id, error = %e, "cannot record the failure");
         }
-        self.report_failure(id, failure.category, &key, &detail).await;
+        self.report_failure(id, failure.category, key.as_ref(), &detail).await;
     }
 
-    async fn report_failure(&self, id: u64, category: FailureCategory, key: &CommitmentKey, detail: &str) {
+    async fn report_failure(&self, id: u64, category: FailureCategory, key: Option<&CommitmentKey>, detail: &str) {
         // Past the run deadline the job is closed as timed out (anyone may), so
         // the chain says what happened; a failure report is the fallback.
         if category == FailureCategory::Timeout
@@ -568,7 +604,9 @@ where
                 Err(e) => tracing::warn!(job = id, error = %format!("{e:#}"), "cannot close the job as timed out"),
             }
         }
-        let commitment = B256::from(commit::failure_commitment(key, id, self.config.member.into_array(), detail));
+        let commitment = key.map_or(B256::ZERO, |key| {
+            B256::from(commit::failure_commitment(key, id, self.config.member.into_array(), detail))
+        });
         let call = JobRegistry::reportFailedCall {
             jobId: U256::from(id),
             category: category as u8,
@@ -585,6 +623,52 @@ where
                     tracing::error!(job = id, error = %e, "cannot record the pending report");
                 }
             }
+        }
+    }
+
+    /// Closes, as timed out, the jobs this node is done with (completed,
+    /// failed or with a report pending) whose run deadline passed while
+    /// another participant never reported: otherwise they would stay open on
+    /// chain until someone else closes them. Each job is looked at once per
+    /// run of the node; its closing event in the index ends the matter.
+    async fn close_expired(&self, jobs: &[JobRecord]) {
+        let candidates: Vec<&JobRecord> = {
+            let settled = self.settled.lock().unwrap_or_else(|e| e.into_inner());
+            jobs.iter()
+                .filter(|j| {
+                    j.job.run_deadline_block > 0
+                        && [status::COMPLETED, status::FAILED, status::REPORT_PENDING].contains(&j.status.as_str())
+                        && !settled.contains(&j.job.job_id)
+                })
+                .collect()
+        };
+        if candidates.is_empty() {
+            return;
+        }
+        let Ok(head) = self.gov.backend().head_block().await else { return };
+        for job in candidates {
+            let id = job.job.job_id;
+            if head <= job.job.run_deadline_block {
+                continue;
+            }
+            let closed = match self.store.job_events(id).await {
+                Ok(events) => events.iter().any(|e| CLOSING_EVENTS.contains(&e.event.as_str())),
+                Err(e) => {
+                    tracing::warn!(job = id, error = %e, "cannot read the job's events");
+                    continue;
+                }
+            };
+            if !closed {
+                match self.send_with_retry(JobRegistry::timeOutCall { jobId: U256::from(id) }).await {
+                    Ok(()) => tracing::warn!(job = id, "run deadline passed without every report: closed as timed out"),
+                    Err(e) if refused(&e) => {} // closed meanwhile (its event is not indexed yet)
+                    Err(e) => {
+                        tracing::warn!(job = id, error = %format!("{e:#}"), "cannot close the job as timed out");
+                        continue;
+                    }
+                }
+            }
+            self.settled.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
         }
     }
 
@@ -610,7 +694,7 @@ where
                         if let Err(e) = self.store.update_job(id, &failed).await {
                             tracing::error!(job = id, error = %e, "cannot record the failure");
                         }
-                        self.report_failure(id, category, &key, &detail).await
+                        self.report_failure(id, category, Some(&key), &detail).await
                     }
                     Err(_) => self.fail(id, &JobFailure::new(category, detail)).await,
                 }

@@ -311,6 +311,40 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         }
     }
 
+    // Revealed to the first party only: the second learns nothing and holds a
+    // key of its own, which cannot open the first party's commitment: it
+    // cannot test a guessed intersection against the chain either.
+    let id = run_job(a, b, &datasets, r#"{"protocol":"ecdh","reveal":"first"}"#).await;
+    let key_of = |node: &Node| -> serde_json::Value {
+        let (status, key_file) = http(node.api, "GET", &format!("/jobs/{id}/key"), None);
+        assert_eq!(status, 200, "{key_file}");
+        serde_json::from_str(&key_file).unwrap()
+    };
+    let (_, intersection) = get_when_ready(&nodes[0], &format!("/jobs/{id}/result")).await;
+    let (_, nothing) = get_when_ready(&nodes[1], &format!("/jobs/{id}/result")).await;
+    assert_eq!(intersection.lines().skip(1).collect::<Vec<_>>(), expected);
+    assert!(nothing.contains("\"learned\":false"), "{nothing}");
+    let (first_key, second_key) = (key_of(&nodes[0]), key_of(&nodes[1]));
+    assert_eq!((&first_key["shared"], &second_key["shared"]), (&serde_json::json!(false), &serde_json::json!(false)));
+    let parse =
+        |k: &serde_json::Value| wefe_crypto::commitment::CommitmentKey::from_hex(k["key"].as_str().unwrap()).unwrap();
+    let first_report = participant_report(a, id, 3).await;
+    let first = signer(3).address().into_array();
+    assert!(wefe_crypto::commitment::verify_result(
+        &parse(&first_key),
+        id.to::<u64>(),
+        first,
+        intersection.as_bytes(),
+        &first_report.commitment.0
+    ));
+    assert!(!wefe_crypto::commitment::verify_result(
+        &parse(&second_key),
+        id.to::<u64>(),
+        first,
+        intersection.as_bytes(),
+        &first_report.commitment.0
+    ));
+
     // A third node (the regulator) follows the chain without taking part: it
     // records no job but its audit index holds the same timeline.
     let regulator = join(&anvil, &admin, contracts, 5).await;

@@ -44,6 +44,17 @@ pub enum StoreError {
         /// Why.
         message: String,
     },
+    /// The store was made for another deployment (chain id and contracts).
+    #[error(
+        "this store belongs to another deployment ({stored}); the configuration names {configured}: \
+         give the node a new data_dir or store_url for these contracts"
+    )]
+    OtherDeployment {
+        /// What the store recorded.
+        stored: String,
+        /// What the node was started with.
+        configured: String,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
@@ -261,6 +272,32 @@ impl Store {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    // --------------------------------------------------------- deployment
+
+    /// Ties the store to a deployment (`chain 31337, JobRegistry 0x…`, any
+    /// text naming it exactly): recorded on first use; afterwards a different
+    /// deployment is refused, so jobs and cursors of one set of contracts are
+    /// never mixed with another's.
+    pub async fn bind_deployment(&self, deployment: &str) -> Result<()> {
+        let row =
+            sqlx::query("SELECT value FROM node_meta WHERE name = 'deployment'").fetch_optional(&self.pool).await?;
+        match row {
+            Some(row) => {
+                let stored: String = row.try_get("value")?;
+                if stored != deployment {
+                    return Err(StoreError::OtherDeployment { stored, configured: deployment.to_owned() });
+                }
+            }
+            None => {
+                sqlx::query("INSERT INTO node_meta (name, value) VALUES ('deployment', $1)")
+                    .bind(deployment)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     // ------------------------------------------------------------- cursor

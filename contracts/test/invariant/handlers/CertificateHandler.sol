@@ -8,8 +8,9 @@ import {CertificateRegistry} from "../../../src/CertificateRegistry.sol";
 /// @notice Drives the certificate lifecycle (request, issue, reject, withdraw, revoke), authority roots,
 /// certificate authority appointment and dismissal, and member suspension, reinstatement, removal,
 /// re-admission and key rotation. Keeps an independent model of who is active with which key, who is an
-/// authority with which root, and which certificates are issued and revoked, from which the invariants
-/// derive what `validity` must answer. Every status change of every certificate is checked against the
+/// authority in which term with which root, and which certificates are requested (with which key) and issued
+/// (in which term) and revoked, from which the invariants derive what `validity` must answer and whether an
+/// issuance must succeed (a request whose member changed its key since must not be issued). Every status change of every certificate is checked against the
 /// transition table after each action.
 contract CertificateHandler is Test {
     enum MStatus {
@@ -33,7 +34,8 @@ contract CertificateHandler is Test {
         bool revoked;
         address issuer;
         bytes32 rootAtIssue;
-        uint32 keyAtIssue;
+        uint32 keyAtRequest; // the member's key version when it requested; issuing needs it unchanged
+        uint32 termAtIssue; // the issuer's term when it issued
         bytes32 hash;
         bool revokedSeen; // the handler saw it read Revoked (final: no need to ask again)
         bool seen; // lastValidity is set
@@ -51,6 +53,7 @@ contract CertificateHandler is Test {
     // ------------------------------------------------------------------ model
     mapping(address => MMember) internal _m;
     mapping(address => bool) public mIsCa;
+    mapping(address => uint32) public mTerm;
     mapping(address => bytes32) public mRoot;
     mapping(address => uint256) public mOpen;
     mapping(uint256 => MCert) internal _c;
@@ -83,6 +86,9 @@ contract CertificateHandler is Test {
     uint256 public reachInvalidByMembership;
     uint256 public reachInvalidByKeyRotation;
     uint256 public reachRequestLimitHit;
+    uint256 public reachStaleRequestRefused;
+    uint256 public reachInvalidAfterReappointment;
+    uint256 public reachIssuedInLaterTerm;
 
     constructor(
         Consortium consortium_,
@@ -108,6 +114,7 @@ contract CertificateHandler is Test {
         }
         for (uint256 i = 0; i < authorities_.length; i++) {
             mIsCa[authorities_[i]] = consortium_.isCertificateAuthority(authorities_[i]);
+            mTerm[authorities_[i]] = consortium_.authorityTerm(authorities_[i]);
         }
     }
 
@@ -183,11 +190,12 @@ contract CertificateHandler is Test {
         MCert storage c = _c[id];
         if (!c.issued) return CertificateRegistry.Validity.Unknown;
         if (c.revoked) return CertificateRegistry.Validity.Revoked;
-        if (!mIsCa[c.issuer]) return CertificateRegistry.Validity.IssuerDismissed;
+        // a dismissal is final for the certificates of that term, even if the issuer is appointed again
+        if (!mIsCa[c.issuer] || mTerm[c.issuer] != c.termAtIssue) return CertificateRegistry.Validity.IssuerDismissed;
         if (mRoot[c.issuer] != c.rootAtIssue) return CertificateRegistry.Validity.RootReplaced;
         MMember storage m = _m[c.member];
         if (m.status != MStatus.Active) return CertificateRegistry.Validity.MemberNotActive;
-        if (m.keyVersion != c.keyAtIssue) return CertificateRegistry.Validity.KeyRotated;
+        if (m.keyVersion != c.keyAtRequest) return CertificateRegistry.Validity.KeyRotated;
         return CertificateRegistry.Validity.Valid;
     }
 
@@ -236,7 +244,10 @@ contract CertificateHandler is Test {
                     c.lastValidity = v;
                 }
                 if (v == CertificateRegistry.Validity.Revoked) c.revokedSeen = true;
-                if (v == CertificateRegistry.Validity.IssuerDismissed) reachInvalidByDismissal++;
+                if (v == CertificateRegistry.Validity.IssuerDismissed) {
+                    reachInvalidByDismissal++;
+                    if (mIsCa[c.issuer]) reachInvalidAfterReappointment++;
+                }
                 if (v == CertificateRegistry.Validity.RootReplaced) reachInvalidByRootChange++;
                 if (v == CertificateRegistry.Validity.MemberNotActive) reachInvalidByMembership++;
                 if (v == CertificateRegistry.Validity.KeyRotated) reachInvalidByKeyRotation++;
@@ -264,6 +275,7 @@ contract CertificateHandler is Test {
         for (uint256 i = 0; i < authorities.length; i++) {
             address a = authorities[i];
             if (consortium.isCertificateAuthority(a) != mIsCa[a]) ghostModelDrift++;
+            if (consortium.authorityTerm(a) != mTerm[a]) ghostModelDrift++;
             if (certs.authorityRoot(a).certificateHash != mRoot[a]) ghostModelDrift++;
         }
     }
@@ -422,6 +434,19 @@ contract CertificateHandler is Test {
         }
     }
 
+    /// @dev A Requested certificate (from seed on) of an active member whose key changed since, or 0.
+    function _staleRequest(uint256 seed) internal view returns (uint256) {
+        uint256 n = certs.certificateCount();
+        for (uint256 k = 0; k < n; k++) {
+            uint256 id = (seed + k) % n + 1;
+            MCert storage c = _c[id];
+            MMember storage m = _m[c.member];
+            if (!_is(id, CertificateRegistry.CertificateStatus.Requested)) continue;
+            if (m.status == MStatus.Active && m.keyVersion != c.keyAtRequest) return id;
+        }
+        return 0;
+    }
+
     function _request(address m, bytes32 csr) internal returns (uint256 id) {
         bool active = _m[m].status == MStatus.Active;
         bool expectOk = active && csr != bytes32(0) && mOpen[m] < certs.MAX_OPEN_REQUESTS();
@@ -432,6 +457,7 @@ contract CertificateHandler is Test {
             if (!expectOk) ghostModelMismatch++;
             mOpen[m]++;
             _c[id].member = m;
+            _c[id].keyAtRequest = _m[m].keyVersion;
             _see(id, certs.status(id)); // a caller may act on the new request in the same step
         } catch (bytes memory err) {
             if (expectOk) ghostModelMismatch++;
@@ -443,11 +469,16 @@ contract CertificateHandler is Test {
     }
 
     /// @dev Issues a Requested certificate (requesting one first when none is open). Mostly a current
-    /// authority with a fresh hash and serial; sometimes a non-authority, a used hash, a used serial, or a
-    /// certificate in another status (or unknown) as the target.
+    /// authority with a fresh hash and serial; sometimes a non-authority, a used hash, a used serial, a
+    /// request whose member changed its key since, or a certificate in another status (or unknown) as the
+    /// target.
     function issue(uint256 idSeed, uint256 caSeed, uint256 collisionSeed) external observe {
         uint256 id = _requested(idSeed);
         if (id == 0) return;
+        if (idSeed % 3 == 1) {
+            uint256 stale = _staleRequest(idSeed);
+            if (stale != 0) id = stale; // its member changed its key since: must be refused
+        }
         if (collisionSeed % 7 == 0) id = _wrongId(idSeed, CertificateRegistry.CertificateStatus.Requested);
         address by = caSeed % 8 == 0 ? _authority(caSeed) : _currentAuthority(caSeed);
         bytes32 hash = collisionSeed % 11 == 1 && _c[1].hash != bytes32(0) ? _c[1].hash : _fresh();
@@ -457,8 +488,10 @@ contract CertificateHandler is Test {
 
     function _issue(uint256 id, address by, bytes32 hash, uint256 serial) internal returns (bool ok) {
         MCert storage c = _c[id];
-        bool expectOk = _is(id, CertificateRegistry.CertificateStatus.Requested) && mIsCa[by]
-            && _m[c.member].status == MStatus.Active && !_hashUsed[hash] && !_serialUsed[by][serial];
+        bool requested = _is(id, CertificateRegistry.CertificateStatus.Requested);
+        bool active = _m[c.member].status == MStatus.Active;
+        bool stale = _m[c.member].keyVersion != c.keyAtRequest;
+        bool expectOk = requested && mIsCa[by] && active && !stale && !_hashUsed[hash] && !_serialUsed[by][serial];
         vm.prank(by);
         try certs.issue(id, hash, serial, 1, 2, "uri") {
             ok = true;
@@ -469,12 +502,18 @@ contract CertificateHandler is Test {
             c.issued = true;
             c.issuer = by;
             c.rootAtIssue = mRoot[by];
-            c.keyAtIssue = _m[c.member].keyVersion;
+            c.termAtIssue = mTerm[by];
+            if (mTerm[by] > 1) reachIssuedInLaterTerm++;
             c.hash = hash;
             lastIssued = id;
             _see(id, certs.status(id));
-        } catch {
+        } catch (bytes memory err) {
             if (expectOk) ghostModelMismatch++;
+            if (bytes4(err) == CertificateRegistry.StaleRequest.selector) {
+                // refused for the right reason only: every earlier check passes and the key changed
+                if (!(requested && mIsCa[by] && active && stale)) ghostModelMismatch++;
+                reachStaleRequestRefused++;
+            }
         }
     }
 
@@ -584,6 +623,7 @@ contract CertificateHandler is Test {
             }
             _pass(Consortium.ProposalKind.AppointCertificateAuthority, target, 0);
             mIsCa[target] = true;
+            mTerm[target] += 1;
         }
     }
 
@@ -631,9 +671,16 @@ contract CertificateHandler is Test {
         }
     }
 
-    /// @dev An active or pending member rotates its key; often the admins approve the new key at once.
+    /// @dev An active or pending member rotates its key; often the admins approve the new key at once. Mostly
+    /// the holder of a certificate that reads valid, sometimes a member with an open request (which can then
+    /// no longer be issued).
     function rotateKey(uint256 memberSeed, uint256 approveSeed) external observeGovernance {
         address m = memberSeed % 4 != 0 ? _holderOfValid(memberSeed, _member(memberSeed)) : _member(memberSeed);
+        if (memberSeed % 4 == 1) {
+            // a member with an open request (one that requests now when there is none)
+            uint256 id = _requested(memberSeed / 4);
+            if (id != 0 && _m[_c[id].member].status == MStatus.Active) m = _c[id].member;
+        }
         // Rather an active member than a suspended or removed one.
         for (uint256 k = 0; k < members.length && _m[m].status != MStatus.Active; k++) {
             m = _member(memberSeed % members.length + k);

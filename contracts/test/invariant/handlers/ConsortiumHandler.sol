@@ -5,12 +5,13 @@ import {Test} from "../../utils/ForgeStd.sol";
 import {Consortium} from "../../../src/Consortium.sol";
 
 /// @notice Drives the whole Consortium: member lifecycle (apply, withdraw, rotate, approve, suspend,
-/// reinstate, remove, re-apply), every proposal kind, votes, cancellations and operators, from fixed actor
-/// pools. Choices are biased toward progress (valid targets, current values, proposals that still miss
+/// reinstate, remove, re-apply), every proposal kind, votes, cancellations and operators (nominate,
+/// accept, withdraw or remove, resign), from fixed actor pools. Choices are biased toward progress (valid targets, current values, proposals that still miss
 /// votes, kinds whose deep state was not reached yet), with a share of invalid calls mixed in.
 /// Ghost state: who voted for what, which admins belonged to each admin epoch, the threshold in force when
-/// each proposal executed, every member status change checked against the transition table, and reach
-/// counters for the deep states.
+/// each proposal executed, every member status change checked against the transition table, a model of
+/// nominations and operator keys that predicts the outcome of every operator call, and reach counters for
+/// the deep states.
 contract ConsortiumHandler is Test {
     Consortium public immutable consortium;
 
@@ -37,9 +38,13 @@ contract ConsortiumHandler is Test {
     /// @notice Accounts that ever held a membership record (status != None); only they can change status.
     address[] internal _applicants;
     mapping(address => bool) internal _isApplicant;
-    /// @notice Accounts that were ever set as an operator.
+    /// @notice Accounts that were ever nominated or set as an operator.
     address[] internal _everOperator;
     mapping(address => bool) internal _isEverOperator;
+    /// @notice The operator model: who nominated whom, and the accepted operator keys.
+    mapping(address => address) public mNominated;
+    mapping(address => address) public mOperatorOf;
+    mapping(address => address) public mMemberOfOperator;
     /// @notice Open proposals of the current epoch the handler opened (closed and stale ones dropped).
     uint256[] internal _openIds;
     /// @notice Proposals that were open when a newer admin epoch began (votes on them must fail).
@@ -60,6 +65,8 @@ contract ConsortiumHandler is Test {
     uint256 public ghostTransitionViolations;
     uint256 public ghostCounterViolations;
     uint256 public ghostOperatorViolations;
+    uint256 public ghostOperatorMismatch;
+    uint256 public ghostOperatorDrift;
 
     // progress
     uint256 public ghostProposed;
@@ -84,6 +91,10 @@ contract ConsortiumHandler is Test {
     uint256 public thresholdChanged;
     uint256 public windowChanged;
     uint256 public operatorSet;
+    uint256 public operatorReplaced;
+    uint256 public operatorResigned;
+    uint256 public nominationWithdrawn;
+    uint256 public nomineeNotBound;
 
     enum Cause {
         Apply,
@@ -175,11 +186,13 @@ contract ConsortiumHandler is Test {
         return _touched;
     }
 
-    /// @dev Every action starts a new block and a new touched set.
+    /// @dev Every action starts a new block and a new touched set, and ends with a comparison of the
+    /// operator model with the contract.
     modifier action() {
         vm.roll(block.number + 1);
         delete _touched;
         _;
+        _checkOperatorModel();
     }
 
     // --------------------------------------------------------------- actions
@@ -201,9 +214,11 @@ contract ConsortiumHandler is Test {
         address account = seed % 8 == 1 ? _actors[(seed / 8) % _actors.length] : _pickMember(seed, _canApply);
         if (account == address(0)) account = _memberPool[seed % _memberPool.length];
         bool wasOperator = consortium.memberOfOperator(account) != address(0);
+        bool nominated = _nominatedByAny(account);
         vm.prank(account);
         try consortium.applyForMembership("M", "https://gw.m.example:7443", _key(keySeed)) {
             if (wasOperator) ghostOperatorViolations++;
+            if (nominated) nomineeNotBound++;
         } catch {}
         if (!_isApplicant[account] && consortium.memberStatus(account) != Consortium.MemberStatus.None) {
             _isApplicant[account] = true;
@@ -259,6 +274,14 @@ contract ConsortiumHandler is Test {
             (id, ok) = _propose(admins[actorSeed % admins.length], kind, target, value);
             if (!ok) return;
         }
+        // The nomination attack: half of the time a member nominates the account the admins are promoting
+        // before the deciding vote (a nomination binds nothing: the vote must still execute).
+        bool promotion =
+            kind == Consortium.ProposalKind.AddAdmin || kind == Consortium.ProposalKind.AppointCertificateAuthority;
+        if (promotion && valueSeed % 2 == 0 && _freshOperator(target)) {
+            address member = _pickMember(valueSeed / 2, _active);
+            if (member != address(0)) _nominateAs(member, target, false, false);
+        }
         address[] memory current = consortium.admins();
         for (uint256 i = 0; i < current.length; i++) {
             if (consortium.getProposal(id).status != Consortium.ProposalStatus.Open) break;
@@ -306,35 +329,230 @@ contract ConsortiumHandler is Test {
         _vote(actor, id);
     }
 
-    /// @dev Mostly an active member setting a free operator; sometimes clearing, sometimes a taken account.
-    function setOperator(uint256 memberSeed, uint256 operatorSeed) external action {
+    /// @dev The operator calls, in one action (the fuzzer picks actions uniformly: one action keeps the
+    /// others' share). Mostly a member nominates (see `_nominate`), one time in eight a nominee accepts
+    /// (`_acceptAction`), one in sixteen an operator resigns (`_resignAction`), one in sixteen a member
+    /// withdraws its nomination and removes its operator (`_withdrawAction`).
+    function changeOperator(uint256 memberSeed, uint256 operatorSeed) external action {
+        uint256 what = (operatorSeed / 512) % 8;
+        if (what < 6) _nominate(memberSeed, operatorSeed);
+        else if (what == 6) _acceptAction(operatorSeed / 8, memberSeed);
+        else if ((operatorSeed / 4096) % 2 == 0) _resignAction(operatorSeed / 8);
+        else _withdrawAction(memberSeed, operatorSeed / 8);
+        _observe(Cause.Operator);
+    }
+
+    /// @dev Mostly an active member nominating a free operator key, which (three times in four) accepts at
+    /// once; sometimes withdrawing its nomination and removing its operator (zero), sometimes nominating a
+    /// taken account (any actor: members, admins, authorities, other members' operators), sometimes a fresh
+    /// account the admins may still promote or that may still apply (the attack: it never accepts here).
+    function _nominate(uint256 memberSeed, uint256 operatorSeed) internal {
         address member =
             memberSeed % 5 == 0 ? _memberPool[(memberSeed / 5) % _memberPool.length] : _pickMember(memberSeed, _active);
         address operator;
-        uint256 mode = operatorSeed % 6;
-        if (mode == 1) {
-            operator = _actors[(operatorSeed / 6) % _actors.length];
-        } else if (mode != 0) {
-            operator = _operatorPool[(operatorSeed / 6) % _operatorPool.length];
+        // small seeds (frequent in fuzzing) make progress: a pool key, accepted at once
+        uint256 mode = operatorSeed % 10;
+        bool acceptNow = (operatorSeed / 10) % 4 != 3;
+        if (mode == 7) {
+            return _withdrawAction(memberSeed, operatorSeed / 10);
+        } else if (mode == 8) {
+            operator = _actors[(operatorSeed / 64) % _actors.length];
+        } else if (mode == 9) {
+            operator = _pick(_actors, operatorSeed / 64, true, _candidate);
+            acceptNow = false;
+        } else {
+            // progress: an active member (when there is one) and a free key of the operator pool
+            if (!_active(member)) {
+                address m = _pickMember(memberSeed, _active);
+                if (m != address(0)) member = m;
+            }
+            operator = _operatorPool[(operatorSeed / 64) % _operatorPool.length];
             for (uint256 i = 0; i < _operatorPool.length; i++) {
-                address o = _operatorPool[((operatorSeed / 6) % _operatorPool.length + i) % _operatorPool.length];
-                if (consortium.memberOfOperator(o) == address(0)) {
+                address o = _operatorPool[((operatorSeed / 64) % _operatorPool.length + i) % _operatorPool.length];
+                if (mMemberOfOperator[o] == address(0)) {
                     operator = o;
                     break;
                 }
             }
         }
+        _nominateAs(member, operator, (operatorSeed / 40) % 4 == 1, acceptNow);
+    }
+
+    /// @dev `member` calls setOperator(operator), checked against the model; when it should succeed and
+    /// `acceptNow`, the nominee accepts at once; with `probe`, another fresh account (an operator-pool key)
+    /// first tries to take the role (it must fail: only the nominee can accept).
+    function _nominateAs(address member, address operator, bool probe, bool acceptNow) internal {
+        bool expectOk = operator == address(0)
+            ? lastStatus[member] != Consortium.MemberStatus.None
+                && (mNominated[member] != address(0) || mOperatorOf[member] != address(0))
+            : _active(member) && _freshOperator(operator);
         vm.prank(member);
         try consortium.setOperator(operator) {
-            if (operator != address(0)) {
-                operatorSet++;
-                if (!_isEverOperator[operator]) {
-                    _isEverOperator[operator] = true;
-                    _everOperator.push(operator);
+            if (!expectOk) ghostOperatorMismatch++;
+            if (operator == address(0)) {
+                if (mNominated[member] != address(0)) nominationWithdrawn++;
+                delete mNominated[member];
+                _freeOperator(member);
+            } else {
+                mNominated[member] = operator;
+                _addEverOperator(operator);
+            }
+        } catch {
+            if (expectOk) ghostOperatorMismatch++;
+        }
+        if (!expectOk || operator == address(0)) return;
+        if (probe) {
+            for (uint256 i = 0; i < _operatorPool.length; i++) {
+                address o = _operatorPool[i];
+                if (o != operator && _freshOperator(o)) {
+                    _accept(o, member);
+                    break;
                 }
             }
-        } catch {}
-        _observe(Cause.Operator);
+        }
+        if (acceptNow) _accept(operator, member);
+    }
+
+    /// @dev setOperator(0): mostly a member that has something to withdraw or remove (else any member of the
+    /// pool, maybe with nothing: must fail); half of those with an operator but no pending nomination first
+    /// nominate a successor, so that both go at once.
+    function _withdrawAction(uint256 memberSeed, uint256 seed) internal {
+        address member = _memberPool[memberSeed % _memberPool.length];
+        for (uint256 i = 0; seed % 4 != 3 && i < _memberPool.length; i++) {
+            address m = _memberPool[(memberSeed + i) % _memberPool.length];
+            if (mNominated[m] != address(0) || mOperatorOf[m] != address(0)) {
+                member = m;
+                break;
+            }
+        }
+        if (mOperatorOf[member] != address(0) && mNominated[member] == address(0) && (seed / 4) % 2 == 0) {
+            address successor = _pick(_operatorPool, seed / 8, true, _freshOperator);
+            if (successor != address(0)) _nominateAs(member, successor, false, false);
+        }
+        _nominateAs(member, address(0), false, false);
+    }
+
+    /// @dev A fresh account outside the operator pool (a member-pool account that never applied, an
+    /// authority or admin candidate): the target of the nomination attack.
+    function _candidate(address a) internal view returns (bool) {
+        return _freshOperator(a) && !_inOperatorPool(a);
+    }
+
+    function _inOperatorPool(address a) internal view returns (bool) {
+        for (uint256 i = 0; i < _operatorPool.length; i++) {
+            if (_operatorPool[i] == a) return true;
+        }
+        return false;
+    }
+
+    /// @dev For a member with a pending nomination of an operator-pool key (when there is one; nominated admin,
+    /// authority or member candidates are left to be promoted or to apply): half of the time its nominee
+    /// accepts, a quarter of the time another fresh account (a free operator-pool key) tries to take the role
+    /// (must fail); otherwise any actor accepts for any member of the pool (must fail unless it is the nominee).
+    function _acceptAction(uint256 accountSeed, uint256 memberSeed) internal {
+        address member = _memberPool[memberSeed % _memberPool.length];
+        address account = _actors[(accountSeed / 4) % _actors.length];
+        uint256 r = accountSeed % 4;
+        if (r != 3) {
+            for (uint256 i = 0; i < _memberPool.length; i++) {
+                address m = _memberPool[(memberSeed + i) % _memberPool.length];
+                if (mNominated[m] != address(0) && _inOperatorPool(mNominated[m])) {
+                    (member, account) = (m, mNominated[m]);
+                    break;
+                }
+            }
+        }
+        if (r == 2) {
+            for (uint256 i = 0; i < _operatorPool.length; i++) {
+                address o = _operatorPool[(accountSeed / 4 + i) % _operatorPool.length];
+                if (o != account && _freshOperator(o)) {
+                    account = o; // not the nominee
+                    break;
+                }
+            }
+        }
+        _accept(account, member);
+    }
+
+    /// @dev Mostly a current operator key gives up its role; sometimes any actor tries (must fail unless it is
+    /// an operator).
+    function _resignAction(uint256 seed) internal {
+        address account = _actors[seed % _actors.length];
+        if (seed % 4 != 3) {
+            for (uint256 i = 0; i < _everOperator.length; i++) {
+                address o = _everOperator[(seed / 4 + i) % _everOperator.length];
+                if (mMemberOfOperator[o] != address(0)) {
+                    account = o;
+                    break;
+                }
+            }
+        }
+        address member = mMemberOfOperator[account];
+        vm.prank(account);
+        try consortium.resignOperator() {
+            if (member == address(0)) ghostOperatorMismatch++;
+            operatorResigned++;
+            _freeOperator(member);
+        } catch {
+            if (member != address(0)) ghostOperatorMismatch++;
+        }
+    }
+
+    function _accept(address account, address member) internal {
+        bool expectOk =
+            account != address(0) && mNominated[member] == account && _active(member) && _freshOperator(account);
+        address previous = mOperatorOf[member];
+        vm.prank(account);
+        try consortium.acceptOperator(member) {
+            if (!expectOk) ghostOperatorMismatch++;
+            operatorSet++;
+            if (previous != address(0)) operatorReplaced++;
+            delete mNominated[member];
+            _freeOperator(member);
+            mOperatorOf[member] = account;
+            mMemberOfOperator[account] = member;
+            _addEverOperator(account);
+        } catch {
+            if (expectOk) ghostOperatorMismatch++;
+        }
+    }
+
+    /// @dev Removes `member`'s operator key from the model (if any).
+    function _freeOperator(address member) internal {
+        address op = mOperatorOf[member];
+        if (op == address(0)) return;
+        delete mMemberOfOperator[op];
+        delete mOperatorOf[member];
+    }
+
+    /// @dev What the contract requires of an operator key (by the model): never applied, no admin, no
+    /// authority, no other member's operator.
+    function _freshOperator(address account) internal view returns (bool) {
+        return lastStatus[account] == Consortium.MemberStatus.None && !consortium.isAdmin(account)
+            && !consortium.isCertificateAuthority(account) && mMemberOfOperator[account] == address(0);
+    }
+
+    function _nominatedByAny(address account) internal view returns (bool) {
+        for (uint256 i = 0; i < _memberPool.length; i++) {
+            if (mNominated[_memberPool[i]] == account) return true;
+        }
+        return false;
+    }
+
+    function _addEverOperator(address account) internal {
+        if (_isEverOperator[account]) return;
+        _isEverOperator[account] = true;
+        _everOperator.push(account);
+    }
+
+    /// @dev After every action: the operator model is the contract's (every actor).
+    function _checkOperatorModel() internal {
+        for (uint256 i = 0; i < _actors.length; i++) {
+            address a = _actors[i];
+            if (consortium.nominatedOperatorOf(a) != mNominated[a]) ghostOperatorDrift++;
+            if (consortium.operatorOf(a) != mOperatorOf[a]) ghostOperatorDrift++;
+            if (consortium.memberOfOperator(a) != mMemberOfOperator[a]) ghostOperatorDrift++;
+        }
     }
 
     // -------------------------------------------------------------- choosing
@@ -648,12 +866,14 @@ contract ConsortiumHandler is Test {
             if (p.value != snap.targetInstance) ghostStaleExecution++;
         } else if (k == Consortium.ProposalKind.AddAdmin) {
             adminAdded++;
+            if (_nominatedByAny(p.target)) nomineeNotBound++; // a nomination did not bar the promotion
         } else if (k == Consortium.ProposalKind.RemoveAdmin) {
             adminRemoved++;
         } else if (k == Consortium.ProposalKind.ChangeThreshold) {
             thresholdChanged++;
         } else if (k == Consortium.ProposalKind.AppointCertificateAuthority) {
             caAppointed++;
+            if (_nominatedByAny(p.target)) nomineeNotBound++;
         } else if (k == Consortium.ProposalKind.DismissCertificateAuthority) {
             caDismissed++;
         } else {

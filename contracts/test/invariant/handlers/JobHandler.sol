@@ -9,8 +9,10 @@ import {JobRegistry} from "../../../src/JobRegistry.sol";
 /// @notice Drives jobs through their whole life cycle: five members (each with a Public dataset, some with
 /// an operator key) and one outsider propose, approve, reject, cancel, expire, report and time out jobs,
 /// while dataset owners change their descriptions between approvals, admins suspend, remove and re-admit
-/// members and members replace their operator keys. An action that finds no job in the state it needs
-/// first brings one there (proposes, approves), so runs reach completed, failed and timed-out jobs.
+/// members and members nominate, replace, clear or lose (by resignation) their operator keys. After a job's
+/// run deadline no report, a failure included, may succeed: only the time-out closes it. An action that finds
+/// no job in the state it needs first brings one there (proposes, approves), so runs reach completed, failed
+/// and timed-out jobs.
 /// @dev The handler keeps its own model (participants, dataset versions, deadlines, operator keys; only the
 /// initial operator keys are read from the Consortium) and checks every status change it observes against
 /// the transition tables: the touched job after every single call, every open job at the end of every
@@ -29,10 +31,13 @@ contract JobHandler is Test {
     // Version of each member's dataset, counted by the handler (registered at version 1 by the test).
     mapping(address => uint32) public versionOf;
 
-    // Operator keys as the handler set them.
+    // Operator keys as the handler set them (a key is an operator once it accepted its nomination).
     mapping(address => address) public opOf;
     mapping(address => address) public memberOfOp;
+    // Keys that must report for nobody: replaced, cleared or resigned operators, and nominees that never
+    // accepted.
     address[] public staleOperators;
+    mapping(address => bool) public nomineeOnly;
     uint256 internal _operatorNonce;
 
     // ------------------------------------------------------------ job model
@@ -57,6 +62,9 @@ contract JobHandler is Test {
     uint256 public approvedAfterDataChange;
     uint256 public spuriousDataChange;
     uint256 public progressAfterRunDeadline;
+    uint256 public failedAfterRunDeadline;
+    uint256 public badCloseTiming;
+    uint256 public operatorModelDrift;
     uint256 public progressFromInactive;
     uint256 public unauthorisedDecisions;
     uint256 public staleOperatorReports;
@@ -74,6 +82,9 @@ contract JobHandler is Test {
     uint256 public reachDatasetChangedRefused;
     uint256 public reachOperatorReported;
     uint256 public reachFailedByInactive;
+    uint256 public reachLateFailureRefused;
+    uint256 public reachOperatorResigned;
+    uint256 public reachNomineeRefused;
 
     // Jobs the current action called the registry about.
     uint256[] internal _touched;
@@ -174,7 +185,8 @@ contract JobHandler is Test {
         }
     }
 
-    /// @dev A participant's side fails; half of the time the admins first suspend or remove it.
+    /// @dev A participant's side fails; half of the time the admins first suspend or remove it. Half of the
+    /// time on a job past its run deadline when there is one (the failure must be refused then).
     function reportFailed(uint256 jobSeed, uint256 actorSeed) external observed {
         (uint256 id, bool found) = _launched(jobSeed, jobSeed % 2 == 0);
         if (!found) return;
@@ -183,12 +195,22 @@ contract JobHandler is Test {
         _reportFailed(id, _reporter(member, actorSeed >> 12), JobRegistry.FailureCategory(actorSeed % 9));
     }
 
-    /// @dev Times out a launched job, usually after rolling past its run deadline.
+    /// @dev Times out a launched job, usually after rolling past its run deadline. Half of the time a
+    /// participant that never finished first tries to close it as failed, blaming another (it must be refused
+    /// once the run deadline passed).
     function timeOut(uint256 jobSeed, uint256 rollSeed) external observed {
         (uint256 id, bool found) = _launched(jobSeed, false);
         if (!found) return;
         uint64 runDeadline = runDeadlineOf[id];
         if (rollSeed % 4 != 0 && block.number <= runDeadline) vm.roll(runDeadline + 1 + (rollSeed >> 2) % 3);
+        if ((rollSeed >> 8) % 2 == 0) {
+            address staller = _participantIn(id, rollSeed >> 9, JobRegistry.ParticipantState.Started);
+            if (lastState[id][staller] != JobRegistry.ParticipantState.Started) {
+                staller = _participantIn(id, rollSeed >> 9, JobRegistry.ParticipantState.Approved);
+            }
+            _reportFailed(id, _reporter(staller, rollSeed >> 16), JobRegistry.FailureCategory.Peer);
+            if (isClosed(lastStatus[id])) return; // it was still in time
+        }
         _timeOut(id, rollSeed % 3 == 0 ? outsider : _anyone(id, rollSeed >> 4));
     }
 
@@ -244,24 +266,61 @@ contract JobHandler is Test {
         if (consortium.isActive(m)) _sanction(m, (seed >> 8) % 3 == 0);
     }
 
-    /// @dev A member replaces its operator key with a fresh one or clears it; the old key becomes stale.
+    /// @dev A member's operator key changes: mostly the member nominates a fresh key that accepts at once
+    /// (replacing the previous one); sometimes the fresh key is only nominated (it must report for nobody),
+    /// the operator resigns, or the member clears it. Every key that stops being an operator, and every
+    /// nominee that never accepted, becomes stale.
     function changeOperator(uint256 seed) external observed {
         address m = members[seed % members.length];
         address previous = opOf[m];
-        address next;
-        if (previous == address(0) || (seed >> 8) % 3 != 0) {
+        uint256 mode = (seed >> 8) % 8;
+        if (previous == address(0) || mode < 5) {
             _operatorNonce++;
-            next = address(uint160(uint256(keccak256(abi.encode("operator", _operatorNonce)))));
-        }
-        vm.prank(m);
-        try consortium.setOperator(next) {
-            if (previous != address(0)) {
-                delete memberOfOp[previous];
-                staleOperators.push(previous);
+            address next = address(uint160(uint256(keccak256(abi.encode("operator", _operatorNonce)))));
+            bool nominated;
+            vm.prank(m);
+            try consortium.setOperator(next) {
+                nominated = true;
+            } catch {}
+            if (nominated && mode == 4) {
+                staleOperators.push(next); // nominated only: it never accepts
+                nomineeOnly[next] = true;
+            } else if (nominated) {
+                vm.prank(next);
+                try consortium.acceptOperator(m) {
+                    _operatorGone(previous);
+                    opOf[m] = next;
+                    memberOfOp[next] = m;
+                } catch {}
             }
-            opOf[m] = next;
-            if (next != address(0)) memberOfOp[next] = m;
-        } catch {}
+        } else if (mode == 5) {
+            vm.prank(previous);
+            try consortium.resignOperator() {
+                reachOperatorResigned++;
+                _operatorGone(previous);
+                delete opOf[m];
+            } catch {}
+        } else {
+            vm.prank(m);
+            try consortium.setOperator(address(0)) {
+                _operatorGone(previous);
+                delete opOf[m];
+            } catch {}
+        }
+        _checkOperatorModel(m);
+    }
+
+    function _operatorGone(address previous) internal {
+        if (previous == address(0)) return;
+        delete memberOfOp[previous];
+        staleOperators.push(previous);
+    }
+
+    /// @dev The consortium agrees with the handler about `m`'s operator key.
+    function _checkOperatorModel(address m) internal {
+        address op = opOf[m];
+        if (consortium.operatorOf(m) != op) operatorModelDrift++;
+        if (op != address(0) && consortium.memberOfOperator(op) != m) operatorModelDrift++;
     }
 
     function roll(uint256 blocks) external observed {
@@ -424,14 +483,23 @@ contract JobHandler is Test {
         }
     }
 
+    /// @dev reportFailed from `actor`: credited to the right member, whatever its membership status, and only
+    /// until the run deadline.
     function _reportFailed(uint256 id, address actor, JobRegistry.FailureCategory category) internal {
         address credited = _credited(actor);
         bool wasActive = consortium.isActive(credited);
+        bool late = block.number > runDeadlineOf[id];
+        bool running =
+            lastStatus[id] == JobRegistry.JobStatus.Approved || lastStatus[id] == JobRegistry.JobStatus.Running;
         vm.prank(actor);
         try jobs.reportFailed(id, category, keccak256(abi.encode(id, actor))) {
             _checkCredited(id, actor, credited, JobRegistry.ParticipantState.Failed);
+            if (late) failedAfterRunDeadline++;
             if (!wasActive) reachFailedByInactive++;
-        } catch {}
+        } catch (bytes memory err) {
+            if (running && late && bytes4(err) == JobRegistry.RunDeadlinePassed.selector) reachLateFailureRefused++;
+            if (nomineeOnly[actor]) reachNomineeRefused++;
+        }
         _observe(id, credited);
     }
 
@@ -452,6 +520,7 @@ contract JobHandler is Test {
                 ok = true;
             } catch {}
         }
+        if (!ok && nomineeOnly[actor]) reachNomineeRefused++;
         if (ok) {
             if (!active) progressFromInactive++;
             if (late) progressAfterRunDeadline++;
@@ -804,6 +873,11 @@ contract JobHandler is Test {
         JobRegistry.Job memory j = jobs.getJob(id);
         closedFingerprint[id] = _fingerprint(id, j);
         if (j.closedBlock != block.number) badClosing++;
+        // after the run deadline only the time-out closes a launched job; it never closes one in time
+        if (launched) {
+            bool late = j.closedBlock > j.runDeadlineBlock;
+            if (s == JobRegistry.JobStatus.TimedOut ? !late : late) badCloseTiming++;
+        }
         if (launched != (j.approvals == ps.length && ghostApprovals[id] == ps.length)) badClosing++;
         for (uint256 i = 0; i < ps.length; i++) {
             JobRegistry.ParticipantState st = lastState[id][ps[i]];

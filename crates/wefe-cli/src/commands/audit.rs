@@ -52,7 +52,59 @@ pub async fn run(global: &GlobalArgs, cmd: AuditCommand) -> Result<Output> {
             let gov = context::connect(global, false).await?;
             verify(&gov, job, &artifact, &key, participant).await
         }
+        AuditCommand::VerifyFailure { job, participant, detail, key } => {
+            let text = match (detail.detail, detail.detail_file) {
+                (Some(text), _) => text,
+                (None, Some(path)) => {
+                    std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?
+                }
+                (None, None) => bail!("give --detail or --detail-file"),
+            };
+            let key = CommitmentKey::from_hex(&key).map_err(|e| anyhow::anyhow!("--key: {e}"))?;
+            let gov = context::connect(global, false).await?;
+            verify_failure(&gov, job, participant, &text, &key).await
+        }
     }
+}
+
+/// Checks a failure's detail against the participant's commitment on chain.
+async fn verify_failure(
+    gov: &Governance<EthereumBackend>,
+    job: u64,
+    participant: Address,
+    detail: &str,
+    key: &CommitmentKey,
+) -> Result<Output> {
+    let r = gov
+        .call(Target::JobRegistry, JobRegistry::participantReportCall { jobId: U256::from(job), participant })
+        .await?;
+    let state = super::variant("JobRegistry.ParticipantState", r.state);
+    if state != "Failed" {
+        bail!("job {job}: {} did not report a failure (its state is {state})", participant.to_checksum(None));
+    }
+    let category = super::variant("JobRegistry.FailureCategory", r.failure);
+    if r.commitment.is_zero() {
+        bail!(
+            "job {job}: {} reported a failure ({category}) without a commitment to its detail",
+            participant.to_checksum(None)
+        );
+    }
+    let expected = wefe_crypto::commitment::failure_commitment(key, job, participant.into_array(), detail);
+    if !ResultCommitter::equal(&expected, &r.commitment.0) {
+        bail!(
+            "this detail with this key is not what {} committed to for job {job} ({category}, commitment {})",
+            participant.to_checksum(None),
+            r.commitment
+        );
+    }
+    Ok(Output::new(
+        format!(
+            "the detail matches the commitment {} reported with its failure of job {job} ({category}, block {})",
+            participant.to_checksum(None),
+            r.updatedBlock
+        ),
+        json!({ "ok": true, "job_id": job, "participant": participant.to_checksum(None), "category": category, "block": r.updatedBlock }),
+    ))
 }
 
 fn check_format(global: &GlobalArgs, format: AuditFormat) -> Result<()> {

@@ -76,6 +76,7 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
             // What changed is said before anything is signed: the contract would
             // only say that something did.
             let j = gov.call(Target::JobRegistry, JobRegistry::getJobCall { jobId: U256::from(job) }).await?;
+            let mut summary_line = None;
             if j.status == PROPOSED {
                 let proposal = read_proposal(&gov, job, j.proposedBlock, j.paramsHash).await?;
                 let changes = wefe_chain::jobs::describe_change(&gov, &proposal).await?;
@@ -86,6 +87,23 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                         changes.join("; ")
                     );
                 }
+                if let Err(e) = wefe_chain::jobs::check_params_json(&proposal.params) {
+                    bail!("job {job} cannot run: its params {e}; reject it");
+                }
+                summary_line = Some(approval_summary(&proposal));
+                // Visibility is checked at the last approval only: say now what would make it fail.
+                for d in &proposal.datasets {
+                    let call = DataRegistry::checkUseCall {
+                        owner: Address::from(d.owner.to_bytes()),
+                        name: d.name.to_bytes().into(),
+                        participants: proposal.participants.clone(),
+                    };
+                    if let Err(wefe_chain::ChainError::Reverted { message, .. }) =
+                        gov.call(Target::DataRegistry, call).await
+                    {
+                        eprintln!("warning: {message}: the last approval will fail unless that changes");
+                    }
+                }
             }
             let outcome = gov.send(Target::JobRegistry, JobRegistry::approveCall { jobId: U256::from(job) }).await?;
             let events = wefe_chain::decode_events(&outcome);
@@ -95,7 +113,7 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                 .find(|e| e.event == "JobApprovalGiven")
                 .map(|e| format!("{} of {}", e.field("approvals").unwrap_or("?"), e.field("required").unwrap_or("?")))
                 .unwrap_or_default();
-            let summary = match approved {
+            let mut summary = match approved {
                 Some(e) => format!(
                     "job {job} approved by every participant ({progress}): the nodes launch it now; run deadline \
                      block {}",
@@ -103,7 +121,14 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                 ),
                 None => format!("job {job}: your approval recorded ({progress} approvals)"),
             };
-            Ok(Output::tx(summary, &outcome, json!({ "job_id": job, "approved": approved.is_some() })))
+            if let Some(line) = &summary_line {
+                summary.push_str(&format!("\n{line}"));
+            }
+            Ok(Output::tx(
+                summary,
+                &outcome,
+                json!({ "job_id": job, "approved": approved.is_some(), "approved_what": summary_line }),
+            ))
         }
         JobCommand::Reject { job, reason } => {
             let gov = context::connect(global, true).await?;
@@ -164,6 +189,30 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
         JobCommand::Show { job } => show(global, job).await,
         JobCommand::Watch { job, node, interval } => watch(global, job, node.as_deref(), interval).await,
     }
+}
+
+/// What an approver approves, in one line: the kind, the participants, the
+/// datasets and what the params let go on chain.
+fn approval_summary(p: &wefe_chain::jobs::JobProposal) -> String {
+    let params: Value = serde_json::from_str(&p.params).unwrap_or(Value::Null);
+    let published = match params.get("publish").and_then(Value::as_array) {
+        Some(keys) if !keys.is_empty() => {
+            keys.iter().map(|k| k.as_str().unwrap_or("?").to_owned()).collect::<Vec<_>>().join(", ")
+        }
+        _ => "nothing but commitments".to_owned(),
+    };
+    format!(
+        "you approved job {} ({}) between {} participants on {}; on chain: {published}; run window {} blocks",
+        p.job_id,
+        p.kind,
+        p.participants.len(),
+        if p.datasets.is_empty() {
+            "no datasets".to_owned()
+        } else {
+            p.datasets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        },
+        p.run_blocks
+    )
 }
 
 /// `JobRegistry.JobStatus.Proposed`.

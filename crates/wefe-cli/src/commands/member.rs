@@ -51,13 +51,25 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
         MemberCommand::SetOperator { operator } => {
             let gov = context::connect(global, true).await?;
             let outcome = gov.send(Target::Consortium, Consortium::setOperatorCall { operator }).await?;
+            let me = context::sender(&gov).to_checksum(None);
             Ok(Output::tx(
                 format!(
-                    "operator key {} may now report your jobs' progress (and nothing else); run your node with it",
+                    "{} nominated as your operator key; it takes the role with `wefe member accept-operator {me}` \
+                     (signed with that key), then may report your jobs' progress and nothing else",
                     operator.to_checksum(None)
                 ),
                 &outcome,
-                json!({ "operator": operator.to_checksum(None) }),
+                json!({ "nominated": operator.to_checksum(None) }),
+            ))
+        }
+        MemberCommand::AcceptOperator { member } => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::Consortium, Consortium::acceptOperatorCall { member }).await?;
+            let me = context::sender(&gov).to_checksum(None);
+            Ok(Output::tx(
+                format!("{me} is now the operator key of {}: run its node with this key", member.to_checksum(None)),
+                &outcome,
+                json!({ "operator": me, "member": member.to_checksum(None) }),
             ))
         }
         MemberCommand::ClearOperator => {
@@ -66,8 +78,25 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             let outcome = gov.send(Target::Consortium, call).await?;
             Ok(Output::tx("operator key removed: its reports are refused from now on", &outcome, json!({})))
         }
-        MemberCommand::Approve { member } => {
-            propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::ApproveMember, member).await
+        MemberCommand::ResignOperator => {
+            let gov = context::connect(global, true).await?;
+            let outcome = gov.send(Target::Consortium, Consortium::resignOperatorCall {}).await?;
+            Ok(Output::tx("this key is no longer an operator key", &outcome, json!({})))
+        }
+        MemberCommand::Approve { member, key_version } => {
+            let gov = context::connect(global, true).await?;
+            let m = gov.call(Target::Consortium, Consortium::getMemberCall { account: member }).await?;
+            if let Some(reviewed) = key_version
+                && reviewed != m.keyVersion
+            {
+                anyhow::bail!(
+                    "{member} registered key version {} (04{}…) since the version {reviewed} you reviewed: \
+                     review the new key (wefe member show) before approving it",
+                    m.keyVersion,
+                    alloy::hex::encode(&m.publicKey[..8.min(m.publicKey.len())])
+                );
+            }
+            propose_or_vote(&gov, ProposalKindArg::ApproveMember, member).await
         }
         MemberCommand::Suspend { member } => {
             propose_or_vote(&context::connect(global, true).await?, ProposalKindArg::SuspendMember, member).await
@@ -106,6 +135,7 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             let is_admin = gov.call(Target::Consortium, Consortium::isAdminCall::new((member,))).await?;
             let is_ca = gov.call(Target::Consortium, Consortium::isCertificateAuthorityCall::new((member,))).await?;
             let operator = gov.call(Target::Consortium, Consortium::operatorOfCall::new((member,))).await?;
+            let nominated = gov.call(Target::Consortium, Consortium::nominatedOperatorOfCall::new((member,))).await?;
             let text = fields(&[
                 ("address", m.account.to_checksum(None)),
                 ("name", m.name.clone()),
@@ -119,6 +149,14 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
                 ),
                 ("membership", m.instance.to_string()),
                 ("operator key", if operator.is_zero() { "-".into() } else { operator.to_checksum(None) }),
+                (
+                    "nominated operator",
+                    if nominated.is_zero() {
+                        "-".into()
+                    } else {
+                        format!("{} (not accepted yet)", nominated.to_checksum(None))
+                    },
+                ),
                 ("applied block", m.appliedBlock.to_string()),
                 ("updated block", m.updatedBlock.to_string()),
                 ("admin", is_admin.to_string()),
@@ -129,6 +167,8 @@ pub async fn run(global: &GlobalArgs, cmd: MemberCommand) -> Result<Output> {
             value["admin"] = json!(is_admin);
             value["certificate_authority"] = json!(is_ca);
             value["operator"] = if operator.is_zero() { Value::Null } else { json!(operator.to_checksum(None)) };
+            value["nominated_operator"] =
+                if nominated.is_zero() { Value::Null } else { json!(nominated.to_checksum(None)) };
             Ok(Output::new(text, value))
         }
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
-use serde_json::Value;
+use serde_json::{Value, json};
 use wefe_chain::anvil::{Anvil, DEV_KEYS};
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, Governance, LogQuery, Target};
@@ -46,7 +46,11 @@ fn addr(key_index: usize) -> String {
 
 impl Env {
     fn new() -> Self {
-        let anvil = Anvil::spawn().expect("anvil starts (run scripts/setup.sh first)");
+        Self::with_anvil_args(&[])
+    }
+
+    fn with_anvil_args(args: &[&str]) -> Self {
+        let anvil = Anvil::spawn_with(args).expect("anvil starts (run scripts/setup.sh first)");
         Self { anvil, dir: tempfile::tempdir().unwrap() }
     }
 
@@ -737,7 +741,9 @@ fn every_verb_has_help() {
                 "rotate-key",
                 "withdraw",
                 "set-operator",
+                "accept-operator",
                 "clear-operator",
+                "resign-operator",
                 "approve",
                 "suspend",
                 "reinstate",
@@ -753,7 +759,7 @@ fn every_verb_has_help() {
         ),
         ("dataset", &["register", "update", "retire", "grant", "revoke", "list", "show"]),
         ("job", &["propose", "approve", "reject", "cancel", "expire", "timeout", "list", "show", "watch"]),
-        ("audit", &["job", "member", "events", "verify"]),
+        ("audit", &["job", "member", "events", "verify", "verify-failure"]),
     ];
     for (group, names) in verbs {
         for verb in names.iter().copied() {
@@ -976,15 +982,69 @@ async fn adversarial_members_are_refused() {
     let shown = env.ok_json(None, &["member", "show", &addr(4)]);
     assert_eq!((shown["status"].as_str(), shown["membership"].as_u64()), (Some("Active"), Some(2)));
 
-    // An operator key reports for its member and can do nothing else.
+    // An operator key reports for its member and can do nothing else. It
+    // takes the role itself: a nomination alone binds nothing, so nobody can
+    // squat an account (say, a future admin's) as an operator.
+    env.ok(Some(4), &["member", "set-operator", &addr(9)]);
+    let shown = env.ok_json(None, &["member", "show", &addr(4)]);
+    assert_eq!((shown["operator"].clone(), shown["nominated_operator"].clone()), (Value::Null, json!(addr(9))));
     env.ok(Some(3), &["member", "set-operator", &addr(8)]);
+    refused(Some(9), &["member", "accept-operator", &addr(3)], "was not nominated");
+    env.ok(Some(8), &["member", "accept-operator", &addr(3)]);
     assert_eq!(env.ok_json(None, &["member", "show", &addr(3)])["operator"], addr(8));
+    refused(Some(3), &["member", "approve", &addr(4), "--key-version", "1"], "registered key version 3");
     let propose = job_args(&[]);
     refused(Some(8), &as_args(&propose), &format!("not an active member: {}", addr(8)));
     refused(Some(8), &["dataset", "register", "x", "--schema", "x", "--rows", "1"], "not an active member");
     refused(Some(9), &["member", "set-operator", &addr(8)], "unknown member");
     env.ok(Some(3), &["member", "clear-operator"]);
     assert_eq!(env.ok_json(None, &["member", "show", &addr(3)])["operator"], Value::Null);
+
+    // A failure's detail stays with the participant; the chain gets a category
+    // and a commitment, which the detail and its key open (and nothing else does).
+    let mut args = job_args(&[]);
+    args.push("--json".into());
+    let job = env.ok(Some(3), &as_args(&args)).json()["job_id"].as_u64().unwrap();
+    env.ok(Some(3), &["job", "approve", &job.to_string()]);
+    let approved = env.ok(Some(4), &["job", "approve", &job.to_string()]);
+    assert!(approved.stdout.contains("on chain: nothing but commitments"), "{}", approved.stdout);
+    let detail = "dataset a, line 8, column 'f12': not a number";
+    let key = wefe_crypto::commitment::CommitmentKey::random().unwrap();
+    let commitment = wefe_crypto::commitment::failure_commitment(&key, job, address(3).into_array(), detail);
+    let backend = EthereumBackend::connect(
+        &env.anvil.url(),
+        Some(31337),
+        Some(DEV_KEYS[3].parse().unwrap()),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let gov = Governance::new(backend, ChainConfig::load(&env.config()).unwrap().contracts);
+    let call =
+        JobRegistry::reportFailedCall { jobId: U256::from(job), category: 2, detailCommitment: B256::from(commitment) };
+    gov.send(Target::JobRegistry, call).await.unwrap();
+    let shown = env.ok_json(None, &["job", "show", &job.to_string()]);
+    assert_eq!((shown["status"].as_str(), shown["reports"][0]["failure"].as_str()), (Some("Failed"), Some("Input")));
+    let key_hex = key.to_hex();
+    let verify = |detail: &str| {
+        env.run(
+            None,
+            &[
+                "audit",
+                "verify-failure",
+                &job.to_string(),
+                "--participant",
+                &addr(3),
+                "--detail",
+                detail,
+                "--key",
+                &key_hex,
+            ],
+        )
+    };
+    assert_eq!(verify(detail).code, 0, "{}", verify(detail).stderr);
+    let wrong = verify("dataset a, line 9, column 'f12': not a number");
+    assert!(wrong.stderr.contains("is not what"), "{}", wrong.stderr);
 
     // Certificate requests are bounded per member, and withdrawn by their owner.
     for i in 0..3u8 {
@@ -993,4 +1053,135 @@ async fn adversarial_members_are_refused() {
     refused(Some(3), &["cert", "request", "--csr-hash", &hash(0x20)], "already has 3 certificate requests open");
     env.ok(Some(3), &["cert", "withdraw", "1"]);
     env.ok(Some(3), &["cert", "request", "--csr-hash", &hash(0x20)]);
+}
+
+/// "Views that fit any call": 1 000 maximal jobs (16 participants, 16
+/// datasets, 16 KiB params) and 1 000 datasets with 4 KiB metadata on chain;
+/// `job list` and `dataset list` still read every one of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_read_a_thousand_maximal_jobs_and_datasets() {
+    use alloy::network::TransactionBuilder;
+    use alloy::providers::{Provider, ProviderBuilder};
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::SolCall;
+    use wefe_chain::bindings::{Consortium, DataRegistry};
+
+    // A base fee of zero stays zero however full the blocks are, so transactions
+    // sent ahead of their predecessors' mining never become underpriced.
+    // Blocks large enough for all of them: the bulk is mined in a few blocks, not
+    // one block per transaction.
+    let env = Env::with_anvil_args(&["--block-base-fee-per-gas", "0", "--gas-limit", "4000000000"]);
+    env.deploy();
+    let config = ChainConfig::load(&env.config()).unwrap();
+    let c = config.contracts;
+    let url: alloy::transports::http::reqwest::Url = env.anvil.url().parse().unwrap();
+    let members: Vec<PrivateKeySigner> = (0..16).map(|_| PrivateKeySigner::random()).collect();
+    let plain = ProviderBuilder::new().connect_http(url.clone());
+    for m in &members {
+        let _: Value =
+            plain.raw_request("anvil_setBalance".into(), (m.address(), "0x3635c9adc5dea00000")).await.unwrap();
+    }
+    // Sends a call from `signer` without waiting for its receipt; one provider
+    // per sender counts its nonces locally, so calls never wait on each other.
+    let providers: std::collections::HashMap<Address, _> = members
+        .iter()
+        .cloned()
+        .chain([DEV_KEYS[0].parse().unwrap(), DEV_KEYS[1].parse().unwrap()])
+        .map(|s: PrivateKeySigner| {
+            let address = s.address();
+            (address, ProviderBuilder::new().with_cached_nonce_management().wallet(s).connect_http(url.clone()))
+        })
+        .collect();
+    let send = async |signer: &PrivateKeySigner, to: Address, input: Vec<u8>| {
+        let tx = TransactionRequest::default()
+            .with_to(to)
+            .with_input(input)
+            .with_gas_limit(4_500_000)
+            .with_max_fee_per_gas(1_000_000_000)
+            .with_max_priority_fee_per_gas(0);
+        providers[&signer.address()].send_transaction(tx).await.unwrap().tx_hash().to_owned()
+    };
+    let admin0: PrivateKeySigner = DEV_KEYS[0].parse().unwrap();
+    let admin1: PrivateKeySigner = DEV_KEYS[1].parse().unwrap();
+    for (i, m) in members.iter().enumerate() {
+        let apply = Consortium::applyForMembershipCall {
+            name: format!("member {i:02}"),
+            endpoint: "http://127.0.0.1:1".into(),
+            publicKey: vec![i as u8 + 1; 64].into(),
+        };
+        send(m, c.consortium, apply.abi_encode()).await;
+        let approve = Consortium::proposeCall { kind: 0, target: m.address(), value: U256::from(1) };
+        send(&admin0, c.consortium, approve.abi_encode()).await;
+        send(&admin1, c.consortium, Consortium::voteCall { proposalId: U256::from(i + 1) }.abi_encode()).await;
+    }
+    let _: Value = plain.raw_request("evm_setAutomine".into(), (false,)).await.unwrap();
+    // 1 000 datasets with maximal metadata, the first of each member public.
+    let metadata = format!("{{\"pad\":\"{}\"}}", "m".repeat(4096 - 10));
+    assert_eq!(metadata.len(), 4096);
+    for d in 0..1000usize {
+        let owner = &members[d % 16];
+        let register = DataRegistry::registerCall {
+            name: B256::from(DatasetId::parse(&format!("data-{d:04}")).unwrap().to_bytes()),
+            schemaHash: B256::repeat_byte(1),
+            rowCount: d as u64,
+            metadata: metadata.clone(),
+            visibility: 0,
+        };
+        send(owner, c.data_registry, register.abi_encode()).await;
+    }
+    // 1 000 maximal jobs: every member takes part and brings one dataset.
+    let participants: Vec<Address> = members.iter().map(PrivateKeySigner::address).collect();
+    let _: Value = plain.raw_request("anvil_mine".into(), ("0x1",)).await.unwrap();
+    let datasets: Vec<JobRegistry::DatasetRef> = (0..16usize)
+        .map(|d| JobRegistry::DatasetRef {
+            owner: members[d].address(),
+            name: B256::from(DatasetId::parse(&format!("data-{d:04}")).unwrap().to_bytes()),
+        })
+        .collect();
+    let params = format!("{{\"pad\":\"{}\"}}", "p".repeat(16_384 - 10));
+    let deadline = env.head().await + 150_000;
+    let mut last = B256::ZERO;
+    for _ in 0..1000 {
+        let propose = JobRegistry::proposeCall {
+            kind: "k".repeat(32),
+            participants: participants.clone(),
+            datasets: datasets.clone(),
+            params: params.clone(),
+            deadlineBlock: deadline,
+            runBlocks: 100,
+        };
+        last = send(&members[0], c.job_registry, propose.abi_encode()).await;
+    }
+    let _: Value = plain.raw_request("evm_setAutomine".into(), (true,)).await.unwrap();
+    let mut receipt = None;
+    for _ in 0..600 {
+        // Whatever is still pending is mined now.
+        let _: Value = plain.raw_request("anvil_mine".into(), ("0x1",)).await.unwrap();
+        receipt = plain.get_transaction_receipt(last).await.unwrap();
+        if receipt.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(receipt.expect("the last proposal was mined").status(), "the last proposal failed");
+    let count = |target: Address, input: Vec<u8>| {
+        let plain = plain.clone();
+        async move {
+            let tx = TransactionRequest::default().with_to(target).with_input(input);
+            U256::from_be_slice(&plain.call(tx).await.unwrap())
+        }
+    };
+    assert_eq!(count(c.data_registry, DataRegistry::datasetCountCall {}.abi_encode()).await, U256::from(1000));
+    assert_eq!(count(c.job_registry, JobRegistry::jobCountCall {}.abi_encode()).await, U256::from(1000));
+
+    let jobs = env.ok_json(None, &["job", "list", "--limit", "2000"]);
+    let jobs = jobs["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1000);
+    assert_eq!(jobs[999]["participants"].as_array().unwrap().len(), 16);
+    assert_eq!(jobs[999]["datasets"].as_array().unwrap().len(), 16);
+    let listed = env.ok_json(None, &["dataset", "list", "--limit", "2000"]);
+    assert_eq!(listed["datasets"].as_array().unwrap().len(), 1000);
+    // One of them in full, metadata included.
+    let shown = env.ok_json(None, &["dataset", "show", &format!("data-0999@{}", members[999 % 16].address())]);
+    assert_eq!(shown["metadata"]["pad"].as_str().unwrap().len(), 4096 - 10);
 }

@@ -67,11 +67,23 @@ pub const fn operator_of(member: usize) -> usize {
     member + 3
 }
 
-/// The member with dev key `member` authorises its operator key on chain.
+/// The member with dev key `member` nominates its operator key on chain, and
+/// the operator key accepts.
 pub async fn set_operator(gov: &Governance<EthereumBackend>, member: usize) {
     use wefe_chain::bindings::Consortium;
     let call = Consortium::setOperatorCall { operator: signer(operator_of(member)).address() };
     gov.send(wefe_chain::Target::Consortium, call).await.unwrap();
+    let backend = EthereumBackend::connect(
+        wefe_chain::ChainBackend::url(gov.backend()),
+        Some(31337),
+        Some(signer(operator_of(member))),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let operator = Governance::new(backend, *gov.contracts());
+    let accept = Consortium::acceptOperatorCall { member: signer(member).address() };
+    operator.send(wefe_chain::Target::Consortium, accept).await.unwrap();
 }
 
 /// `name` owned by the member with dev key `key`, as the contract takes it.

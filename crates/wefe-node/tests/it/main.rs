@@ -52,6 +52,34 @@ async fn approved_job_with(
     propose_and_approve(a, b, kind, &[], params, 1000).await.to::<u64>()
 }
 
+/// A proposes (A and B, no datasets) with params that are these raw bytes, not
+/// necessarily UTF-8; both approve it.
+async fn approved_job_with_raw_params(
+    a: &Governance<EthereumBackend>,
+    b: &Governance<EthereumBackend>,
+    raw: &[u8],
+) -> u64 {
+    use alloy::sol_types::SolCall;
+    let marker = "\u{1}".repeat(raw.len());
+    let head = a.backend().head_block().await.unwrap();
+    let call = JobRegistry::proposeCall {
+        kind: "psi".into(),
+        participants: vec![signer(3).address(), signer(4).address()],
+        datasets: vec![],
+        params: marker.clone(),
+        deadlineBlock: head + 1000,
+        runBlocks: 5000,
+    };
+    let mut input = call.abi_encode();
+    let at = input.windows(raw.len()).rposition(|w| w == marker.as_bytes()).unwrap();
+    input[at..at + raw.len()].copy_from_slice(raw);
+    a.backend().send(Some(a.contracts().job_registry), input.into()).await.unwrap();
+    let id = a.call(Target::JobRegistry, JobRegistry::jobCountCall {}).await.unwrap();
+    common::send_retrying(a, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    common::send_retrying(b, Target::JobRegistry, JobRegistry::approveCall { jobId: id }).await;
+    id.to::<u64>()
+}
+
 /// (block, log index, tx hash) of every log of the four contracts.
 async fn chain_logs(gov: &Governance<EthereumBackend>) -> Vec<(u64, u64, String)> {
     let head = gov.backend().head_block().await.unwrap();
@@ -362,9 +390,12 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
         parties.push((store, listener, scheduler));
     }
 
-    // A good job and, at the same time, one whose params no node accepts.
+    // A good job and, at the same time, one whose params no node accepts, and
+    // one whose params are not even text (no node can read them as the
+    // contract hashed them): each fails, and the follower carries on.
     let good = approved_job(&a, &b, "psi").await;
     let bad = approved_job_with(&a, &b, "psi", r#"{"protocol":"rr22"}"#).await;
+    let unreadable = approved_job_with_raw_params(&a, &b, &[0xff, 0xfe, b'{', b'}']).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         for (_, listener, scheduler) in &parties {
@@ -373,7 +404,7 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
         }
         let mut done = true;
         for (store, _, _) in &parties {
-            for id in [good, bad] {
+            for id in [good, bad, unreadable] {
                 let status = store.job(id).await.unwrap().map(|j| j.status).unwrap_or_default();
                 done &= status == status::COMPLETED || status == status::FAILED;
             }
@@ -405,7 +436,14 @@ async fn approved_jobs_launch_themselves_and_report_on_chain() {
         let failed = store.job(bad).await.unwrap().unwrap();
         assert_eq!(failed.status, status::FAILED);
         assert!(failed.error.unwrap().contains("unknown protocol 'rr22'"));
+        let unread = store.job(unreadable).await.unwrap().unwrap();
+        assert_eq!((unread.status.as_str(), unread.failure_category.as_deref()), (status::FAILED, Some("InvalidJob")));
+        assert!(unread.error.unwrap().contains("could not be read from its proposal"));
     }
+    assert_eq!(
+        a.call(Target::JobRegistry, JobRegistry::jobStatusCall { jobId: U256::from(unreadable) }).await.unwrap(),
+        5
+    );
 
     // The chain agrees: completed with each party's commitment (and nothing
     // published: the params list no summary field); the bad job failed.

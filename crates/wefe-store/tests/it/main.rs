@@ -281,3 +281,14 @@ async fn a_dataset_id_is_stored_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_store_belongs_to_one_deployment() {
+    each_backend(|store| async move {
+        store.bind_deployment("chain 31337, JobRegistry 0x01").await.unwrap();
+        store.bind_deployment("chain 31337, JobRegistry 0x01").await.unwrap();
+        let err = store.bind_deployment("chain 31337, JobRegistry 0x02").await.unwrap_err();
+        assert!(err.to_string().contains("belongs to another deployment (chain 31337, JobRegistry 0x01)"), "{err}");
+    })
+    .await;
+}
