@@ -5,6 +5,7 @@ import {Base, JobEvents} from "./Base.t.sol";
 import {Consortium, NotActiveMember} from "../src/Consortium.sol";
 import {DataRegistry, DatasetRef} from "../src/DataRegistry.sol";
 import {JobRegistry} from "../src/JobRegistry.sol";
+import {VmSafe} from "forge-std/Vm.sol";
 
 /// @dev Shared fixtures of the JobRegistry tests: alice owns DS_A (Public), bob DS_B (Public) and DS_L
 /// (Listed, granted to alice), carol DS_C (Public).
@@ -181,7 +182,8 @@ contract JobRegistryTest is JobFixtures {
         total += _asTransaction(bob, abi.encodeCall(jobs.reportCompleted, (id, keccak256("bob-result"), "")));
         assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Completed));
         emit log_named_uint("two-party lifecycle as seven transactions (gas)", total);
-        assertLe(total, 800_000);
+        // `forge coverage` compiles without the optimizer: its gas is not the deployed code's.
+        if (!vm.isContext(VmSafe.ForgeContext.Coverage)) assertLe(total, 800_000);
     }
 
     function _asTransaction(address from, bytes memory input) internal returns (uint256 used) {
