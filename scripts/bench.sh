@@ -8,6 +8,11 @@
 #       one epoch of vertical LR, guest and host as two processes with their own gateways on loopback,
 #       batch 1024, Paillier-2048: epoch-100k is 100k rows x (10 guest + 20 host) features (--quick: 5k rows);
 #       --fate runs FATE 2.0's published shape instead, epoch-fate-shape: guest 100k x 30, host 100k x 300 (~15 min)
+#   scripts/bench.sh node [--quick]      the node under stress, two node processes with their own gateways on loopback:
+#       gateway-flood: a non-participant member floods a node (10^5 empty messages, 4 slow 1 GiB messages,
+#       handshakes) while it runs a 10^5 ECDH-PSI job with an honest peer; gateway-latency-under-load: round
+#       trips of a small gateway message while a 10^6 ECDH-PSI runs between the same nodes (--quick: n/10);
+#       launch-latency-history: a recorded approved job to its start, with 0 and 10 000 finished jobs in the store
 # Built with the dev profile, whose dependencies (all the cryptography) are
 # optimised at opt-level 3; `WEFE_BENCH_PROFILE=release` builds everything optimised.
 set -euo pipefail
@@ -41,8 +46,27 @@ case "$suite" in
     esac
     cargo run -q --locked --profile "$profile" -p wefe-node --example vertical_lr_bench -- "${shape[@]}" --batch 1024
     ;;
+  node)
+    # One entry per case: "<example> <its arguments>"; --quick arguments after "|". Add cases here.
+    node_cases=(
+      "gateway_bench --case gateway-flood --n 100000 | --n 10000"
+      "gateway_bench --case gateway-latency-under-load --n 1000000 | --n 100000"
+      "launch_bench --history 0 --history 10000 --runs 30 | --runs 10"
+    )
+    for entry in "${node_cases[@]}"; do
+      full=${entry%%|*}
+      read -r -a words <<<"$full"
+      example=${words[0]}
+      args=("${words[@]:1}")
+      if [ "$quick" = "--quick" ] && [[ "$entry" == *"|"* ]]; then
+        read -r -a extra <<<"${entry#*|}"
+        args+=("${extra[@]}")
+      fi
+      cargo run -q --locked --profile "$profile" -p wefe-node --example "$example" -- "${args[@]}"
+    done
+    ;;
   *)
-    echo "usage: scripts/bench.sh psi [--quick] | paillier | vertical-lr [--quick | --fate]" >&2
+    echo "usage: scripts/bench.sh psi [--quick] | paillier | vertical-lr [--quick | --fate] | node [--quick]" >&2
     exit 2
     ;;
 esac

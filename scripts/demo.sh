@@ -205,9 +205,18 @@ TOML
   WEFE_LOG=${WEFE_LOG:-warn} "$node_bin" run --config "$work/$party/party.toml" >"$work/$party/node.log" 2>&1 &
   node_pids+=($!)
 done
+# Every API call but /livez needs the token a node writes, owner-only, to
+# <data_dir>/api-token at its first start. curl reads the header from an
+# owner-only file (-H @file), so the token never shows on a command line.
+api() { # api PARTY PATH [curl options...]
+  local party=$1 path=$2
+  shift 2
+  curl -sf -H @"$work/$party/api-auth" "http://127.0.0.1:${api_port[$party]}$path" "$@"
+}
 for party in bank-a bank-b regulator; do
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:${api_port[$party]}/health" >/dev/null && break; sleep 0.2; done
-  curl -sf "http://127.0.0.1:${api_port[$party]}/health" >/dev/null || { echo "node $party did not start:" >&2; cat "$work/$party/node.log" >&2; exit 1; }
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:${api_port[$party]}/livez" >/dev/null && break; sleep 0.2; done
+  (umask 077 && printf 'Authorization: Bearer %s\n' "$(cat "$work/$party/data/api-token" 2>/dev/null)" >"$work/$party/api-auth")
+  api "$party" /health >/dev/null || { echo "node $party did not start:" >&2; cat "$work/$party/node.log" >&2; exit 1; }
   note "$party: API http://127.0.0.1:${api_port[$party]}, gateway :${gateway_port[$party]}"
 done
 
@@ -220,7 +229,7 @@ schema_b=$(head -1 "$work/bank-b.csv")
 note "Bank A columns: $schema_a"
 note "Bank B columns: $schema_b"
 for bank in bank-a bank-b; do
-  curl -sf -X POST "http://127.0.0.1:${api_port[$bank]}/datasets" -H 'content-type: application/json' \
+  api "$bank" /datasets -X POST -H 'content-type: application/json' \
     -d "{\"id\":\"$bank-customers\",\"id_column\":\"customer_id\",\"path\":\"$work/$bank.csv\"}" |
     node -e 'const d=JSON.parse(require("fs").readFileSync(0,"utf8")); console.log("      imported " + d.id + ": " + d.row_count + " rows, sha256 " + d.content_hash)'
 done
@@ -247,7 +256,7 @@ approved_at=$(date +%s.%N)
 # A one-line progress bar of a job on a bank's node: ids processed and ETA for
 # PSI jobs (the node's `items`), the overall fraction for other kinds.
 progress_line() {
-  curl -sf "http://127.0.0.1:${api_port[$1]}/jobs/$2" | node -e '
+  api "$1" "/jobs/$2" | node -e '
     const j = JSON.parse(require("fs").readFileSync(0, "utf8"));
     const f = j.items && j.items.total ? j.items.done / j.items.total : j.progress;
     const bar = "#".repeat(Math.round(f * 30)).padEnd(30, ".");
@@ -277,7 +286,7 @@ note "Bank A's node: $(progress_line bank-a "$job")"
 for bank in bank-a bank-b; do
   # The node marks the job completed right after its own report is mined.
   for _ in $(seq 1 100); do
-    curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/result" -o "$work/$bank-result.csv" && break
+    api "$bank" "/jobs/$job/result" -o "$work/$bank-result.csv" && break
     sleep 0.2
   done
   [ -s "$work/$bank-result.csv" ] || { echo "no result from $bank's node" >&2; exit 1; }
@@ -285,7 +294,7 @@ for bank in bank-a bank-b; do
   note "$bank's node: intersection of $size customers (expected $overlap), result $work/$bank-result.csv"
   # The commitment key the node keeps beside the result: with it (and only
   # with it) the result can be checked against the chain.
-  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$job/key" -o "$work/$bank-result.key"
+  api "$bank" "/jobs/$job/key" -o "$work/$bank-result.key"
   "$wefe_bin" audit verify "$job" --artifact "$work/$bank-result.csv" --participant "${addr[$bank]}" | sed 's/^/      /'
 done
 
@@ -309,14 +318,14 @@ run_job() {
   note "job $id ($kind) proposed and approved by both banks" >&2
   # `wefe job watch` follows the chain until the job closes, with Bank A's
   # node's progress bar (a line every few seconds when not on a terminal).
-  "$wefe_bin" job watch "$id" --node "http://127.0.0.1:${api_port[bank-a]}" --interval 0.5 2>&1 >/dev/null |
+  "$wefe_bin" job watch "$id" --node "http://127.0.0.1:${api_port[bank-a]}" --node-token-file "$work/bank-a/data/api-token" --interval 0.5 2>&1 >/dev/null |
     sed 's/^/      /' >&2
   st=$("$wefe_bin" job show "$id" --json | json_field status)
   [ "$st" = Completed ] || { echo "job $id ended $st:" >&2; "$wefe_bin" job show "$id" >&2; tail -20 "$work"/bank-*/node.log >&2; exit 1; }
   # Each node marks the job completed right after its own report is mined.
   for bank in bank-a bank-b; do
     for _ in $(seq 1 100); do
-      [ "$(curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$id" | json_field status)" = completed ] && break
+      [ "$(api "$bank" "/jobs/$id" | json_field status)" = completed ] && break
       sleep 0.2
     done
   done
@@ -328,18 +337,18 @@ note "Bank A (guest) holds is_fraud and 4 features and a fresh 2048-bit Paillier
 train_started=$(date +%s.%N)
 train_job=$(run_job vertical-lr "{\"label\":\"is_fraud\",\"psi_job\":$psi_job,\"epochs\":8,\"batch_size\":256,\"learning_rate\":0.3,\"validation_fraction\":0.3,\"seed\":7,\"online_serving\":true,\"purpose\":\"anti-fraud model\",\"publish\":[\"metrics.auc\"]}")
 note "trained in $(node -e "console.log(($(date +%s.%N) - $train_started).toFixed(1))") s (approval to both completions)"
-curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$train_job" | node -e '
+api "bank-a" "/jobs/$train_job" | node -e '
   const j = JSON.parse(require("fs").readFileSync(0, "utf8")), s = j.summary, m = s.metrics;
   console.log(`      ${s.rows.train} training rows, ${s.rows.validation} held out; ${s.epochs_run} epochs`);
   console.log(`      hold-out: AUC ${m.auc.toFixed(4)}  KS ${m.ks.toFixed(4)}  accuracy ${m.accuracy.toFixed(4)}  precision ${m.precision.toFixed(4)}  recall ${m.recall.toFixed(4)}  F1 ${m.f1.toFixed(4)}  log-loss ${m.log_loss.toFixed(4)}`);
   console.log(`      Bank A model share ${s.model_hash} (each bank keeps only its own weights)`);'
 for chart in roc.png loss.png; do
-  curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$train_job/report/$chart" -o "$work/model-$chart"
+  api "bank-a" "/jobs/$train_job/report/$chart" -o "$work/model-$chart"
   note "chart: $work/model-$chart ($(wc -c <"$work/model-$chart") bytes)"
 done
 for bank in bank-a bank-b; do
-  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$train_job/result" -o "$work/$bank-model.json"
-  curl -sf "http://127.0.0.1:${api_port[$bank]}/jobs/$train_job/key" -o "$work/$bank-model.key"
+  api "$bank" "/jobs/$train_job/result" -o "$work/$bank-model.json"
+  api "$bank" "/jobs/$train_job/key" -o "$work/$bank-model.key"
   "$wefe_bin" audit verify "$train_job" --artifact "$work/$bank-model.json" --participant "${addr[$bank]}" | sed 's/^/      /'
 done
 note "on chain for job $train_job: each bank's commitment and, as the params agreed, the hold-out AUC only:"
@@ -350,17 +359,17 @@ note "on chain for job $train_job: each bank's commitment and, as the params agr
 
 step "a prediction job scores the shared customers with the split model (Bank B learns no score)"
 predict_job=$(run_job predict "{\"model_job\":$train_job,\"psi_job\":$psi_job,\"purpose\":\"score shared customers\"}")
-curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$predict_job/result" -o "$work/predictions.csv"
+api "bank-a" "/jobs/$predict_job/result" -o "$work/predictions.csv"
 note "predictions: $work/predictions.csv ($(($(wc -l <"$work/predictions.csv") - 1)) rows); the first ones:"
 head -4 "$work/predictions.csv" | sed 's/^/        /'
-curl -sf "http://127.0.0.1:${api_port[bank-a]}/jobs/$predict_job" | node -e '
+api "bank-a" "/jobs/$predict_job" | node -e '
   const s = JSON.parse(require("fs").readFileSync(0, "utf8")).summary;
   console.log(`      ${s.predicted_positive} of ${s.rows} flagged at p >= ${s.threshold}; AUC on these (training + hold-out) rows ${s.metrics.auc.toFixed(4)}`);'
-curl -sf "http://127.0.0.1:${api_port[bank-b]}/jobs/$predict_job/result" | sed 's/^/      Bank B node result: /'
+api "bank-b" "/jobs/$predict_job/result" | sed 's/^/      Bank B node result: /'
 ids=$(sed -n '2,4p' "$work/predictions.csv" | cut -d, -f1 | node -e 'console.log(JSON.stringify({ids: require("fs").readFileSync(0, "utf8").trim().split("\n")}))')
 note "online: POST /models/$train_job/predict on Bank A's node (approved on chain with online_serving; Bank B's node adds its partial scores):"
 for _ in $(seq 1 50); do
-  online=$(curl -s -X POST "http://127.0.0.1:${api_port[bank-a]}/models/$train_job/predict" -H 'content-type: application/json' -d "$ids") &&
+  online=$(curl -s -H @"$work/bank-a/api-auth" -X POST "http://127.0.0.1:${api_port[bank-a]}/models/$train_job/predict" -H 'content-type: application/json' -d "$ids") &&
     printf '%s' "$online" | grep -q '"predictions"' && break
   sleep 0.2 # Bank B's node starts serving within a couple of seconds of the training
 done

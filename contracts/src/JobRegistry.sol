@@ -61,7 +61,9 @@ contract JobRegistry {
         // The node itself: restart, crash, storage.
         Internal,
         // The job was stopped: closed on chain or by the node's operator.
-        Cancelled
+        Cancelled,
+        // The participant's node stopped or restarted while running the job (its sessions with the peers were lost).
+        Interrupted
     }
 
     /// @notice A job as the views return it.

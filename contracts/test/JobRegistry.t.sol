@@ -1240,7 +1240,7 @@ contract JobRegistryTest is JobFixtures {
     }
 
     function testFuzz_reportFailed_categoryAndCommitment(uint8 category, bytes32 detail, bool started) public {
-        JobRegistry.FailureCategory c = JobRegistry.FailureCategory(bound(category, 0, 8));
+        JobRegistry.FailureCategory c = JobRegistry.FailureCategory(bound(category, 0, 9));
         uint256 id = _approved();
         if (started) {
             vm.prank(alice);
@@ -1259,7 +1259,7 @@ contract JobRegistryTest is JobFixtures {
     function testRevert_reportFailed_invalidCategory() public {
         uint256 id = _approved();
         vm.prank(alice);
-        (bool ok,) = address(jobs).call(abi.encodeWithSelector(JobRegistry.reportFailed.selector, id, 9, DETAIL));
+        (bool ok,) = address(jobs).call(abi.encodeWithSelector(JobRegistry.reportFailed.selector, id, 10, DETAIL));
         assertFalse(ok, "an out-of-range category is refused by the ABI decoder");
         assertEq(_statusOf(id), uint256(JobRegistry.JobStatus.Approved));
     }

@@ -353,7 +353,18 @@ pub const ENUMS: [(&str, &[&str]); 10] = [
     ("JobRegistry.ParticipantState", &["None", "Pending", "Approved", "Rejected", "Started", "Completed", "Failed"]),
     (
         "JobRegistry.FailureCategory",
-        &["Unspecified", "InvalidJob", "Input", "Peer", "Protocol", "Timeout", "Membership", "Internal", "Cancelled"],
+        &[
+            "Unspecified",
+            "InvalidJob",
+            "Input",
+            "Peer",
+            "Protocol",
+            "Timeout",
+            "Membership",
+            "Internal",
+            "Cancelled",
+            "Interrupted",
+        ],
     ),
 ];
 

@@ -11,6 +11,11 @@ use crate::abi::decode_revert;
 use crate::config::check_rpc_url;
 use crate::{ChainBackend, ChainError, ChainLog, LogQuery, Result, TxOutcome};
 
+/// Longest wait for a TCP (and TLS) connection to the chain node.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for the answer to one JSON-RPC request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// [`ChainBackend`] over Ethereum JSON-RPC (HTTP) with alloy: anvil, geth, Besu,
 /// FISCO BCOS 3.x Web3 RPC. Transactions are signed locally by the configured key.
 #[derive(Debug, Clone)]
@@ -32,10 +37,30 @@ impl EthereumBackend {
         signer: Option<PrivateKeySigner>,
         receipt_timeout: Duration,
     ) -> Result<Self> {
+        Self::connect_with_request_timeout(url, expected_chain_id, signer, receipt_timeout, REQUEST_TIMEOUT).await
+    }
+
+    /// [`connect`](Self::connect) with another deadline per JSON-RPC request.
+    pub async fn connect_with_request_timeout(
+        url: &str,
+        expected_chain_id: Option<u64>,
+        signer: Option<PrivateKeySigner>,
+        receipt_timeout: Duration,
+        request_timeout: Duration,
+    ) -> Result<Self> {
         check_rpc_url(url).map_err(|message| ChainError::Config { path: "rpc url".into(), message })?;
         let parsed: alloy::transports::http::reqwest::Url =
             url.parse().map_err(|e| ChainError::Config { path: "rpc url".into(), message: format!("'{url}': {e}") })?;
         let sender = signer.as_ref().map(|s| s.address());
+        // Every request has a deadline: a chain node that accepts a
+        // connection and never answers must not stall its caller (a node's
+        // listener, reporter or member directory) for ever.
+        let http = alloy::transports::http::reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(request_timeout)
+            .build()
+            .map_err(|e| ChainError::Config { path: "rpc url".into(), message: format!("HTTP client: {e}") })?;
+        let client = || alloy::rpc::client::RpcClient::new_http_with_client(http.clone(), parsed.clone());
         let provider = match signer {
             // The nonce is read from the node for every transaction: a cached
             // nonce drifts when a call is refused at gas estimation (it is
@@ -47,9 +72,9 @@ impl EthereumBackend {
                 .with_simple_nonce_management()
                 .fetch_chain_id()
                 .wallet(EthereumWallet::from(signer))
-                .connect_http(parsed)
+                .connect_client(client())
                 .erased(),
-            None => ProviderBuilder::new().connect_http(parsed).erased(),
+            None => ProviderBuilder::new().connect_client(client()).erased(),
         };
         let backend = Self { provider, url: url.to_owned(), sender, receipt_timeout, names: Vec::new() };
         let actual = backend.chain_id().await?;
@@ -208,5 +233,36 @@ impl ChainBackend for EthereumBackend {
     async fn transaction_sender(&self, tx_hash: alloy::primitives::B256) -> Result<Option<Address>> {
         let receipt = self.provider.get_transaction_receipt(tx_hash).await.map_err(|e| self.map_err(e, None))?;
         Ok(receipt.map(|r| r.from))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chain node that accepts connections and never answers fails the
+    /// call after the request deadline instead of hanging its caller.
+    #[tokio::test]
+    async fn a_silent_rpc_node_times_out() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket); // read nothing, answer nothing
+            }
+        });
+        let started = Instant::now();
+        let connected = EthereumBackend::connect_with_request_timeout(
+            &url,
+            None,
+            None,
+            Duration::from_secs(5),
+            Duration::from_millis(500),
+        )
+        .await;
+        assert!(connected.is_err(), "a silent node answered");
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        held.abort();
     }
 }

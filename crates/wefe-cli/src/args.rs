@@ -454,7 +454,8 @@ pub enum CertCommand {
         /// Hash of the DER certificate (0x + 64 hex digits).
         #[arg(long, value_parser = parse_b256, conflicts_with = "cert")]
         cert_hash: Option<B256>,
-        /// Certificate file; its SHA-256 is recorded.
+        /// Certificate file (PEM or DER, SM2/SM3): its SM3 hash is recorded, as gateways look it up; its
+        /// serial and validity are used unless given.
         #[arg(long)]
         cert: Option<PathBuf>,
         /// Serial number (unique per issuer; random with --csr).
@@ -605,8 +606,9 @@ impl VisibilityArg {
 pub enum JobCommand {
     /// Propose a joint job.
     Propose {
-        /// Job kind understood by the nodes, e.g. psi.
-        #[arg(long)]
+        /// Job kind: psi, vertical-lr or predict (kind and params are checked as the nodes check them,
+        /// before anything is signed).
+        #[arg(long, value_parser = parse_kind)]
         kind: String,
         /// Participant (repeat; 2..16).
         #[arg(long = "participant", required = true, value_parser = parse_address)]
@@ -660,6 +662,9 @@ pub enum JobCommand {
         /// A participant node's REST API, e.g. http://127.0.0.1:8081.
         #[arg(long, value_parser = parse_node_url)]
         node: Option<String>,
+        /// The file holding that node's API token (its `<data_dir>/api-token`).
+        #[arg(long, env = "WEFE_NODE_TOKEN_FILE", requires = "node")]
+        node_token_file: Option<std::path::PathBuf>,
         /// Seconds between polls (0.2 to 60).
         #[arg(long, default_value_t = 1.0, value_parser = parse_interval)]
         interval: f64,
@@ -738,6 +743,11 @@ pub fn parse_json(text: &str) -> Result<String, String> {
     serde_json::from_str::<serde_json::Value>(text)
         .map(|_| text.to_owned())
         .map_err(|e| format!("not valid JSON ({e})"))
+}
+
+/// A job kind the nodes run.
+pub fn parse_kind(text: &str) -> Result<String, String> {
+    wefe_core::job::JobKind::parse(text).map(|k| k.name().to_owned()).map_err(|e| e.to_string())
 }
 
 /// A job's params: a JSON object without repeated keys, kept as given.

@@ -96,6 +96,9 @@ pub enum TransportError {
     /// The underlying link failed (gateway, stream, timeout).
     #[error("transport failure: {0}")]
     Link(String),
+    /// The job was stopped (timeout, closed on chain, node shutting down).
+    #[error("the job was stopped")]
+    Cancelled,
 }
 
 /// Moves byte messages between the parties of one job.

@@ -5,6 +5,10 @@ use std::time::Duration;
 /// One mebibyte.
 pub const MIB: usize = 1024 * 1024;
 
+/// What a queued message counts against the budgets besides its payload and
+/// tag: an empty message is not free.
+pub const MESSAGE_OVERHEAD_BYTES: usize = 256;
+
 /// Limits and timings of a [`Gateway`](crate::Gateway). `Default` gives the
 /// values a node uses unless its configuration says otherwise.
 #[derive(Debug, Clone)]
@@ -16,15 +20,42 @@ pub struct GatewayConfig {
     /// Largest message (all chunks) sent or accepted (default 1 GiB).
     pub max_message_bytes: usize,
     /// Bytes of received messages waiting for `recv` plus messages being
-    /// reassembled, over all jobs (default 4 GiB); beyond it senders get
-    /// `RESOURCE_EXHAUSTED`.
+    /// reassembled, over all jobs and senders (default 4 GiB); beyond it
+    /// senders get `RESOURCE_EXHAUSTED`. Every message counts
+    /// [`MESSAGE_OVERHEAD_BYTES`] plus its tag on top of its payload, and a
+    /// message being reassembled counts the bytes that have arrived, not the
+    /// size it announces.
     pub max_queued_bytes: usize,
+    /// The share of `max_queued_bytes` one sender may hold (default 1280 MiB:
+    /// one largest message and then some); beyond it that sender gets
+    /// `RESOURCE_EXHAUSTED` and the others are unaffected.
+    pub max_queued_bytes_per_sender: usize,
+    /// Messages (empty or not, complete or being reassembled) one sender may
+    /// have queued at once (default 16 Ki).
+    pub max_queued_messages_per_sender: usize,
+    /// Messages one sender may queue for one job that this gateway has not
+    /// admitted yet ([`Gateway::job_transport`](crate::Gateway::job_transport))
+    /// (default 16): a peer that starts a job first may send ahead.
+    pub unknown_job_messages: usize,
+    /// Bytes one sender may queue for one job not admitted yet (default
+    /// 4 MiB); a larger message is refused with `RESOURCE_EXHAUSTED` and the
+    /// sender retries until the job is admitted.
+    pub unknown_job_bytes: usize,
+    /// Distinct not-yet-admitted jobs one sender may queue messages for (default 4).
+    pub unknown_jobs_per_sender: usize,
+    /// How long messages for a job never admitted are kept (default 30 min):
+    /// by then the sender's own receive timeout has failed its job.
+    pub unknown_job_ttl: Duration,
     /// Accepted distance between an envelope's timestamp and this node's clock (default 60 s).
     pub clock_window: Duration,
     /// Nonces remembered within the window (default 512 Ki, about 60 MiB when
     /// full; enough for ~4000 envelopes a second). When full, new envelopes are
     /// refused with `RESOURCE_EXHAUSTED` rather than forgetting live nonces.
     pub replay_cache_entries: usize,
+    /// Live nonces one sender may hold in the replay cache (default 128 Ki):
+    /// a sender that uses up its share gets `RESOURCE_EXHAUSTED`, the others
+    /// keep theirs.
+    pub replay_cache_entries_per_sender: usize,
     /// Messages one call may reassemble at once (default 16).
     pub max_pending_messages_per_call: usize,
     /// Longest wait for the next envelope of a call before the call is
@@ -34,13 +65,19 @@ pub struct GatewayConfig {
     pub max_concurrent_calls: u32,
     /// Attempts `send` makes when the peer cannot be reached (default 5).
     pub send_attempts: u32,
+    /// How long `send` keeps retrying (with backoff) while the peer answers
+    /// `RESOURCE_EXHAUSTED`: its queues are full, or it has not started the
+    /// job yet (default 2 min).
+    pub busy_retry_window: Duration,
     /// Delay before the second attempt; doubled each time (default 200 ms).
     pub initial_backoff: Duration,
     /// Longest delay between attempts (default 5 s).
     pub max_backoff: Duration,
     /// Time allowed to open a connection to a peer (default 5 s).
     pub connect_timeout: Duration,
-    /// How long `recv` waits before failing with a link error (default: forever).
+    /// How long `recv` waits before failing with a link error (default
+    /// 10 min; `None` waits forever): a vanished peer does not hold a job
+    /// slot for the whole job timeout.
     pub recv_timeout: Option<Duration>,
     /// This member's X.509 certificate (DER), presented in every handshake
     /// (default none).
@@ -53,6 +90,12 @@ pub struct GatewayConfig {
     pub session_lifetime: Duration,
     /// Sessions a gateway holds as callee; the oldest are dropped beyond it (default 4096).
     pub max_sessions: usize,
+    /// Handshakes one member may open from one address in a burst (default 16)...
+    pub handshake_burst: u32,
+    /// ...and then one per this interval (default 4 s). Beyond it the
+    /// handshake is refused with `RESOURCE_EXHAUSTED` before its signature
+    /// and certificate are checked.
+    pub handshake_interval: Duration,
 }
 
 impl GatewayConfig {
@@ -70,20 +113,30 @@ impl Default for GatewayConfig {
             send_chunk_bytes: MIB,
             max_message_bytes: 1024 * MIB,
             max_queued_bytes: 4096 * MIB,
+            max_queued_bytes_per_sender: 1280 * MIB,
+            max_queued_messages_per_sender: 16 * 1024,
+            unknown_job_messages: 16,
+            unknown_job_bytes: 4 * MIB,
+            unknown_jobs_per_sender: 4,
+            unknown_job_ttl: Duration::from_secs(30 * 60),
             clock_window: Duration::from_secs(60),
             replay_cache_entries: 1 << 19,
+            replay_cache_entries_per_sender: 1 << 17,
             max_pending_messages_per_call: 16,
             call_idle_timeout: Duration::from_secs(60),
             max_concurrent_calls: 128,
             send_attempts: 5,
+            busy_retry_window: Duration::from_secs(120),
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
-            recv_timeout: None,
+            recv_timeout: Some(Duration::from_secs(600)),
             certificate: None,
             require_peer_certificates: false,
             session_lifetime: Duration::from_secs(3600),
             max_sessions: 4096,
+            handshake_burst: 16,
+            handshake_interval: Duration::from_secs(4),
         }
     }
 }

@@ -63,6 +63,56 @@ pub enum GatewayError {
     /// The replay cache is full of nonces that have not yet expired.
     #[error("replay cache is full ({0} nonces within the window); retry later")]
     ReplayCacheFull(usize),
+    /// The sender holds its whole share of the replay cache.
+    #[error("replay cache holds {limit} live nonces of {from}, its share; retry later")]
+    ReplayShareFull {
+        /// Sender.
+        from: PeerId,
+        /// Its share.
+        limit: usize,
+    },
+    /// The job is known here and the sender is not one of its participants.
+    #[error("{from} is not a participant of job {job}")]
+    NotParticipant {
+        /// Sender.
+        from: PeerId,
+        /// The job.
+        job: u64,
+    },
+    /// The job has ended on this gateway: its messages are no longer stored.
+    #[error("job {0} has ended on this gateway; its messages are refused")]
+    JobEnded(u64),
+    /// The sender's queued messages are at its share of the budget.
+    #[error("{from} has {detail} queued here, its share; retry later")]
+    SenderQueueFull {
+        /// Sender.
+        from: PeerId,
+        /// What is full, e.g. `16384 messages`.
+        detail: String,
+    },
+    /// The job has not been admitted yet, and what the sender may queue for
+    /// it before that is used up.
+    #[error(
+        "job {job} has not started on this gateway, and {from} is at its limit for such jobs ({detail}); retry later"
+    )]
+    UnknownJobFull {
+        /// Sender.
+        from: PeerId,
+        /// The job.
+        job: u64,
+        /// The limit reached, e.g. `16 messages for this job`.
+        detail: String,
+    },
+    /// The member opened too many handshakes recently.
+    #[error("too many handshakes from {from}: {burst} at most, then one every {interval_ms} ms; retry later")]
+    HandshakeRateLimited {
+        /// The member named in the `Hello`.
+        from: PeerId,
+        /// Burst allowed.
+        burst: u32,
+        /// Refill interval.
+        interval_ms: u128,
+    },
     /// One chunk is larger than the chunk limit.
     #[error("chunk of {size} bytes exceeds the {} limit", crate::config::human_bytes(*limit))]
     ChunkTooLarge {
@@ -173,7 +223,9 @@ impl GatewayError {
             Self::UnknownMember(_)
             | Self::InactiveMember(_)
             | Self::CertificateRequired(_)
-            | Self::Certificate { .. } => Code::PermissionDenied,
+            | Self::Certificate { .. }
+            | Self::NotParticipant { .. }
+            | Self::JobEnded(_) => Code::PermissionDenied,
             Self::UnknownSession(_) => Code::FailedPrecondition,
             Self::Undecryptable(_) => Code::Unauthenticated,
             Self::Unsigned(_) | Self::BadSignature(_) | Self::BadRegisteredKey(_) | Self::StaleTimestamp { .. } => {
@@ -181,7 +233,13 @@ impl GatewayError {
             }
             Self::Replay { .. } => Code::AlreadyExists,
             Self::Idle(_) => Code::DeadlineExceeded,
-            Self::ReplayCacheFull(_) | Self::QueueFull { .. } | Self::TooManyPending(_) => Code::ResourceExhausted,
+            Self::ReplayCacheFull(_)
+            | Self::ReplayShareFull { .. }
+            | Self::QueueFull { .. }
+            | Self::SenderQueueFull { .. }
+            | Self::UnknownJobFull { .. }
+            | Self::HandshakeRateLimited { .. }
+            | Self::TooManyPending(_) => Code::ResourceExhausted,
             Self::Stream(status) => status.code(),
             Self::PrivateKey(_) | Self::PublicKey(_) => Code::Internal,
         }

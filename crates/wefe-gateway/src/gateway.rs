@@ -1,7 +1,7 @@
 //! The gateway: accepts signed envelopes from peers and hands out per-job transports.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -14,14 +14,16 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use wefe_core::PeerId;
 
 use crate::config::{GatewayConfig, MIB};
-use crate::directory::PeerDirectory;
+use crate::directory::{PeerDirectory, PeerInfo};
 use crate::error::{GatewayError, Result};
-use crate::inbox::{Budget, Delivered, Inbox, Reservation};
+use crate::inbox::{Delivered, Inbox};
+use crate::ledger::{Charge, Ledger, QueueStats};
 use crate::proto::gateway_server::GatewayServer;
 use crate::proto::{Ack, Envelope, Hello};
 use crate::replay::{ReplayCache, ReplayVerdict};
 use crate::session::{self, HelloCheck, Role, Session, SessionId, SessionTable};
 use crate::signing::{self, MemberKey, WIRE_VERSION};
+use crate::throttle::HandshakeThrottle;
 use crate::transport::GatewayTransport;
 
 /// HTTP/2 flow-control windows: large enough that one 1 MiB chunk does not
@@ -50,7 +52,8 @@ const ENVELOPE_OVERHEAD: usize = 64 * 1024;
 ///     let gateway = gateway.clone();
 ///     async move { gateway.serve(listener, std::future::pending()).await }
 /// });
-/// let transport = gateway.transport(42); // job 42's runner talks through this
+/// // Job 42's runner talks through this; only its participants may send for it.
+/// let transport = gateway.job_transport(42, [me]);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
@@ -59,13 +62,18 @@ pub struct Gateway {
 }
 
 pub(crate) struct Shared {
+    /// The runtime the gateway was made on: outgoing channels run their
+    /// connection tasks there, whichever runtime (a job's compute pool)
+    /// sends first.
+    runtime: Option<tokio::runtime::Handle>,
     pub(crate) config: GatewayConfig,
     pub(crate) local: PeerId,
     pub(crate) key: MemberKey,
     pub(crate) directory: Arc<dyn PeerDirectory>,
     replay: Mutex<ReplayCache>,
     pub(crate) inbox: Inbox,
-    budget: Arc<Budget>,
+    pub(crate) ledger: Arc<Ledger>,
+    throttle: HandshakeThrottle,
     channels: Mutex<HashMap<String, Channel>>,
     pub(crate) next_seq: AtomicU64,
     /// Messages already delivered, so a sender's retry after a lost Ack is
@@ -79,26 +87,34 @@ pub(crate) struct Shared {
     pub(crate) handshaking: Mutex<HashMap<PeerId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-/// The most recent delivered message keys, bounded.
+/// The most recent delivered message keys of each sender, bounded per
+/// sender: one sender's flood cannot push out another's, which would let a
+/// retransmission of theirs be delivered twice.
 #[derive(Debug, Default)]
 struct DeliveredLog {
-    keys: std::collections::HashSet<MessageKey>,
+    senders: HashMap<PeerId, SenderLog>,
+}
+
+#[derive(Debug, Default)]
+struct SenderLog {
+    keys: HashSet<MessageKey>,
     order: std::collections::VecDeque<MessageKey>,
 }
 
 impl DeliveredLog {
-    const CAPACITY: usize = 65_536;
+    const PER_SENDER: usize = 16_384;
 
     /// Records `key`; false when it was already delivered.
     fn insert(&mut self, key: MessageKey) -> bool {
-        if !self.keys.insert(key.clone()) {
+        let log = self.senders.entry(key.from).or_default();
+        if !log.keys.insert(key.clone()) {
             return false;
         }
-        self.order.push_back(key);
-        if self.order.len() > Self::CAPACITY
-            && let Some(old) = self.order.pop_front()
+        log.order.push_back(key);
+        if log.order.len() > Self::PER_SENDER
+            && let Some(old) = log.order.pop_front()
         {
-            self.keys.remove(&old);
+            log.keys.remove(&old);
         }
         true
     }
@@ -121,8 +137,13 @@ impl Gateway {
         config.send_chunk_bytes = config.send_chunk_bytes.clamp(1, config.max_chunk_bytes.max(1));
         Self {
             shared: Arc::new(Shared {
-                replay: Mutex::new(ReplayCache::new(config.replay_cache_entries)),
-                budget: Budget::new(config.max_queued_bytes),
+                runtime: tokio::runtime::Handle::try_current().ok(),
+                replay: Mutex::new(ReplayCache::new(
+                    config.replay_cache_entries,
+                    config.replay_cache_entries_per_sender,
+                )),
+                ledger: Ledger::new(&config),
+                throttle: HandshakeThrottle::new(config.handshake_burst, config.handshake_interval),
                 config,
                 local,
                 key,
@@ -147,14 +168,49 @@ impl Gateway {
 
     /// The transport of job `job_id`: it sends that job's messages and
     /// receives only messages peers sent for that job.
+    ///
+    /// It does not admit the job: until [`job_transport`](Self::job_transport)
+    /// (or [`admit_job`](Self::admit_job)) names the job's participants, any
+    /// member may queue a few messages for it (`unknown_job_*` in
+    /// [`GatewayConfig`]). Job runners use `job_transport`.
     pub fn transport(&self, job_id: u64) -> GatewayTransport {
         GatewayTransport::new(Arc::clone(&self.shared), job_id, None)
     }
 
-    /// Like [`transport`](Self::transport), restricted to the job's parties:
-    /// `send`/`recv` with anyone else fail with `UnknownPeer`.
+    /// The transport of job `job_id` between `participants` (this member
+    /// among them), admitting the job: from now on only they may send
+    /// messages for it here (others are refused with `PERMISSION_DENIED`),
+    /// without the unknown-job limits, and `send`/`recv` with anyone else
+    /// fail with `UnknownPeer`. Messages others queued for the job before
+    /// are dropped. Once [`forget_job`](Self::forget_job) ended the job, its
+    /// `recv` fails with `Closed` and peers' messages for it are refused.
+    pub fn job_transport(&self, job_id: u64, participants: impl IntoIterator<Item = PeerId>) -> GatewayTransport {
+        let parties: HashSet<PeerId> = participants.into_iter().collect();
+        self.admit_job(job_id, parties.iter().copied());
+        GatewayTransport::new(Arc::clone(&self.shared), job_id, Some(parties))
+    }
+
+    /// The same as [`job_transport`](Self::job_transport).
     pub fn transport_for_parties(&self, job_id: u64, parties: impl IntoIterator<Item = PeerId>) -> GatewayTransport {
-        GatewayTransport::new(Arc::clone(&self.shared), job_id, Some(parties.into_iter().collect()))
+        self.job_transport(job_id, parties)
+    }
+
+    /// Admits job `job_id` with its `participants` (see
+    /// [`job_transport`](Self::job_transport)); false when the job already
+    /// ended here. Admitting again replaces the participants.
+    pub fn admit_job(&self, job_id: u64, participants: impl IntoIterator<Item = PeerId>) -> bool {
+        let parties: Arc<HashSet<PeerId>> = Arc::new(participants.into_iter().collect());
+        if !self.shared.ledger.admit(job_id, Arc::clone(&parties)) {
+            return false;
+        }
+        self.shared.inbox.drop_queued(job_id, |from| !parties.contains(from));
+        true
+    }
+
+    /// What the gateway holds in its receive queues now.
+    pub fn queue_stats(&self) -> QueueStats {
+        let (bytes, messages) = self.shared.ledger.usage();
+        QueueStats { bytes, messages, mailboxes: self.shared.inbox.mailboxes() }
     }
 
     /// Sessions peers currently hold with this gateway.
@@ -162,9 +218,11 @@ impl Gateway {
         self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
-    /// Drops the queued messages of a finished job; a `recv` still waiting on
-    /// it fails with `Closed`.
+    /// Ends a job here: drops its queued messages and frees what they held,
+    /// a `recv` still waiting on it fails with `Closed`, and messages peers
+    /// send for it from now on are refused (`PERMISSION_DENIED`), not stored.
     pub fn forget_job(&self, job_id: u64) {
+        self.shared.ledger.end(job_id);
         self.shared.inbox.forget_job(job_id);
     }
 
@@ -196,6 +254,7 @@ impl Shared {
         if let Some(channel) = channels.get(endpoint) {
             return Ok(channel.clone());
         }
+        let _on_the_gateways_runtime = self.runtime.as_ref().map(tokio::runtime::Handle::enter);
         let channel = Endpoint::from_shared(endpoint.to_owned())
             .map_err(|e| Status::invalid_argument(format!("bad gateway endpoint {endpoint:?}: {e}")))?
             .connect_timeout(self.config.connect_timeout)
@@ -235,7 +294,6 @@ impl Shared {
         if env.signature.is_empty() {
             return Err(GatewayError::Unsigned(from));
         }
-        let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
         let session_id: SessionId = env
             .session
             .as_slice()
@@ -248,11 +306,15 @@ impl Shared {
             .get(&session_id, self.config.session_lifetime)
             .filter(|s| s.peer == from)
             .ok_or(GatewayError::UnknownSession(from))?;
-        // A revocation (or dismissal of the issuer) read from the chain since
-        // the handshake cuts the session here, at its next envelope.
-        if let Some(cert) = &session.peer_certificate {
-            session::recheck_certificate(self.directory.as_ref(), from, cert)?;
+        // Cheap refusals before the signature: time, a nonce already seen, a
+        // job that ended or that the sender takes no part in.
+        check_clock(from, env.timestamp_ms, self.config.clock_window)?;
+        if self.replay.lock().unwrap_or_else(|p| p.into_inner()).seen(from.to_bytes(), nonce, now_ms()) {
+            return Err(GatewayError::Replay { from, nonce: hex::encode(nonce) });
         }
+        self.ledger.check_job(from, env.job_id)?;
+        let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
+        let cert = session.peer_certificate.clone();
         // Hashing and decrypting a multi-MiB chunk takes milliseconds: keep it off the I/O threads.
         let (mut env, valid, plain) = tokio::task::spawn_blocking(move || {
             let valid = signing::verify(&env, &key);
@@ -265,7 +327,11 @@ impl Shared {
             return Err(GatewayError::BadSignature(from));
         }
         env.payload = bytes::Bytes::from(plain.ok_or(GatewayError::Undecryptable(from))?);
-        check_clock(from, env.timestamp_ms, self.config.clock_window)?;
+        // A revocation (or dismissal of the issuer) read from the chain since
+        // the handshake cuts the session here, at its next envelope.
+        if let Some(cert) = &cert {
+            session::recheck_certificate(self.directory.as_ref(), from, cert)?;
+        }
         self.check_fresh(from, nonce, env.timestamp_ms)?;
         Ok((from, env))
     }
@@ -283,6 +349,9 @@ impl Shared {
             ReplayVerdict::Fresh => Ok(()),
             ReplayVerdict::Replayed => Err(GatewayError::Replay { from, nonce: hex::encode(nonce) }),
             ReplayVerdict::Full => Err(GatewayError::ReplayCacheFull(self.config.replay_cache_entries)),
+            ReplayVerdict::SenderFull => {
+                Err(GatewayError::ReplayShareFull { from, limit: self.config.replay_cache_entries_per_sender })
+            }
         }
     }
 
@@ -296,9 +365,28 @@ impl Shared {
         }
     }
 
-    /// Answers a peer's `Hello`: checks it, opens a session, returns ours.
-    fn handshake(&self, hello: Hello) -> Result<Hello> {
-        let (from, checked) = self.hello_check().check(&hello, Role::Caller, None)?;
+    /// The cheap checks of a peer's `Hello`, on the I/O thread: shape,
+    /// membership, time, the member's handshake rate from `addr`, a nonce
+    /// already seen.
+    fn precheck_hello(&self, hello: &Hello, addr: Option<std::net::IpAddr>) -> Result<(PeerId, [u8; 16], PeerInfo)> {
+        let (from, nonce, info) = self.hello_check().precheck(hello)?;
+        if !self.throttle.allow(from, addr) {
+            return Err(GatewayError::HandshakeRateLimited {
+                from,
+                burst: self.config.handshake_burst,
+                interval_ms: self.config.handshake_interval.as_millis(),
+            });
+        }
+        if self.replay.lock().unwrap_or_else(|p| p.into_inner()).seen(from.to_bytes(), nonce, now_ms()) {
+            return Err(GatewayError::Replay { from, nonce: hex::encode(nonce) });
+        }
+        Ok((from, nonce, info))
+    }
+
+    /// Answers a peer's `Hello` that passed [`precheck_hello`](Self::precheck_hello):
+    /// the costly checks, then a session, and ours.
+    fn handshake(&self, hello: Hello, from: PeerId, nonce: [u8; 16], info: PeerInfo) -> Result<Hello> {
+        let checked = self.hello_check().verify(&hello, Role::Caller, None, from, nonce, &info)?;
         // A replayed Hello would cost a key agreement and a session slot each time.
         self.check_fresh(from, checked.nonce, hello.timestamp_ms)?;
         let digest = session::hello_digest(&hello, Role::Caller, None);
@@ -368,15 +456,19 @@ impl Shared {
                 if pending_count >= self.config.max_pending_messages_per_call {
                     return Err(GatewayError::TooManyPending(self.config.max_pending_messages_per_call));
                 }
-                let reservation = self.budget.reserve(total)?;
-                // Sized once from the signed total: no reallocation (and no
-                // transient second copy) however many chunks follow.
-                entry.insert(Partial {
-                    buf: Vec::with_capacity(total),
-                    next_chunk: 0,
-                    total,
-                    _reservation: reservation,
-                })
+                if self.ledger.is_ended(env.job_id) {
+                    return Err(GatewayError::JobEnded(env.job_id));
+                }
+                let charge = self.ledger.begin(from, env.job_id, env.tag.len(), total)?;
+                if charge.is_early() {
+                    for job in self.ledger.expired_unknown_jobs() {
+                        tracing::debug!(job, "dropping messages of a job never started here");
+                        self.inbox.drop_queued(job, |_| true);
+                    }
+                }
+                // Nothing is allocated or charged for the announced total:
+                // only for bytes that arrive.
+                entry.insert(Partial { buf: Vec::new(), next_chunk: 0, total, charge })
             }
         };
         if env.chunk != partial.next_chunk {
@@ -392,6 +484,15 @@ impl Shared {
         if env.total_len != partial.total as u64 || partial.buf.len() + env.payload.len() > partial.total {
             return Err(mismatch(env.total_len));
         }
+        partial.charge.grow(env.payload.len())?;
+        let needed = partial.buf.len() + env.payload.len();
+        if needed > partial.buf.capacity() {
+            // Doubling, capped at the announced total: few reallocations (a
+            // large buffer's are page remaps, not copies), and never more
+            // room than twice what arrived.
+            let room = needed.max(partial.buf.capacity().saturating_mul(2)).min(partial.total);
+            partial.buf.reserve_exact(room - partial.buf.len());
+        }
         partial.buf.extend_from_slice(&env.payload);
         partial.next_chunk = partial.next_chunk.saturating_add(1);
         if !env.last {
@@ -404,7 +505,15 @@ impl Shared {
             return Err(mismatch(env.total_len));
         }
         if self.delivered.lock().unwrap_or_else(|p| p.into_inner()).insert(key.clone()) {
-            self.inbox.deliver(key.job, from, &key.tag, Delivered { bytes: done.buf, _reservation: done._reservation });
+            let ledger = &self.ledger;
+            let refusal = || ledger.is_ended(key.job).then_some(GatewayError::JobEnded(key.job));
+            self.inbox.deliver(
+                key.job,
+                from,
+                &key.tag,
+                Delivered { bytes: done.buf, _charge: done.charge },
+                refusal,
+            )?;
         } else {
             tracing::debug!(job = key.job, %from, tag = %key.tag, seq = key.seq, "retransmitted message acknowledged, not delivered again");
         }
@@ -425,7 +534,7 @@ struct Partial {
     buf: Vec<u8>,
     next_chunk: u32,
     total: usize,
-    _reservation: Reservation,
+    charge: Charge,
 }
 
 /// The `wefe.gateway.v1.Gateway` service of one [`Gateway`].
@@ -451,10 +560,13 @@ impl crate::proto::gateway_server::Gateway for GatewayService {
         let remote = request.remote_addr();
         let shared = Arc::clone(&self.shared);
         let hello = request.into_inner();
-        // Two SM2 verifications, a signature and a scalar multiplication: off the I/O threads.
-        let result = tokio::task::spawn_blocking(move || shared.handshake(hello))
-            .await
-            .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?;
+        let result = match shared.precheck_hello(&hello, remote.map(|a| a.ip())) {
+            // Two SM2 verifications, a signature and a scalar multiplication: off the I/O threads.
+            Ok((from, nonce, info)) => tokio::task::spawn_blocking(move || shared.handshake(hello, from, nonce, info))
+                .await
+                .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?,
+            Err(err) => Err(err),
+        };
         match result {
             Ok(reply) => Ok(Response::new(reply)),
             Err(err) => {

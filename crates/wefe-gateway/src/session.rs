@@ -48,7 +48,7 @@ use wefe_core::PeerId;
 use wefe_crypto::cert::MemberCertificate;
 use wefe_crypto::sm::{self, Sm2KeyPair, Sm2PublicKey, Sm4Gcm};
 
-use crate::directory::PeerDirectory;
+use crate::directory::{PeerDirectory, PeerInfo};
 use crate::error::{GatewayError, Result};
 use crate::proto::{Envelope, Hello};
 use crate::signing::{self, MemberKey, WIRE_VERSION};
@@ -155,14 +155,21 @@ pub(crate) struct HelloCheck<'a> {
 }
 
 impl HelloCheck<'_> {
-    /// Checks `hello` from `from` (as named in it): addressee, membership,
-    /// time, signature by the registered key, ephemeral key, certificate.
+    /// Checks `hello` from `from` (as named in it): the cheap checks
+    /// ([`precheck`](Self::precheck)), then the costly ones ([`verify`](Self::verify)).
     pub(crate) fn check(
         &self,
         hello: &Hello,
         role: Role,
         caller_digest: Option<&[u8; 32]>,
     ) -> Result<(PeerId, CheckedHello)> {
+        let (from, nonce, info) = self.precheck(hello)?;
+        Ok((from, self.verify(hello, role, caller_digest, from, nonce, &info)?))
+    }
+
+    /// What costs no public-key operation: shape, addressee, membership,
+    /// time. Returns the named sender, the nonce and the sender's record.
+    pub(crate) fn precheck(&self, hello: &Hello) -> Result<(PeerId, [u8; 16], PeerInfo)> {
         if hello.version != WIRE_VERSION {
             return Err(GatewayError::UnsupportedVersion(hello.version));
         }
@@ -179,8 +186,27 @@ impl HelloCheck<'_> {
         if !info.active {
             return Err(GatewayError::InactiveMember(from));
         }
-        // Cheap checks before the signature's two scalar multiplications.
         crate::gateway::check_clock(from, hello.timestamp_ms, self.clock_window)?;
+        if hello.signature.is_empty() {
+            return Err(GatewayError::Unsigned(from));
+        }
+        if hello.certificate.is_empty() && self.require_certificate {
+            return Err(GatewayError::CertificateRequired(from));
+        }
+        Ok((from, nonce, info))
+    }
+
+    /// The costly checks, last: ephemeral key, signature by the registered
+    /// key, certificate.
+    pub(crate) fn verify(
+        &self,
+        hello: &Hello,
+        role: Role,
+        caller_digest: Option<&[u8; 32]>,
+        from: PeerId,
+        nonce: [u8; 16],
+        info: &PeerInfo,
+    ) -> Result<CheckedHello> {
         let ephemeral = Sm2PublicKey::from_xy(&hello.ephemeral)
             .map_err(|e| GatewayError::Malformed(format!("hello from {from}: ephemeral key: {e}")))?;
         let key = signing::verifying_key(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
@@ -188,16 +214,13 @@ impl HelloCheck<'_> {
             return Err(GatewayError::BadSignature(from));
         }
         let certificate = if hello.certificate.is_empty() {
-            if self.require_certificate {
-                return Err(GatewayError::CertificateRequired(from));
-            }
             None
         } else {
             let registered =
                 Sm2PublicKey::from_xy(&info.public_key).map_err(|_| GatewayError::BadRegisteredKey(from))?;
             Some(Arc::new(check_certificate(self.directory, from, &hello.certificate, &registered)?))
         };
-        Ok((from, CheckedHello { nonce, ephemeral, certificate }))
+        Ok(CheckedHello { nonce, ephemeral, certificate })
     }
 }
 

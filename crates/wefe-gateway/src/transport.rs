@@ -237,6 +237,7 @@ impl Transport for GatewayTransport {
         let payload = Bytes::from(payload);
         let mut backoff = config.initial_backoff;
         let mut attempt = 1;
+        let mut busy_since: Option<std::time::Instant> = None;
         loop {
             // Asked on every attempt: the peer may have moved or been suspended meanwhile.
             let peer = self.shared.directory.peer(to).filter(|p| p.active).ok_or(TransportError::UnknownPeer(*to))?;
@@ -248,6 +249,17 @@ impl Transport for GatewayTransport {
                 Err(status) if status.code() == Code::FailedPrecondition && attempt < config.send_attempts => {
                     tracing::debug!(%to, attempt, "gateway peer asked for a new session: {}", status.message());
                     attempt += 1;
+                }
+                // The peer's queues are full, or it has not started the job
+                // yet: wait and resend, for a bounded time.
+                Err(status)
+                    if status.code() == Code::ResourceExhausted
+                        && busy_since.get_or_insert_with(std::time::Instant::now).elapsed()
+                            < config.busy_retry_window =>
+                {
+                    tracing::debug!(%to, ?backoff, "gateway peer busy, retrying: {}", status.message());
+                    tokio::time::sleep(backoff).await;
+                    backoff = backoff.saturating_mul(2).min(config.max_backoff);
                 }
                 Err(status) if status.code() == Code::Unavailable && attempt < config.send_attempts => {
                     tracing::debug!(%to, attempt, ?backoff, "gateway peer unreachable, retrying: {}", status.message());
@@ -263,13 +275,14 @@ impl Transport for GatewayTransport {
     async fn recv(&self, from: &PeerId, tag: &str) -> Result<Vec<u8>, TransportError> {
         check_tag(tag)?;
         self.check_party(from)?;
-        let receiver = self.shared.inbox.receiver(self.job_id, *from, tag);
-        let mut receiver = receiver.lock().await;
+        let ledger = &self.shared.ledger;
+        let job = self.job_id;
+        let next = self.shared.inbox.recv(job, *from, tag, || ledger.is_ended(job));
         let next = match self.shared.config.recv_timeout {
-            Some(limit) => tokio::time::timeout(limit, receiver.recv())
+            Some(limit) => tokio::time::timeout(limit, next)
                 .await
                 .map_err(|_| TransportError::Link(format!("no message '{tag}' from {from} within {}", secs(limit))))?,
-            None => receiver.recv().await,
+            None => next.await,
         };
         next.map(|message| message.bytes).ok_or(TransportError::Closed(*from))
     }

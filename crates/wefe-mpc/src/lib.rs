@@ -53,6 +53,16 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// The peer brings more ids than the dataset it registered on chain
+    /// holds: a larger set (a dictionary of guesses) would probe this
+    /// party's ids.
+    #[error("the peer announced {announced} ids, more than the {max} rows of its registered dataset")]
+    PeerSetTooLarge {
+        /// Ids announced.
+        announced: u64,
+        /// Rows registered.
+        max: u64,
+    },
     /// The two parties were started with different parameters.
     #[error("parameters differ from the peer's: {0}")]
     ParamsMismatch(String),

@@ -41,38 +41,15 @@ pub mod rsa_blind;
 mod wire;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// How far a run has got, shared with whoever reports it (a node's job view,
-/// a progress bar): `done` of `total` ids processed, counting both parties'
-/// sets. A protocol adds to `total` once it knows the peer's set size, so
-/// `total` may grow during the first exchange.
-#[derive(Debug, Default)]
-pub struct Progress {
-    done: AtomicU64,
-    total: AtomicU64,
-}
+pub use wefe_core::Progress;
 
-impl Progress {
-    /// Nothing done, nothing known.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Announces `n` more ids of work.
-    pub fn add_total(&self, n: u64) {
-        self.total.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// Records `n` more ids processed.
-    pub fn advance(&self, n: u64) {
-        self.done.fetch_add(n, Ordering::Relaxed);
-    }
-
-    /// `(done, total)`; `done` never exceeds `total`.
-    pub fn snapshot(&self) -> (u64, u64) {
-        let total = self.total.load(Ordering::Relaxed);
-        (self.done.load(Ordering::Relaxed).min(total), total)
+/// Refuses a peer that announces more than `limit` ids (its registered row
+/// count, when the caller knows it).
+pub(crate) fn check_peer_items(announced: u64, limit: Option<u64>) -> crate::Result<()> {
+    match limit {
+        Some(max) if announced > max => Err(crate::Error::PeerSetTooLarge { announced, max }),
+        _ => Ok(()),
     }
 }
 

@@ -1,67 +1,293 @@
-//! The node's REST API (JSON over HTTP): health, dataset import and listing,
-//! jobs with their progress and result artifact, and the audit timeline of a
-//! job from the indexed chain events. `GET /openapi.json` describes every route.
+//! The node's REST API (JSON over HTTP): liveness and health, dataset import
+//! and listing, jobs (paginated) with their progress and result artifact, and
+//! the audit timeline of a job from the indexed chain events. `GET
+//! /openapi.json` serves the OpenAPI document generated from the handlers'
+//! types ([`openapi`]).
 //!
 //! Errors are one [`ApiError`]: the body is always `{"error": "<message>"}`;
-//! client errors (400, 404, 409, 413) keep their message, anything else is a
-//! generic 500 whose cause goes to the log.
+//! client errors (400, 401, 403, 404, 409, 413, 503) keep their message,
+//! anything else is a generic 500 whose cause goes to the log.
 //!
-//! The API has no authentication of its own: it is the operator's interface to
-//! their own node, so bind it to localhost or put it behind the institution's
-//! proxy. Path imports read files with the node's permissions; set
-//! [`ApiState::import_root`] to confine them to one folder.
+//! # Access
+//!
+//! Anything running on the node's host can reach its API, browsers included,
+//! so every request passes three checks ([`ApiAccess`]):
+//! - **Host**: the `Host` header must name this API (`localhost`, a loopback
+//!   address, the listen address, or a configured name), else 403: a page
+//!   whose domain was re-pointed at 127.0.0.1 (DNS rebinding) is refused.
+//! - **Origin**: a request that carries an `Origin` (browsers do) must come
+//!   from the API's own origin or a configured one, else 403 (CSRF).
+//! - **Token**: `Authorization: Bearer <token>`, compared in constant time,
+//!   else 401. The token is random, created at the node's first start in an
+//!   owner-only file (`<data_dir>/api-token` by default, see [`ApiToken`]).
+//!   Only `GET /livez` (`{"status":"ok"}`, nothing else) answers without it,
+//!   for process supervisors.
+//!
+//! Path imports (`POST /datasets {"path": …}`) read only regular files under
+//! [`ApiState::import_root`]; without one they are refused (uploads work).
 //!
 //! ```no_run
-//! # async fn demo(store: wefe_store::Store) -> std::io::Result<()> {
-//! use wefe_node::api::{ApiState, app};
-//! let state = ApiState::new(store, "/var/lib/wefe".into(), alloy::primitives::Address::ZERO);
+//! # async fn demo(store: wefe_store::Store) -> anyhow::Result<()> {
+//! use wefe_node::api::{ApiAccess, ApiState, ApiToken, app};
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(listener, app(state)).await
-//! # }
+//! let token = ApiToken::load_or_create("/var/lib/wefe/api-token".as_ref())?;
+//! let access = ApiAccess::new(token, listener.local_addr()?);
+//! let state = ApiState::new(store, "/var/lib/wefe".into(), alloy::primitives::Address::ZERO, access);
+//! axum::serve(listener, app(state)).await?;
+//! # Ok(()) }
 //! ```
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use alloy::primitives::Address;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+use utoipa::{OpenApi, ToSchema};
 use wefe_store::{DatasetRecord, EventRecord, JobRecord, Store, StoreError};
+use zeroize::Zeroizing;
 
 use crate::datasets::{self, Chunk, ImportError, ImportRequest};
 
 /// Default upload limit: 1 GiB.
 pub const DEFAULT_UPLOAD_LIMIT: usize = 1 << 30;
 
+/// Jobs per `GET /jobs` page when the client names no `limit`.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Largest `limit` of `GET /jobs`.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
+/// Routes that answer without the API token.
+pub const PUBLIC_ROUTES: [&str; 1] = ["/livez"];
+
 /// What the handlers share.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     /// The node's store (jobs, datasets, indexed events, chain cursor `chain`).
     pub store: Store,
-    /// The node's data dir; datasets go to `<data_dir>/datasets/`, relative
-    /// import paths are resolved against it.
+    /// The node's data dir; datasets go to `<data_dir>/datasets/`.
     pub data_dir: PathBuf,
     /// The member account this node acts for (shown by `/health`).
     pub member: Address,
     /// Largest accepted request body in bytes (uploads); more is a 413.
     pub upload_limit: usize,
-    /// When set, `POST /datasets` with a `path` only reads files under this folder.
+    /// `POST /datasets` with a `path` reads regular files under this folder
+    /// only (relative paths are taken from it); `None` refuses path imports.
     pub import_root: Option<PathBuf>,
     /// The node's gateway, for online predictions (`None`: not served).
     pub gateway: Option<wefe_gateway::Gateway>,
+    /// Who may call the API.
+    pub access: ApiAccess,
 }
 
 impl ApiState {
-    /// State with the default upload limit and unrestricted path imports.
-    pub fn new(store: Store, data_dir: PathBuf, member: Address) -> Self {
-        Self { store, data_dir, member, upload_limit: DEFAULT_UPLOAD_LIMIT, import_root: None, gateway: None }
+    /// State with the default upload limit and no path imports.
+    pub fn new(store: Store, data_dir: PathBuf, member: Address, access: ApiAccess) -> Self {
+        Self { store, data_dir, member, upload_limit: DEFAULT_UPLOAD_LIMIT, import_root: None, gateway: None, access }
     }
 }
+
+// ------------------------------------------------------------------ access
+
+/// The API's bearer token: at least 32 printable ASCII characters, kept out of
+/// `Debug` and zeroized on drop.
+#[derive(Clone)]
+pub struct ApiToken(Arc<Zeroizing<String>>);
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(..)")
+    }
+}
+
+impl ApiToken {
+    /// Shortest token accepted.
+    pub const MIN_LEN: usize = 32;
+
+    /// A token from its text (e.g. one an operator chose).
+    pub fn new(text: &str) -> Result<Self, String> {
+        if text.len() < Self::MIN_LEN || !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(format!("an API token is at least {} printable ASCII characters, no spaces", Self::MIN_LEN));
+        }
+        Ok(Self(Arc::new(Zeroizing::new(text.to_owned()))))
+    }
+
+    /// A fresh random token: 32 bytes from the OS, in hex.
+    pub fn generate() -> std::io::Result<Self> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(bytes.as_mut()).map_err(|e| std::io::Error::other(format!("no randomness: {e}")))?;
+        Ok(Self(Arc::new(Zeroizing::new(hex::encode(bytes.as_ref())))))
+    }
+
+    /// Reads the token in `path` (trailing newline dropped), which must be
+    /// accessible to its owner only; creates it owner-only with a fresh token
+    /// when it does not exist.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let text = Zeroizing::new(text);
+                wefe_crypto::keyfile::check_owner_only(path, "API token file")?;
+                Self::new(text.trim_end_matches(['\n', '\r'])).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let token = Self::generate()?;
+                match crate::files::create_private(path, format!("{}\n", token.0.as_str()).as_bytes()) {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "created the API token");
+                        Ok(token)
+                    }
+                    // Another process created it meanwhile: use theirs.
+                    Err(e)
+                        if e.chain().any(|c| {
+                            c.downcast_ref::<std::io::Error>()
+                                .is_some_and(|io| io.kind() == std::io::ErrorKind::AlreadyExists)
+                        }) =>
+                    {
+                        Self::load_or_create(path)
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read the API token file {}", path.display())),
+        }
+    }
+
+    /// Whether `presented` is this token (constant time in its content).
+    fn matches(&self, presented: &[u8]) -> bool {
+        self.0.as_bytes().ct_eq(presented).into()
+    }
+}
+
+/// Who may call the API: the token, and the `Host` names and `Origin`s
+/// accepted (see the module docs).
+#[derive(Debug, Clone)]
+pub struct ApiAccess {
+    token: ApiToken,
+    /// Lowercase host names, or `name:port`.
+    hosts: Vec<String>,
+    /// Lowercase `scheme://host[:port]`.
+    origins: Vec<String>,
+}
+
+impl ApiAccess {
+    /// Accepts `localhost`, the loopback addresses and `listen`'s address
+    /// (unless it is the unspecified `0.0.0.0` / `::`), and same-origin requests.
+    pub fn new(token: ApiToken, listen: SocketAddr) -> Self {
+        let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "[::1]".to_owned()];
+        if !listen.ip().is_unspecified() {
+            hosts.push(host_name(listen.ip()));
+        }
+        Self { token, hosts, origins: Vec::new() }
+    }
+
+    /// Also accepts these `Host` names (e.g. the institution's proxy), each a
+    /// name (any port) or `name:port`.
+    pub fn allow_hosts<S: AsRef<str>>(mut self, hosts: impl IntoIterator<Item = S>) -> Self {
+        self.hosts.extend(hosts.into_iter().map(|h| h.as_ref().trim_end_matches('.').to_ascii_lowercase()));
+        self
+    }
+
+    /// Also accepts requests from these browser origins (`scheme://host[:port]`).
+    pub fn allow_origins<S: AsRef<str>>(mut self, origins: impl IntoIterator<Item = S>) -> Self {
+        self.origins.extend(origins.into_iter().map(|o| o.as_ref().trim_end_matches('/').to_ascii_lowercase()));
+        self
+    }
+
+    /// Checks `Host` and `Origin` (every route).
+    fn check_caller(&self, headers: &HeaderMap) -> ApiResult<()> {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+            .ok_or_else(|| ApiError::Forbidden("no Host header".into()))?;
+        let name = strip_port(&host).trim_end_matches('.');
+        if !self.hosts.iter().any(|allowed| *allowed == name || *allowed == host) {
+            return Err(ApiError::Forbidden(format!(
+                "Host '{}' is not this node's API (add it to api_allowed_hosts if it is)",
+                shorten(&host)
+            )));
+        }
+        let Some(origin) = headers.get(header::ORIGIN) else { return Ok(()) };
+        let origin = origin.to_str().unwrap_or("").trim_end_matches('/').to_ascii_lowercase();
+        let same_origin =
+            origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) == Some(host.as_str());
+        if same_origin || self.origins.contains(&origin) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "requests from origin '{}' are not allowed (add it to api_allowed_origins if they should be)",
+                shorten(&origin)
+            )))
+        }
+    }
+
+    /// Checks `Authorization: Bearer <token>`.
+    fn check_token(&self, headers: &HeaderMap) -> ApiResult<()> {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+            .map(|t| t.trim_ascii());
+        match presented {
+            Some(token) if self.token.matches(token) => Ok(()),
+            Some(_) => Err(ApiError::Unauthorized("wrong API token".into())),
+            None => Err(ApiError::Unauthorized(
+                "send Authorization: Bearer <token>, the token being in the node's api-token file".into(),
+            )),
+        }
+    }
+}
+
+/// How an address appears in a `Host` header.
+fn host_name(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// `name:port` → `name`; `[v6]:port` → `[v6]`.
+fn strip_port(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') && (host.starts_with('[') || !host[..i].contains(':')) => &host[..i],
+        _ => host,
+    }
+}
+
+/// A client-supplied value, cut short for an error message.
+fn shorten(text: &str) -> String {
+    let mut short: String = text.chars().filter(|c| !c.is_control()).take(64).collect();
+    if text.chars().count() > 64 {
+        short.push('…');
+    }
+    short
+}
+
+async fn check_caller(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    match state.access.check_caller(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    match state.access.check_token(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+// ------------------------------------------------------------------ errors
 
 /// Every API error. The `Display` text is the message a client sees (except for `Internal`).
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +295,12 @@ pub enum ApiError {
     /// 400: the request is malformed or its content invalid.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: no API token, or a wrong one.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: a foreign `Host` or `Origin`, or a path the node may not read.
+    #[error("{0}")]
+    Forbidden(String),
     /// 404: no such thing.
     #[error("{0}")]
     NotFound(String),
@@ -91,6 +323,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -100,16 +334,27 @@ impl ApiError {
     }
 }
 
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, in one line (`internal error` for the node's own faults).
+    pub error: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let message = match &self {
+        let error = match &self {
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "API request failed");
                 "internal error".to_owned()
             }
             client => client.to_string(),
         };
-        (self.status(), Json(json!({ "error": message }))).into_response()
+        let mut response = (self.status(), Json(ErrorBody { error })).into_response();
+        if matches!(self, Self::Unauthorized(_)) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -126,6 +371,7 @@ impl From<ImportError> for ApiError {
     fn from(e: ImportError) -> Self {
         match e {
             ImportError::Invalid(m) => Self::BadRequest(m),
+            ImportError::Refused(m) => Self::Forbidden(m),
             ImportError::Exists(m) => Self::Conflict(m),
             ImportError::TooLarge(m) => Self::TooLarge(m),
             other => Self::Internal(other.to_string()),
@@ -134,6 +380,8 @@ impl From<ImportError> for ApiError {
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+// ------------------------------------------------------------------ router
 
 /// One route: method, path (axum syntax, `{id}`), handler. The router and
 /// [`routes`] are both built from this table, and a test checks that
@@ -147,6 +395,7 @@ macro_rules! route_table {
 }
 
 route_table! {
+    get "/livez" => livez;
     get "/health" => health;
     get "/datasets" => list_datasets;
     post "/datasets" => import_dataset;
@@ -169,43 +418,120 @@ pub fn routes() -> Vec<(&'static str, &'static str)> {
 /// Largest JSON request body (path imports).
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
-/// The API router.
+/// The API router: every route checks `Host` and `Origin`, and every route but
+/// [`PUBLIC_ROUTES`] the token.
 pub fn app(state: ApiState) -> Router {
-    let mut router = Router::new();
+    let (mut public, mut protected) = (Router::new(), Router::new());
     for (_, path, handler) in route_table() {
-        router = router.route(path, handler);
+        if PUBLIC_ROUTES.contains(&path) {
+            public = public.route(path, handler);
+        } else {
+            protected = protected.route(path, handler);
+        }
     }
-    router.fallback(no_route).layer(DefaultBodyLimit::max(state.upload_limit)).with_state(state)
+    protected
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .merge(public)
+        .fallback(no_route)
+        .layer(middleware::from_fn_with_state(state.clone(), check_caller))
+        .layer(DefaultBodyLimit::max(state.upload_limit))
+        .with_state(state)
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
-    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+    ApiError::NotFound(format!("no route for {method} {}", shorten(uri.path())))
 }
 
 // ------------------------------------------------------------------ health
 
-async fn health(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
+/// `GET /livez`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness only (no token needed): the process answers.
+#[utoipa::path(get, path = "/livez", security(()), responses((status = 200, body = Liveness), (status = 403, body = ErrorBody)))]
+async fn livez() -> Json<Liveness> {
+    Json(Liveness { status: "ok".into() })
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    pub status: String,
+    /// The member this node acts for (0x address).
+    pub member: String,
+    /// The last block applied from the chain.
+    pub cursor: Option<ChainCursor>,
+}
+
+/// A block the node's index reached.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainCursor {
+    /// Block number.
+    pub block_number: u64,
+    /// Its hash (0x hex).
+    pub block_hash: String,
+}
+
+/// The member this node acts for, and the chain cursor.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn health(State(state): State<ApiState>) -> ApiResult<Json<Health>> {
     let cursor = state.store.cursor("chain").await?;
-    Ok(Json(json!({
-        "status": "ok",
-        "member": state.member.to_checksum(None),
-        "cursor": cursor.map(|c| json!({ "block_number": c.block_number, "block_hash": c.block_hash })),
-    })))
+    Ok(Json(Health {
+        status: "ok".into(),
+        member: state.member.to_checksum(None),
+        cursor: cursor.map(|c| ChainCursor { block_number: c.block_number, block_hash: c.block_hash }),
+    }))
 }
 
 // ---------------------------------------------------------------- datasets
 
-fn dataset_json(d: &DatasetRecord) -> Value {
-    json!({
-        "id": d.dataset_id,
-        "path": d.path,
-        "id_column": d.id_column,
-        "columns": parse_json(&d.columns),
-        "row_count": d.row_count,
-        "schema_hash": d.schema_hash,
-        "content_hash": d.content_hash,
-        "imported_at": d.imported_at,
-    })
+/// An imported dataset.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Dataset {
+    /// Dataset id (name, or 0x + 64 hex).
+    pub id: String,
+    /// Where the node keeps its copy.
+    pub path: String,
+    /// The id column.
+    pub id_column: String,
+    /// Column names, trimmed, in file order.
+    pub columns: Vec<String>,
+    /// Data rows.
+    pub row_count: u64,
+    /// 0x SHA-256 of the column names, trimmed, joined by ','.
+    pub schema_hash: String,
+    /// 0x SHA-256 of the stored file.
+    pub content_hash: String,
+    /// Unix seconds.
+    pub imported_at: i64,
+}
+
+impl From<&DatasetRecord> for Dataset {
+    fn from(d: &DatasetRecord) -> Self {
+        Self {
+            id: d.dataset_id.clone(),
+            path: d.path.clone(),
+            id_column: d.id_column.clone(),
+            columns: string_list(&d.columns),
+            row_count: d.row_count,
+            schema_hash: d.schema_hash.clone(),
+            content_hash: d.content_hash.clone(),
+            imported_at: d.imported_at,
+        }
+    }
+}
+
+/// `GET /datasets`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetList {
+    /// Every imported dataset, by id.
+    pub datasets: Vec<Dataset>,
 }
 
 /// Stored JSON text as JSON (or as a string if it is not valid JSON).
@@ -213,34 +539,71 @@ fn parse_json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
-async fn list_datasets(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let datasets = state.store.datasets().await?;
-    Ok(Json(json!({ "datasets": datasets.iter().map(dataset_json).collect::<Vec<_>>() })))
+/// A stored JSON list of strings (or the stored text itself, so nothing is hidden).
+fn string_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_else(|_| vec![text.to_owned()])
 }
 
+/// Imported datasets, by id.
+#[utoipa::path(get, path = "/datasets", responses((status = 200, body = DatasetList), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn list_datasets(State(state): State<ApiState>) -> ApiResult<Json<DatasetList>> {
+    let datasets = state.store.datasets().await?;
+    Ok(Json(DatasetList { datasets: datasets.iter().map(Dataset::from).collect() }))
+}
+
+/// One dataset.
+#[utoipa::path(get, path = "/datasets/{id}", params(("id" = String, Path, description = "Dataset id (name or 0x + 64 hex)")),
+    responses((status = 200, body = Dataset), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn show_dataset(
     State(state): State<ApiState>,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Dataset>> {
     // Look up by canonical form, so `0x6261…00` finds `ba`.
     let key = wefe_core::DatasetId::parse(&id).map(|d| d.to_string()).unwrap_or(id);
     match state.store.dataset(&key).await? {
-        Some(d) => Ok(Json(dataset_json(&d))),
-        None => Err(ApiError::NotFound(format!("no dataset {key}"))),
+        Some(d) => Ok(Json(Dataset::from(&d))),
+        None => Err(ApiError::NotFound(format!("no dataset {}", shorten(&key)))),
     }
 }
 
-/// `POST /datasets` with a JSON body: import a file already on the node.
-#[derive(Debug, Deserialize)]
+/// `POST /datasets` with a JSON body: import a file already on the node, under its import folder.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PathImport {
-    id: String,
+pub struct PathImport {
+    /// Dataset id.
+    pub id: String,
+    /// The id column (default `id`).
     #[serde(default)]
-    id_column: Option<String>,
-    path: PathBuf,
+    pub id_column: Option<String>,
+    /// A regular file under the node's `import_root` (relative paths are taken from it).
+    #[schema(value_type = String)]
+    pub path: PathBuf,
 }
 
-async fn import_dataset(State(state): State<ApiState>, request: Request) -> ApiResult<(StatusCode, Json<Value>)> {
+/// `POST /datasets` as multipart/form-data (the text fields before the file).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code, reason = "describes the multipart form in the OpenAPI document; read field by field")]
+pub struct UploadForm {
+    /// Dataset id.
+    id: String,
+    /// The id column (default `id`).
+    id_column: Option<String>,
+    /// The CSV file.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// Import a CSV dataset: an upload, or a file on the node under its import folder.
+///
+/// The CSV needs a header with the id column, distinct column names, the
+/// header's number of fields on every line, UTF-8, and non-empty unique ids.
+/// Errors name the line and column, never the file's content.
+#[utoipa::path(post, path = "/datasets",
+    request_body(content((UploadForm = "multipart/form-data"), (PathImport = "application/json"))),
+    responses((status = 201, body = Dataset), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 500, body = ErrorBody)))]
+async fn import_dataset(State(state): State<ApiState>, request: Request) -> ApiResult<(StatusCode, Json<Dataset>)> {
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let record = if content_type.starts_with("multipart/form-data") {
         let multipart = Multipart::from_request(request, &state).await.map_err(|e| {
@@ -265,25 +628,20 @@ async fn import_dataset(State(state): State<ApiState>, request: Request) -> ApiR
             "send multipart/form-data (fields id, id_column, file) or application/json ({id, id_column, path})".into(),
         ));
     };
-    Ok((StatusCode::CREATED, Json(dataset_json(&record))))
+    Ok((StatusCode::CREATED, Json(Dataset::from(&record))))
 }
 
 async fn import_path(state: &ApiState, body: PathImport) -> ApiResult<DatasetRecord> {
     let request = ImportRequest::new(&body.id, body.id_column.as_deref())?;
-    let path = state.data_dir.join(&body.path);
-    if let Some(root) = &state.import_root {
-        check_under(root, &path)?;
-    }
+    let Some(root) = state.import_root.clone() else {
+        return Err(ApiError::Forbidden(
+            "path imports are disabled on this node (no import_root in its config): upload the file instead".into(),
+        ));
+    };
     // Run to completion even if the client goes away, so no half-import remains.
-    let task = tokio::spawn(datasets::import_file(state.store.clone(), state.data_dir.clone(), request, path));
+    let (store, data_dir) = (state.store.clone(), state.data_dir.clone());
+    let task = tokio::spawn(async move { datasets::import_file(store, data_dir, request, &root, &body.path).await });
     task.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?.map_err(Into::into)
-}
-
-fn check_under(root: &Path, path: &Path) -> ApiResult<()> {
-    let outside = || ApiError::BadRequest(format!("{} is not under the import folder", path.display()));
-    let root = root.canonicalize().map_err(|e| ApiError::Internal(format!("import root {}: {e}", root.display())))?;
-    let path = path.canonicalize().map_err(|e| ApiError::BadRequest(format!("cannot read {}: {e}", path.display())))?;
-    if path.starts_with(&root) { Ok(()) } else { Err(outside()) }
 }
 
 /// Multipart upload: fields `id`, optional `id_column`, then `file` (the text
@@ -323,7 +681,7 @@ async fn import_upload(state: &ApiState, mut multipart: Multipart) -> ApiResult<
                 drop(tx);
                 return task.await.map_err(|e| ApiError::Internal(format!("import task: {e}")))?.map_err(Into::into);
             }
-            other => return Err(ApiError::BadRequest(format!("multipart: unknown field '{other}'"))),
+            other => return Err(ApiError::BadRequest(format!("multipart: unknown field '{}'", shorten(other)))),
         }
     }
     Err(ApiError::BadRequest("multipart: no 'file' field".into()))
@@ -345,39 +703,105 @@ fn multipart_error(limit: usize) -> impl Fn(axum::extract::multipart::MultipartE
 
 // -------------------------------------------------------------------- jobs
 
-fn job_id(text: &str) -> ApiResult<u64> {
-    text.parse().map_err(|_| ApiError::BadRequest(format!("job id '{text}' is not a number")))
+/// A job this node takes part in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Job {
+    /// On-chain job id.
+    pub id: u64,
+    /// `psi`, `vertical-lr`, `predict`, …
+    pub kind: String,
+    /// The job's params as proposed.
+    pub params: Value,
+    /// Participants (0x addresses).
+    pub participants: Vec<String>,
+    /// `NAME@0xOWNER` per dataset.
+    pub datasets: Vec<String>,
+    /// The description digest of each dataset the proposal bound.
+    pub dataset_digests: Vec<String>,
+    /// Block of the approval.
+    pub approved_block: u64,
+    /// After it anyone may close the job as timed out.
+    pub run_deadline_block: u64,
+    /// `approved`, `running`, `completed`, `failed` or `report_pending`.
+    pub status: String,
+    /// 0 to 1.
+    pub progress: f64,
+    /// PSI jobs: ids processed, ids in all, estimated seconds left.
+    pub items: Option<JobItems>,
+    /// The commitment reported on chain.
+    pub result_commitment: Option<String>,
+    /// URL path of the artifact when completed.
+    pub result: Option<String>,
+    /// URL path of the commitment key when completed.
+    pub commitment_key: Option<String>,
+    /// URL paths of the charts of a completed learning job.
+    pub reports: Vec<String>,
+    /// The full summary (only the fields params.publish lists went on chain).
+    pub summary: Option<Value>,
+    /// The failure's detail (kept here; its commitment went on chain).
+    pub error: Option<String>,
+    /// The failure's category and the key of its detail's commitment.
+    pub failure: Option<JobFailureView>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
 }
 
-fn job_json(j: &JobRecord) -> Value {
-    let id = j.job.job_id;
-    let has_result = j.status == "completed" && j.result_path.is_some();
-    json!({
-        "id": id,
-        "kind": j.job.kind,
-        "params": parse_json(&j.job.params),
-        "participants": parse_json(&j.job.participants),
-        "datasets": parse_json(&j.job.datasets),
-        "dataset_digests": parse_json(&j.job.dataset_digests),
-        "approved_block": j.job.approved_block,
-        "run_deadline_block": j.job.run_deadline_block,
-        "status": j.status,
-        "progress": j.progress,
-        "items": j.items.map(|i| json!({ "done": i.done, "total": i.total, "eta_seconds": i.eta_seconds })),
-        "result_commitment": j.result_commitment,
-        "result": has_result.then(|| format!("/jobs/{id}/result")),
-        "commitment_key": has_result.then(|| format!("/jobs/{id}/key")),
-        "reports": report_files(j).iter().map(|name| format!("/jobs/{id}/report/{name}")).collect::<Vec<_>>(),
-        "summary": j.summary.as_deref().map(parse_json),
-        "error": j.error,
-        "failure": j.failure_category.as_ref().map(|category| json!({
-            "category": category,
-            // With the detail (`error`), lets an auditor check the commitment on chain.
-            "detail_key": j.failure_key,
-        })),
-        "created_at": j.created_at,
-        "updated_at": j.updated_at,
-    })
+/// Item progress of a PSI job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobItems {
+    /// Ids processed (both sets, or every set this node handles).
+    pub done: u64,
+    /// Ids in all.
+    pub total: u64,
+    /// Estimated seconds left.
+    pub eta_seconds: Option<f64>,
+}
+
+/// Why a job failed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobFailureView {
+    /// The category reported on chain.
+    pub category: String,
+    /// Hex key of the detail's commitment: with `error`, an auditor checks it on chain.
+    pub detail_key: Option<String>,
+}
+
+impl From<&JobRecord> for Job {
+    fn from(j: &JobRecord) -> Self {
+        let id = j.job.job_id;
+        let has_result = j.status == "completed" && j.result_path.is_some();
+        Self {
+            id,
+            kind: j.job.kind.clone(),
+            params: parse_json(&j.job.params),
+            participants: string_list(&j.job.participants),
+            datasets: string_list(&j.job.datasets),
+            dataset_digests: string_list(&j.job.dataset_digests),
+            approved_block: j.job.approved_block,
+            run_deadline_block: j.job.run_deadline_block,
+            status: j.status.clone(),
+            progress: j.progress,
+            items: j.items.as_ref().map(|i| JobItems { done: i.done, total: i.total, eta_seconds: i.eta_seconds }),
+            result_commitment: j.result_commitment.clone(),
+            result: has_result.then(|| format!("/jobs/{id}/result")),
+            commitment_key: has_result.then(|| format!("/jobs/{id}/key")),
+            reports: report_files(j).iter().map(|name| format!("/jobs/{id}/report/{name}")).collect(),
+            summary: j.summary.as_deref().map(parse_json),
+            error: j.error.clone(),
+            failure: j
+                .failure_category
+                .as_ref()
+                .map(|category| JobFailureView { category: category.clone(), detail_key: j.failure_key.clone() }),
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+fn job_id(text: &str) -> ApiResult<u64> {
+    text.parse().map_err(|_| ApiError::BadRequest(format!("job id '{}' is not a number", shorten(text))))
 }
 
 async fn find_job(store: &Store, id: &str) -> ApiResult<JobRecord> {
@@ -385,18 +809,100 @@ async fn find_job(store: &Store, id: &str) -> ApiResult<JobRecord> {
     store.job(id).await?.ok_or_else(|| ApiError::NotFound(format!("no job {id}")))
 }
 
-async fn list_jobs(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
-    let jobs = state.store.jobs().await?;
-    Ok(Json(json!({ "jobs": jobs.iter().map(job_json).collect::<Vec<_>>() })))
+/// `GET /jobs`: one page of jobs, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobPage {
+    /// At most `limit` jobs, newest first.
+    pub jobs: Vec<Job>,
+    /// Jobs in all.
+    pub total: u64,
+    /// Jobs skipped before this page.
+    pub offset: u64,
+    /// The page size asked for.
+    pub limit: u32,
+    /// The `offset` of the next page, if there is one.
+    pub next_offset: Option<u64>,
 }
 
+/// The query of `GET /jobs`.
+#[derive(Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobsQuery {
+    /// Jobs per page, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Jobs to skip, newest first (default 0).
+    pub offset: Option<u64>,
+}
+
+impl JobsQuery {
+    /// Parses `limit=…&offset=…`; anything else is an error naming the parameter.
+    fn parse(query: Option<&str>) -> ApiResult<Self> {
+        let mut parsed = Self::default();
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let number = || {
+                value.parse::<u64>().map_err(|_| {
+                    ApiError::BadRequest(format!("query parameter {name}: '{}' is not a number", shorten(value)))
+                })
+            };
+            match name {
+                "limit" => {
+                    let limit = number()?;
+                    if !(1..=u64::from(MAX_PAGE_SIZE)).contains(&limit) {
+                        return Err(ApiError::BadRequest(format!(
+                            "query parameter limit: {limit} is not from 1 to {MAX_PAGE_SIZE}"
+                        )));
+                    }
+                    parsed.limit = Some(limit as u32);
+                }
+                "offset" => parsed.offset = Some(number()?),
+                other => {
+                    return Err(ApiError::BadRequest(format!(
+                        "unknown query parameter '{}' (GET /jobs takes limit and offset)",
+                        shorten(other)
+                    )));
+                }
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+/// Jobs this node takes part in, newest first, a page at a time.
+#[utoipa::path(get, path = "/jobs", params(JobsQuery),
+    responses((status = 200, body = JobPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)))]
+async fn list_jobs(State(state): State<ApiState>, uri: Uri) -> ApiResult<Json<JobPage>> {
+    let query = JobsQuery::parse(uri.query())?;
+    let (limit, offset) = (query.limit.unwrap_or(DEFAULT_PAGE_SIZE), query.offset.unwrap_or(0));
+    let total = state.store.job_count().await?;
+    let jobs = state.store.jobs_page(limit, offset).await?;
+    let end = offset.saturating_add(jobs.len() as u64);
+    Ok(Json(JobPage {
+        jobs: jobs.iter().map(Job::from).collect(),
+        total,
+        offset,
+        limit,
+        next_offset: (end < total && !jobs.is_empty()).then_some(end),
+    }))
+}
+
+/// One job: status and progress.
+#[utoipa::path(get, path = "/jobs/{id}", params(("id" = u64, Path, description = "On-chain job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn show_job(
     State(state): State<ApiState>,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(job_json(&find_job(&state.store, &id).await?)))
+) -> ApiResult<Json<Job>> {
+    Ok(Json(Job::from(&find_job(&state.store, &id).await?)))
 }
 
+/// The result artifact of a completed job; header `x-wefe-result-commitment`
+/// carries the commitment reported on chain.
+#[utoipa::path(get, path = "/jobs/{id}/result", params(("id" = u64, Path, description = "On-chain job id")),
+    responses((status = 200, description = "The artifact", body = [u8], content_type = "application/octet-stream"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn job_result(
     State(state): State<ApiState>,
     axum::extract::Path(id): axum::extract::Path<String>,
@@ -425,24 +931,49 @@ async fn job_result(
     Ok(response)
 }
 
-/// `GET /jobs/{id}/key`: the commitment key of a completed job's result (the
-/// file `job-N.key` beside it), which `wefe audit verify` needs with the result.
+/// The commitment key file of a job's result (`job-N.key`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommitmentKeyFile {
+    /// `HMAC-SHA-256, wefe/result-commitment/v1`.
+    pub scheme: String,
+    /// On-chain job id.
+    pub job_id: u64,
+    /// This member (0x address).
+    pub participant: String,
+    /// The artifact's file name.
+    pub artifact: String,
+    /// The commitment reported on chain.
+    pub commitment: String,
+    /// The key (hex).
+    pub key: String,
+    /// Agreed with the other holders of the same result.
+    pub shared: bool,
+}
+
+/// The commitment key of a completed job's result: with the result, `wefe
+/// audit verify` checks it against the chain.
+#[utoipa::path(get, path = "/jobs/{id}/key", params(("id" = u64, Path, description = "On-chain job id")),
+    responses((status = 200, body = CommitmentKeyFile), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn job_key(
     State(state): State<ApiState>,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<CommitmentKeyFile>> {
     let job = find_job(&state.store, &id).await?;
     let id = job.job.job_id;
     let path = match (&job.result_path, job.status.as_str()) {
         (Some(path), "completed") => Path::new(path).with_file_name(format!("job-{id}.key")),
         (_, status) => return Err(ApiError::Conflict(format!("job {id} is {status}: no result yet"))),
     };
-    let text = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|e| ApiError::Internal(format!("job {id} key {}: {e}", path.display())))?;
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| ApiError::Internal(format!("job {id} key {}: {e}", path.display())))?;
-    Ok(Json(value))
+    let text = Zeroizing::new(
+        tokio::fs::read_to_string(&path)
+            .await
+            .map_err(|e| ApiError::Internal(format!("job {id} key {}: {e}", path.display())))?,
+    );
+    let key = serde_json::from_str(&text).map_err(|e| {
+        ApiError::Internal(format!("job {id} key {}: line {}, column {}", path.display(), e.line(), e.column()))
+    })?;
+    Ok(Json(key))
 }
 
 /// Charts a learning job may leave next to its result.
@@ -457,12 +988,22 @@ fn report_files(j: &JobRecord) -> Vec<&'static str> {
     REPORT_FILES.into_iter().filter(|name| dir.join(format!("job-{}-{name}", j.job.job_id)).is_file()).collect()
 }
 
+/// A chart of a completed learning job: `roc.png` (ROC curve) or `loss.png` (loss per epoch).
+#[utoipa::path(get, path = "/jobs/{id}/report/{name}",
+    params(("id" = u64, Path, description = "On-chain job id"), ("name" = String, Path, description = "roc.png or loss.png")),
+    responses((status = 200, description = "The PNG image", body = [u8], content_type = "image/png"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn job_report(
     State(state): State<ApiState>,
     axum::extract::Path((id, name)): axum::extract::Path<(String, String)>,
 ) -> ApiResult<Response> {
     if !REPORT_FILES.contains(&name.as_str()) {
-        return Err(ApiError::BadRequest(format!("no report '{name}' (reports: {})", REPORT_FILES.join(", "))));
+        return Err(ApiError::BadRequest(format!(
+            "no report '{}' (reports: {})",
+            shorten(&name),
+            REPORT_FILES.join(", ")
+        )));
     }
     let job = find_job(&state.store, &id).await?;
     let id = job.job.job_id;
@@ -487,17 +1028,49 @@ async fn job_report(
 /// Largest online prediction request (10 000 ids of up to 256 bytes fit).
 const PREDICT_BODY_LIMIT: usize = 4 << 20;
 
-#[derive(Debug, Deserialize)]
+/// `POST /models/{id}/predict`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PredictRequest {
-    ids: Vec<String>,
+pub struct PredictRequest {
+    /// The ids to score, in this node's dataset.
+    #[schema(min_items = 1, max_items = 10000)]
+    pub ids: Vec<String>,
 }
 
+/// One online prediction.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Prediction {
+    /// The requested id.
+    pub id: String,
+    /// Linear score.
+    pub score: f64,
+    /// σ(score).
+    pub probability: f64,
+    /// `probability ≥ threshold`.
+    pub prediction: bool,
+}
+
+/// The answer of `POST /models/{id}/predict`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Predictions {
+    /// The training job of the model.
+    pub model_job: u64,
+    /// One per id, in request order.
+    pub predictions: Vec<Prediction>,
+}
+
+/// Online prediction with a split model trained with `"online_serving": true`
+/// (this node holds the guest share; the hosts' nodes add their partial scores).
+#[utoipa::path(post, path = "/models/{id}/predict", params(("id" = u64, Path, description = "On-chain id of the vertical-lr training job")),
+    request_body = PredictRequest,
+    responses((status = 200, body = Predictions), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn predict_online(
     State(state): State<ApiState>,
     axum::extract::Path(id): axum::extract::Path<String>,
     request: Request,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Predictions>> {
     let model_job = job_id(&id)?;
     let bytes = axum::body::to_bytes(request.into_body(), PREDICT_BODY_LIMIT)
         .await
@@ -511,218 +1084,120 @@ async fn predict_online(
     let transport = gateway.transport(crate::serving::channel(model_job));
     let predictions =
         crate::serving::predict_online(&state.store, &transport, state.member, model_job, request.ids).await?;
-    Ok(Json(json!({ "model_job": model_job, "predictions": predictions })))
+    let predictions = predictions
+        .into_iter()
+        .map(|p| Prediction { id: p.id, score: p.score, probability: p.probability, prediction: p.prediction })
+        .collect();
+    Ok(Json(Predictions { model_job, predictions }))
 }
 
 // ------------------------------------------------------------------- audit
 
-fn event_json(e: &EventRecord) -> Value {
-    json!({
-        "block_number": e.block_number,
-        "log_index": e.log_index,
-        "block_hash": e.block_hash,
-        "tx_hash": e.tx_hash,
-        "contract": e.contract,
-        "contract_address": e.contract_address,
-        "event": e.event,
-        "actor": e.actor,
-        "fields": parse_json(&e.fields),
-    })
+/// One indexed chain event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Event {
+    /// Block number.
+    pub block_number: u64,
+    /// Log index in the block.
+    pub log_index: u64,
+    /// Block hash.
+    pub block_hash: String,
+    /// Transaction hash.
+    pub tx_hash: String,
+    /// Contract name.
+    pub contract: String,
+    /// Contract address.
+    pub contract_address: String,
+    /// Event name.
+    pub event: String,
+    /// The account that caused it, where the event names one.
+    pub actor: Option<String>,
+    /// The event's fields.
+    pub fields: Value,
 }
 
+impl From<&EventRecord> for Event {
+    fn from(e: &EventRecord) -> Self {
+        Self {
+            block_number: e.block_number,
+            log_index: e.log_index,
+            block_hash: e.block_hash.clone(),
+            tx_hash: e.tx_hash.clone(),
+            contract: e.contract.clone(),
+            contract_address: e.contract_address.clone(),
+            event: e.event.clone(),
+            actor: e.actor.clone(),
+            fields: parse_json(&e.fields),
+        }
+    }
+}
+
+/// `GET /audit/jobs/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobAudit {
+    /// On-chain job id.
+    pub job_id: u64,
+    /// Its events in chain order.
+    pub events: Vec<Event>,
+}
+
+/// The indexed chain events of a job, in chain order.
+#[utoipa::path(get, path = "/audit/jobs/{id}", params(("id" = u64, Path, description = "On-chain job id")),
+    responses((status = 200, body = JobAudit), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn job_audit(
     State(state): State<ApiState>,
     axum::extract::Path(id): axum::extract::Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<JobAudit>> {
     let id = job_id(&id)?;
     let events = state.store.job_events(id).await?;
     if events.is_empty() {
         return Err(ApiError::NotFound(format!("no indexed events for job {id}")));
     }
-    Ok(Json(json!({ "job_id": id, "events": events.iter().map(event_json).collect::<Vec<_>>() })))
+    Ok(Json(JobAudit { job_id: id, events: events.iter().map(Event::from).collect() }))
 }
 
 // ----------------------------------------------------------------- openapi
 
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1 document", body = Object), (status = 401, body = ErrorBody)))]
 async fn openapi_document() -> Json<Value> {
     Json(openapi())
 }
 
-/// The OpenAPI 3.0 description of every route (served at `/openapi.json`).
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "wefe party node API",
+        description = "One institution's node: datasets, jobs, results and the audit timeline. Every route but \
+                       /livez needs `Authorization: Bearer <token>` (the node's api-token file); requests with a \
+                       foreign Host or Origin are refused. Errors are {\"error\": message}."
+    ),
+    paths(livez, health, list_datasets, import_dataset, show_dataset, list_jobs, show_job, job_result, job_key,
+          job_report, predict_online, job_audit, openapi_document),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerToken),
+    security(("api_token" = []))
+)]
+struct ApiDoc;
+
+/// Declares the bearer-token scheme the document's `security` names.
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some("The token in the node's api-token file (<data_dir>/api-token by default)".into());
+        components.add_security_scheme("api_token", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The OpenAPI 3.1 description of every route (served at `/openapi.json`),
+/// generated from the handlers' annotations and response types.
 pub fn openapi() -> Value {
-    let error = json!({ "$ref": "#/components/responses/Error" });
-    let id_param = |what: &str| json!([{ "name": "id", "in": "path", "required": true, "description": what, "schema": { "type": "string" } }]);
-    let ok = |schema: &str| json!({ "description": "OK", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
-    json!({
-        "openapi": "3.0.3",
-        "info": {
-            "title": "wefe party node API",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "One institution's node: datasets, jobs, results and the audit timeline. Errors are {\"error\": message}."
-        },
-        "paths": {
-            "/health": { "get": {
-                "summary": "Liveness, the member this node acts for, and the chain cursor",
-                "responses": { "200": ok("Health"), "500": error }
-            }},
-            "/datasets": {
-                "get": {
-                    "summary": "Imported datasets, by id",
-                    "responses": { "200": ok("DatasetList"), "500": error }
-                },
-                "post": {
-                    "summary": "Import a CSV dataset (upload, or a file on the node)",
-                    "description": "multipart/form-data: fields `id`, optional `id_column` (default `id`), then `file`. application/json: `{id, id_column?, path}` with `path` relative to the data dir or absolute. The CSV needs a header with the id column, distinct column names, the header's number of fields on every line, UTF-8, and non-empty unique ids; errors name the line.",
-                    "requestBody": { "required": true, "content": {
-                        "multipart/form-data": { "schema": { "type": "object", "required": ["id", "file"], "properties": {
-                            "id": { "type": "string" }, "id_column": { "type": "string" }, "file": { "type": "string", "format": "binary" }
-                        }}},
-                        "application/json": { "schema": { "$ref": "#/components/schemas/PathImport" } }
-                    }},
-                    "responses": {
-                        "201": { "description": "Imported", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Dataset" } } } },
-                        "400": error, "409": error, "413": error, "500": error
-                    }
-                }
-            },
-            "/datasets/{id}": { "get": {
-                "summary": "One dataset",
-                "parameters": id_param("Dataset id (name or 0x + 64 hex)"),
-                "responses": { "200": ok("Dataset"), "404": error, "500": error }
-            }},
-            "/jobs": { "get": {
-                "summary": "Jobs this node takes part in, newest first",
-                "responses": { "200": ok("JobList"), "500": error }
-            }},
-            "/jobs/{id}": { "get": {
-                "summary": "One job: status and progress",
-                "parameters": id_param("On-chain job id"),
-                "responses": { "200": ok("Job"), "400": error, "404": error, "500": error }
-            }},
-            "/jobs/{id}/result": { "get": {
-                "summary": "The result artifact of a completed job",
-                "parameters": id_param("On-chain job id"),
-                "responses": {
-                    "200": { "description": "The artifact; header x-wefe-result-commitment carries the commitment reported on chain",
-                             "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
-                    "400": error, "404": error, "409": error, "500": error
-                }
-            }},
-            "/jobs/{id}/key": { "get": {
-                "summary": "The commitment key of a completed job's result: with the result, `wefe audit verify` checks it against the chain",
-                "parameters": id_param("On-chain job id"),
-                "responses": { "200": ok("CommitmentKey"), "400": error, "404": error, "409": error, "500": error }
-            }},
-            "/jobs/{id}/report/{name}": { "get": {
-                "summary": "A chart of a completed learning job: roc.png (ROC curve) or loss.png (loss per epoch)",
-                "parameters": [
-                    { "name": "id", "in": "path", "required": true, "description": "On-chain job id", "schema": { "type": "integer" } },
-                    { "name": "name", "in": "path", "required": true, "description": "roc.png or loss.png", "schema": { "type": "string", "enum": REPORT_FILES } }
-                ],
-                "responses": {
-                    "200": { "description": "The PNG image", "content": { "image/png": { "schema": { "type": "string", "format": "binary" } } } },
-                    "400": error, "404": error, "409": error, "500": error
-                }
-            }},
-            "/models/{id}/predict": { "post": {
-                "summary": "Online prediction with a split model trained with \"online_serving\": true (this node holds the guest share; the hosts' nodes add their partial scores)",
-                "parameters": id_param("On-chain id of the vertical-lr training job"),
-                "requestBody": { "required": true, "content": { "application/json": { "schema": {
-                    "type": "object", "required": ["ids"], "additionalProperties": false,
-                    "properties": { "ids": { "type": "array", "items": { "type": "string" }, "minItems": 1, "maxItems": crate::serving::MAX_ONLINE_ROWS } }
-                } } } },
-                "responses": {
-                    "200": { "description": "One prediction per id, in request order", "content": { "application/json": { "schema": {
-                        "type": "object", "properties": {
-                            "model_job": { "type": "integer" },
-                            "predictions": { "type": "array", "items": { "type": "object", "properties": {
-                                "id": { "type": "string" }, "score": { "type": "number" }, "probability": { "type": "number" }, "prediction": { "type": "boolean" }
-                            } } }
-                        } } } } },
-                    "400": error, "404": error, "409": error, "413": error, "503": error
-                }
-            }},
-            "/audit/jobs/{id}": { "get": {
-                "summary": "The indexed chain events of a job, in chain order",
-                "parameters": id_param("On-chain job id"),
-                "responses": { "200": ok("JobAudit"), "400": error, "404": error, "500": error }
-            }},
-            "/openapi.json": { "get": {
-                "summary": "This document",
-                "responses": { "200": { "description": "OpenAPI 3 document", "content": { "application/json": { "schema": { "type": "object" } } } } }
-            }}
-        },
-        "components": {
-            "responses": {
-                "Error": { "description": "An error", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
-            },
-            "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
-                "Health": { "type": "object", "properties": {
-                    "status": { "type": "string", "enum": ["ok"] },
-                    "member": { "type": "string", "description": "0x address" },
-                    "cursor": { "type": "object", "nullable": true, "properties": {
-                        "block_number": { "type": "integer" }, "block_hash": { "type": "string" } } }
-                }},
-                "PathImport": { "type": "object", "required": ["id", "path"], "properties": {
-                    "id": { "type": "string" }, "id_column": { "type": "string", "default": "id" }, "path": { "type": "string" }
-                }},
-                "Dataset": { "type": "object", "properties": {
-                    "id": { "type": "string" }, "path": { "type": "string" }, "id_column": { "type": "string" },
-                    "columns": { "type": "array", "items": { "type": "string" } },
-                    "row_count": { "type": "integer" },
-                    "schema_hash": { "type": "string", "description": "0x SHA-256 of the column names, trimmed, joined by ','" },
-                    "content_hash": { "type": "string", "description": "0x SHA-256 of the stored file" },
-                    "imported_at": { "type": "integer", "description": "Unix seconds" }
-                }},
-                "DatasetList": { "type": "object", "properties": {
-                    "datasets": { "type": "array", "items": { "$ref": "#/components/schemas/Dataset" } } } },
-                "Job": { "type": "object", "properties": {
-                    "id": { "type": "integer" }, "kind": { "type": "string" }, "params": {},
-                    "participants": { "type": "array", "items": { "type": "string" } },
-                    "datasets": { "type": "array", "items": { "type": "string" }, "description": "NAME@0xOWNER" },
-                    "dataset_digests": { "type": "array", "items": { "type": "string" },
-                                         "description": "The description digest of each dataset the proposal bound" },
-                    "approved_block": { "type": "integer" },
-                    "run_deadline_block": { "type": "integer", "description": "After it anyone may close the job as timed out" },
-                    "status": { "type": "string", "enum": ["approved", "running", "completed", "failed", "report_pending"] },
-                    "progress": { "type": "number", "minimum": 0, "maximum": 1 },
-                    "items": {
-                        "type": ["object", "null"],
-                        "description": "PSI jobs: ids processed (both sets, or every set this node handles), ids in all, estimated seconds left",
-                        "properties": {
-                            "done": { "type": "integer" },
-                            "total": { "type": "integer" },
-                            "eta_seconds": { "type": ["number", "null"] }
-                        }
-                    },
-                    "result_commitment": { "type": "string", "nullable": true, "description": "The commitment reported on chain" },
-                    "result": { "type": "string", "nullable": true, "description": "URL path of the artifact when completed" },
-                    "commitment_key": { "type": "string", "nullable": true, "description": "URL path of the commitment key when completed" },
-                    "summary": { "nullable": true, "description": "The full summary (only the fields params.publish lists went on chain)" },
-                    "error": { "type": "string", "nullable": true, "description": "The failure's detail (kept here; its commitment went on chain)" },
-                    "failure": { "type": "object", "nullable": true, "properties": {
-                        "category": { "type": "string" }, "detail_key": { "type": "string", "description": "Hex key of the detail's commitment" } } },
-                    "created_at": { "type": "integer" }, "updated_at": { "type": "integer" }
-                }},
-                "CommitmentKey": { "type": "object", "properties": {
-                    "scheme": { "type": "string" }, "job_id": { "type": "integer" }, "participant": { "type": "string" },
-                    "artifact": { "type": "string" }, "commitment": { "type": "string" }, "key": { "type": "string" },
-                    "shared": { "type": "boolean", "description": "Agreed with the other holders of the same result" }
-                }},
-                "JobList": { "type": "object", "properties": {
-                    "jobs": { "type": "array", "items": { "$ref": "#/components/schemas/Job" } } } },
-                "Event": { "type": "object", "properties": {
-                    "block_number": { "type": "integer" }, "log_index": { "type": "integer" },
-                    "block_hash": { "type": "string" }, "tx_hash": { "type": "string" },
-                    "contract": { "type": "string" }, "contract_address": { "type": "string" },
-                    "event": { "type": "string" }, "actor": { "type": "string", "nullable": true },
-                    "fields": { "type": "object" }
-                }},
-                "JobAudit": { "type": "object", "properties": {
-                    "job_id": { "type": "integer" },
-                    "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } }
-            }
-        }
-    })
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    serde_json::to_value(doc).expect("an OpenAPI document serialises")
 }

@@ -59,10 +59,25 @@ pub struct NodeConfig {
     /// Where the gateway listens for peers (its public address is the
     /// endpoint registered on chain).
     pub gateway_listen: SocketAddr,
-    /// Where the REST API listens (keep it on localhost: it has no authentication).
+    /// Where the REST API listens (keep it on localhost or behind the
+    /// institution's proxy: it speaks plain HTTP).
     pub api_listen: SocketAddr,
-    /// When set, `POST /datasets` with a server path only reads files under
-    /// this folder (recommended: the API has no authentication).
+    /// The file holding the API's bearer token (default `<data_dir>/api-token`),
+    /// created owner-only with a random token at first start.
+    #[serde(default)]
+    pub api_token_file: Option<PathBuf>,
+    /// Host names (or `name:port`) the API answers to besides `localhost`, the
+    /// loopback addresses and the `api_listen` address, e.g. the proxy's name.
+    /// Any other `Host` header is refused (DNS rebinding).
+    #[serde(default)]
+    pub api_allowed_hosts: Vec<String>,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the API besides
+    /// the API's own origin. A request with any other `Origin` is refused (CSRF).
+    #[serde(default)]
+    pub api_allowed_origins: Vec<String>,
+    /// `POST /datasets` with a server path reads only regular files under
+    /// this folder (symlinks resolved); without it path imports are refused
+    /// and only uploads work.
     #[serde(default)]
     pub import_root: Option<PathBuf>,
     /// Jobs running at once.
@@ -118,6 +133,24 @@ impl NodeConfig {
         config.operator_keystore = config.operator_keystore.map(|k| base.join(k));
         config.operator_password_file = config.operator_password_file.map(|p| base.join(p));
         config.import_root = config.import_root.map(|p| base.join(p));
+        config.api_token_file = config.api_token_file.map(|p| base.join(p));
+        for host in &config.api_allowed_hosts {
+            if host.is_empty() || host.contains(['/', ' ', '@']) {
+                bail!(
+                    "node config {}: api_allowed_hosts: '{host}' is not a host name (e.g. node.bank-a.example)",
+                    path.display()
+                );
+            }
+        }
+        for origin in &config.api_allowed_origins {
+            let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            if rest.is_none_or(|r| r.is_empty() || r.contains(['/', ' ', '@'])) {
+                bail!(
+                    "node config {}: api_allowed_origins: '{origin}' is not an origin (scheme://host[:port], no path)",
+                    path.display()
+                );
+            }
+        }
         if config.max_concurrent_jobs == 0 || config.job_timeout_secs == 0 {
             bail!("node config {}: max_concurrent_jobs and job_timeout_secs must be at least 1", path.display());
         }
@@ -131,6 +164,11 @@ impl NodeConfig {
             bail!("node config {}: poll_interval_ms and log_chunk_blocks must be at least 1", path.display());
         }
         Ok(config)
+    }
+
+    /// The API token file, defaulting to `<data_dir>/api-token`.
+    pub fn api_token_file(&self) -> PathBuf {
+        self.api_token_file.clone().unwrap_or_else(|| self.data_dir.join("api-token"))
     }
 
     /// The store URL, defaulting to a SQLite file in the data dir.
@@ -150,6 +188,7 @@ mod tests {
         assert_eq!(config.name, "bank-a");
         assert!(config.chain_config.ends_with("chain.example.toml"));
         assert!(config.store_url().starts_with("sqlite://") && config.store_url().ends_with("store.db"));
+        assert_eq!(config.api_token_file(), config.data_dir.join("api-token"));
     }
 
     #[test]

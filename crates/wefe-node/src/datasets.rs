@@ -6,7 +6,15 @@
 //! a header line is present; its column names are valid UTF-8, non-empty and
 //! distinct (after trimming); the id column is among them; every row has the
 //! header's number of fields; every field is UTF-8; ids are non-empty and unique
-//! (compared byte for byte, as written). Empty lines are skipped.
+//! (compared byte for byte, as written). Empty lines are skipped. Errors never
+//! repeat the file's content (a path import may name a file that is no CSV at
+//! all, say a key file, and the error goes back to the client): they say what
+//! is wrong and where, by line, column number and the id column's name.
+//!
+//! Path imports ([`import_file`]) read only regular files under the import
+//! root: the path is resolved (symlinks included) before it is opened, the
+//! file opened is checked to be the one resolved, and FIFOs, devices,
+//! sockets and folders are refused without being read.
 //!
 //! Hashes (lowercase `0x`-hex SHA-256):
 //! - `content_hash`: of the stored file, i.e. of the bytes as uploaded, so
@@ -25,7 +33,8 @@
 //! # async fn demo(store: wefe_store::Store) -> Result<(), wefe_node::datasets::ImportError> {
 //! use wefe_node::datasets::{ImportRequest, import_file};
 //! let request = ImportRequest::new("bank-a-customers", None)?;
-//! let record = import_file(store, "/var/lib/wefe".into(), request, "/tmp/customers.csv".into()).await?;
+//! let root = std::path::Path::new("/srv/wefe-imports");
+//! let record = import_file(store, "/var/lib/wefe".into(), request, root, "customers.csv".as_ref()).await?;
 //! println!("{} rows, schema {}", record.row_count, record.schema_hash);
 //! # Ok(()) }
 //! ```
@@ -53,6 +62,10 @@ pub enum ImportError {
     /// The request or the CSV content is invalid (the message names line and column).
     #[error("{0}")]
     Invalid(String),
+    /// The path may not be imported (outside the import root, or path
+    /// imports are disabled).
+    #[error("{0}")]
+    Refused(String),
     /// A dataset with this id already exists (record or file).
     #[error("{0}")]
     Exists(String),
@@ -126,18 +139,115 @@ fn datasets_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("datasets")
 }
 
-/// Imports the CSV file at `path` (read with the node's own permissions).
+/// Imports the CSV file at `path` (relative paths are relative to
+/// `import_root`), which must be a regular file under `import_root` once every
+/// symlink is resolved (see [`open_under`]).
 pub async fn import_file(
     store: Store,
     data_dir: PathBuf,
     request: ImportRequest,
-    path: PathBuf,
+    import_root: &Path,
+    path: &Path,
 ) -> Result<DatasetRecord> {
     if store.dataset(&request.dataset_id()).await.map_err(ImportError::Store)?.is_some() {
         return Err(exists(&request));
     }
-    let file = std::fs::File::open(&path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    let (root, path) = (import_root.to_owned(), path.to_owned());
+    let file = tokio::task::spawn_blocking(move || open_under(&root, &path))
+        .await
+        .map_err(|e| ImportError::Io { context: "import task failed".into(), source: io::Error::other(e) })??;
     import(store, data_dir, request, file).await
+}
+
+/// Opens `path` for reading if it is a regular file under `root` (relative
+/// paths are taken from `root`). Refused, without reading anything: a path
+/// outside the root, lexically or once symlinks are resolved; a folder, FIFO,
+/// device or socket. The file opened is checked to be the one that was
+/// resolved, so swapping in a symlink meanwhile does not lead elsewhere.
+pub fn open_under(root: &Path, path: &Path) -> Result<std::fs::File> {
+    let shown = path.display();
+    let outside = || ImportError::Refused(format!("{shown} is not under the import folder"));
+    let canonical_root = root.canonicalize().map_err(io_err(format!("import folder {}", root.display())))?;
+    let requested = lexical(&root.join(path));
+    // Refused before touching the file system: no probing of files elsewhere.
+    if !requested.starts_with(lexical(root)) && !requested.starts_with(&canonical_root) {
+        return Err(outside());
+    }
+    let not_found = |e: io::Error| invalid(format!("cannot read {shown}: {}", io_reason(&e)));
+    let resolved = requested.canonicalize().map_err(not_found)?;
+    if !resolved.starts_with(&canonical_root) {
+        return Err(outside());
+    }
+    let meta = std::fs::metadata(&resolved).map_err(not_found)?;
+    check_regular(&meta, &shown.to_string())?;
+
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // No blocking on a FIFO swapped in meanwhile; no following a symlink.
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    let file = options.open(&resolved).map_err(not_found)?;
+    let opened = file.metadata().map_err(not_found)?;
+    check_regular(&opened, &shown.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(invalid(format!("cannot read {shown}: it changed while being opened")));
+        }
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // Where the descriptor really points (a folder on the way may have
+        // been swapped); without /proc that cannot be told, and the import
+        // is refused rather than trusted.
+        match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+            Ok(actual) if actual.starts_with(&canonical_root) => {}
+            Ok(_) => return Err(outside()),
+            Err(_) => {
+                return Err(invalid(format!(
+                    "cannot read {shown}: where the opened file lies cannot be checked (is /proc mounted?)"
+                )));
+            }
+        }
+    }
+    Ok(file)
+}
+
+fn check_regular(meta: &std::fs::Metadata, shown: &str) -> Result<()> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() { "a folder" } else { "not a regular file (a FIFO, device or socket)" };
+    Err(invalid(format!("cannot import {shown}: it is {what}")))
+}
+
+/// An I/O error's reason without the OS's decoration (`(os error 2)`).
+fn io_reason(e: &io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_owned()
+}
+
+/// `path` with `.` and `..` resolved by name (no file-system access).
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Imports CSV read from `source` (run on a blocking thread: `source` may block).
@@ -155,7 +265,7 @@ pub async fn import<R: Read + Send + 'static>(
         return Err(exists(&request));
     }
     let dir = datasets_dir(&data_dir);
-    std::fs::create_dir_all(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
+    crate::files::private_dir(&dir).map_err(io_err(format!("cannot create {}", dir.display())))?;
 
     let id_column = request.id_column.clone();
     let spool_dir = dir.clone();
@@ -291,7 +401,7 @@ fn check_and_copy<R: Read>(source: R, out: &std::fs::File, id_column: &str) -> R
         }
         if let Some(first) = seen.insert(name, i + 1) {
             return Err(invalid(format!(
-                "line {header_line}, column {}: duplicate column name '{name}' (first in column {first})",
+                "line {header_line}, column {}: duplicate column name (same as column {first})",
                 i + 1
             )));
         }
@@ -299,9 +409,11 @@ fn check_and_copy<R: Read>(source: R, out: &std::fs::File, id_column: &str) -> R
     }
     drop(seen);
     let Some(id_index) = columns.iter().position(|c| c == id_column) else {
+        // The header is not repeated: it may be the first line of a file that is no CSV.
+        let noun = if columns.len() == 1 { "column" } else { "columns" };
         return Err(invalid(format!(
-            "line {header_line}: no id column '{id_column}' in the header (columns: {})",
-            columns.join(", ")
+            "line {header_line}: no id column '{id_column}' in the header ({} {noun})",
+            columns.len()
         )));
     };
 
@@ -336,8 +448,7 @@ fn check_and_copy<R: Read>(source: R, out: &std::fs::File, id_column: &str) -> R
         match ids.entry(id.into()) {
             Entry::Occupied(first) => {
                 return Err(invalid(format!(
-                    "line {line}: duplicate id '{}' (first on line {})",
-                    String::from_utf8_lossy(id),
+                    "line {line}, column {column}: duplicate id (first on line {})",
                     first.get()
                 )));
             }
@@ -373,7 +484,8 @@ fn read_error<R>(tee: &mut Tee<'_, R>, e: csv::Error) -> ImportError {
     }
     match e.into_kind() {
         csv::ErrorKind::Io(io) => read_error_io(tee, io),
-        other => invalid(format!("cannot parse the CSV: {other:?}")),
+        // Not `Debug`: a deserialisation error may carry a field's value.
+        _ => invalid("cannot parse the CSV"),
     }
 }
 
@@ -465,7 +577,7 @@ mod tests {
         assert_eq!(check(b"id,a\n1,\xff\n"), Some("line 2, column 2: not valid UTF-8".into()));
         assert!(check(b"id,a\n1,\"x\ny\"\n2,z\n").is_none(), "quoted newlines are one field");
         // After a multi-line field, lines keep counting from the file's start.
-        assert_eq!(check(b"id,a\n1,\"x\ny\"\n1,z\n"), Some("line 4: duplicate id '1' (first on line 2)".into()));
+        assert_eq!(check(b"id,a\n1,\"x\ny\"\n1,z\n"), Some("line 4, column 1: duplicate id (first on line 2)".into()));
         // Nothing is left in the folder after a failure.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

@@ -41,11 +41,13 @@ pub enum FailureCategory {
     Internal = 7,
     /// The job was closed on chain or stopped by the operator.
     Cancelled = 8,
+    /// The node stopped or restarted while running the job.
+    Interrupted = 9,
 }
 
 impl FailureCategory {
     /// Every category, in the contract's order.
-    pub const ALL: [FailureCategory; 9] = [
+    pub const ALL: [FailureCategory; 10] = [
         Self::Unspecified,
         Self::InvalidJob,
         Self::Input,
@@ -55,6 +57,7 @@ impl FailureCategory {
         Self::Membership,
         Self::Internal,
         Self::Cancelled,
+        Self::Interrupted,
     ];
 
     /// The contract's name for it.
@@ -69,6 +72,7 @@ impl FailureCategory {
             Self::Membership => "Membership",
             Self::Internal => "Internal",
             Self::Cancelled => "Cancelled",
+            Self::Interrupted => "Interrupted",
         }
     }
 
@@ -299,7 +303,7 @@ mod tests {
     fn categories_match_the_contract() {
         let names: Vec<&str> = FailureCategory::ALL.iter().map(|c| c.name()).collect();
         let contract: Vec<String> =
-            (0..9u8).map(|i| wefe_chain::abi::enum_variant("JobRegistry.FailureCategory", i).unwrap()).collect();
+            (0..=u8::MAX).map_while(|i| wefe_chain::abi::enum_variant("JobRegistry.FailureCategory", i)).collect();
         assert_eq!(names, contract);
         for c in FailureCategory::ALL {
             assert_eq!(FailureCategory::from_name(c.name()), c);

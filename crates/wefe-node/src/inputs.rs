@@ -104,6 +104,47 @@ impl<B: ChainBackend + 'static> LocalDatasets<B> {
 }
 
 impl<B: ChainBackend + 'static> JobInputs for LocalDatasets<B> {
+    async fn peer_rows(&self, job: &JobRecord) -> Result<Option<std::collections::HashMap<PeerId, u64>>> {
+        let id = job.job.job_id;
+        let named: Vec<String> = serde_json::from_str(&job.job.datasets)
+            .with_context(|| format!("stored datasets of job {id} are not a JSON list"))?;
+        let digests: Vec<String> = serde_json::from_str(&job.job.dataset_digests)
+            .with_context(|| format!("stored dataset digests of job {id} are not a JSON list"))?;
+        let me = PeerId::from_bytes(self.member.into_array());
+        let mut rows = std::collections::HashMap::new();
+        for (i, text) in named.iter().enumerate() {
+            let r = DatasetRef::parse(text).map_err(|e| anyhow::anyhow!("stored dataset of job {id}: {e}"))?;
+            if r.owner == me {
+                continue;
+            }
+            let call = DataRegistry::getDatasetCall {
+                owner: Address::from(r.owner.to_bytes()),
+                name: B256::from(r.name.to_bytes()),
+            };
+            let on_chain = self
+                .gov
+                .call(Target::DataRegistry, call)
+                .await
+                .with_context(|| format!("reading dataset {r} from the chain"))?;
+            // Only the description the proposal bound counts: a peer that
+            // changed it since (to register more rows, say) is refused.
+            if digests.get(i).is_none_or(|bound| *bound != on_chain.digest.to_string()) {
+                return Err(JobFailure::wrap(
+                    FailureCategory::Peer,
+                    anyhow::anyhow!(
+                        "dataset {r} changed on chain since the job was proposed (now version {}): its \
+                         owner's set cannot be checked against what was approved",
+                        on_chain.version
+                    ),
+                ));
+            }
+            // A peer with two datasets in the job may bring the larger.
+            let entry = rows.entry(r.owner).or_insert(0u64);
+            *entry = (*entry).max(on_chain.rowCount);
+        }
+        Ok(Some(rows))
+    }
+
     async fn ids(&self, job: &JobRecord) -> Result<Vec<Vec<u8>>> {
         let record = self.checked(job).await?;
         let path = record.path.clone();

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
 async fn run(path: PathBuf) -> Result<()> {
     let config = NodeConfig::load(&path)?;
     let chain = ChainConfig::load(&config.chain_config)?;
-    std::fs::create_dir_all(&config.data_dir)
+    wefe_node::files::create_dirs(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.store_url()).await?;
     let timeout = Duration::from_secs(chain.chain.receipt_timeout_secs);
@@ -167,19 +167,27 @@ async fn run(path: PathBuf) -> Result<()> {
         async move { gateway.serve(gateway_listener, stop).await }
     });
 
+    // After the key and chain checks (a node that cannot start leaves no
+    // token behind), before the API listens (a client that sees the port
+    // open finds the token).
+    let api_token = api::ApiToken::load_or_create(&config.api_token_file())?;
     // The REST API.
     let api_listener = TcpListener::bind(config.api_listen)
         .await
         .with_context(|| format!("cannot listen on {} (REST API)", config.api_listen))?;
-    tracing::info!(address = %api_listener.local_addr()?, "REST API listening");
-    let mut api_state = ApiState::new(store.clone(), config.data_dir.clone(), config.member);
+    let api_address = api_listener.local_addr()?;
+    tracing::info!(address = %api_address, token_file = %config.api_token_file().display(), "REST API listening");
+    let access = api::ApiAccess::new(api_token, api_address)
+        .allow_hosts(&config.api_allowed_hosts)
+        .allow_origins(&config.api_allowed_origins);
+    let mut api_state = ApiState::new(store.clone(), config.data_dir.clone(), config.member, access);
     api_state.import_root = config.import_root.clone();
     api_state.gateway = Some(gateway.clone());
     let app = api::app(api_state);
     // Host shares of models approved for online serving answer their guest.
     let serving_task = tokio::spawn(wefe_node::serving::serve_models(store.clone(), config.member, {
         let gateway = gateway.clone();
-        move |channel| gateway.transport(channel)
+        move |channel, parties: &[PeerId]| gateway.job_transport(channel, parties.iter().copied())
     }));
     let api_task = tokio::spawn({
         let stop = stopped(stop_rx.clone());
@@ -206,27 +214,59 @@ async fn run(path: PathBuf) -> Result<()> {
     tracing::info!(name = %config.name, member = %config.member, confirmations = chain.chain.confirmations, "node started");
 
     let poll = Duration::from_millis(config.poll_interval_ms);
+    // The listener, the scheduler (launching, reporting) and the member
+    // directory are tasks of their own with their own chain connections:
+    // one hung call (each has a deadline) never holds up the others, so a
+    // suspension or revocation is enforced while a report waits.
+    let wake_scheduler = Arc::new(tokio::sync::Notify::new());
+    let wake_directory = Arc::new(tokio::sync::Notify::new());
+    let directory_task = tokio::spawn({
+        let gov = connect(None).await?;
+        let directory = directory.clone();
+        let wake = Arc::clone(&wake_directory);
+        async move {
+            loop {
+                // After Consortium events, and on a timer, so one failed
+                // refresh never leaves a suspension unseen.
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
+                }
+                if let Err(e) = directory.refresh(&gov).await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot refresh the member directory");
+                }
+            }
+        }
+    });
+    let scheduler_task = tokio::spawn({
+        let scheduler = scheduler.clone();
+        let wake = Arc::clone(&wake_scheduler);
+        async move {
+            loop {
+                if let Err(e) = scheduler.launch_ready().await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot launch jobs");
+                }
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+        }
+    });
+
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     let mut failures = 0u32;
-    let mut directory_read = std::time::Instant::now();
     loop {
-        // Besides after Consortium events, the member directory is re-read on a
-        // timer, so one failed refresh never leaves a suspension unseen.
-        if directory_read.elapsed() > Duration::from_secs(10) {
-            match directory.refresh(listener.gov()).await {
-                Ok(_) => directory_read = std::time::Instant::now(),
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "cannot refresh the member directory"),
-            }
-        }
         let wait = match listener.step().await {
             Ok(Step::Applied { from, to, events, jobs }) => {
                 failures = 0;
                 tracing::info!(from, to, events, ?jobs, "blocks applied");
-                if events > 0
-                    && let Err(e) = directory.refresh(listener.gov()).await
-                {
-                    tracing::warn!(error = %format!("{e:#}"), "cannot refresh the member directory");
+                if !jobs.is_empty() {
+                    wake_scheduler.notify_one();
+                }
+                if events > 0 {
+                    wake_directory.notify_one();
                 }
                 Duration::ZERO
             }
@@ -247,15 +287,16 @@ async fn run(path: PathBuf) -> Result<()> {
                 backoff
             }
         };
-        if let Err(e) = scheduler.launch_ready().await {
-            tracing::warn!(error = %format!("{e:#}"), "cannot launch jobs");
-        }
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    tracing::info!("shutting down");
+    tracing::info!("shutting down: stopping the running jobs");
+    scheduler_task.abort();
+    // Running jobs fail as interrupted (reported on chain while it answers).
+    scheduler.shutdown(Duration::from_secs(20)).await;
+    directory_task.abort();
     let _ = stop_tx.send(true);
     serving_task.abort();
     let _ = gateway_task.await;
@@ -306,8 +347,10 @@ struct GatewayNetwork(Gateway);
 
 impl JobNetwork for GatewayNetwork {
     type Transport = wefe_gateway::GatewayTransport;
-    fn transport(&self, job_id: u64) -> Result<Self::Transport> {
-        Ok(self.0.transport(job_id))
+    fn transport(&self, job_id: u64, participants: &[PeerId]) -> Result<Self::Transport> {
+        // Admits the job at the gateway: from now on only its participants
+        // may send messages for it, and `finished` refuses any more.
+        Ok(self.0.job_transport(job_id, participants.iter().copied()))
     }
 
     fn finished(&self, job_id: u64) {

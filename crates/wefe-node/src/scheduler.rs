@@ -9,22 +9,25 @@
 //! closes it on chain as timed out). Jobs run concurrently up to a limit; one
 //! failing never blocks the others.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
 use anyhow::{Context, Result, bail};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use wefe_chain::bindings::JobRegistry;
 use wefe_chain::{ChainBackend, Governance, Target};
-use wefe_core::Transport;
+use wefe_core::job::JobSpec;
+use wefe_core::{Progress, Transport};
 use wefe_store::{ItemProgress, JobRecord, JobUpdate, Store};
 
+use crate::compute::{self, Cancellable};
 use crate::disclosure::{self, FailureCategory, JobFailure};
-use crate::ml;
-use crate::runner::{self, Artifact};
+use crate::files::write_artifact;
+use crate::runner::{self, JobContext};
 use wefe_crypto::commitment::{self as commit, CommitmentKey};
 
 /// Hands out the transport of one job (the gateway in production, an
@@ -32,8 +35,9 @@ use wefe_crypto::commitment::{self as commit, CommitmentKey};
 pub trait JobNetwork: Send + Sync + 'static {
     /// The transport type.
     type Transport: Transport + 'static;
-    /// The transport for `job_id`, addressed as this member.
-    fn transport(&self, job_id: u64) -> Result<Self::Transport>;
+    /// The transport for `job_id`, addressed as this member; only
+    /// `participants` (the job's, this member included) may send on it.
+    fn transport(&self, job_id: u64, participants: &[wefe_core::PeerId]) -> Result<Self::Transport>;
     /// The job is over here: whatever is still queued for it can go.
     fn finished(&self, _job_id: u64) {}
 }
@@ -42,6 +46,18 @@ pub trait JobNetwork: Send + Sync + 'static {
 pub trait JobInputs: Send + Sync + 'static {
     /// The ids this member brings to `job`.
     fn ids(&self, job: &JobRecord) -> impl std::future::Future<Output = Result<Vec<Vec<u8>>>> + Send;
+
+    /// The rows each other participant registered on chain for its dataset
+    /// in `job` (as the proposal bound it): a PSI peer announcing more ids
+    /// is refused (it could be probing with a dictionary), and so is a peer
+    /// missing from the map. None: these inputs cannot tell (no limit).
+    fn peer_rows(
+        &self,
+        job: &JobRecord,
+    ) -> impl std::future::Future<Output = Result<Option<HashMap<wefe_core::PeerId, u64>>>> + Send {
+        let _ = job;
+        async { Ok(None) }
+    }
 
     /// The numeric columns this member brings to a learning job.
     fn table(
@@ -109,10 +125,16 @@ pub struct SchedulerConfig {
     pub job_timeout: Duration,
 }
 
-/// Launches recorded jobs.
+/// Launches recorded jobs. Clones share one scheduler.
 #[derive(Debug)]
 pub struct Scheduler<B, N, I> {
     inner: Arc<Inner<B, N, I>>,
+}
+
+impl<B, N, I> Clone for Scheduler<B, N, I> {
+    fn clone(&self) -> Self {
+        Self { inner: Arc::clone(&self.inner) }
+    }
 }
 
 #[derive(Debug)]
@@ -124,9 +146,12 @@ struct Inner<B, N, I> {
     config: SchedulerConfig,
     slots: Semaphore,
     launched: Mutex<HashSet<u64>>,
-    /// Jobs known to be closed on chain, or closed by this node after their
-    /// run deadline.
-    settled: Mutex<HashSet<u64>>,
+    /// The cancellation token of each job running here.
+    running: Mutex<HashMap<u64, CancellationToken>>,
+    /// Cancelled when the node shuts down: every running job stops.
+    shutdown: CancellationToken,
+    /// Run deadlines up to this block have been looked at by `close_expired`.
+    deadlines_checked: Mutex<u64>,
     /// One transaction in flight per member key: concurrent jobs would
     /// otherwise pick the same nonce.
     sending: tokio::sync::Mutex<()>,
@@ -177,7 +202,9 @@ where
                 config,
                 slots,
                 launched: Mutex::new(HashSet::new()),
-                settled: Mutex::new(HashSet::new()),
+                running: Mutex::new(HashMap::new()),
+                shutdown: CancellationToken::new(),
+                deadlines_checked: Mutex::new(0),
                 sending: tokio::sync::Mutex::new(()),
             }),
         }
@@ -190,10 +217,7 @@ where
     /// Returns the ids of the jobs failed.
     pub async fn recover(&self) -> Result<Vec<u64>> {
         let mut failed = Vec::new();
-        for job in self.inner.store.jobs().await? {
-            if job.status != status::RUNNING {
-                continue;
-            }
+        for job in self.inner.store.jobs_with_status(status::RUNNING).await? {
             let id = job.job.job_id;
             if let (Some(commitment), Some(summary)) = (job.result_commitment.as_deref(), job.summary.as_deref()) {
                 match self.inner.complete_stored(&job, commitment, summary).await {
@@ -219,7 +243,7 @@ where
                 )
             } else {
                 JobFailure::new(
-                    FailureCategory::Internal,
+                    FailureCategory::Interrupted,
                     "the node restarted while the job was running; its sessions with the peers were lost",
                 )
             };
@@ -233,16 +257,16 @@ where
     /// reports); returns the ids launched.
     pub async fn launch_ready(&self) -> Result<Vec<u64>> {
         let mut started = Vec::new();
-        let jobs = self.inner.store.jobs().await?;
-        self.inner.close_expired(&jobs).await;
-        for job in jobs {
-            if job.status == status::REPORT_PENDING {
-                self.inner.retry_pending(&job).await;
-                continue;
-            }
-            if job.status != status::APPROVED {
-                continue;
-            }
+        if self.inner.shutdown.is_cancelled() {
+            return Ok(started);
+        }
+        // Indexed lookups only: the cost of a round does not grow with the
+        // number of finished jobs in the store.
+        self.inner.close_expired().await;
+        for job in self.inner.store.jobs_with_status(status::REPORT_PENDING).await? {
+            self.inner.retry_pending(&job).await;
+        }
+        for job in self.inner.store.jobs_with_status(status::APPROVED).await? {
             let id = job.job.job_id;
             if !self.inner.launched.lock().unwrap_or_else(|e| e.into_inner()).insert(id) {
                 continue;
@@ -271,6 +295,25 @@ where
         }
         Ok(started)
     }
+
+    /// Stops every running job (it fails as `Interrupted`, reported on chain
+    /// while the chain answers) and waits for them, at most `grace`. No job
+    /// is launched afterwards.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.shutdown.cancel();
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let left = self.inner.running.lock().unwrap_or_else(|e| e.into_inner()).len();
+            if left == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(jobs = left, "shutting down with jobs still being stopped");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 impl<B, N, I> Inner<B, N, I>
@@ -282,7 +325,18 @@ where
     /// Runs a job; false when it could not be claimed (it may be tried again).
     async fn run(self: Arc<Self>, job: JobRecord) -> bool {
         let id = job.job.job_id;
-        let Ok(_slot) = self.slots.acquire().await else { return false };
+        // A job still waiting for a slot when the node shuts down is left
+        // approved: it was never started, and the next start launches it.
+        let _slot = tokio::select! {
+            slot = self.slots.acquire() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return false,
+            },
+            () = self.shutdown.cancelled() => return false,
+        };
+        if self.shutdown.is_cancelled() {
+            return false;
+        }
         match self.store.transition_job(id, status::APPROVED, status::RUNNING).await {
             Ok(true) => {}
             Ok(false) => return false, // forgotten by a reorg, or claimed elsewhere
@@ -291,6 +345,17 @@ where
                 return false;
             }
         }
+        // Counted as running from its claim on, so a shutdown waits for it.
+        let cancel = CancellationToken::new();
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(id, cancel.clone());
+        let _registered = Registered(&self.running, id);
+        self.run_claimed(&job, cancel).await;
+        true
+    }
+
+    /// Runs a job claimed in the store, to its stored and reported outcome.
+    async fn run_claimed(self: &Arc<Self>, job: &JobRecord, cancel: CancellationToken) {
+        let id = job.job.job_id;
         tracing::info!(job = id, kind = %job.job.kind, run_deadline = job.job.run_deadline_block, "job started");
         if job.job.run_deadline_block > 0
             && self.gov.backend().head_block().await.is_ok_and(|head| head > job.job.run_deadline_block)
@@ -301,7 +366,7 @@ where
             );
             self.fail(id, &failure).await;
             self.network.finished(id);
-            return true;
+            return;
         }
         if let Err(e) = self.send_with_retry(JobRegistry::reportStartedCall { jobId: U256::from(id) }).await {
             tracing::warn!(job = id, error = %e, "cannot report started");
@@ -342,117 +407,81 @@ where
                 }
             }
         };
-        // The runner is a task of its own: learning protocols block their
-        // thread between messages, and the timeout and the chain watch must
-        // still fire.
-        let runner = tokio::spawn({
-            let me = Arc::clone(&self);
-            let job = job.clone();
-            async move { me.execute(&job).await }
-        });
-        let stop = runner.abort_handle();
+        // One cancellation path: a time limit, a closure on chain and the
+        // node's shutdown all cancel the job's token; the runner (on the
+        // compute pool) stops at its next message boundary.
+        let progress = Arc::new(Progress::new());
+        let recorder = tokio::spawn(record_items(self.store.clone(), id, Arc::clone(&progress)));
         let timeout = job_timeout(&job.job.params, self.config.job_timeout);
         let result: Result<(), JobFailure> = tokio::select! {
-            outcome = tokio::time::timeout(timeout, runner) => match outcome {
-                Ok(Ok(Ok(()))) => Ok(()),
-                Ok(Ok(Err(e))) => Err(JobFailure::new(
-                    disclosure::categorize(&e, FailureCategory::Protocol),
-                    format!("{e:#}"),
-                )),
-                Ok(Err(e)) if e.is_panic() => {
-                    Err(JobFailure::new(FailureCategory::Internal, "the job's runner crashed (panic); see the node log"))
-                }
-                Ok(Err(_)) => Err(JobFailure::new(FailureCategory::Cancelled, "the job's runner was cancelled")),
+            outcome = tokio::time::timeout(timeout, self.execute(job, cancel.clone(), progress)) => match outcome {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(JobFailure::new(disclosure::categorize(&e, FailureCategory::Protocol), format!("{e:#}"))),
                 Err(_) => Err(JobFailure::new(FailureCategory::Timeout, format!("timed out after {timeout:?}"))),
             },
             failure = watch => Err(failure),
+            () = self.shutdown.cancelled() => Err(JobFailure::new(
+                FailureCategory::Interrupted,
+                "the node was shut down while the job was running",
+            )),
         };
-        if !stop.is_finished() {
-            // Closing the job's mailboxes makes a runner waiting on a peer
-            // return; it is cancelled at its next await, before it can store
-            // anything.
-            self.network.finished(id);
-            stop.abort();
-        }
+        cancel.cancel();
+        recorder.abort();
+        // Closing the job's mailboxes releases what peers still send it.
+        self.network.finished(id);
         match result {
             Ok(()) => tracing::info!(job = id, "job completed"),
             Err(failure) => self.fail(id, &failure).await,
         }
-        self.network.finished(id);
-        true
     }
 
-    async fn execute(&self, job: &JobRecord) -> Result<()> {
+    /// Checks the job, runs its runner on the compute pool, stores the
+    /// artifact with its commitment key and reports it.
+    async fn execute(
+        self: &Arc<Self>,
+        job: &JobRecord,
+        cancel: CancellationToken,
+        progress: Arc<Progress>,
+    ) -> Result<()> {
         let id = job.job.job_id;
         let invalid = |message: String| JobFailure::wrap(FailureCategory::InvalidJob, anyhow::anyhow!(message));
-        if !runner::KINDS.contains(&job.job.kind.as_str()) {
-            return Err(invalid(format!(
-                "job kind '{}' is not supported by this node (supported: {})",
-                job.job.kind,
-                runner::KINDS.join(", ")
-            )));
-        }
         if job.job.params.is_empty() {
             return Err(invalid(
                 "the job's params are empty or could not be read from its proposal on chain (see the node log)".into(),
             ));
         }
-        // Params a reader could take two ways, or a `publish` list this node
-        // cannot honour, fail the job before any work.
-        wefe_chain::jobs::check_params_json(&job.job.params).map_err(|e| invalid(format!("params: {e}")))?;
-        disclosure::public_summary(&job.job.params, &serde_json::Value::Null)
-            .map_err(|e| JobFailure::wrap(FailureCategory::InvalidJob, e))?;
         let participants: Vec<Address> = serde_json::from_str(&job.job.participants)
             .with_context(|| format!("stored participants of job {id} are not a JSON list of addresses"))?;
+        // The same checks as `wefe job propose`: a kind, params or `publish`
+        // list this node cannot honour fail the job before any work.
+        let spec = JobSpec::parse(&job.job.kind, &job.job.params, &peer_ids(&participants))
+            .map_err(|e| invalid(e.to_string()))?;
         let me = self.config.member;
-        let artifact = match job.job.kind.as_str() {
-            "vertical-lr" | "predict" => {
-                let transport = self.network.transport(id)?;
-                self.progress(id, 0.1).await;
-                // Progress is stored by a task of its own: training blocks this one.
-                let (progress, mut updates) = tokio::sync::watch::channel(0.1);
-                let store = self.store.clone();
-                let recorder = tokio::spawn(async move {
-                    while updates.changed().await.is_ok() {
-                        let value = *updates.borrow_and_update();
-                        if let Err(e) = store.set_progress(id, status::RUNNING, value).await {
-                            tracing::warn!(job = id, error = %e, "cannot record progress");
-                        }
-                    }
-                });
-                let outcome = if job.job.kind == "predict" {
-                    ml::run_predict(job, &participants, me, &self.inputs, &self.store, &transport).await
-                } else {
-                    ml::run_vertical_lr(job, &participants, me, &self.inputs, &self.store, &transport, &progress).await
+        let transport = Cancellable::new(self.network.transport(id, &peer_ids(&participants))?, cancel.clone());
+        self.progress(id, 0.1).await;
+        let artifact = compute::run(cancel, {
+            let inner = Arc::clone(self);
+            let job = job.clone();
+            let progress = Arc::clone(&progress);
+            async move {
+                let cx = JobContext {
+                    job: &job,
+                    participants: &participants,
+                    me,
+                    inputs: &inner.inputs,
+                    store: &inner.store,
+                    transport: &transport,
+                    progress: &progress,
                 };
-                // The recorder ends with the sender; a late write cannot
-                // change a job no longer running.
-                drop(progress);
-                let _ = recorder.await;
-                outcome?
+                runner::run(&spec, &cx).await
             }
-            _ => {
-                let ids = self.inputs.ids(job).await?;
-                self.progress(id, 0.2).await;
-                let transport = self.network.transport(id)?;
-                let progress = std::sync::Arc::new(wefe_mpc::psi::Progress::new());
-                let recorder = tokio::spawn(record_items(self.store.clone(), id, progress.clone()));
-                // Plain async (not `block_in_place`): aborting this task on a
-                // timeout or a chain-side close must stop the protocol at its
-                // next await, which a blocked thread would not do.
-                let outcome = runner::run_psi(id, &job.job.params, &participants, me, ids, &transport, &progress).await;
-                recorder.abort();
-                let _ = recorder.await;
-                let artifact = outcome?;
-                let (done, total) = progress.snapshot();
-                let items = ItemProgress { done, total, eta_seconds: Some(0.0) };
-                if let Err(e) = self.store.set_item_progress(id, status::RUNNING, 0.9, items).await {
-                    tracing::warn!(job = id, error = %e, "cannot record progress");
-                }
-                artifact
-            }
-        };
-        self.progress(id, 0.9).await;
+        })
+        .await??;
+        let (done, total) = progress.snapshot();
+        let items = ItemProgress { done, total, eta_seconds: Some(0.0) };
+        if let Err(e) = self.store.set_item_progress(id, status::RUNNING, 0.9, items).await {
+            tracing::warn!(job = id, error = %e, "cannot record progress");
+        }
         let key = match &artifact.commitment_key {
             Some(key) => key.clone(),
             None => CommitmentKey::random()?,
@@ -629,47 +658,51 @@ where
     /// Closes, as timed out, the jobs this node is done with (completed,
     /// failed or with a report pending) whose run deadline passed while
     /// another participant never reported: otherwise they would stay open on
-    /// chain until someone else closes them. Each job is looked at once per
-    /// run of the node; its closing event in the index ends the matter.
-    async fn close_expired(&self, jobs: &[JobRecord]) {
-        let candidates: Vec<&JobRecord> = {
-            let settled = self.settled.lock().unwrap_or_else(|e| e.into_inner());
-            jobs.iter()
-                .filter(|j| {
-                    j.job.run_deadline_block > 0
-                        && [status::COMPLETED, status::FAILED, status::REPORT_PENDING].contains(&j.status.as_str())
-                        && !settled.contains(&j.job.job_id)
-                })
-                .collect()
-        };
-        if candidates.is_empty() {
+    /// chain until someone else closes them. Each round looks only at the
+    /// deadlines that passed since the last round (an indexed range); a
+    /// deadline whose closure could not be sent is looked at again.
+    async fn close_expired(&self) {
+        let Ok(head) = self.gov.backend().head_block().await else { return };
+        let after = *self.deadlines_checked.lock().unwrap_or_else(|e| e.into_inner());
+        // Deadlines up to `head - 1` have passed (`timeOut` needs head > deadline).
+        let upto = head.saturating_sub(1);
+        if upto <= after {
             return;
         }
-        let Ok(head) = self.gov.backend().head_block().await else { return };
-        for job in candidates {
+        let jobs = match self.store.jobs_with_run_deadline(after, upto).await {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the jobs past their run deadline");
+                return;
+            }
+        };
+        let mut checked = upto;
+        for job in jobs {
             let id = job.job.job_id;
-            if head <= job.job.run_deadline_block {
-                continue;
+            if ![status::COMPLETED, status::FAILED, status::REPORT_PENDING].contains(&job.status.as_str()) {
+                continue; // a running job's own watch closes it; an unclaimed one is failed at launch
             }
             let closed = match self.store.job_events(id).await {
                 Ok(events) => events.iter().any(|e| CLOSING_EVENTS.contains(&e.event.as_str())),
                 Err(e) => {
                     tracing::warn!(job = id, error = %e, "cannot read the job's events");
+                    checked = checked.min(job.job.run_deadline_block.saturating_sub(1));
                     continue;
                 }
             };
-            if !closed {
-                match self.send_with_retry(JobRegistry::timeOutCall { jobId: U256::from(id) }).await {
-                    Ok(()) => tracing::warn!(job = id, "run deadline passed without every report: closed as timed out"),
-                    Err(e) if refused(&e) => {} // closed meanwhile (its event is not indexed yet)
-                    Err(e) => {
-                        tracing::warn!(job = id, error = %format!("{e:#}"), "cannot close the job as timed out");
-                        continue;
-                    }
+            if closed {
+                continue;
+            }
+            match self.send_with_retry(JobRegistry::timeOutCall { jobId: U256::from(id) }).await {
+                Ok(()) => tracing::warn!(job = id, "run deadline passed without every report: closed as timed out"),
+                Err(e) if refused(&e) => {} // closed meanwhile (its event is not indexed yet)
+                Err(e) => {
+                    tracing::warn!(job = id, error = %format!("{e:#}"), "cannot close the job as timed out");
+                    checked = checked.min(job.job.run_deadline_block.saturating_sub(1));
                 }
             }
-            self.settled.lock().unwrap_or_else(|e| e.into_inner()).insert(id);
         }
+        *self.deadlines_checked.lock().unwrap_or_else(|e| e.into_inner()) = checked;
     }
 
     /// Sends the reports that could not be sent earlier.
@@ -705,6 +738,20 @@ where
             }
         }
     }
+}
+
+/// Removes a job from the running ones when dropped (also on a panic).
+struct Registered<'a>(&'a Mutex<HashMap<u64, CancellationToken>>, u64);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.1);
+    }
+}
+
+/// The participants as gateway peers.
+fn peer_ids(participants: &[Address]) -> Vec<wefe_core::PeerId> {
+    participants.iter().map(|p| wefe_core::PeerId::from_bytes(p.into_array())).collect()
 }
 
 /// Cuts `text` to at most `max` bytes at a character boundary.
@@ -747,58 +794,6 @@ fn refused(e: &anyhow::Error) -> bool {
             Some(wefe_chain::ChainError::Reverted { .. } | wefe_chain::ChainError::TxReverted { .. })
         )
     })
-}
-
-/// Writes `results/job-<id>.<ext>` atomically (after its companion files
-/// `job-<id>-<name>`) and its commitment key `results/job-<id>.key` (owner
-/// only); returns the artifact's path and the key file's.
-fn write_artifact(
-    dir: &Path,
-    id: u64,
-    artifact: &Artifact,
-    key: &CommitmentKey,
-    me: Address,
-    commitment: B256,
-) -> Result<(PathBuf, PathBuf)> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for (name, bytes) in &artifact.extra {
-        let path = dir.join(format!("job-{id}-{name}"));
-        let tmp = dir.join(format!(".job-{id}-{name}.tmp"));
-        std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("cannot move a report to {}", path.display()))?;
-    }
-    let key_path = dir.join(format!("job-{id}.key"));
-    let key_json = serde_json::json!({
-        "scheme": "HMAC-SHA-256, wefe/result-commitment/v1",
-        "job_id": id,
-        "participant": me.to_checksum(None),
-        "artifact": format!("job-{id}.{}", artifact.extension),
-        "commitment": commitment.to_string(),
-        "key": key.to_hex(),
-        "shared": artifact.commitment_key.is_some(),
-    });
-    write_owner_only(dir, &key_path, format!("{key_json:#}\n").as_bytes())?;
-    let path = dir.join(format!("job-{id}.{}", artifact.extension));
-    let tmp = dir.join(format!(".job-{id}.{}.tmp", artifact.extension));
-    std::fs::write(&tmp, &artifact.bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot move the result to {}", path.display()))?;
-    Ok((path, key_path))
-}
-
-/// Writes a secret file with mode 0600 through a temporary file and a rename.
-fn write_owner_only(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
-    Ok(())
 }
 
 /// Stores a PSI run's item progress every half second while it runs: ids

@@ -274,13 +274,23 @@ fn rand_bytes() -> [u8; 8] {
     b
 }
 
+/// The members of a model (guest first), as gateway peers.
+fn model_peers(model: &PartyModel) -> Vec<PeerId> {
+    model.parties.iter().filter_map(|p| p.parse::<Address>().ok()).map(|a| PeerId::from_bytes(a.into_array())).collect()
+}
+
 /// Serves every model this node holds a host share of and that was approved
 /// for online serving, starting newly trained ones as they complete; runs
 /// until the task is dropped.
+///
+/// `transport_for(channel, parties)` gives the transport of a model's
+/// serving channel between its parties; it is also called (and the
+/// transport dropped) for models this node is the guest of, so that the
+/// gateway accepts answers on their channels from the model's hosts only.
 pub async fn serve_models<T, F>(store: Store, me: Address, transport_for: F)
 where
     T: Transport + 'static,
-    F: Fn(u64) -> T + Send + Sync + 'static,
+    F: Fn(u64, &[PeerId]) -> T + Send + Sync + 'static,
 {
     let mut served = HashSet::new();
     loop {
@@ -297,7 +307,7 @@ where
                 match load_model(&store, id).await {
                     Ok(model) if model.role == Role::Host && model.party == format!("{me:#x}") => {
                         served.insert(id);
-                        let transport = transport_for(channel(id));
+                        let transport = transport_for(channel(id), &model_peers(&model));
                         let store = store.clone();
                         tokio::spawn(async move {
                             if let Err(e) = serve_one(&store, &transport, model).await {
@@ -306,7 +316,10 @@ where
                         });
                         tracing::info!(model = id, "serving online predictions");
                     }
-                    Ok(_) => {
+                    Ok(model) => {
+                        if model.party == format!("{me:#x}") {
+                            drop(transport_for(channel(id), &model_peers(&model)));
+                        }
                         served.insert(id);
                     }
                     // Retried on the next round (e.g. the dataset is imported later).
@@ -326,9 +339,14 @@ async fn serve_one<T: Transport>(store: &Store, transport: &T, model: PartyModel
     let guest = PeerId::from_bytes(guest.into_array());
     let table = Arc::new(model_table(store, &model).await?);
     let training = store.job(model.job_id).await?.context("the model's training job")?;
-    let psi_job = crate::ml::VerticalLrParams::parse(&training.job.params)?.psi_job;
     let parties: Vec<Address> =
         serde_json::from_str(&training.job.participants).context("the training job's parties")?;
+    let peers: Vec<PeerId> = parties.iter().map(|a| PeerId::from_bytes(a.into_array())).collect();
+    let psi_job = match wefe_core::job::JobSpec::parse(&training.job.kind, &training.job.params, &peers) {
+        Ok(wefe_core::job::JobSpec::VerticalLr(params)) => params.psi_job,
+        Ok(other) => anyhow::bail!("job {} is a {} job, not vertical-lr", model.job_id, other.kind()),
+        Err(e) => anyhow::bail!("the training job's params: {e}"),
+    };
     let allowed: HashSet<usize> =
         crate::ml::aligned_rows(store, &table, psi_job, &parties).await?.into_iter().collect();
     loop {

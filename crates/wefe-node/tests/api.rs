@@ -1,5 +1,7 @@
 //! The REST API through its router (`tower::ServiceExt::oneshot`, no port) over
-//! a SQLite store in a temp dir: what an operator or a script relies on.
+//! a SQLite store in a temp dir: what an operator or a script relies on, and
+//! what a hostile page or local process must not get (token, Host, Origin,
+//! import folder, no file content in errors).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -11,11 +13,14 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
-use wefe_node::api::{ApiState, app, openapi, routes};
+use wefe_node::api::{ApiAccess, ApiState, ApiToken, PUBLIC_ROUTES, app, openapi, routes};
 use wefe_store::{Cursor, EventRecord, JobUpdate, NewJob, Store};
 
 const MEMBER: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const BOUNDARY: &str = "wefe-test-boundary";
+const TOKEN: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// The API's listen address in these tests (a request's default `Host`).
+const LISTEN: &str = "127.0.0.1:7201";
 
 struct Node {
     dir: tempfile::TempDir,
@@ -26,7 +31,9 @@ impl Node {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite://{}/store.db", dir.path().display())).await.unwrap();
-        let state = ApiState::new(store, dir.path().join("data"), MEMBER.parse::<Address>().unwrap());
+        let access = ApiAccess::new(ApiToken::new(TOKEN).unwrap(), LISTEN.parse().unwrap());
+        let mut state = ApiState::new(store, dir.path().join("data"), MEMBER.parse::<Address>().unwrap(), access);
+        state.import_root = Some(dir.path().to_owned());
         Self { dir, state }
     }
 
@@ -50,7 +57,21 @@ impl Node {
         }
     }
 
-    async fn call(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
+    /// Sends `request` as a local script would: with the `Host` of the
+    /// listen address and the token, unless the request sets its own.
+    async fn call(&self, mut request: Request<Body>) -> (StatusCode, Vec<u8>) {
+        let headers = request.headers_mut();
+        if !headers.contains_key(header::HOST) {
+            headers.insert(header::HOST, LISTEN.parse().unwrap());
+        }
+        if !headers.contains_key(header::AUTHORIZATION) {
+            headers.insert(header::AUTHORIZATION, format!("Bearer {TOKEN}").parse().unwrap());
+        }
+        self.call_as_is(request).await
+    }
+
+    /// Sends `request` with exactly its own headers.
+    async fn call_as_is(&self, request: Request<Body>) -> (StatusCode, Vec<u8>) {
         let response = self.app().oneshot(request).await.unwrap();
         let status = response.status();
         (status, to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec())
@@ -168,8 +189,8 @@ async fn a_server_side_file_is_imported_with_its_id_column() {
     assert_eq!(body["content_hash"], sha256_hex(csv));
     assert_eq!(std::fs::read(node.datasets_dir().join("bank-b.csv")).unwrap(), csv);
 
-    // Relative paths are relative to the data dir.
-    std::fs::write(node.state.data_dir.join("in.csv"), b"id\nx\n").unwrap();
+    // Relative paths are relative to the import folder.
+    std::fs::write(node.dir.path().join("in.csv"), b"id\nx\n").unwrap();
     let (status, body) = node.import_path(json!({ "id": "rel", "path": "in.csv" })).await;
     assert_eq!((status, body["row_count"].clone()), (StatusCode::CREATED, json!(1)), "{body}");
 
@@ -193,16 +214,16 @@ async fn every_csv_error_names_its_line_and_leaves_nothing_behind() {
 
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty file", b"".to_vec(), "line 1: no header (the file is empty)"),
-        ("no id column", b"key,age\nk,1\n".to_vec(), "line 1: no id column 'id' in the header (columns: key, age)"),
+        ("no id column", b"key,age\nk,1\n".to_vec(), "line 1: no id column 'id' in the header (2 columns)"),
         (
             "duplicate column",
             b"id,age, age\n1,2,3\n".to_vec(),
-            "line 1, column 3: duplicate column name 'age' (first in column 2)",
+            "line 1, column 3: duplicate column name (same as column 2)",
         ),
         ("empty column name", b"id,,x\n1,2,3\n".to_vec(), "line 1, column 2: empty column name"),
         ("short row", long.into_bytes(), "line 17: 3 fields, header has 4"),
         ("long row", b"id,a\n1,2\n2,3,4\n".to_vec(), "line 3: 3 fields, header has 2"),
-        ("duplicate id", dup.into_bytes(), "line 9: duplicate id 'c-4' (first on line 4)"),
+        ("duplicate id", dup.into_bytes(), "line 9, column 1: duplicate id (first on line 4)"),
         ("empty id", b"id,a\n1,x\n ,y\n".to_vec(), "line 3, column 1: empty id in column 'id'"),
         ("padded id", b"id,a\n1,x\n 2,y\n".to_vec(), "line 3, column 1: id with leading or trailing spaces"),
         ("id with a line break", b"id,a\n\"1\n2\",x\n".to_vec(), "line 2, column 1: id with a line break"),
@@ -255,7 +276,7 @@ async fn bad_requests_are_refused_with_a_reason() {
     let missing = node.dir.path().join("missing.csv");
     let (status, body) = node.import_path(json!({ "id": "x", "path": missing })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(error_of(&body).starts_with(&format!("cannot read {}", missing.display())), "{body}");
+    assert_eq!(error_of(&body), format!("cannot read {}: No such file or directory", missing.display()));
 
     let (status, body) = node.import_path(json!({ "id": "x" })).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -336,7 +357,7 @@ async fn path_imports_can_be_confined_to_a_folder() {
     let (status, _) = node.import_path(json!({ "id": "ok", "path": inbox.join("ok.csv") })).await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, body) = node.import_path(json!({ "id": "no", "path": inbox.join("../secret.csv") })).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(error_of(&body).contains("not under the import folder"), "{body}");
 }
 
@@ -407,7 +428,12 @@ async fn jobs_show_status_progress_and_stream_their_result() {
     assert_eq!((job["result_commitment"].clone(), job["result"].clone()), (json!(hash), json!("/jobs/8/result")));
     assert_eq!(node.get("/jobs/7").await.1["result"], Value::Null);
 
-    let response = node.app().oneshot(Request::get("/jobs/8/result").body(Body::empty()).unwrap()).await.unwrap();
+    let request = Request::get("/jobs/8/result")
+        .header(header::HOST, LISTEN)
+        .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = node.app().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-wefe-result-commitment"], hash.as_str());
     assert_eq!(response.headers()[header::CONTENT_TYPE], "application/octet-stream");
@@ -515,13 +541,21 @@ async fn openapi_documents_exactly_the_routes_served() {
     let served: BTreeSet<(String, String)> = routes().into_iter().map(|(m, p)| (m.to_owned(), p.to_owned())).collect();
     assert_eq!(documented, served);
 
-    // And the router really answers each one (not the fallback, not 405).
+    // And the router really answers each one (not the fallback, not 405), and
+    // asks for the token exactly where the document says it does.
+    assert_eq!(doc["components"]["securitySchemes"]["api_token"]["scheme"], "bearer");
+    assert_eq!(doc["security"], json!([{ "api_token": [] }]));
     for (method, path) in &served {
-        let uri = path.replace("{id}", "1");
-        let request = Request::builder().method(method.to_uppercase().as_str()).uri(&uri).body(Body::empty()).unwrap();
-        let (status, body) = node.call(request).await;
+        let uri = path.replace("{id}", "1").replace("{name}", "roc.png");
+        let request = || Request::builder().method(method.to_uppercase().as_str()).uri(&uri);
+        let (status, body) = node.call(request().body(Body::empty()).unwrap()).await;
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         assert!(!String::from_utf8_lossy(&body).contains("no route for"), "{method} {path} is not routed");
+
+        let public = doc["paths"][path][method]["security"] == json!([{}]);
+        assert_eq!(public, PUBLIC_ROUTES.contains(&path.as_str()), "{method} {path}: documented security");
+        let (status, _) = node.call_as_is(request().header(header::HOST, LISTEN).body(Body::empty()).unwrap()).await;
+        assert_eq!(status == StatusCode::UNAUTHORIZED, !public, "{method} {path} without a token: {status}");
     }
 
     // Every $ref points at a defined component.
@@ -548,4 +582,283 @@ async fn json_requests_are_small_whatever_the_upload_limit() {
     assert!(error_of(&body).contains("at most 65536 bytes"), "{body}");
     let (status, body) = node.import_path(json!({ "id": "ok-id", "path": "missing.csv" })).await;
     assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+fn bare(method: &str, uri: &str) -> axum::http::request::Builder {
+    Request::builder().method(method).uri(uri)
+}
+
+#[tokio::test]
+async fn every_route_but_livez_needs_the_token() {
+    let node = Node::new().await;
+    let wrong = format!("Bearer {}", TOKEN.replace('0', "1"));
+    for auth in [None, Some("Bearer"), Some(wrong.as_str()), Some(&format!("Basic {TOKEN}")), Some(TOKEN)] {
+        for uri in ["/health", "/datasets", "/jobs", "/jobs/1", "/openapi.json", "/nope"] {
+            let mut request = bare("GET", uri).header(header::HOST, LISTEN);
+            if let Some(auth) = auth {
+                request = request.header(header::AUTHORIZATION, auth);
+            }
+            let response = node.app().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+            if uri == "/nope" {
+                // Unknown routes are 404 either way: nothing to protect, nothing told.
+                assert_eq!(response.status(), StatusCode::NOT_FOUND);
+                continue;
+            }
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{uri} with {auth:?}");
+            assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+            let body: Value =
+                serde_json::from_slice(&to_bytes(response.into_body(), usize::MAX).await.unwrap()).unwrap();
+            assert!(!error_of(&body).contains(TOKEN), "{body}");
+        }
+    }
+    // A refused upload stores nothing.
+    let request = multipart(&[("id", b"x"), ("file", CUSTOMERS)]);
+    let (parts, body) = request.into_parts();
+    let mut request = Request::from_parts(parts, body);
+    request.headers_mut().insert(header::HOST, LISTEN.parse().unwrap());
+    assert_eq!(node.call_as_is(request).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(node.dataset_files(), BTreeSet::new());
+
+    // The right token, with surrounding spaces tolerated.
+    let request =
+        bare("GET", "/health").header(header::HOST, LISTEN).header(header::AUTHORIZATION, format!("Bearer  {TOKEN} "));
+    assert_eq!(node.call_as_is(request.body(Body::empty()).unwrap()).await.0, StatusCode::OK);
+
+    // Liveness answers without it, and tells nothing else.
+    let (status, body) =
+        node.call_as_is(bare("GET", "/livez").header(header::HOST, LISTEN).body(Body::empty()).unwrap()).await;
+    assert_eq!((status, serde_json::from_slice::<Value>(&body).unwrap()), (StatusCode::OK, json!({ "status": "ok" })));
+}
+
+#[test]
+fn api_tokens_are_long_random_and_kept_owner_only() {
+    assert!(ApiToken::new("short").is_err());
+    assert!(ApiToken::new(&format!("{TOKEN} x")).is_err(), "spaces");
+    assert_eq!(format!("{:?}", ApiToken::new(TOKEN).unwrap()), "ApiToken(..)");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/api-token");
+    ApiToken::load_or_create(&path).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let token = text.trim_end();
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+    // A second start keeps it.
+    ApiToken::load_or_create(&path).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    // One that others can read is refused.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = ApiToken::load_or_create(&path).unwrap_err().to_string();
+    assert!(err.contains("accessible by other users"), "{err}");
+    assert!(!err.contains(token), "{err}");
+}
+
+#[tokio::test]
+async fn foreign_hosts_are_refused_dns_rebinding() {
+    let mut node = Node::new().await;
+    for host in
+        ["evil.example:7201", "evil.example", "127.0.0.1.evil.example:7201", "localhost.evil.example", "10.0.0.8:7201"]
+    {
+        for uri in ["/livez", "/health", "/jobs"] {
+            let request = bare("GET", uri).header(header::HOST, host).body(Body::empty()).unwrap();
+            let (status, body) = node.call(request).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{host} {uri}");
+            assert!(String::from_utf8_lossy(&body).contains("is not this node's API"), "{host}");
+        }
+    }
+    // No Host at all.
+    let request = bare("GET", "/health").header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
+    assert_eq!(node.call_as_is(request.body(Body::empty()).unwrap()).await.0, StatusCode::FORBIDDEN);
+    // The loopback names, with or without a port.
+    for host in ["localhost:7201", "LOCALHOST", "127.0.0.1", "[::1]:7201", LISTEN] {
+        let (status, body) =
+            node.call(bare("GET", "/health").header(header::HOST, host).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{host}: {}", String::from_utf8_lossy(&body));
+    }
+    // A name the operator allowed (e.g. the institution's proxy).
+    node.state.access = node.state.access.clone().allow_hosts(["node.bank-a.example"]);
+    let request = bare("GET", "/health").header(header::HOST, "node.bank-a.example:443").body(Body::empty()).unwrap();
+    assert_eq!(node.call(request).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_csrf() {
+    let mut node = Node::new().await;
+    let source = node.dir.path().join("in.csv");
+    std::fs::write(&source, b"id\n1\n").unwrap();
+    let post = |origin: &str| {
+        Request::post("/datasets")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ORIGIN, origin)
+            .body(Body::from(json!({ "id": "x", "path": source }).to_string()))
+            .unwrap()
+    };
+    for origin in
+        ["http://evil.example", "null", "http://127.0.0.1:7201.evil.example", "http://localhost:8080", "file://"]
+    {
+        let (status, body) = node.call(post(origin)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{origin}");
+        assert!(String::from_utf8_lossy(&body).contains("are not allowed"), "{origin}");
+        let request = bare("GET", "/jobs").header(header::ORIGIN, origin).body(Body::empty()).unwrap();
+        assert_eq!(node.call(request).await.0, StatusCode::FORBIDDEN, "GET from {origin}");
+    }
+    assert_eq!(node.dataset_files(), BTreeSet::new(), "a refused request imported");
+
+    // The API's own origin, and one the operator allowed.
+    node.state.access = node.state.access.clone().allow_origins(["https://console.bank-a.example"]);
+    let (status, body) = node.call(post("https://console.bank-a.example")).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let request = bare("GET", "/jobs").header(header::ORIGIN, format!("http://{LISTEN}")).body(Body::empty()).unwrap();
+    assert_eq!(node.call(request).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn path_imports_are_refused_without_an_import_root_and_uploads_still_work() {
+    let mut node = Node::new().await;
+    node.state.import_root = None;
+    let source = node.dir.path().join("in.csv");
+    std::fs::write(&source, CUSTOMERS).unwrap();
+    let (status, body) = node.import_path(json!({ "id": "x", "path": source })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(error_of(&body).starts_with("path imports are disabled"), "{body}");
+    assert_eq!(node.upload("x", None, CUSTOMERS).await.0, StatusCode::CREATED);
+}
+
+/// A file outside the import folder whose content must never come back.
+const SECRET: &str = "WEFE_OPERATOR_KEY=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+#[tokio::test]
+async fn path_imports_read_only_regular_files_under_the_import_folder() {
+    let mut node = Node::new().await;
+    let root = node.dir.path().join("inbox");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    node.state.import_root = Some(root.clone());
+    let outside = node.dir.path().join("secret.env");
+    std::fs::write(&outside, format!("{SECRET}\n")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("escape.csv")).unwrap();
+    std::os::unix::fs::symlink(node.dir.path(), root.join("up")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", root.join("zero.csv")).unwrap();
+    let fifo = root.join("pipe.csv");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+
+    let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
+        ("absolute, outside", json!(outside), StatusCode::FORBIDDEN, "is not under the import folder"),
+        ("dot-dot", json!("../secret.env"), StatusCode::FORBIDDEN, "is not under the import folder"),
+        (
+            "dot-dot after a folder",
+            json!("sub/../../secret.env"),
+            StatusCode::FORBIDDEN,
+            "is not under the import folder",
+        ),
+        ("symlink out", json!("escape.csv"), StatusCode::FORBIDDEN, "is not under the import folder"),
+        ("through a linked folder", json!("up/secret.env"), StatusCode::FORBIDDEN, "is not under the import folder"),
+        ("symlink to a device", json!("zero.csv"), StatusCode::FORBIDDEN, "is not under the import folder"),
+        ("/proc", json!("/proc/self/environ"), StatusCode::FORBIDDEN, "is not under the import folder"),
+        ("a FIFO", json!("pipe.csv"), StatusCode::BAD_REQUEST, "it is not a regular file (a FIFO, device or socket)"),
+        ("a folder", json!("sub"), StatusCode::BAD_REQUEST, "it is a folder"),
+        ("the root itself", json!("."), StatusCode::BAD_REQUEST, "it is a folder"),
+    ];
+    for (what, path, expected, message) in cases {
+        // A FIFO with no writer would block a reader forever: the import must not open it.
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            node.import_path(json!({ "id": "x", "path": path })),
+        );
+        let (status, body) = answer.await.unwrap_or_else(|_| panic!("{what}: the import hung"));
+        assert_eq!(status, expected, "{what}: {body}");
+        assert!(error_of(&body).contains(message), "{what}: {body}");
+        assert!(
+            !body.to_string().contains("WEFE_OPERATOR_KEY") && !body.to_string().contains("0xac09"),
+            "{what}: {body}"
+        );
+    }
+    assert_eq!(node.dataset_files(), BTreeSet::new());
+
+    // A symlink that stays inside the folder is fine.
+    std::fs::write(root.join("sub/data.csv"), CUSTOMERS).unwrap();
+    std::os::unix::fs::symlink("sub/data.csv", root.join("link.csv")).unwrap();
+    let (status, body) = node.import_path(json!({ "id": "linked", "path": "link.csv" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["content_hash"], sha256_hex(CUSTOMERS));
+}
+
+#[tokio::test]
+async fn errors_never_echo_the_content_of_the_file() {
+    let node = Node::new().await;
+    let secret_line = SECRET;
+    let secret_cell = "hunter2-correct-horse";
+    // What a path import of a key file, an environment file or a password list answers.
+    let files: Vec<(&str, String, Option<&str>, &str)> = vec![
+        (
+            "a secret first line",
+            format!("{secret_line}\nmore\n"),
+            None,
+            "line 1: no id column 'id' in the header (1 column)",
+        ),
+        ("a secret header with commas", format!("{secret_line},b,c\n1,2,3\n"), None, "(3 columns)"),
+        (
+            "secret ids repeated",
+            format!("id\n{secret_cell}\n{secret_cell}\n"),
+            None,
+            "line 3, column 1: duplicate id (first on line 2)",
+        ),
+        (
+            "secret column names repeated",
+            format!("id,{secret_cell},{secret_cell}\n1,2,3\n"),
+            None,
+            "line 1, column 3: duplicate column name (same as column 2)",
+        ),
+        ("a secret in a short row", format!("id,a\n{secret_cell}\n"), Some("id"), "line 2: 1 field, header has 2"),
+    ];
+    for (what, content, id_column, message) in files {
+        let path = node.dir.path().join("leak.csv");
+        std::fs::write(&path, &content).unwrap();
+        let (status, body) = node.import_path(json!({ "id": "leak", "id_column": id_column, "path": path })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert!(error_of(&body).contains(message), "{what}: {body}");
+        let text = body.to_string();
+        assert!(!text.contains("WEFE_OPERATOR_KEY") && !text.contains("hunter2"), "{what} leaked: {text}");
+        // And an error is one line.
+        assert!(!error_of(&body).contains('\n'), "{what}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn jobs_come_a_page_at_a_time() {
+    let node = Node::new().await;
+    for id in 1..=7 {
+        insert_job(node.store(), id).await;
+    }
+    let ids =
+        |page: &Value| page["jobs"].as_array().unwrap().iter().map(|j| j["id"].as_u64().unwrap()).collect::<Vec<_>>();
+
+    let (status, page) = node.get("/jobs?limit=3").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&page), [7, 6, 5]);
+    assert_eq!((page["total"].clone(), page["offset"].clone(), page["limit"].clone()), (json!(7), json!(0), json!(3)));
+    assert_eq!(page["next_offset"], 3);
+    let (_, page) = node.get("/jobs?limit=3&offset=3").await;
+    assert_eq!((ids(&page), page["next_offset"].clone()), (vec![4, 3, 2], json!(6)));
+    let (_, page) = node.get("/jobs?offset=6&limit=3").await;
+    assert_eq!((ids(&page), page["next_offset"].clone()), (vec![1], Value::Null));
+    let (_, page) = node.get("/jobs?offset=70").await;
+    assert_eq!((ids(&page), page["next_offset"].clone(), page["total"].clone()), (vec![], Value::Null, json!(7)));
+    // The default page holds them all here (100), the largest is 500.
+    let (_, page) = node.get("/jobs").await;
+    assert_eq!((ids(&page).len(), page["limit"].clone()), (7, json!(100)));
+    assert_eq!(node.get("/jobs?limit=500").await.0, StatusCode::OK);
+
+    for (query, message) in [
+        ("limit=0", "query parameter limit: 0 is not from 1 to 500"),
+        ("limit=501", "query parameter limit: 501 is not from 1 to 500"),
+        ("limit=ten", "query parameter limit: 'ten' is not a number"),
+        ("offset=-1", "query parameter offset: '-1' is not a number"),
+        ("page=2", "unknown query parameter 'page' (GET /jobs takes limit and offset)"),
+    ] {
+        let (status, body) = node.get(&format!("/jobs?{query}")).await;
+        assert_eq!((status, error_of(&body)), (StatusCode::BAD_REQUEST, message), "{query}");
+    }
 }

@@ -28,6 +28,8 @@ fn free_port() -> u16 {
 struct Node {
     child: Child,
     api: u16,
+    /// The API token the node created at its first start.
+    token: String,
 }
 
 impl Drop for Node {
@@ -37,13 +39,20 @@ impl Drop for Node {
     }
 }
 
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+fn mode(path: &Path) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(path).unwrap().permissions()) & 0o777
+}
+
+/// One request to `node`'s API, with its token.
+fn http(node: &Node, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", node.api)).unwrap();
     let body = body.unwrap_or("");
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        node.api,
+        node.token,
         body.len()
     )
     .unwrap();
@@ -88,7 +97,7 @@ fn start_node_with(
         format!(
             "name = \"party-{key}\"\nmember = \"{}\"\nchain_config = \"chain.toml\"\ndata_dir = \"data\"\n\
              poll_interval_ms = 100\nsm2_key = \"sm2.pem\"\ngateway_listen = \"127.0.0.1:{gateway}\"\n\
-             api_listen = \"127.0.0.1:{api}\"\n{extra}",
+             api_listen = \"127.0.0.1:{api}\"\nimport_root = \"..\"\n{extra}",
             signer(key).address()
         ),
     )
@@ -103,12 +112,14 @@ fn start_node_with(
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let node = Node { child, api };
+    let mut node = Node { child, api, token: String::new() };
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", api)).is_err() {
         assert!(Instant::now() < deadline, "node {key} did not open its API");
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Written owner-only before the API listens.
+    node.token = std::fs::read_to_string(dir.join("data/api-token")).unwrap().trim().to_owned();
     node
 }
 
@@ -159,7 +170,7 @@ async fn register_and_import(party: &Party, node: &Node, dir: &Path, name: &str,
     };
     send_retrying(&party.gov, Target::DataRegistry, register).await;
     let body = format!(r#"{{"id":"{name}","id_column":"{id_column}","path":"{}"}}"#, path.display());
-    let (status, response) = http(node.api, "POST", "/datasets", Some(&body));
+    let (status, response) = http(node, "POST", "/datasets", Some(&body));
     assert_eq!(status, 201, "{response}");
 }
 
@@ -204,7 +215,7 @@ async fn run_job(
 async fn get_when_ready(node: &Node, path: &str) -> (u16, String) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, body) = http(node.api, "GET", path, None);
+        let (status, body) = http(node, "GET", path, None);
         if status != 409 || Instant::now() > deadline {
             return (status, body);
         }
@@ -262,12 +273,19 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
             let (status, body) = get_when_ready(node, &format!("/jobs/{id}/result")).await;
             assert_eq!(status, 200, "{params}: {body}");
             // The job view kept the item progress: every id of both sets processed.
-            let (_, view) = http(node.api, "GET", &format!("/jobs/{id}"), None);
+            let (_, view) = http(node, "GET", &format!("/jobs/{id}"), None);
             let view: serde_json::Value = serde_json::from_str(&view).unwrap();
             let (done, total) = (&view["items"]["done"], &view["items"]["total"]);
             assert!(total.as_u64().is_some_and(|t| t >= 2000) && done == total, "{params}: {view}");
             let lines: Vec<&str> = body.lines().skip(1).collect();
             assert_eq!(lines, expected, "{params}: node {key}'s intersection");
+            // Results and their keys are readable by the node's user only.
+            let results = dir.path().join(format!("node-{key}/data/results"));
+            assert_eq!(mode(&results), 0o700, "{}", results.display());
+            for file in std::fs::read_dir(&results).unwrap() {
+                let file = file.unwrap().path();
+                assert_eq!(mode(&file), 0o600, "{}", file.display());
+            }
             let report = participant_report(a, id, *key).await;
             if params.contains("publish") {
                 assert_eq!(report.text, r#"{"intersection_size":500}"#);
@@ -276,7 +294,7 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
             }
             assert_eq!(view["summary"]["intersection_size"], 500, "the node keeps the full summary: {view}");
             // The result, with the key kept beside it, opens the commitment on chain.
-            let (status, key_file) = http(node.api, "GET", &format!("/jobs/{id}/key"), None);
+            let (status, key_file) = http(node, "GET", &format!("/jobs/{id}/key"), None);
             assert_eq!(status, 200, "{key_file}");
             let key_file: serde_json::Value = serde_json::from_str(&key_file).unwrap();
             let commitment_key =
@@ -300,7 +318,7 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
         // The node's audit index holds the whole timeline (once it has read the last block).
         let deadline = Instant::now() + Duration::from_secs(30);
         let audit = loop {
-            let (_, audit) = http(nodes[0].api, "GET", &format!("/audit/jobs/{id}"), None);
+            let (_, audit) = http(&nodes[0], "GET", &format!("/audit/jobs/{id}"), None);
             if audit.contains("JobCompleted") || Instant::now() > deadline {
                 break audit;
             }
@@ -316,7 +334,7 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     // cannot test a guessed intersection against the chain either.
     let id = run_job(a, b, &datasets, r#"{"protocol":"ecdh","reveal":"first"}"#).await;
     let key_of = |node: &Node| -> serde_json::Value {
-        let (status, key_file) = http(node.api, "GET", &format!("/jobs/{id}/key"), None);
+        let (status, key_file) = http(node, "GET", &format!("/jobs/{id}/key"), None);
         assert_eq!(status, 200, "{key_file}");
         serde_json::from_str(&key_file).unwrap()
     };
@@ -351,14 +369,15 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     let observer = start_node(&dir.path().join("node-5"), &anvil, contracts, 5, &regulator.sm2, regulator.gateway);
     let deadline = Instant::now() + Duration::from_secs(30);
     let audit = loop {
-        let (_, audit) = http(observer.api, "GET", "/audit/jobs/2", None);
+        let (_, audit) = http(&observer, "GET", "/audit/jobs/2", None);
         if audit.contains("JobCompleted") || Instant::now() > deadline {
             break audit;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert!(audit.contains("JobCompleted"), "{audit}");
-    assert_eq!(http(observer.api, "GET", "/jobs", None).1.trim(), r#"{"jobs":[]}"#);
+    let jobs: serde_json::Value = serde_json::from_str(&http(&observer, "GET", "/jobs", None).1).unwrap();
+    assert_eq!((jobs["jobs"].clone(), jobs["total"].clone()), (serde_json::json!([]), serde_json::json!(0)));
 
     // The regulator then joins a three-party PSI (multi-party ECDH): every
     // node ends with exactly the ids common to all three.
@@ -417,7 +436,7 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
     for node in nodes.iter().chain([&observer]) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let (_, health) = http(node.api, "GET", "/health", None);
+            let (_, health) = http(node, "GET", "/health", None);
             let cursor: u64 = serde_json::from_str::<serde_json::Value>(&health).unwrap()["cursor"]["block_number"]
                 .as_u64()
                 .unwrap_or(0);
@@ -427,7 +446,7 @@ async fn approved_psi_jobs_run_between_two_node_processes() {
             assert!(Instant::now() < deadline, "a node did not reach block {settle}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let (status, _) = http(node.api, "GET", &format!("/jobs/{id}"), None);
+        let (status, _) = http(node, "GET", &format!("/jobs/{id}"), None);
         assert_eq!(status, 404, "job {id} must not be recorded by any node");
     }
     assert_eq!(job_status(a, id).await, 1, "still Proposed");
@@ -480,7 +499,7 @@ async fn failure_reason(nodes: &[Node], id: U256) -> String {
     for node in nodes {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let (_, view) = http(node.api, "GET", &format!("/jobs/{id}"), None);
+            let (_, view) = http(node, "GET", &format!("/jobs/{id}"), None);
             let view: serde_json::Value = serde_json::from_str(&view).unwrap_or_default();
             if view["status"] == "failed" || Instant::now() > deadline {
                 reasons.push(format!("{}: {}", view["failure"]["category"], view["error"]));
@@ -547,7 +566,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     // key opens.
     let failed = participant_report(a, id, 4).await;
     assert_eq!(failed.failure, 2, "Input");
-    let (_, view) = http(host_node.api, "GET", &format!("/jobs/{id}"), None);
+    let (_, view) = http(host_node, "GET", &format!("/jobs/{id}"), None);
     let view: serde_json::Value = serde_json::from_str(&view).unwrap();
     let key =
         wefe_crypto::commitment::CommitmentKey::from_hex(view["failure"]["detail_key"].as_str().unwrap()).unwrap();
@@ -594,7 +613,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
         assert_eq!(status, 200, "{body}");
         let model: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(model["weights"].as_array().unwrap().len(), features);
-        let (_, key_file) = http(node.api, "GET", &format!("/jobs/{train}/key"), None);
+        let (_, key_file) = http(node, "GET", &format!("/jobs/{train}/key"), None);
         let key_file: serde_json::Value = serde_json::from_str(&key_file).unwrap();
         assert_eq!(key_file["shared"], false, "a model share is committed under its holder's own key");
         let commitment_key =
@@ -614,7 +633,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     let (status, png) = get_when_ready(guest_node, &format!("/jobs/{train}/report/roc.png")).await;
     assert_eq!(status, 200);
     assert!(png.starts_with("\u{FFFD}PNG") && png.contains("IHDR"), "not a PNG");
-    assert_eq!(http(host_node.api, "GET", &format!("/jobs/{train}/report/roc.png"), None).0, 404);
+    assert_eq!(http(host_node, "GET", &format!("/jobs/{train}/report/roc.png"), None).0, 404);
 
     // Federated prediction: the hospital gets the scores, the lab only a count.
     let (predict, status) =
@@ -628,7 +647,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     let (_, host_result) = get_when_ready(host_node, &format!("/jobs/{predict}/result")).await;
     assert!(host_result.contains("\"rows\":519") && !host_result.contains("score"), "{host_result}");
     assert_eq!(participant_report(a, predict, 3).await.text, "", "prediction metrics stay off chain");
-    let (_, view) = http(guest_node.api, "GET", &format!("/jobs/{predict}"), None);
+    let (_, view) = http(guest_node, "GET", &format!("/jobs/{predict}"), None);
     let summary = serde_json::from_str::<serde_json::Value>(&view).unwrap()["summary"].clone();
     assert!(summary["metrics"]["auc"].as_f64().unwrap() > 0.97, "{summary}");
 
@@ -636,7 +655,7 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     let body = r#"{"ids":["patient-0100","patient-0050"]}"#;
     let deadline = Instant::now() + Duration::from_secs(30);
     let (status, online) = loop {
-        let (status, online) = http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(body));
+        let (status, online) = http(guest_node, "POST", &format!("/models/{train}/predict"), Some(body));
         if status != 503 || Instant::now() > deadline {
             break (status, online);
         }
@@ -651,22 +670,20 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
         assert_eq!(p["id"], id);
         assert!((p["score"].as_f64().unwrap() - batch_score).abs() < 1e-5, "{p} vs {row}");
     }
-    let (status, body) =
-        http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["nobody"]}"#));
+    let (status, body) = http(guest_node, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["nobody"]}"#));
     assert_eq!(status, 400);
     assert!(body.contains("id 'nobody' is not in dataset hospital"), "{body}");
     // The hospital's own patient 10 is not one the lab shares: the lab refuses
     // without saying whether it holds the id.
     let (status, body) =
-        http(guest_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0010"]}"#));
+        http(guest_node, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0010"]}"#));
     assert_eq!(status, 400);
     assert!(body.contains("refused: the request names ids outside the rows the model was trained on"), "{body}");
     let (status, body) =
-        http(host_node.api, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
+        http(host_node, "POST", &format!("/models/{train}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
     assert_eq!(status, 409);
     assert!(body.contains("host share"), "{body}");
-    let (status, _) =
-        http(guest_node.api, "POST", &format!("/models/{psi}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
+    let (status, _) = http(guest_node, "POST", &format!("/models/{psi}/predict"), Some(r#"{"ids":["patient-0100"]}"#));
     assert_eq!(status, 404);
 }
 
@@ -805,6 +822,6 @@ async fn nodes_close_a_job_whose_run_deadline_passed_as_timed_out() {
     // Nothing was completed on chain, and the nodes' results are not served.
     for (node, key) in nodes.iter().zip([3, 4]) {
         assert_ne!(participant_report(a, id, key).await.state, 5);
-        assert_eq!(http(node.api, "GET", &format!("/jobs/{id}/result"), None).0, 409);
+        assert_eq!(http(node, "GET", &format!("/jobs/{id}/result"), None).0, 409);
     }
 }

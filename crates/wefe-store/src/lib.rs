@@ -480,6 +480,45 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// The jobs in `status`, oldest first (an indexed lookup: the scheduler
+    /// calls it every round, whatever the length of the history).
+    pub async fn jobs_with_status(&self, status: &str) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(concat!(job_select!(), "WHERE status = $1 ORDER BY job_id"))
+            .bind(status)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// The jobs whose run deadline block lies in `(after, upto]`, oldest first.
+    pub async fn jobs_with_run_deadline(&self, after: u64, upto: u64) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(concat!(
+            job_select!(),
+            "WHERE run_deadline_block > $1 AND run_deadline_block <= $2 ORDER BY job_id"
+        ))
+        .bind(to_i64("block", after)?)
+        .bind(to_i64("block", upto)?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// At most `limit` jobs, newest first, after skipping the `offset` newest.
+    pub async fn jobs_page(&self, limit: u32, offset: u64) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(concat!(job_select!(), "ORDER BY job_id DESC LIMIT $1 OFFSET $2"))
+            .bind(i64::from(limit))
+            .bind(to_i64("offset", offset)?)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// How many jobs are recorded.
+    pub async fn job_count(&self) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs").fetch_one(&self.pool).await?;
+        to_u64(row.try_get("n")?)
+    }
+
     /// Moves a job to `status` with `progress`; optional outcome fields are set when given.
     pub async fn update_job(&self, job_id: u64, update: &JobUpdate<'_>) -> Result<()> {
         if !(0.0..=1.0).contains(&update.progress) {

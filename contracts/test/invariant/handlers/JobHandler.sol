@@ -192,7 +192,7 @@ contract JobHandler is Test {
         if (!found) return;
         address member = _participantIn(id, actorSeed >> 4, JobRegistry.ParticipantState.Started);
         if (actorSeed % 2 == 0 && consortium.isActive(member)) _sanction(member, (actorSeed >> 1) % 3 == 0);
-        _reportFailed(id, _reporter(member, actorSeed >> 12), JobRegistry.FailureCategory(actorSeed % 9));
+        _reportFailed(id, _reporter(member, actorSeed >> 12), JobRegistry.FailureCategory(actorSeed % 10));
     }
 
     /// @dev Times out a launched job, usually after rolling past its run deadline. Half of the time a

@@ -16,6 +16,33 @@ use crate::output::{Output, fields, num};
 
 const STATUS: &str = "CertificateRegistry.CertificateStatus";
 
+/// What the registry records of a certificate made elsewhere.
+#[derive(Debug, PartialEq, Eq)]
+struct Recorded {
+    /// SM3 of the DER: how gateways and `cert verify` look it up.
+    hash: B256,
+    serial: U256,
+    not_before: u64,
+    not_after: u64,
+}
+
+/// Reads a certificate file (PEM or DER) for `cert issue --cert`.
+fn recorded_certificate(path: &std::path::Path) -> Result<Recorded> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let c = wefe_crypto::cert::MemberCertificate::parse(&bytes)
+        .with_context(|| format!("certificate {}", path.display()))?;
+    let digits: Vec<u8> = c.serial.iter().copied().skip_while(|&b| b == 0).collect();
+    if digits.len() > 32 {
+        bail!("certificate {}: its serial has {} bytes; the registry records at most 32", path.display(), digits.len());
+    }
+    Ok(Recorded {
+        hash: B256::from(c.hash()),
+        serial: U256::from_be_slice(&digits),
+        not_before: c.not_before,
+        not_after: c.not_after,
+    })
+}
+
 pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
     match cmd {
         CertCommand::CaInit { key, out, name, days } => ca_init(global, &key, &out, &name, days),
@@ -59,15 +86,30 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
             if cert_hash.is_none() && cert.is_none() {
                 bail!("give --csr (with --ca-key, --ca-cert, --out) to issue, or --cert / --cert-hash to record");
             }
-            let serial = serial.context("--serial is needed with --cert / --cert-hash")?;
-            let cert_hash = hash_or_file(cert_hash, cert.as_deref())?;
-            let not_before = match not_before {
-                Some(t) => t,
-                None => unix_now()?,
+            // A certificate file is recorded as gateways look it up: by the
+            // SM3 of its DER (a SHA-256 would never be found), with the
+            // serial and validity it carries.
+            let parsed = cert.as_deref().map(recorded_certificate).transpose()?;
+            let serial = match (serial.map(U256::from), parsed.as_ref().map(|c| c.serial)) {
+                (Some(given), Some(inside)) if given != inside => {
+                    bail!("--serial {given} is not the certificate's serial ({inside})")
+                }
+                (Some(s), _) | (None, Some(s)) => s,
+                (None, None) => bail!("--serial is needed with --cert-hash"),
             };
-            let not_after = match not_after {
-                Some(t) => t,
-                None => not_before
+            let cert_hash = match &parsed {
+                Some(c) => c.hash,
+                None => hash_or_file(cert_hash, None)?,
+            };
+            let not_before = match (not_before, &parsed) {
+                (Some(t), _) => t,
+                (None, Some(c)) => c.not_before,
+                (None, None) => unix_now()?,
+            };
+            let not_after = match (not_after, &parsed) {
+                (Some(t), _) => t,
+                (None, Some(c)) => c.not_after,
+                (None, None) => not_before
                     .checked_add(days.checked_mul(86_400).context("--days too large")?)
                     .context("--days too large")?,
             };
@@ -78,7 +120,7 @@ pub async fn run(global: &GlobalArgs, cmd: CertCommand) -> Result<Output> {
             let call = CertificateRegistry::issueCall {
                 certificateId: U256::from(id),
                 certificateHash: cert_hash,
-                serial: U256::from(serial),
+                serial,
                 notBefore: not_before,
                 notAfter: not_after,
                 uri,
@@ -574,4 +616,29 @@ async fn verify(global: &GlobalArgs, path: &Path) -> Result<Output> {
             "not_after": c.not_after,
         }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wefe_crypto::cert;
+    use wefe_crypto::sm::Sm2KeyPair;
+
+    #[test]
+    fn a_recorded_certificate_is_known_by_the_sm3_of_its_der() {
+        let (ca_key, member_key) = (Sm2KeyPair::generate().unwrap(), Sm2KeyPair::generate().unwrap());
+        let root = cert::create_root(&ca_key, "Root", 1_000, 2_000_000_000).unwrap();
+        let csr = cert::create_csr(&member_key, "Bank A", &[7; 20]).unwrap();
+        let issued = cert::issue(&ca_key, &root, &csr, 0x0102_0304_0506_0708_090a, 2_000, 3_000_000).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.pem");
+        std::fs::write(&path, issued.to_pem().unwrap()).unwrap();
+        let recorded = recorded_certificate(&path).unwrap();
+        // Not the SHA-256 of the file, which no gateway would ever look up.
+        assert_eq!(recorded.hash, B256::from(wefe_crypto::sm::sm3(issued.der())));
+        assert_eq!(recorded.serial, U256::from(0x0102_0304_0506_0708_090a_u128));
+        assert_eq!((recorded.not_before, recorded.not_after), (issued.not_before, issued.not_after));
+        std::fs::write(&path, b"not a certificate").unwrap();
+        assert!(recorded_certificate(&path).is_err());
+    }
 }

@@ -19,8 +19,11 @@ const FAILURE: &str = "JobRegistry.FailureCategory";
 pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
     match cmd {
         JobCommand::Propose { kind, participants, datasets, params, deadline_blocks, deadline_block, run_blocks } => {
-            // Kind, participant and params limits are the contract's: its refusal
-            // is decoded before anything is sent.
+            // The kind and params are checked as the nodes will check them
+            // (before anything is signed); participant and size limits are the
+            // contract's, whose refusal is decoded before anything is sent.
+            let peers: Vec<PeerId> = participants.iter().map(|a| PeerId::from_bytes(a.into_array())).collect();
+            wefe_core::job::JobSpec::parse(&kind, &params, &peers).map_err(|e| anyhow::anyhow!("{e}"))?;
             let gov = context::connect(global, true).await?;
             let head = gov.backend().head_block().await?;
             let deadline = match deadline_block {
@@ -87,8 +90,11 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
                         changes.join("; ")
                     );
                 }
-                if let Err(e) = wefe_chain::jobs::check_params_json(&proposal.params) {
-                    bail!("job {job} cannot run: its params {e}; reject it");
+                // The nodes would refuse it: say so before an approval is spent on it.
+                let peers: Vec<PeerId> =
+                    proposal.participants.iter().map(|a| PeerId::from_bytes(a.into_array())).collect();
+                if let Err(e) = wefe_core::job::JobSpec::parse(&proposal.kind, &proposal.params, &peers) {
+                    bail!("job {job} cannot run: {e}; reject it (wefe job reject {job})");
                 }
                 summary_line = Some(approval_summary(&proposal));
                 // Visibility is checked at the last approval only: say now what would make it fail.
@@ -187,7 +193,9 @@ pub async fn run(global: &GlobalArgs, cmd: JobCommand) -> Result<Output> {
             ))
         }
         JobCommand::Show { job } => show(global, job).await,
-        JobCommand::Watch { job, node, interval } => watch(global, job, node.as_deref(), interval).await,
+        JobCommand::Watch { job, node, node_token_file, interval } => {
+            watch(global, job, node.as_deref(), node_token_file.as_deref(), interval).await
+        }
     }
 }
 
@@ -260,10 +268,32 @@ async fn resolve_dataset(
     }
 }
 
-async fn watch(global: &GlobalArgs, job: u64, node: Option<&str>, interval: f64) -> Result<Output> {
+async fn watch(
+    global: &GlobalArgs,
+    job: u64,
+    node: Option<&str>,
+    token_file: Option<&std::path::Path>,
+    interval: f64,
+) -> Result<Output> {
     use std::io::{IsTerminal, Write};
+    let mut headers = reqwest::header::HeaderMap::new();
+    if node.is_some() {
+        // Every node API route but /livez wants the node's bearer token.
+        let Some(path) = token_file else {
+            anyhow::bail!("--node needs the node's API token: --node-token-file <its data_dir>/api-token")
+        };
+        let token = zeroize::Zeroizing::new(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the node API token {}: {e}", path.display()))?,
+        );
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+            .map_err(|_| anyhow::anyhow!("{} does not hold an API token", path.display()))?;
+        value.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+    }
     let gov = context::connect(global, false).await?;
-    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build()?;
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).default_headers(headers).build()?;
     let tty = std::io::stderr().is_terminal();
     let mut printed: Option<(std::time::Instant, String)> = None;
     loop {
@@ -320,6 +350,9 @@ async fn node_progress(client: &reqwest::Client, url: &str, job: u64) -> String 
     };
     if response.status() == reqwest::StatusCode::NOT_FOUND {
         return "the node has not recorded the job yet".into();
+    }
+    if matches!(response.status(), reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN) {
+        return format!("node {url} refused the request ({}): check --node-token-file", response.status());
     }
     let body = match response.text().await {
         Ok(b) => b,

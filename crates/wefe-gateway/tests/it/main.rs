@@ -254,7 +254,7 @@ async fn a_256_mib_payload_round_trips_without_extra_copies() {
 
     let started = Instant::now();
     let receiver = tokio::spawn({
-        let t = bob.gateway.transport(JOB);
+        let t = bob.gateway.job_transport(JOB, [ALICE, BOB]);
         async move { t.recv(&ALICE, "big").await }
     });
     alice.gateway.transport(JOB).send(&BOB, "big", payload).await.unwrap();
@@ -650,3 +650,4 @@ async fn empty_middle_chunks_are_refused() {
 }
 
 mod certificates;
+mod hostile;

@@ -124,11 +124,19 @@ pub struct EcdhParams {
     pub output: OutputKind,
     /// The most items accepted from the peer (and sent by this party).
     pub max_items: u32,
+    /// The most ids the peer may announce (the rows of its registered
+    /// dataset); None: only `max_items`.
+    pub peer_max_items: Option<u64>,
 }
 
 impl Default for EcdhParams {
     fn default() -> Self {
-        Self { reveal: Reveal::Both, output: OutputKind::Intersection, max_items: DEFAULT_MAX_ITEMS }
+        Self {
+            reveal: Reveal::Both,
+            output: OutputKind::Intersection,
+            max_items: DEFAULT_MAX_ITEMS,
+            peer_max_items: None,
+        }
     }
 }
 
@@ -622,6 +630,7 @@ where
     let party = EcdhParty::new(params, role, items)?;
     transport.send(peer, TAG_HELLO, party.hello().encode()).await?;
     let hello = Hello::decode(&transport.recv(peer, TAG_HELLO).await?, params.max_items)?;
+    super::check_peer_items(u64::from(hello.items), params.peer_max_items)?;
     let mut stream = party.on_hello(hello)?;
     progress.add_total((stream.items() + stream.peer_items()) as u64);
     // Interleaved: our batch k out, the peer's batch k in (both queue at the

@@ -115,11 +115,14 @@ pub struct KkrtParams {
     pub reveal: KkrtReveal,
     /// Most ids accepted from the peer's announcement (and held locally).
     pub max_items: u32,
+    /// The most ids the peer may announce (the rows of its registered
+    /// dataset); None: only `max_items`.
+    pub peer_max_items: Option<u64>,
 }
 
 impl Default for KkrtParams {
     fn default() -> Self {
-        Self { reveal: KkrtReveal::Both, max_items: 1 << 24 }
+        Self { reveal: KkrtReveal::Both, max_items: 1 << 24, peer_max_items: None }
     }
 }
 
@@ -925,6 +928,7 @@ where
     let receiver = Receiver::new(params, items)?;
     transport.send(peer, TAG_HELLO, receiver.hello().encode()).await?;
     let base = Base::decode(&transport.recv(peer, TAG_BASE).await?, params.max_items)?;
+    super::check_peer_items(u64::from(base.items), params.peer_max_items)?;
     let mut stream = receiver.on_base(base)?;
     progress.add_total((stream.items.len() + stream.peer_items()) as u64);
     let mut acknowledged = 0u32;
@@ -981,6 +985,7 @@ where
 {
     let sender = Sender::new(params, items)?;
     let hello = Hello::decode(&transport.recv(peer, TAG_HELLO).await?, params.max_items)?;
+    super::check_peer_items(u64::from(hello.items), params.peer_max_items)?;
     let (base, mut stream) = sender.on_hello(hello)?;
     transport.send(peer, TAG_BASE, base.encode()).await?;
     let n = stream.items.len();

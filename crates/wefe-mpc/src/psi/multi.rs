@@ -154,6 +154,25 @@ where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
+    run_with_limits(transport, parties, me, params, items, &[], progress).await
+}
+
+/// [`run`], refusing party `j` when it announces more ids than
+/// `peer_limits[j]` (the rows of its registered dataset; None or absent: no
+/// limit beyond `max_items`).
+pub async fn run_with_limits<I>(
+    transport: &impl Transport,
+    parties: &[PeerId],
+    me: usize,
+    params: MultiParams,
+    items: I,
+    peer_limits: &[Option<u64>],
+    progress: &Progress,
+) -> Result<PsiOutput>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
     let n = parties.len();
     if !(3..=MAX_PARTIES).contains(&n) || me >= n {
         return Err(Error::InvalidParams(format!("multi-party PSI needs 3..={MAX_PARTIES} parties, got {n}")));
@@ -186,6 +205,7 @@ where
         let theirs = [r.u8()?, r.u8()?, r.u8()?];
         sizes[j] = r.count(params.max_items as usize)?;
         r.finish()?;
+        super::check_peer_items(sizes[j] as u64, peer_limits.get(j).copied().flatten())?;
         if theirs != [hello[2], hello[3], hello[4]] {
             return Err(Error::ParamsMismatch(format!(
                 "party {j} ({peer}) runs with reveal_all/cardinality/parties {theirs:?}, this party with {:?}",

@@ -124,6 +124,10 @@ pub struct RsaParams {
     pub insecure: bool,
     /// The most items accepted from the peer (and sent by this party).
     pub max_items: u32,
+    /// The most ids the peer may bring (the rows of its registered
+    /// dataset); None: only `max_items`. The client bounds a Bloom filter's
+    /// size and fill by it.
+    pub peer_max_items: Option<u64>,
 }
 
 impl Default for RsaParams {
@@ -134,6 +138,7 @@ impl Default for RsaParams {
             key_bits: MIN_KEY_BITS,
             insecure: false,
             max_items: DEFAULT_MAX_ITEMS,
+            peer_max_items: None,
         }
     }
 }
@@ -466,6 +471,7 @@ where
     transport.send(peer, TAG_HELLO, hello.encode()).await?;
     let request =
         BlindRequest::decode(&transport.recv(peer, TAG_REQUEST).await?, waiting.modulus_bytes(), params.max_items)?;
+    super::check_peer_items(request.blinded.len() as u64, params.peer_max_items)?;
     progress.add_total((request.blinded.len() + waiting.items()) as u64);
     let (reply, step) = waiting.on_request(request, progress)?;
     transport.send(peer, TAG_REPLY, reply.encode()).await?;
@@ -502,12 +508,35 @@ where
     transport.send(peer, TAG_REQUEST, request.encode()).await?;
     let reply =
         SignedReply::decode(&transport.recv(peer, TAG_REPLY).await?, waiting.modulus_bytes(), params.max_items)?;
+    check_server_set(&reply.server_set, params.peer_max_items)?;
     let (result, output) = waiting.on_reply(reply)?;
     progress.advance(own);
     if let Some(result) = result {
         transport.send(peer, TAG_RESULT, result.encode()).await?;
     }
     Ok(output)
+}
+
+/// Refuses a server set larger than `limit` ids: a hash list by its length,
+/// a Bloom filter by its size (what [`BloomFilter::new`] makes for `limit`
+/// ids) and by its bits set (no more than `limit` ids set plausibly).
+fn check_server_set(set: &ServerSet, limit: Option<u64>) -> Result<()> {
+    let Some(max) = limit else { return Ok(()) };
+    let announced = match set {
+        ServerSet::HashList(tags) => tags.len() as u64,
+        ServerSet::Bloom(filter) => {
+            let items = usize::try_from(max).unwrap_or(usize::MAX);
+            let bits_ok = filter.num_bits() <= bloom_max_bits(items, filter.num_hashes());
+            // Each id sets at most `num_hashes` bits.
+            let ones_ok = filter.count_ones() <= max.saturating_mul(u64::from(filter.num_hashes()));
+            if bits_ok && ones_ok {
+                return Ok(());
+            }
+            // Lower bound of the ids it holds.
+            filter.count_ones().div_ceil(u64::from(filter.num_hashes()).max(1)).max(max + 1)
+        }
+    };
+    super::check_peer_items(announced, limit)
 }
 
 /// The largest Bloom filter accepted for `max_items` ids at `fpr_log2`: what

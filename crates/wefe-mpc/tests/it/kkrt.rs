@@ -250,3 +250,15 @@ async fn kkrt_receiver_refuses_bad_or_missing_encodings() {
         assert!(message.contains(expected), "{fault}: {message}");
     }
 }
+
+#[tokio::test]
+async fn kkrt_refuses_a_peer_larger_than_its_registered_dataset() {
+    let (a, b, _) = sets(5, 15, 5); // receiver: 10 ids, sender: 20
+    let limited = KkrtParams { peer_max_items: Some(15), ..KkrtParams::default() };
+    let (receiver, sender) = kkrt_pair(limited, &a, &b).await;
+    assert!(matches!(receiver, Err(Error::PeerSetTooLarge { announced: 20, max: 15 })), "{receiver:?} / {sender:?}");
+    let (receiver, sender) = kkrt_pair(limited, &b, &a).await;
+    assert!(matches!(sender, Err(Error::PeerSetTooLarge { announced: 20, max: 15 })), "{receiver:?} / {sender:?}");
+    let (receiver, sender) = kkrt_pair(KkrtParams { peer_max_items: Some(20), ..limited }, &a, &b).await;
+    assert!(receiver.is_ok() && sender.is_ok(), "{receiver:?} / {sender:?}");
+}

@@ -281,3 +281,54 @@ async fn ecdh_larger_random_sets() {
     assert_eq!(ia.unwrap(), PsiOutput::Intersection(common.clone()));
     assert_eq!(rb.unwrap(), PsiOutput::Intersection(common));
 }
+
+/// A peer bringing more ids than its registered dataset holds (a dictionary
+/// of guesses) is refused before any id is blinded or signed for it. (Each
+/// side leaves when it stops, as a node closes a failed job's mailboxes, so
+/// the other side's wait ends.)
+#[tokio::test]
+async fn a_peer_larger_than_its_registered_dataset_is_refused() {
+    let (a, b, _) = sets(5, 15, 5); // a: 10 ids, b: 20
+    let too_large =
+        |r: &wefe_mpc::Result<PsiOutput>| matches!(r, Err(Error::PeerSetTooLarge { announced: 20, max: 15 }));
+    let ecdh = async |params: EcdhParams, a: &[Vec<u8>], b: &[Vec<u8>]| {
+        let net = MemoryNetwork::new(64 << 20);
+        let (ta, tb) = (net.endpoint(ALICE), net.endpoint(BOB));
+        let (pa, pb) = (Progress::new(), Progress::new());
+        bounded(async {
+            tokio::join!(async move { ecdh::run_initiator(&ta, &BOB, params, a, &pa).await }, async move {
+                ecdh::run_responder(&tb, &ALICE, params, b, &pb).await
+            })
+        })
+        .await
+    };
+    let limited = EcdhParams { peer_max_items: Some(15), ..EcdhParams::default() };
+    let (ra, rb) = ecdh(limited, &a, &b).await;
+    assert!(too_large(&ra), "{ra:?} / {rb:?}");
+    let (ra, rb) = ecdh(EcdhParams { peer_max_items: Some(20), ..limited }, &a, &b).await;
+    assert!(ra.is_ok() && rb.is_ok(), "{ra:?} / {rb:?}");
+
+    // RSA: the server counts the client's request; the client bounds the
+    // server's hash list or Bloom filter.
+    let rsa = async |params: RsaParams, server: &[Vec<u8>], client: &[Vec<u8>]| {
+        let net = MemoryNetwork::new(16 << 20);
+        let (ts, tc) = (net.endpoint(ALICE), net.endpoint(BOB));
+        let (ps, pc) = (Progress::new(), Progress::new());
+        bounded(async {
+            tokio::join!(
+                async move { rsa_blind::run_server(&ts, &BOB, params, signer(), server, &ps).await },
+                async move { rsa_blind::run_client(&tc, &ALICE, params, client, &pc).await }
+            )
+        })
+        .await
+    };
+    for server_set in [ServerSetEncoding::HashList, ServerSetEncoding::Bloom { fpr_log2: 40 }] {
+        let params = RsaParams { server_set, peer_max_items: Some(15), ..RsaParams::default() };
+        let (server, client) = rsa(params, &a, &b).await; // the client brings 20
+        assert!(too_large(&server), "{server_set:?}: {server:?} / {client:?}");
+        let (_, client) = rsa(params, &b, &a).await; // the server brings 20
+        assert!(matches!(client, Err(Error::PeerSetTooLarge { max: 15, .. })), "{server_set:?}: {client:?}");
+        let (server, client) = rsa(RsaParams { peer_max_items: Some(20), ..params }, &b, &a).await;
+        assert!(server.is_ok() && client.is_ok(), "{server_set:?}: {server:?} / {client:?}");
+    }
+}

@@ -139,6 +139,11 @@ pub fn read_line(role: &str, out: &mut BufReader<ChildStdout>) -> anyhow::Result
 /// In a child: starts this party's gateway, announces its endpoint on stdout,
 /// reads the peer's from stdin and registers it. Returns the gateway.
 pub async fn join_peer(me: PeerId, peer: PeerId) -> anyhow::Result<Gateway> {
+    Ok(join_peer_in(me, peer).await?.0)
+}
+
+/// [`join_peer`], also returning the directory (to register more members).
+pub async fn join_peer_in(me: PeerId, peer: PeerId) -> anyhow::Result<(Gateway, Arc<StaticPeerDirectory>)> {
     use std::io::Write;
     let directory = Arc::new(StaticPeerDirectory::new());
     let (gateway, endpoint) = start_gateway(&directory, me, member_key(me)?).await?;
@@ -150,7 +155,7 @@ pub async fn join_peer(me: PeerId, peer: PeerId) -> anyhow::Result<Gateway> {
     ensure!(peer_endpoint.starts_with("http://"), "bad peer endpoint {peer_endpoint:?}");
     directory
         .insert(peer, PeerInfo { active: true, public_key: member_key(peer)?.public_key(), endpoint: peer_endpoint });
-    Ok(gateway)
+    Ok((gateway, directory))
 }
 
 /// In the driver: starts both children, waits until both listen and tells
@@ -159,6 +164,14 @@ pub fn start_pair(
     first: (&str, &[String]),
     second: (&str, &[String]),
 ) -> anyhow::Result<[(Child, BufReader<ChildStdout>); 2]> {
+    Ok(start_pair_at(first, second)?.0)
+}
+
+/// A started child and its stdout.
+pub type Party = (Child, BufReader<ChildStdout>);
+
+/// [`start_pair`], also returning the two gateways' endpoints.
+pub fn start_pair_at(first: (&str, &[String]), second: (&str, &[String])) -> anyhow::Result<([Party; 2], [String; 2])> {
     use std::io::Write;
     let mut a = spawn_party(first.0, first.1)?;
     let mut b = spawn_party(second.0, second.1)?;
@@ -173,5 +186,5 @@ pub fn start_pair(
         writeln!(stdin, "{peer}")?;
         stdin.flush()?;
     }
-    Ok([a, b])
+    Ok(([a, b], [a_endpoint, b_endpoint]))
 }
