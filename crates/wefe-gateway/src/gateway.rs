@@ -137,7 +137,12 @@ impl Gateway {
         config.send_chunk_bytes = config.send_chunk_bytes.clamp(1, config.max_chunk_bytes.max(1));
         Self {
             shared: Arc::new(Shared {
-                runtime: tokio::runtime::Handle::try_current().ok(),
+                runtime: {
+                    if config.tls.is_some() {
+                        install_tls_provider();
+                    }
+                    tokio::runtime::Handle::try_current().ok()
+                },
                 replay: Mutex::new(ReplayCache::new(
                     config.replay_cache_entries,
                     config.replay_cache_entries_per_sender,
@@ -238,13 +243,31 @@ impl Gateway {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> std::result::Result<(), tonic::transport::Error> {
-        Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = &self.shared.config.tls {
+            builder = builder.tls_config(
+                tonic::transport::ServerTlsConfig::new()
+                    .identity(tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem))
+                    .client_ca_root(tonic::transport::Certificate::from_pem(&tls.ca_pem)),
+            )?;
+        }
+        builder
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_concurrent_streams(self.shared.config.max_concurrent_calls)
             .serve_with_incoming_shutdown(self.service(), TcpIncoming::from(listener), shutdown)
             .await
     }
+}
+
+/// Makes ring the process's rustls provider (once; a provider installed
+/// before is kept): rustls picks none by itself when more than one is
+/// compiled in.
+fn install_tls_provider() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 impl Shared {
@@ -255,8 +278,30 @@ impl Shared {
             return Ok(channel.clone());
         }
         let _on_the_gateways_runtime = self.runtime.as_ref().map(tokio::runtime::Handle::enter);
-        let channel = Endpoint::from_shared(endpoint.to_owned())
-            .map_err(|e| Status::invalid_argument(format!("bad gateway endpoint {endpoint:?}: {e}")))?
+        let mut target = Endpoint::from_shared(endpoint.to_owned())
+            .map_err(|e| Status::invalid_argument(format!("bad gateway endpoint {endpoint:?}: {e}")))?;
+        match (&self.config.tls, endpoint.starts_with("https://")) {
+            (Some(tls), true) => {
+                let client = tonic::transport::ClientTlsConfig::new()
+                    .ca_certificate(tonic::transport::Certificate::from_pem(&tls.ca_pem))
+                    .identity(tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+                target = target
+                    .tls_config(client)
+                    .map_err(|e| Status::failed_precondition(format!("TLS to {endpoint}: {e}")))?;
+            }
+            (Some(_), false) => {
+                return Err(Status::failed_precondition(format!(
+                    "this gateway talks TLS only, and the peer's endpoint {endpoint} is not https://"
+                )));
+            }
+            (None, true) => {
+                return Err(Status::failed_precondition(format!(
+                    "the peer's endpoint {endpoint} is https://: configure this gateway's TLS (gateway_tls_*)"
+                )));
+            }
+            (None, false) => {}
+        }
+        let channel = target
             .connect_timeout(self.config.connect_timeout)
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)

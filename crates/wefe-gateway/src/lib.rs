@@ -67,7 +67,7 @@ pub mod proto {
     tonic::include_proto!("wefe.gateway.v1");
 }
 
-pub use config::{GatewayConfig, MESSAGE_OVERHEAD_BYTES, MIB};
+pub use config::{GatewayConfig, GatewayTls, MESSAGE_OVERHEAD_BYTES, MIB};
 pub use directory::{CertificateRecord, PeerDirectory, PeerInfo, StaticPeerDirectory};
 pub use error::{GatewayError, Result};
 pub use gateway::{Gateway, GatewayService};

@@ -56,6 +56,18 @@ pub struct NodeConfig {
     /// is presented is always checked against the chain).
     #[serde(default)]
     pub require_peer_certificates: bool,
+    /// TLS under the gateway's gRPC (all three or none, PEM files): this
+    /// gateway's certificate chain and key, and the authority that signs
+    /// every consortium gateway's TLS certificate. With it the gateway serves
+    /// mutual TLS only and calls peers at `https://` endpoints only.
+    #[serde(default)]
+    pub gateway_tls_cert: Option<PathBuf>,
+    /// See `gateway_tls_cert`; readable by its owner only.
+    #[serde(default)]
+    pub gateway_tls_key: Option<PathBuf>,
+    /// See `gateway_tls_cert`.
+    #[serde(default)]
+    pub gateway_tls_ca: Option<PathBuf>,
     /// Where the gateway listens for peers (its public address is the
     /// endpoint registered on chain).
     pub gateway_listen: SocketAddr,
@@ -134,6 +146,16 @@ impl NodeConfig {
         config.operator_password_file = config.operator_password_file.map(|p| base.join(p));
         config.import_root = config.import_root.map(|p| base.join(p));
         config.api_token_file = config.api_token_file.map(|p| base.join(p));
+        config.gateway_tls_cert = config.gateway_tls_cert.map(|p| base.join(p));
+        config.gateway_tls_key = config.gateway_tls_key.map(|p| base.join(p));
+        config.gateway_tls_ca = config.gateway_tls_ca.map(|p| base.join(p));
+        let tls = [&config.gateway_tls_cert, &config.gateway_tls_key, &config.gateway_tls_ca];
+        if tls.iter().any(|p| p.is_some()) && !tls.iter().all(|p| p.is_some()) {
+            bail!(
+                "node config {}: gateway TLS needs all of gateway_tls_cert, gateway_tls_key and gateway_tls_ca",
+                path.display()
+            );
+        }
         for host in &config.api_allowed_hosts {
             if host.is_empty() || host.contains(['/', ' ', '@']) {
                 bail!(
@@ -164,6 +186,28 @@ impl NodeConfig {
             bail!("node config {}: poll_interval_ms and log_chunk_blocks must be at least 1", path.display());
         }
         Ok(config)
+    }
+
+    /// The gateway's TLS identity, when configured (the key file must be
+    /// readable by its owner only).
+    pub fn gateway_tls(&self) -> Result<Option<wefe_gateway::GatewayTls>> {
+        let (Some(cert), Some(key), Some(ca)) = (&self.gateway_tls_cert, &self.gateway_tls_key, &self.gateway_tls_ca)
+        else {
+            return Ok(None);
+        };
+        wefe_crypto::keyfile::check_owner_only(key, "gateway TLS key")?;
+        let read = |p: &PathBuf, what: &str| {
+            let bytes = std::fs::read(p).with_context(|| format!("cannot read the {what} {}", p.display()))?;
+            if !bytes.starts_with(b"-----BEGIN ") {
+                bail!("the {what} {} is not PEM", p.display());
+            }
+            Ok(bytes)
+        };
+        Ok(Some(wefe_gateway::GatewayTls {
+            cert_pem: read(cert, "gateway TLS certificate")?,
+            key_pem: read(key, "gateway TLS key")?,
+            ca_pem: read(ca, "gateway TLS authority")?,
+        }))
     }
 
     /// The API token file, defaulting to `<data_dir>/api-token`.

@@ -97,8 +97,11 @@ async fn run(path: PathBuf) -> Result<()> {
     })?;
     let key = MemberKey::from_secret_bytes(&sm2.secret_bytes())
         .with_context(|| format!("SM2 key {}", config.sm2_key.display()))?;
-    let mut gateway_config =
-        GatewayConfig { require_peer_certificates: config.require_peer_certificates, ..GatewayConfig::default() };
+    let mut gateway_config = GatewayConfig {
+        require_peer_certificates: config.require_peer_certificates,
+        tls: config.gateway_tls()?,
+        ..GatewayConfig::default()
+    };
     if let Some(path) = &config.certificate {
         let bytes = std::fs::read(path).with_context(|| format!("cannot read the certificate {}", path.display()))?;
         let cert = wefe_crypto::cert::MemberCertificate::parse(&bytes)

@@ -651,3 +651,4 @@ async fn empty_middle_chunks_are_refused() {
 
 mod certificates;
 mod hostile;
+mod tls;
