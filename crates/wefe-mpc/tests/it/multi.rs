@@ -144,3 +144,29 @@ async fn mismatched_parameters_or_a_party_leaving_fail_every_party() {
             .contains("3..=32 parties")
     );
 }
+
+/// A party bringing more ids than the rows it registered is refused by the
+/// others as soon as its hello arrives (each party leaves when it stops, as a
+/// node closes a failed job's mailboxes).
+#[tokio::test]
+async fn a_party_larger_than_its_registered_dataset_is_refused() {
+    let (sets, _) = sets(3);
+    assert!(sets.iter().all(|s| s.len() == 69));
+    let net = MemoryNetwork::new(64 << 20);
+    let peers: Vec<PeerId> = (0..3).map(party).collect();
+    // Party 1 registered 68 rows and brings 69.
+    let limits = [Some(69), Some(68), Some(69)];
+    let run = |i: usize| {
+        let transport = net.endpoint(peers[i]);
+        let (peers, set) = (peers.clone(), sets[i].clone());
+        async move {
+            let progress = Progress::new();
+            multi::run_with_limits(&transport, &peers, i, MultiParams::default(), &set, &limits, &progress).await
+        }
+    };
+    let (a, b, c) = bounded(async { tokio::join!(run(0), run(1), run(2)) }).await;
+    for (who, out) in [("first", &a), ("third", &c)] {
+        assert!(matches!(out, Err(Error::PeerSetTooLarge { announced: 69, max: 68 })), "{who}: {out:?}");
+    }
+    assert!(b.is_err(), "the large party must not learn a result: {b:?}");
+}
