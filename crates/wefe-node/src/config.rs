@@ -98,6 +98,15 @@ pub struct NodeConfig {
     /// A job still running after this many seconds is failed.
     #[serde(default = "default_job_timeout")]
     pub job_timeout_secs: u64,
+    /// A job waiting this many seconds for a peer's next message gives up
+    /// (default 600): a vanished peer does not hold a job slot until the job
+    /// timeout.
+    #[serde(default = "default_recv_timeout")]
+    pub gateway_recv_timeout_secs: u64,
+}
+
+fn default_recv_timeout() -> u64 {
+    600
 }
 
 fn default_concurrency() -> usize {
@@ -173,8 +182,11 @@ impl NodeConfig {
                 );
             }
         }
-        if config.max_concurrent_jobs == 0 || config.job_timeout_secs == 0 {
-            bail!("node config {}: max_concurrent_jobs and job_timeout_secs must be at least 1", path.display());
+        if config.max_concurrent_jobs == 0 || config.job_timeout_secs == 0 || config.gateway_recv_timeout_secs == 0 {
+            bail!(
+                "node config {}: max_concurrent_jobs, job_timeout_secs and gateway_recv_timeout_secs must be at least 1",
+                path.display()
+            );
         }
         if config.name.trim().is_empty() {
             bail!("node config {}: name is empty", path.display());
@@ -247,5 +259,39 @@ mod tests {
         )
         .unwrap();
         assert!(NodeConfig::load(&path).unwrap_err().to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn gateway_tls_needs_all_three_files_and_an_owner_only_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("party.toml");
+        let base = "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
+                    data_dir = \"d\"\nsm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\n\
+                    api_listen = \"127.0.0.1:0\"\ngateway_recv_timeout_secs = 30\n";
+        std::fs::write(&path, format!("{base}gateway_tls_cert = \"gw.pem\"\n")).unwrap();
+        let e = NodeConfig::load(&path).unwrap_err().to_string();
+        assert!(e.contains("needs all of gateway_tls_cert, gateway_tls_key and gateway_tls_ca"), "{e}");
+
+        std::fs::write(
+            &path,
+            format!("{base}gateway_tls_cert = \"gw.pem\"\ngateway_tls_key = \"gw.key\"\ngateway_tls_ca = \"ca.pem\"\n"),
+        )
+        .unwrap();
+        for f in ["gw.pem", "gw.key", "ca.pem"] {
+            std::fs::write(dir.path().join(f), "-----BEGIN X-----\n").unwrap();
+        }
+        let config = NodeConfig::load(&path).unwrap();
+        assert_eq!(config.gateway_recv_timeout_secs, 30);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let key = dir.path().join("gw.key");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(config.gateway_tls().is_err(), "a key others can read is refused");
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        assert!(config.gateway_tls().unwrap().is_some());
+        std::fs::write(dir.path().join("ca.pem"), "not pem").unwrap();
+        assert!(config.gateway_tls().unwrap_err().to_string().contains("is not PEM"));
     }
 }

@@ -100,6 +100,7 @@ async fn run(path: PathBuf) -> Result<()> {
     let mut gateway_config = GatewayConfig {
         require_peer_certificates: config.require_peer_certificates,
         tls: config.gateway_tls()?,
+        recv_timeout: Some(Duration::from_secs(config.gateway_recv_timeout_secs)),
         ..GatewayConfig::default()
     };
     if let Some(path) = &config.certificate {
