@@ -181,8 +181,10 @@ impl JobSpec {
                 )));
             }
         }
-        if common.timeout_secs == Some(0) {
-            return Err(SpecError::new(format!("{kind} params: timeout_secs must be at least 1")));
+        if common.timeout_secs.is_some_and(|t| !(1..=MAX_TIMEOUT_SECS).contains(&t)) {
+            return Err(SpecError::new(format!(
+                "{kind} params: timeout_secs must lie in 1..={MAX_TIMEOUT_SECS} (7 days)"
+            )));
         }
         Ok(spec)
     }
@@ -205,6 +207,10 @@ impl JobSpec {
         }
     }
 }
+
+/// The longest `timeout_secs` a job may set: a job cannot hold a node's job
+/// slot for longer.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
 /// Keys every kind accepts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -752,6 +758,8 @@ mod tests {
         assert!(err("vertical-lr", r#"{"label":"y","publish":["metrics.auroc"]}"#, 2).contains("metrics.auroc"));
         assert!(err("predict", r#"{"model_job":1,"publish":["epochs_run"]}"#, 2).contains("epochs_run"));
         assert!(err("psi", r#"{"timeout_secs":0}"#, 2).contains("timeout_secs"));
+        assert!(err("psi", r#"{"timeout_secs":604801}"#, 2).contains("7 days"));
+        assert!(psi(r#"{"timeout_secs":604800}"#, 2).is_ok());
     }
 
     #[test]

@@ -102,6 +102,11 @@ pub struct GatewayConfig {
     /// not a consortium gateway cannot even open a stream) and calls peers
     /// at `https://` endpoints only.
     pub tls: Option<GatewayTls>,
+    /// Connections served at once (default 1024), and from one source
+    /// address (default 64); beyond them a connection is closed unread.
+    pub max_connections: usize,
+    /// See `max_connections`.
+    pub max_connections_per_address: usize,
 }
 
 /// The TLS identity of a gateway: its certificate chain and private key, and
@@ -165,6 +170,8 @@ impl Default for GatewayConfig {
             handshake_burst: 16,
             handshake_interval: Duration::from_secs(4),
             tls: None,
+            max_connections: 1024,
+            max_connections_per_address: 64,
         }
     }
 }

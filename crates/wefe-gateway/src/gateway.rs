@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Request, Response, Status, Streaming};
 use wefe_core::PeerId;
@@ -252,10 +251,22 @@ impl Gateway {
             )?;
         }
         builder
+            // Dead or silent connections are found and closed.
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .tcp_keepalive(Some(Duration::from_secs(60)))
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_concurrent_streams(self.shared.config.max_concurrent_calls)
-            .serve_with_incoming_shutdown(self.service(), TcpIncoming::from(listener), shutdown)
+            .serve_with_incoming_shutdown(
+                self.service(),
+                crate::incoming::Incoming::new(
+                    listener,
+                    self.shared.config.max_connections,
+                    self.shared.config.max_connections_per_address,
+                ),
+                shutdown,
+            )
             .await
     }
 }
@@ -529,13 +540,15 @@ impl Shared {
         if env.total_len != partial.total as u64 || partial.buf.len() + env.payload.len() > partial.total {
             return Err(mismatch(env.total_len));
         }
-        partial.charge.grow(env.payload.len())?;
         let needed = partial.buf.len() + env.payload.len();
         if needed > partial.buf.capacity() {
             // Doubling, capped at the announced total: few reallocations (a
             // large buffer's are page remaps, not copies), and never more
-            // room than twice what arrived.
-            let room = needed.max(partial.buf.capacity().saturating_mul(2)).min(partial.total);
+            // room than twice what arrived. The room is charged as it is
+            // allocated (what the buffer really holds), never the total the
+            // message announces.
+            let room = needed.max(partial.buf.capacity().saturating_mul(2)).min(partial.total).max(needed);
+            partial.charge.grow(room - partial.buf.capacity())?;
             partial.buf.reserve_exact(room - partial.buf.len());
         }
         partial.buf.extend_from_slice(&env.payload);

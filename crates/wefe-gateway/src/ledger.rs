@@ -184,8 +184,11 @@ impl Ledger {
             .filter(|(job, seen)| seen.elapsed() >= ttl && !state.admitted.contains_key(job))
             .map(|(job, _)| *job)
             .collect();
+        // Kept (with a fresh time) until its last early charge is released:
+        // a message still being reassembled now is swept on a later round.
+        let now = Instant::now();
         for job in &expired {
-            state.early_jobs.remove(job);
+            state.early_jobs.insert(*job, now);
         }
         expired
     }
@@ -404,9 +407,15 @@ mod tests {
         let ledger = ledger(|c| c.unknown_job_ttl = Duration::ZERO);
         // A peer started first: its message came before this node admitted the job.
         let _early = ledger.begin(A, 5, 0, 0).unwrap();
-        let _never = ledger.begin(B, 6, 0, 0).unwrap();
+        let never = ledger.begin(B, 6, 0, 0).unwrap();
         ledger.admit(5, Arc::new([A, B].into()));
         ledger.lock().last_sweep = Instant::now() - SWEEP_EVERY;
         assert_eq!(ledger.expired_unknown_jobs(), vec![6], "only the job never admitted expires");
+        // Job 6 still holds a charge (a message in reassembly, say): the next
+        // sweep looks at it again.
+        ledger.lock().last_sweep = Instant::now() - SWEEP_EVERY;
+        assert_eq!(ledger.expired_unknown_jobs(), vec![6]);
+        drop(never);
+        assert!(ledger.lock().early_jobs.is_empty(), "released with its last charge");
     }
 }

@@ -54,6 +54,7 @@ mod directory;
 mod error;
 mod gateway;
 mod inbox;
+mod incoming;
 mod ledger;
 mod replay;
 pub mod session;

@@ -1,14 +1,15 @@
 //! Handshakes per member: a token bucket per (member named in the `Hello`,
-//! source address), one per source network (an IPv4 address, an IPv6 /64)
-//! and one for the whole gateway.
+//! source address) and one per source network (an IPv4 address, an IPv6 /64).
 //!
 //! It is consulted before the `Hello`'s signature is verified, so the member
 //! is only claimed; keying by source address too keeps another party that
 //! claims a member's name from using up that member's handshakes, the
-//! per-network bucket stops one source from claiming many names, and the
-//! gateway's bucket bounds the signature checks whatever the number of
-//! sources. The tables are bounded: past [`MAX_BUCKETS`] the least recently
-//! used bucket makes room.
+//! per-network bucket stops one source from claiming many names. There is no
+//! gateway-wide bucket: charged before the signature check, it would let
+//! anyone with a few addresses lock every member out (member addresses are
+//! public); signature checks are bounded per source network instead. The
+//! tables are bounded: past [`MAX_BUCKETS`] the least recently used bucket
+//! makes room.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -22,8 +23,6 @@ use wefe_core::PeerId;
 const MAX_BUCKETS: usize = 4096;
 /// A source network may claim this many members' worth of handshakes.
 const PER_NETWORK: f64 = 4.0;
-/// The gateway takes this many members' worth of handshakes at once.
-const GLOBAL: f64 = 16.0;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -51,14 +50,12 @@ impl Bucket {
 struct Tables {
     members: HashMap<(PeerId, Option<IpAddr>), Bucket>,
     networks: HashMap<Option<IpAddr>, Bucket>,
-    global: Bucket,
 }
 
 #[derive(Debug)]
 pub(crate) struct HandshakeThrottle {
     member: Rate,
     network: Rate,
-    global: Rate,
     tables: Mutex<Tables>,
 }
 
@@ -97,35 +94,26 @@ impl HandshakeThrottle {
         let interval = interval.as_secs_f64();
         let member = Rate { burst, interval };
         let network = Rate { burst: burst * PER_NETWORK, interval: interval / PER_NETWORK };
-        let global = Rate { burst: burst * GLOBAL, interval: interval / GLOBAL };
-        let tables = Tables {
-            members: HashMap::new(),
-            networks: HashMap::new(),
-            global: Bucket { tokens: global.burst, at: Instant::now() },
-        };
-        Self { member, network, global, tables: Mutex::new(tables) }
+        let tables = Tables { members: HashMap::new(), networks: HashMap::new() };
+        Self { member, network, tables: Mutex::new(tables) }
     }
 
-    /// Takes one handshake from `member`'s bucket for `addr`, from the
-    /// address's network and from the gateway's; false when any is empty
-    /// (then none is charged).
+    /// Takes one handshake from `member`'s bucket for `addr` and from the
+    /// address's network; false when either is empty (then neither is
+    /// charged).
     pub(crate) fn allow(&self, member: PeerId, addr: Option<IpAddr>) -> bool {
         let now = Instant::now();
         let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
         let net = network(addr);
         let mut by_member = bucket(&mut tables.members, (member, addr), self.member, now);
         let mut by_network = bucket(&mut tables.networks, net, self.network, now);
-        let mut global = tables.global;
-        global.refill(self.global, now);
-        let allowed = by_member.tokens >= 1.0 && by_network.tokens >= 1.0 && global.tokens >= 1.0;
+        let allowed = by_member.tokens >= 1.0 && by_network.tokens >= 1.0;
         if allowed {
             by_member.tokens -= 1.0;
             by_network.tokens -= 1.0;
-            global.tokens -= 1.0;
         }
         tables.members.insert((member, addr), by_member);
         tables.networks.insert(net, by_network);
-        tables.global = global;
         allowed
     }
 }
@@ -150,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn one_network_cannot_claim_many_members_and_the_gateway_has_a_ceiling() {
+    fn one_network_cannot_claim_many_members_nor_lock_others_out() {
         let throttle = HandshakeThrottle::new(2, Duration::from_secs(3600));
         let here = Some(IpAddr::from([10, 0, 0, 1]));
         let member = |i: u8| PeerId::from_bytes([i; 20]);
@@ -161,9 +149,9 @@ mod tests {
         let v6 = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 0, 1, 0, 0, 0, last]));
         let granted = (0..20u16).filter(|&i| throttle.allow(member(1), v6(i))).count();
         assert_eq!(granted, 8);
-        // The gateway's ceiling: 32 (16 members' worth), whatever the sources.
-        let spread = (0..200u8).filter(|&i| throttle.allow(member(i), Some(IpAddr::from([10, 1, i, 1])))).count();
-        assert_eq!(spread, 32 - 16);
+        // Those floods leave a member on its own network its handshakes.
+        let elsewhere = Some(IpAddr::from([192, 0, 2, 7]));
+        assert!((0..2).all(|_| throttle.allow(member(1), elsewhere)));
     }
 
     #[test]

@@ -35,11 +35,21 @@ pub struct GatewayTransport {
     shared: Arc<Shared>,
     job_id: u64,
     parties: Option<Arc<HashSet<PeerId>>>,
+    /// The gateway's `recv_timeout` unless [`without_recv_timeout`](Self::without_recv_timeout).
+    recv_timeout: Option<Duration>,
 }
 
 impl GatewayTransport {
     pub(crate) fn new(shared: Arc<Shared>, job_id: u64, parties: Option<HashSet<PeerId>>) -> Self {
-        Self { shared, job_id, parties: parties.map(Arc::new) }
+        let recv_timeout = shared.config.recv_timeout;
+        Self { shared, job_id, parties: parties.map(Arc::new), recv_timeout }
+    }
+
+    /// This transport's `recv` waits as long as it takes: for a channel that
+    /// is idle by nature (online serving waits for the next request).
+    pub fn without_recv_timeout(mut self) -> Self {
+        self.recv_timeout = None;
+        self
     }
 
     /// The chain job this transport carries.
@@ -83,7 +93,10 @@ impl GatewayTransport {
         .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
         .map_err(Status::from)?;
         let mut client = GatewayClient::new(self.shared.channel(endpoint)?);
-        let reply = client.handshake(hello.clone()).await?.into_inner();
+        let reply = tokio::time::timeout(self.shared.config.connect_timeout * 4, client.handshake(hello.clone()))
+            .await
+            .map_err(|_| Status::deadline_exceeded(format!("{to}'s gateway did not answer the handshake in time")))??
+            .into_inner();
         let shared = Arc::clone(&self.shared);
         let session = tokio::task::spawn_blocking(move || -> crate::Result<Session> {
             let digest = session::hello_digest(&hello, Role::Caller, None);
@@ -119,6 +132,7 @@ impl GatewayTransport {
 
     /// One `Exchange` call carrying the whole message.
     async fn send_once(&self, endpoint: &str, to: PeerId, tag: &str, seq: u64, payload: Bytes) -> Result<Ack, Status> {
+        let payload_len = payload.len();
         let mut session = self.session(endpoint, to).await?;
         // The peer's certificate is re-checked before every message too. When
         // it no longer passes, the peer may hold a renewed one: a fresh
@@ -146,7 +160,16 @@ impl GatewayTransport {
         };
         // Signing hashes every byte: run it on the blocking pool, feeding the call.
         let producer = tokio::task::spawn_blocking(move || chunks.run(&tx));
-        let ack = match client.exchange(ReceiverStream::new(rx)).await {
+        // A peer that accepts the stream and never reads it (or never
+        // acknowledges) must not hold this job, or every job with that peer,
+        // until the job's time limit.
+        let deadline = self.shared.config.recv_timeout.unwrap_or(Duration::from_secs(600))
+            + Duration::from_secs((payload_len / crate::MIB) as u64);
+        let exchanged =
+            tokio::time::timeout(deadline, client.exchange(ReceiverStream::new(rx))).await.unwrap_or_else(|_| {
+                Err(Status::deadline_exceeded(format!("{to} did not take the message in {deadline:?}")))
+            });
+        let ack = match exchanged {
             Ok(ack) => ack.into_inner(),
             Err(status) => {
                 if status.code() == Code::FailedPrecondition {
@@ -278,7 +301,7 @@ impl Transport for GatewayTransport {
         let ledger = &self.shared.ledger;
         let job = self.job_id;
         let next = self.shared.inbox.recv(job, *from, tag, || ledger.is_ended(job));
-        let next = match self.shared.config.recv_timeout {
+        let next = match self.recv_timeout {
             Some(limit) => tokio::time::timeout(limit, next)
                 .await
                 .map_err(|_| TransportError::Link(format!("no message '{tag}' from {from} within {}", secs(limit))))?,

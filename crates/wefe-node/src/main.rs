@@ -191,7 +191,10 @@ async fn run(path: PathBuf) -> Result<()> {
     // Host shares of models approved for online serving answer their guest.
     let serving_task = tokio::spawn(wefe_node::serving::serve_models(store.clone(), config.member, {
         let gateway = gateway.clone();
-        move |channel, parties: &[PeerId]| gateway.job_transport(channel, parties.iter().copied())
+        // A host waits for its guest's next request as long as it takes.
+        move |channel, parties: &[PeerId]| {
+            gateway.job_transport(channel, parties.iter().copied()).without_recv_timeout()
+        }
     }));
     let api_task = tokio::spawn({
         let stop = stopped(stop_rx.clone());

@@ -111,7 +111,13 @@ async fn a_slow_huge_announcement_holds_only_what_arrived() {
         trickles.push((tx, call));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let held = bob.gateway.queue_stats().bytes;
+    // The four calls are in progress (not refused): each is charged one
+    // message and the 1 KiB that arrived, not the 1 GiB it announced.
+    assert!(trickles.iter().all(|(_, call)| !call.is_finished()), "a trickling call ended");
+    let stats = bob.gateway.queue_stats();
+    assert_eq!(stats.messages, 4, "{stats:?}");
+    assert!(stats.bytes >= 4 * 1024, "{stats:?}");
+    let held = stats.bytes;
     assert!(held < 64 * 1024, "slow announcements hold {held} bytes");
 
     // An honest large message still fits.
@@ -227,4 +233,44 @@ async fn a_job_started_late_receives_what_its_peer_sent_first() {
 #[test]
 fn receive_timeouts_are_on_by_default() {
     assert_eq!(GatewayConfig::default().recv_timeout, Some(Duration::from_secs(600)));
+}
+
+/// A job's `recv` gives up after the gateway's receive timeout; a serving
+/// channel (idle by nature) can wait as long as it takes.
+#[tokio::test]
+async fn receives_time_out_unless_the_channel_waits_by_nature() {
+    let directory = Arc::new(StaticPeerDirectory::new());
+    let config = GatewayConfig { recv_timeout: Some(Duration::from_millis(100)), ..GatewayConfig::default() };
+    let alice = crate::start(&directory, ALICE, config).await;
+    let job = alice.gateway.job_transport(JOB, [ALICE, BOB]);
+    let started = std::time::Instant::now();
+    assert!(matches!(job.recv(&BOB, "x").await, Err(TransportError::Link(_))));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let serving = alice.gateway.job_transport(JOB + 1, [ALICE, BOB]).without_recv_timeout();
+    let waited = tokio::time::timeout(Duration::from_millis(500), serving.recv(&BOB, "x")).await;
+    assert!(waited.is_err(), "the serving channel gave up: {waited:?}");
+}
+
+/// Connections beyond the per-address limit are closed unread; the ones
+/// admitted stay open, and a closed one frees its place.
+#[tokio::test]
+async fn connections_are_bounded_per_address() {
+    use tokio::io::AsyncReadExt;
+    let directory = Arc::new(StaticPeerDirectory::new());
+    let config = GatewayConfig { max_connections_per_address: 2, ..GatewayConfig::default() };
+    let bob = crate::start(&directory, BOB, config).await;
+    let closed_soon = |mut s: tokio::net::TcpStream| async move {
+        let mut byte = [0u8; 1];
+        matches!(tokio::time::timeout(Duration::from_millis(300), s.read(&mut byte)).await, Ok(Ok(0) | Err(_)))
+    };
+    let first = tokio::net::TcpStream::connect(bob.addr).await.unwrap();
+    let second = tokio::net::TcpStream::connect(bob.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let third = tokio::net::TcpStream::connect(bob.addr).await.unwrap();
+    assert!(closed_soon(third).await, "a third connection from one address was served");
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = tokio::net::TcpStream::connect(bob.addr).await.unwrap();
+    assert!(!closed_soon(again).await, "a freed place was not given again");
+    drop(second);
 }
