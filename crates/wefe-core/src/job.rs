@@ -87,8 +87,8 @@ impl JobKind {
         })
     }
 
-    /// The summary fields a job of this kind may publish on chain (`metrics.auc`
-    /// names one field of `metrics`).
+    /// The summary fields a job of this kind may publish on chain besides
+    /// [`metrics`](Self::has_metrics) (`rows.train` names one field of `rows`).
     pub const fn publishable(self) -> &'static [&'static str] {
         match self {
             Self::Psi => &["protocol", "intersection_size", "learned"],
@@ -102,39 +102,41 @@ impl JobKind {
                 "epochs_run",
                 "best_epoch",
                 "evaluated_on",
-                "metrics",
-                "metrics.rows",
-                "metrics.positives",
-                "metrics.auc",
-                "metrics.ks",
-                "metrics.accuracy",
-                "metrics.precision",
-                "metrics.recall",
-                "metrics.f1",
-                "metrics.log_loss",
-                "metrics.threshold",
             ],
-            Self::Predict => &[
-                "role",
-                "model_job",
-                "rows",
-                "predicted_positive",
-                "threshold",
-                "metrics",
-                "metrics.rows",
-                "metrics.positives",
-                "metrics.auc",
-                "metrics.ks",
-                "metrics.accuracy",
-                "metrics.precision",
-                "metrics.recall",
-                "metrics.f1",
-                "metrics.log_loss",
-                "metrics.threshold",
-            ],
+            Self::Predict => &["role", "model_job", "rows", "predicted_positive", "threshold"],
         }
     }
+
+    /// Whether the kind's summary carries the evaluation `metrics` (then
+    /// `metrics` and each of [`METRIC_FIELDS`] may be published too).
+    pub const fn has_metrics(self) -> bool {
+        match self {
+            Self::Psi => false,
+            Self::VerticalLr | Self::Predict => true,
+        }
+    }
+
+    /// Whether `field` may be published by a job of this kind.
+    pub fn may_publish(self, field: &str) -> bool {
+        self.publishable().contains(&field)
+            || (self.has_metrics()
+                && (field == "metrics" || field.strip_prefix("metrics.").is_some_and(|m| METRIC_FIELDS.contains(&m))))
+    }
+
+    /// Every field a job of this kind may publish, for messages.
+    fn publishable_list(self) -> String {
+        let mut fields: Vec<String> = self.publishable().iter().map(|f| (*f).to_owned()).collect();
+        if self.has_metrics() {
+            fields.push("metrics".to_owned());
+            fields.extend(METRIC_FIELDS.iter().map(|m| format!("metrics.{m}")));
+        }
+        fields.join(", ")
+    }
 }
+
+/// The fields of a learning job's evaluation `metrics`.
+pub const METRIC_FIELDS: [&str; 10] =
+    ["rows", "positives", "auc", "ks", "accuracy", "precision", "recall", "f1", "log_loss", "threshold"];
 
 impl fmt::Display for JobKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -173,11 +175,11 @@ impl JobSpec {
         };
         let common = spec.common();
         for key in &common.publish {
-            if !kind.publishable().contains(&key.as_str()) {
+            if !kind.may_publish(key) {
                 return Err(SpecError::new(format!(
                     "{kind} params: publish names '{}', which a {kind} summary does not have (it has: {})",
                     shown(key, 64),
-                    kind.publishable().join(", ")
+                    kind.publishable_list()
                 )));
             }
         }

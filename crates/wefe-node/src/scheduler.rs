@@ -454,10 +454,10 @@ where
             .with_context(|| format!("stored participants of job {id} are not a JSON list of addresses"))?;
         // The same checks as `wefe job propose`: a kind, params or `publish`
         // list this node cannot honour fail the job before any work.
-        let spec = JobSpec::parse(&job.job.kind, &job.job.params, &peer_ids(&participants))
-            .map_err(|e| invalid(e.to_string()))?;
+        let peers = peer_ids(&participants);
+        let spec = JobSpec::parse(&job.job.kind, &job.job.params, &peers).map_err(|e| invalid(e.to_string()))?;
         let me = self.config.member;
-        let transport = Cancellable::new(self.network.transport(id, &peer_ids(&participants))?, cancel.clone());
+        let transport = Cancellable::new(self.network.transport(id, &peers)?, cancel.clone());
         self.progress(id, 0.1).await;
         let artifact = compute::run(cancel, {
             let inner = Arc::clone(self);

@@ -47,6 +47,17 @@ pub struct Artifact {
     pub commitment_key: Option<wefe_crypto::commitment::CommitmentKey>,
 }
 
+/// A result that is its own summary, as a JSON file.
+pub(crate) fn json_artifact(summary: serde_json::Value) -> Artifact {
+    Artifact {
+        bytes: format!("{summary}\n").into_bytes(),
+        extension: "json",
+        summary,
+        extra: Vec::new(),
+        commitment_key: None,
+    }
+}
+
 /// Everything a runner may use.
 pub struct JobContext<'a, I, T> {
     /// The job as recorded from the chain.

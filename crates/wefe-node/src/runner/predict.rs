@@ -48,14 +48,9 @@ pub(super) async fn run<I: JobInputs, T: Transport>(
     let threshold = params.threshold.unwrap_or(model.threshold);
     if !guest {
         (run_predict_host(transport, &parties.guest, &model, &x)).await.context("federated prediction")?;
-        let summary = serde_json::json!({ "role": "host", "model_job": params.model_job, "rows": rows.len() });
-        return Ok(Artifact {
-            bytes: format!("{summary}\n").into_bytes(),
-            extension: "json",
-            summary,
-            extra: Vec::new(),
-            commitment_key: None,
-        });
+        return Ok(super::json_artifact(
+            serde_json::json!({ "role": "host", "model_job": params.model_job, "rows": rows.len() }),
+        ));
     }
     let u = (run_predict_guest(transport, &parties.hosts, &model, &x)).await.context("federated prediction")?;
     let mut bytes = b"id,score,probability,prediction\n".to_vec();

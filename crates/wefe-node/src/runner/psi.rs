@@ -155,25 +155,9 @@ fn artifact(params: &PsiParams, output: PsiOutput) -> Artifact {
             }
         }
         PsiOutput::Cardinality(n) => {
-            let summary = serde_json::json!({ "protocol": protocol, "intersection_size": n });
-            Artifact {
-                bytes: format!("{summary}\n").into_bytes(),
-                extension: "json",
-                summary,
-                extra: Vec::new(),
-                commitment_key: None,
-            }
+            super::json_artifact(serde_json::json!({ "protocol": protocol, "intersection_size": n }))
         }
-        PsiOutput::Nothing => {
-            let summary = serde_json::json!({ "protocol": protocol, "learned": false });
-            Artifact {
-                bytes: format!("{summary}\n").into_bytes(),
-                extension: "json",
-                summary,
-                extra: Vec::new(),
-                commitment_key: None,
-            }
-        }
+        PsiOutput::Nothing => super::json_artifact(serde_json::json!({ "protocol": protocol, "learned": false })),
     }
 }
 
