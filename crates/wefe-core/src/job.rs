@@ -59,13 +59,17 @@ pub enum JobKind {
     Psi,
     /// Vertical logistic regression: the first participant holds the labels.
     VerticalLr,
-    /// Scores rows with a `vertical-lr` model.
+    /// Scores rows with a `vertical-lr` or `secureboost` model.
     Predict,
+    /// Federated binning with WOE/IV: the first participant holds the labels.
+    Binning,
+    /// Vertical SecureBoost (boosted trees): the first participant holds the labels.
+    SecureBoost,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 3] = [Self::Psi, Self::VerticalLr, Self::Predict];
+    pub const ALL: [JobKind; 5] = [Self::Psi, Self::VerticalLr, Self::Predict, Self::Binning, Self::SecureBoost];
 
     /// The kind's name on chain.
     pub const fn name(self) -> &'static str {
@@ -73,6 +77,8 @@ impl JobKind {
             Self::Psi => "psi",
             Self::VerticalLr => "vertical-lr",
             Self::Predict => "predict",
+            Self::Binning => "binning",
+            Self::SecureBoost => "secureboost",
         }
     }
 
@@ -104,6 +110,10 @@ impl JobKind {
                 "evaluated_on",
             ],
             Self::Predict => &["role", "model_job", "rows", "predicted_positive", "threshold"],
+            Self::Binning => &["role", "rows", "features", "method", "max_bins"],
+            Self::SecureBoost => {
+                &["role", "model_hash", "rows", "rows.train", "rows.validation", "features", "trees", "evaluated_on"]
+            }
         }
     }
 
@@ -111,8 +121,8 @@ impl JobKind {
     /// `metrics` and each of [`METRIC_FIELDS`] may be published too).
     pub const fn has_metrics(self) -> bool {
         match self {
-            Self::Psi => false,
-            Self::VerticalLr | Self::Predict => true,
+            Self::Psi | Self::Binning => false,
+            Self::VerticalLr | Self::Predict | Self::SecureBoost => true,
         }
     }
 
@@ -153,6 +163,10 @@ pub enum JobSpec {
     VerticalLr(VerticalLrParams),
     /// `predict`.
     Predict(PredictParams),
+    /// `binning`.
+    Binning(BinningParams),
+    /// `secureboost`.
+    SecureBoost(SecureBoostParams),
 }
 
 impl JobSpec {
@@ -172,6 +186,8 @@ impl JobSpec {
             JobKind::Psi => Self::Psi(PsiParams::parse(params, participants.len()).map_err(prefix)?),
             JobKind::VerticalLr => Self::VerticalLr(VerticalLrParams::parse(params, participants).map_err(prefix)?),
             JobKind::Predict => Self::Predict(PredictParams::parse(params).map_err(prefix)?),
+            JobKind::Binning => Self::Binning(BinningParams::parse(params, participants).map_err(prefix)?),
+            JobKind::SecureBoost => Self::SecureBoost(SecureBoostParams::parse(params, participants).map_err(prefix)?),
         };
         let common = spec.common();
         for key in &common.publish {
@@ -197,6 +213,8 @@ impl JobSpec {
             Self::Psi(_) => JobKind::Psi,
             Self::VerticalLr(_) => JobKind::VerticalLr,
             Self::Predict(_) => JobKind::Predict,
+            Self::Binning(_) => JobKind::Binning,
+            Self::SecureBoost(_) => JobKind::SecureBoost,
         }
     }
 
@@ -206,6 +224,8 @@ impl JobSpec {
             Self::Psi(p) => &p.common,
             Self::VerticalLr(p) => &p.common,
             Self::Predict(p) => &p.common,
+            Self::Binning(p) => &p.common,
+            Self::SecureBoost(p) => &p.common,
         }
     }
 }
@@ -538,16 +558,7 @@ impl VerticalLrParams {
         if !(0.0..=1.0).contains(&p.threshold) {
             return Err(format!("threshold {} is not in [0, 1]", p.threshold));
         }
-        for (party, columns) in &p.features {
-            let peer =
-                PeerId::parse(party).map_err(|_| format!("features key '{}' is not an address", shown(party, 64)))?;
-            if !participants.contains(&peer) {
-                return Err(format!("features names {party}, which is not a participant of this job"));
-            }
-            if columns.is_empty() {
-                return Err(format!("features of {party} lists no column"));
-            }
-        }
+        check_features(&p.features, participants)?;
         p.common = Common {
             timeout_secs: p.timeout_secs,
             publish: std::mem::take(&mut p.publish),
@@ -559,7 +570,7 @@ impl VerticalLrParams {
 
     /// The columns `me` brings (`None`: all but the id and the label).
     pub fn columns_of(&self, me: PeerId) -> Option<&[String]> {
-        self.features.iter().find(|(k, _)| PeerId::parse(k).ok() == Some(me)).map(|(_, v)| v.as_slice())
+        columns_of(&self.features, me)
     }
 }
 
@@ -571,7 +582,7 @@ impl VerticalLrParams {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PredictParams {
-    /// The `vertical-lr` job whose model scores the rows.
+    /// The `vertical-lr` or `secureboost` job whose model scores the rows.
     pub model_job: u64,
     /// Align rows by this PSI job's intersection (absent: by the datasets' ids).
     #[serde(default)]
@@ -607,6 +618,316 @@ impl PredictParams {
             description: p.description.take(),
         };
         Ok(p)
+    }
+}
+
+/// How a binning job cuts numeric columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinMethod {
+    /// Equal-frequency (exact quantiles).
+    Quantile,
+    /// Equal-width intervals.
+    EqualWidth,
+}
+
+/// What the label holder learns of the hosts' WOE/IV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WoeReveal {
+    /// Nothing.
+    None,
+    /// Each host column's IV, by column index (never its name or bins).
+    Iv,
+}
+
+/// The checks of the `features` map shared by learning kinds.
+fn check_features(features: &BTreeMap<String, Vec<String>>, participants: &[PeerId]) -> Result<(), String> {
+    for (party, columns) in features {
+        let peer =
+            PeerId::parse(party).map_err(|_| format!("features key '{}' is not an address", shown(party, 64)))?;
+        if !participants.contains(&peer) {
+            return Err(format!("features names {party}, which is not a participant of this job"));
+        }
+        if columns.is_empty() {
+            return Err(format!("features of {party} lists no column"));
+        }
+    }
+    Ok(())
+}
+
+fn columns_of<'a>(features: &'a BTreeMap<String, Vec<String>>, me: PeerId) -> Option<&'a [String]> {
+    features.iter().find(|(k, _)| PeerId::parse(k).ok() == Some(me)).map(|(_, v)| v.as_slice())
+}
+
+/// `params` of a `binning` job.
+///
+/// ```json
+/// {"label": "is_fraud", "psi_job": 1, "method": "quantile", "bins": 10, "reveal": "iv"}
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinningParams {
+    /// The label column of the guest's dataset (values 0 or 1).
+    pub label: String,
+    /// Columns per party (address → columns); a party not listed bins every
+    /// column except its id column and the label.
+    #[serde(default)]
+    pub features: BTreeMap<String, Vec<String>>,
+    /// Align rows by this PSI job's intersection (absent: by the datasets' ids).
+    #[serde(default)]
+    pub psi_job: Option<u64>,
+    /// `quantile` (default) or `equal_width`.
+    #[serde(default = "default_bin_method")]
+    pub method: BinMethod,
+    /// Value bins per column, 2..=255 (default 10); missing values get one more.
+    #[serde(default = "default_bins")]
+    pub bins: u16,
+    /// What the guest learns of the hosts' results: `none` (default) or `iv`.
+    #[serde(default = "default_reveal")]
+    pub reveal: WoeReveal,
+    /// Bins with fewer rows are not decrypted (no WOE), default 20.
+    #[serde(default = "default_min_bin_rows")]
+    pub min_bin_rows: u64,
+    /// Paillier modulus size: 2048 (default) or 3072.
+    #[serde(default = "default_key_bits")]
+    pub key_bits: u32,
+    #[serde(default)]
+    timeout_secs: Option<u64>,
+    #[serde(default)]
+    publish: Vec<String>,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    /// Keys every kind has.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+fn default_bin_method() -> BinMethod {
+    BinMethod::Quantile
+}
+fn default_bins() -> u16 {
+    10
+}
+fn default_reveal() -> WoeReveal {
+    WoeReveal::None
+}
+fn default_min_bin_rows() -> u64 {
+    20
+}
+
+impl BinningParams {
+    fn parse(json: &str, participants: &[PeerId]) -> Result<Self, String> {
+        let mut p: Self = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        if p.label.trim().is_empty() {
+            return Err("label names no column".into());
+        }
+        if !(2..=255).contains(&p.bins) {
+            return Err(format!("bins {} must lie in 2..=255", p.bins));
+        }
+        if p.min_bin_rows == 0 {
+            return Err("min_bin_rows must be at least 1".into());
+        }
+        if !matches!(p.key_bits, 2048 | 3072) {
+            return Err(format!("key_bits {} must be 2048 or 3072", p.key_bits));
+        }
+        check_features(&p.features, participants)?;
+        p.common = Common {
+            timeout_secs: p.timeout_secs,
+            publish: std::mem::take(&mut p.publish),
+            purpose: p.purpose.take(),
+            description: p.description.take(),
+        };
+        Ok(p)
+    }
+
+    /// The columns `me` brings (`None`: all but the id and the label).
+    pub fn columns_of(&self, me: PeerId) -> Option<&[String]> {
+        columns_of(&self.features, me)
+    }
+}
+
+/// `params` of a `secureboost` job.
+///
+/// ```json
+/// {"label": "is_fraud", "psi_job": 1, "trees": 30, "max_depth": 3, "learning_rate": 0.3,
+///  "bins": 32, "validation_fraction": 0.3, "early_stopping_patience": 5, "seed": 7}
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecureBoostParams {
+    /// The label column of the guest's dataset (values 0 or 1).
+    pub label: String,
+    /// Feature columns per party (address → columns); a party not listed
+    /// uses every column except its id column and the label.
+    #[serde(default)]
+    pub features: BTreeMap<String, Vec<String>>,
+    /// Align rows by this PSI job's intersection (absent: by the datasets' ids).
+    #[serde(default)]
+    pub psi_job: Option<u64>,
+    /// Reuse every party's bin edges from this `binning` job (absent: bin here).
+    #[serde(default)]
+    pub binning_job: Option<u64>,
+    /// `quantile` (default) or `equal_width`, when binning here.
+    #[serde(default = "default_bin_method")]
+    pub bin_method: BinMethod,
+    /// Value bins per column when binning here, 2..=255 (default 32).
+    #[serde(default = "default_tree_bins")]
+    pub bins: u16,
+    /// Boosting rounds (default 20, at most 10 000).
+    #[serde(default = "default_trees")]
+    pub trees: u32,
+    /// Levels of splits per tree, 1..=16 (default 3).
+    #[serde(default = "default_depth")]
+    pub max_depth: u32,
+    /// Shrinkage of every leaf, in (0, 1] (default 0.3).
+    #[serde(default = "default_tree_lr")]
+    pub learning_rate: f64,
+    /// L2 penalty on leaf weights (default 1).
+    #[serde(default = "default_one")]
+    pub l2: f64,
+    /// Smallest hessian sum of a child (default 1).
+    #[serde(default = "default_one")]
+    pub min_child_weight: f64,
+    /// Smallest row count of a child, at least 2 (default 20): the guest
+    /// never sees a split statistic over fewer rows.
+    #[serde(default = "default_min_child_rows")]
+    pub min_child_rows: u32,
+    /// Smallest gain of a split (default 0).
+    #[serde(default)]
+    pub min_split_gain: f64,
+    /// Fraction of rows per tree, in (0, 1] (default 1).
+    #[serde(default = "default_one")]
+    pub row_sample: f64,
+    /// Fraction of each party's features per tree, in (0, 1] (default 1).
+    #[serde(default = "default_one")]
+    pub feature_sample: f64,
+    /// Stop after this many trees without a better validation loss.
+    #[serde(default)]
+    pub early_stopping_patience: Option<u32>,
+    /// Smallest validation-loss decrease that counts (default 1e-4).
+    #[serde(default = "default_min_delta")]
+    pub min_delta: f64,
+    /// Share of the aligned rows held out for validation and evaluation, in
+    /// `[0, 0.9]` (default 0: evaluated on the training rows).
+    #[serde(default)]
+    pub validation_fraction: f64,
+    /// Seed of the hold-out split and the row and feature samples.
+    #[serde(default)]
+    pub seed: u64,
+    /// Paillier modulus size: 2048 (default) or 3072.
+    #[serde(default = "default_key_bits")]
+    pub key_bits: u32,
+    /// Probability threshold of the accuracy/precision/recall metrics (0.5).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Hosts answer the guest's online predictions with this model.
+    #[serde(default)]
+    pub online_serving: bool,
+    #[serde(default)]
+    timeout_secs: Option<u64>,
+    #[serde(default)]
+    publish: Vec<String>,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    /// Keys every kind has.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+fn default_tree_bins() -> u16 {
+    32
+}
+fn default_trees() -> u32 {
+    20
+}
+fn default_depth() -> u32 {
+    3
+}
+fn default_tree_lr() -> f64 {
+    0.3
+}
+fn default_one() -> f64 {
+    1.0
+}
+fn default_min_child_rows() -> u32 {
+    20
+}
+
+impl SecureBoostParams {
+    fn parse(json: &str, participants: &[PeerId]) -> Result<Self, String> {
+        let mut p: Self = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let finite_non_neg = |x: f64| x.is_finite() && x >= 0.0;
+        let unit = |x: f64| x.is_finite() && x > 0.0 && x <= 1.0;
+        if p.label.trim().is_empty() {
+            return Err("label names no column".into());
+        }
+        if !(2..=255).contains(&p.bins) {
+            return Err(format!("bins {} must lie in 2..=255", p.bins));
+        }
+        if !(1..=10_000).contains(&p.trees) {
+            return Err(format!("trees {} must lie in 1..=10000", p.trees));
+        }
+        if !(1..=16).contains(&p.max_depth) {
+            return Err(format!("max_depth {} must lie in 1..=16", p.max_depth));
+        }
+        if !unit(p.learning_rate) {
+            return Err(format!("learning_rate {} must lie in (0, 1]", p.learning_rate));
+        }
+        for (name, v) in [
+            ("l2", p.l2),
+            ("min_child_weight", p.min_child_weight),
+            ("min_split_gain", p.min_split_gain),
+            ("min_delta", p.min_delta),
+        ] {
+            if !finite_non_neg(v) {
+                return Err(format!("{name} {v} must be ≥ 0"));
+            }
+        }
+        if p.min_child_rows < 2 {
+            return Err(format!(
+                "min_child_rows {} must be at least 2: a split over one row would show that row's gradient",
+                p.min_child_rows
+            ));
+        }
+        if !unit(p.row_sample) || !unit(p.feature_sample) {
+            return Err(format!(
+                "row_sample {} and feature_sample {} must lie in (0, 1]",
+                p.row_sample, p.feature_sample
+            ));
+        }
+        if p.early_stopping_patience == Some(0) {
+            return Err("early_stopping_patience must be at least 1".into());
+        }
+        if !(0.0..=0.9).contains(&p.validation_fraction) {
+            return Err(format!("validation_fraction {} must lie in [0, 0.9]", p.validation_fraction));
+        }
+        if p.early_stopping_patience.is_some() && p.validation_fraction <= 0.0 {
+            return Err("early stopping needs validation_fraction > 0".into());
+        }
+        if !matches!(p.key_bits, 2048 | 3072) {
+            return Err(format!("key_bits {} must be 2048 or 3072", p.key_bits));
+        }
+        if !(0.0..=1.0).contains(&p.threshold) {
+            return Err(format!("threshold {} is not in [0, 1]", p.threshold));
+        }
+        check_features(&p.features, participants)?;
+        p.common = Common {
+            timeout_secs: p.timeout_secs,
+            publish: std::mem::take(&mut p.publish),
+            purpose: p.purpose.take(),
+            description: p.description.take(),
+        };
+        Ok(p)
+    }
+
+    /// The columns `me` brings (`None`: all but the id and the label).
+    pub fn columns_of(&self, me: PeerId) -> Option<&[String]> {
+        columns_of(&self.features, me)
     }
 }
 

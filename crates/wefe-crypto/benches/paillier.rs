@@ -1,15 +1,20 @@
 //! Paillier-2048 micro-benchmarks (criterion): `encrypt-2048`, `decrypt-2048`,
 //! `add-2048`, `mul-2048` (ciphertext × random 64-bit scalar) and
 //! `inner-product-2048` (1024 terms with 64-bit scalars, one
-//! multi-exponentiation). Rayon is limited to one thread, so the figures are
+//! multi-exponentiation), and the SecureBoost kernels: `hist-add` (4096 rows
+//! × 4 features × 32 bins, throughput in additions), `gh-pack` (count, h and
+//! g + 1 packed into one plaintext and encrypted with precomputed noise, per
+//! row) and `split-pack-decrypt` (12 bin sums of 160-bit slots packed,
+//! decrypted and unpacked, per split candidate). Rayon is limited to one thread, so the figures are
 //! per core. `cargo bench -p wefe-crypto`; `scripts/bench.sh
 //! paillier` prints the same operations as JSON lines.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rug::Integer;
+use wefe_crypto::paillier::{MontCiphertext, unpack_slots};
 use wefe_crypto::{Ciphertext, KeySize, Keypair};
 
 /// Terms of the `inner-product-2048` case (one batch of vertical LR).
@@ -61,6 +66,42 @@ fn paillier(c: &mut Criterion) {
     c.bench_function("inner-product-2048", |b| {
         b.iter(|| pk.inner_product(black_box(&cts), black_box(&ks)).expect("inner product"))
     });
+
+    let (rows_n, features, bins) = (4096usize, 4usize, 32usize);
+    let mcts: Vec<MontCiphertext> = (0..rows_n).map(|r| pk.to_montgomery(&cts[r % TERMS])).collect();
+    let binned: Vec<Vec<u8>> =
+        (0..features).map(|f| (0..rows_n).map(|r| ((r * 31 + f * 7) % bins) as u8).collect()).collect();
+    let refs: Vec<&[u8]> = binned.iter().map(Vec::as_slice).collect();
+    let rows: Vec<u32> = (0..rows_n as u32).collect();
+    let mut group = c.benchmark_group("secureboost-2048");
+    group.throughput(Throughput::Elements((rows_n * features) as u64));
+    group.bench_function("hist-add", |b| {
+        b.iter(|| pk.encrypted_histograms(black_box(&mcts), &rows, &refs, bins).expect("histograms"))
+    });
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("gh-pack", |b| {
+        b.iter_batched(
+            || pk.noise().expect("noise"),
+            |noise| {
+                let (g, h) = (black_box(-0.25f64), black_box(0.1875f64));
+                let mut m = Integer::from(((g + 1.0) * (1u64 << 40) as f64) as u64) << 96u32;
+                m += Integer::from((h * (1u64 << 40) as f64) as u64) << 32u32;
+                m += 1u32;
+                pk.encrypt_with_noise(&m, noise).expect("encrypt")
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let hist = pk.encrypted_histograms(&mcts, &rows, &refs, bins).expect("histograms");
+    let bins12: Vec<MontCiphertext> = hist[0][..12].to_vec();
+    group.throughput(Throughput::Elements(12));
+    group.bench_function("split-pack-decrypt", |b| {
+        b.iter(|| {
+            let packed = pk.pack_shifted(black_box(&bins12), 160).expect("pack");
+            unpack_slots(&sk.decrypt(&packed).expect("decrypt"), 160, 12)
+        })
+    });
+    group.finish();
 }
 
 criterion_group! {

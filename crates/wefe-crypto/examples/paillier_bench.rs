@@ -1,5 +1,8 @@
 //! Paillier-2048 throughput, one JSON line per case (see CONVENTIONS.md,
-//! Benchmarks). Everything runs in a one-thread rayon pool so `per_s` is per
+//! Benchmarks). SecureBoost kernels: `hist-add-2048` (`n` = additions),
+//! `gh-pack-2048` (`n` = rows packed and encrypted with precomputed noise),
+//! `split-pack-decrypt-2048` (`n` = split candidates, 12 per decryption);
+//! `openssl-two-half-exps-2048` is the reference for `decrypt-2048`. Everything runs in a one-thread rayon pool so `per_s` is per
 //! core. `--quick` shrinks the iteration counts.
 //!
 //! ```text
@@ -8,8 +11,10 @@
 
 use std::time::Instant;
 
+use openssl::bn::{BigNum, BigNumContext};
 use rug::Integer;
-use wefe_crypto::paillier::{Ciphertext, KeySize, Keypair};
+use rug::integer::Order;
+use wefe_crypto::paillier::{Ciphertext, KeySize, Keypair, MontCiphertext, unpack_slots};
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -109,6 +114,76 @@ fn main() -> wefe_crypto::Result<()> {
 
         let (rr, s) = time(|| cts.iter().map(|c| pk.rerandomize(c)).collect::<wefe_crypto::Result<Vec<_>>>());
         report("rerandomize-2048", rr?.len(), s);
+
+        // Histogram kernel: rows × features additions in Montgomery form.
+        let (rows_n, features, bins) = (if quick { 1024 } else { 4096 }, 4usize, 32usize);
+        let mcts: Vec<MontCiphertext> = (0..rows_n).map(|i| pk.to_montgomery(&cts[i % cts.len()])).collect();
+        let binned: Vec<Vec<u8>> =
+            (0..features).map(|f| (0..rows_n).map(|r| ((r * 31 + f * 7) % bins) as u8).collect()).collect();
+        let refs: Vec<&[u8]> = binned.iter().map(Vec::as_slice).collect();
+        let rows: Vec<u32> = (0..rows_n as u32).collect();
+        let (hist, s) = time(|| pk.encrypted_histograms(&mcts, &rows, &refs, bins));
+        let hist = hist?;
+        report("hist-add-2048", rows_n * features, s);
+
+        // Gradient/hessian packing: count 1 in [0,32), h·2^40 in [32,96),
+        // (g+1)·2^40 in [96,160), encrypted with precomputed noise.
+        let gh_rows = 200 * k;
+        let noises = pk.noise_batch(gh_rows)?;
+        let (packed, s) = time(|| {
+            noises
+                .into_iter()
+                .enumerate()
+                .map(|(i, noise)| {
+                    let (g, h) = ((i % 100) as f64 / 100.0 - 0.5, (i % 50) as f64 / 200.0);
+                    let mut m = Integer::from(((g + 1.0) * (1u64 << 40) as f64) as u64) << 96u32;
+                    m += Integer::from((h * (1u64 << 40) as f64) as u64) << 32u32;
+                    m += 1u32;
+                    pk.encrypt_with_noise(&m, noise)
+                })
+                .collect::<wefe_crypto::Result<Vec<_>>>()
+        });
+        report("gh-pack-2048", packed?.len(), s);
+
+        // 12 split candidates' bin sums (160-bit slots) packed, decrypted once, unpacked.
+        let groups = 2 * k;
+        let bins12: Vec<MontCiphertext> = hist.iter().flatten().take(12).cloned().collect();
+        let (slots, s) = time(|| -> wefe_crypto::Result<Vec<Integer>> {
+            let mut out = Vec::new();
+            for _ in 0..groups {
+                let packed = pk.pack_shifted(&bins12, 160)?;
+                out.extend(unpack_slots(&sk.decrypt(&packed)?, 160, 12));
+            }
+            Ok(out)
+        });
+        let slots = slots?;
+        let direct = sk.decrypt(&pk.from_montgomery(&bins12[0]))?;
+        assert_eq!(slots[0], direct, "packed slot 0 matches its bin");
+        report("split-pack-decrypt-2048", slots.len(), s);
+
+        // Reference: two constant-time 1024-bit-exponent powers mod 2048-bit
+        // moduli by OpenSSL, i.e. the exponentiation cost of one CRT decryption.
+        let reps = 50 * k;
+        let bn = |x: &Integer| {
+            let mut b = vec![0u8; x.significant_digits::<u8>()];
+            x.write_digits(&mut b, Order::Msf);
+            BigNum::from_slice(&b).expect("bignum")
+        };
+        let half_mod = Integer::from(pk.n_squared() >> 2048u32) | 1u32;
+        let mut exp = bn(&(Integer::from(pk.n() >> 1024u32)));
+        exp.set_const_time();
+        let (m1, m2) = (bn(&half_mod), bn(&(Integer::from(&half_mod + 2u32))));
+        let bases: Vec<BigNum> = cts.iter().take(reps).map(|c| bn(&(c.as_integer().clone() % &half_mod))).collect();
+        let (_, s) = time(|| {
+            let mut ctx = BigNumContext::new().expect("ctx");
+            let mut r = BigNum::new().expect("bignum");
+            for b in &bases {
+                r.mod_exp(b, &exp, &m1, &mut ctx).expect("mod_exp");
+                r.mod_exp(b, &exp, &m2, &mut ctx).expect("mod_exp");
+                std::hint::black_box(&r);
+            }
+        });
+        report("openssl-two-half-exps-2048", bases.len(), s);
         Ok(())
     })
 }

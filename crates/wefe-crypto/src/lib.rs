@@ -70,6 +70,18 @@ pub enum Error {
     /// Serialized bytes did not decode to a valid key or ciphertext.
     #[error("malformed {what}: {reason}")]
     Malformed { what: &'static str, reason: &'static str },
+    /// A row index of a histogram is not below the number of rows.
+    #[error("row {row} out of range: the table has {rows} rows")]
+    RowOutOfRange { row: usize, rows: usize },
+    /// A bin index of a histogram is not below the number of bins.
+    #[error("bin {bin} of row {row} out of range: there are {bins} bins")]
+    BinOutOfRange { row: usize, bin: usize, bins: usize },
+    /// Packed slots need more bits than the plaintext has (or zero-width slots).
+    #[error("cannot pack {slots} slots of {slot_bits} bits: the plaintext room is {room} bits")]
+    PackOverflow { slots: usize, slot_bits: u32, room: u32 },
+    /// An OpenSSL big-number operation failed (allocation).
+    #[error("OpenSSL big-number operation failed: {0}")]
+    OpenSsl(String),
     /// A key failed a consistency check.
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),

@@ -1,5 +1,8 @@
 //! Feature tables and label vectors, checked once at the boundary so the
-//! protocols only ever see finite numbers.
+//! protocols only ever see finite numbers. A table is an [`ndarray`]
+//! `Array2<f64>` in standard (row-major) layout.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, AsArray, Axis};
 
 use crate::{Error, Result};
 
@@ -7,15 +10,14 @@ use crate::{Error, Result};
 /// parties by index, e.g. by a PSI).
 #[derive(Clone, PartialEq)]
 pub struct Features {
-    rows: usize,
-    cols: usize,
-    values: Vec<f64>,
+    /// Always in standard layout, so a row is a slice.
+    values: Array2<f64>,
 }
 
 /// Shows the shape only, never the values.
 impl std::fmt::Debug for Features {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Features").field("rows", &self.rows).field("cols", &self.cols).finish()
+        f.debug_struct("Features").field("rows", &self.rows()).field("cols", &self.cols()).finish()
     }
 }
 
@@ -30,13 +32,35 @@ impl Features {
     /// assert!(matches!(bad, Err(Error::NonFinite { row: 0, column: 1, .. })));
     /// ```
     pub fn new(what: &'static str, rows: usize, cols: usize, values: Vec<f64>) -> Result<Self> {
-        if rows.checked_mul(cols) != Some(values.len()) {
-            return Err(Error::Shape(format!("{what}: {} values for {rows} rows × {cols} columns", values.len())));
+        let len = values.len();
+        let values = Array2::from_shape_vec((rows, cols), values)
+            .map_err(|_| Error::Shape(format!("{what}: {len} values for {rows} rows × {cols} columns")))?;
+        Self::from_array(what, values)
+    }
+
+    /// Builds a table from an array (any memory layout); `what` names the
+    /// table in errors.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use wefe_ml::{Error, Features};
+    /// let x = Features::from_array("host features", array![[1.0, 2.0], [3.0, 4.0]]).unwrap();
+    /// assert_eq!(x.column(1).to_vec(), vec![2.0, 4.0]);
+    /// let bad = Features::from_array("host features", array![[1.0, 2.0], [f64::INFINITY, 4.0]]);
+    /// assert!(matches!(bad, Err(Error::NonFinite { row: 1, column: 0, .. })));
+    /// ```
+    pub fn from_array(what: &'static str, values: Array2<f64>) -> Result<Self> {
+        // Row-major order, so the first offending value is reported as before.
+        if let Some(((row, column), &value)) = values.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFinite { what, row, column, value });
         }
-        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite { what, row: i / cols, column: i % cols, value: values[i] });
-        }
-        Ok(Self { rows, cols, values })
+        Ok(Self::standard(values))
+    }
+
+    /// Wraps checked values, copying them into standard layout if needed.
+    fn standard(values: Array2<f64>) -> Self {
+        let values = if values.is_standard_layout() { values } else { values.as_standard_layout().into_owned() };
+        Self { values }
     }
 
     /// Builds a table from rows of equal length.
@@ -50,40 +74,48 @@ impl Features {
 
     /// Number of rows.
     pub fn rows(&self) -> usize {
-        self.rows
+        self.values.nrows()
     }
 
     /// Number of columns.
     pub fn cols(&self) -> usize {
-        self.cols
+        self.values.ncols()
+    }
+
+    /// The whole table.
+    pub fn view(&self) -> ArrayView2<'_, f64> {
+        self.values.view()
     }
 
     /// Row `i` (panics if out of range, like slice indexing).
     pub fn row(&self, i: usize) -> &[f64] {
-        &self.values[i * self.cols..(i + 1) * self.cols]
+        self.values.row(i).to_slice().expect("a row of a standard-layout table is contiguous")
     }
 
-    /// `X·w` for every row.
-    pub fn scores(&self, w: &[f64]) -> Vec<f64> {
-        (0..self.rows).map(|i| dot(self.row(i), w)).collect()
+    /// Column `j` (panics if out of range).
+    pub fn column(&self, j: usize) -> ArrayView1<'_, f64> {
+        self.values.column(j)
+    }
+
+    /// `X·w` for every row (panics if `w` does not have one weight per column).
+    pub fn scores<'w>(&self, w: impl AsArray<'w, f64>) -> Array1<f64> {
+        self.values.dot(&w.into())
     }
 
     /// The selected columns as a new table (e.g. a vertical split in tests).
     pub fn select_columns(&self, columns: std::ops::Range<usize>) -> Result<Self> {
-        if columns.end > self.cols || columns.start > columns.end {
-            return Err(Error::Shape(format!("columns {columns:?} out of 0..{}", self.cols)));
+        if columns.end > self.cols() || columns.start > columns.end {
+            return Err(Error::Shape(format!("columns {columns:?} out of 0..{}", self.cols())));
         }
-        let values = (0..self.rows).flat_map(|i| self.row(i)[columns.clone()].iter().copied()).collect();
-        Ok(Self { rows: self.rows, cols: columns.len(), values })
+        Ok(Self::standard(self.values.slice_axis(Axis(1), columns.into()).to_owned()))
     }
 
     /// The selected rows as a new table.
     pub fn select_rows(&self, rows: &[usize]) -> Result<Self> {
-        if let Some(&r) = rows.iter().find(|&&r| r >= self.rows) {
-            return Err(Error::Shape(format!("row {r} out of 0..{}", self.rows)));
+        if let Some(&r) = rows.iter().find(|&&r| r >= self.rows()) {
+            return Err(Error::Shape(format!("row {r} out of 0..{}", self.rows())));
         }
-        let values = rows.iter().flat_map(|&i| self.row(i).iter().copied()).collect();
-        Ok(Self { rows: rows.len(), cols: self.cols, values })
+        Ok(Self::standard(self.values.select(Axis(0), rows)))
     }
 }
 
@@ -96,10 +128,6 @@ pub fn check_labels(what: &'static str, labels: &[f64], rows: usize) -> Result<(
         return Err(Error::BadLabel { what, row, value: labels[row] });
     }
     Ok(())
-}
-
-pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// SplitMix64 (Steele, Lea, Flood, "Fast splittable pseudorandom number
@@ -171,6 +199,32 @@ mod tests {
         assert_eq!(err.to_string(), "host features: value inf at row 1, column 1 is not finite");
         assert!(matches!(Features::new("x", 2, 2, vec![0.0; 3]), Err(Error::Shape(_))));
         assert!(matches!(Features::from_rows("x", &[vec![1.0], vec![1.0, 2.0]]), Err(Error::Shape(_))));
+        // A column-major array reports the first bad value in row-major order.
+        // Rows [0, 1, NaN] and [NaN, 5, 6], stored column by column.
+        let t = Array2::from_shape_vec((3, 2), vec![0.0, f64::NAN, 1.0, 5.0, f64::NAN, 6.0]).unwrap().reversed_axes();
+        let err = Features::from_array("t", t).unwrap_err();
+        assert!(matches!(err, Error::NonFinite { row: 0, column: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn tables_keep_row_slices_and_select_like_the_row_major_layout() {
+        // Built column-major (the transpose of a 3 × 2 array): stored row-major.
+        let t = Array2::from_shape_vec((3, 2), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]).unwrap().reversed_axes();
+        let x = Features::from_array("x", t).unwrap();
+        assert_eq!(x, Features::new("x", 2, 3, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap());
+        assert_eq!((x.rows(), x.cols(), x.row(1)), (2, 3, &[4.0, 5.0, 6.0][..]));
+        assert_eq!(x.column(2).to_vec(), vec![3.0, 6.0]);
+        assert_eq!(x.view().shape(), &[2, 3]);
+        assert_eq!(x.scores(&[1.0, 0.0, -1.0]).to_vec(), vec![-2.0, -2.0]);
+        assert_eq!(x.scores(&Array1::from(vec![0.5, 0.5, 0.0])).to_vec(), vec![1.5, 4.5]);
+        let cols = x.select_columns(1..3).unwrap();
+        assert_eq!((cols.row(0), cols.row(1)), (&[2.0, 3.0][..], &[5.0, 6.0][..]));
+        let rows = x.select_rows(&[1, 1, 0]).unwrap();
+        assert_eq!((rows.rows(), rows.row(1), rows.row(2)), (3, &[4.0, 5.0, 6.0][..], &[1.0, 2.0, 3.0][..]));
+        assert_eq!(x.select_rows(&[]).unwrap().rows(), 0);
+        assert!(matches!(x.select_rows(&[2]), Err(Error::Shape(_))));
+        assert!(matches!(x.select_columns(2..4), Err(Error::Shape(_))));
+        assert_eq!(format!("{x:?}"), "Features { rows: 2, cols: 3 }");
     }
 
     #[test]

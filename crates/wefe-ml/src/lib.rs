@@ -8,17 +8,28 @@
 //! the data checks in [`data`], [`metrics`] (AUC, KS, accuracy,
 //! precision/recall/F1, log-loss) and the ROC / loss charts in [`report`].
 //!
+//! Numeric tables are [`ndarray`] arrays: a [`Features`] table is an
+//! `Array2<f64>` (row-major), weights, gradients and scores are `Array1<f64>`.
+//! Messages and model files keep plain `Vec<f64>` fields (their formats do
+//! not depend on ndarray); conversion happens at that boundary. (ndarray's
+//! `s!` macro expands to `#[allow(unsafe_code)]`, which this crate's
+//! `forbid` rejects: slice with `slice_axis` instead.)
+//!
 //! Protocols are sans-IO state machines (one file per role) with small
 //! `run_*` drivers over [`wefe_core::Transport`]. The crate must not import
 //! the chain, network (gateway, tonic), store or node crates, nor an async
 //! runtime: I/O belongs to the node's runners.
 #![forbid(unsafe_code)]
 
+pub mod binning;
 pub mod data;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod secureboost;
+#[cfg(test)]
+mod test_util;
 pub mod vertical_lr;
 mod wire;
 

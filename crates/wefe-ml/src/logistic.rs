@@ -7,7 +7,9 @@
 //! encryption; the vertical protocol must reproduce it up to fixed-point
 //! rounding, which is what the accuracy tests compare.
 
-use crate::data::{Features, SplitMix64, check_labels, dot};
+use ndarray::{Array1, ArrayView1, ArrayView2, ArrayViewMut1, Axis, Zip};
+
+use crate::data::{Features, SplitMix64, check_labels};
 use crate::metrics::{LOG_LOSS_EPS, log_loss};
 use crate::{Error, Result};
 
@@ -169,14 +171,19 @@ impl TrainParams {
 
     /// One descent step on `w` with the batch-mean gradient `grad` (of the
     /// data term) at learning rate `lr`: L2 in the gradient, then L1 by
-    /// soft-thresholding.
-    pub fn step(&self, w: &mut [f64], grad: &[f64], lr: f64) {
-        for (wj, gj) in w.iter_mut().zip(grad) {
+    /// soft-thresholding. Panics if `w` and `grad` differ in length.
+    pub fn step(&self, w: ArrayViewMut1<'_, f64>, grad: ArrayView1<'_, f64>, lr: f64) {
+        Zip::from(w).and(grad).for_each(|wj, &gj| {
             *wj -= lr * (gj + self.l2 * *wj);
             if self.l1 > 0.0 {
                 *wj = wj.signum() * (wj.abs() - lr * self.l1).max(0.0);
             }
-        }
+        });
+    }
+
+    /// The residuals `d` of a batch with total scores `u` and labels `y`.
+    pub(crate) fn residuals(&self, u: ArrayView1<'_, f64>, y: &[f64]) -> Array1<f64> {
+        Zip::from(u).and(y).map_collect(|&u, &y| self.residual(u, y))
     }
 }
 
@@ -233,18 +240,18 @@ impl StopRule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearModel {
     /// One weight per feature column of this party.
-    pub weights: Vec<f64>,
+    pub weights: Array1<f64>,
     /// The intercept (0 for hosts).
     pub intercept: f64,
 }
 
 impl LinearModel {
     /// `X·w + b` for every row.
-    pub fn scores(&self, x: &Features) -> Result<Vec<f64>> {
+    pub fn scores(&self, x: &Features) -> Result<Array1<f64>> {
         if x.cols() != self.weights.len() {
             return Err(Error::Shape(format!("{} columns for {} weights", x.cols(), self.weights.len())));
         }
-        Ok(x.scores(&self.weights).into_iter().map(|s| s + self.intercept).collect())
+        Ok(x.scores(&self.weights) + self.intercept)
     }
 }
 
@@ -278,7 +285,7 @@ pub fn train_plain(
             return Err(Error::Shape(format!("validation has {} columns, training {}", vx.cols(), x.cols())));
         }
     }
-    let mut model = LinearModel { weights: vec![0.0; x.cols()], intercept: 0.0 };
+    let mut model = LinearModel { weights: Array1::zeros(x.cols()), intercept: 0.0 };
     let mut best = (model.clone(), 0u32);
     let mut stop_rule = StopRule::new(params.early_stopping);
     let mut history = Vec::new();
@@ -288,16 +295,17 @@ pub fn train_plain(
         let mut loss_sum = 0.0;
         for b in 0..params.batch_count(order.len()) {
             let batch = &order[params.batch_range(b, order.len())];
-            let u: Vec<f64> = batch.iter().map(|&i| dot(x.row(i), &model.weights) + model.intercept).collect();
+            let xb = x.view().select(Axis(0), batch);
+            let u = xb.dot(&model.weights) + model.intercept;
             let labels: Vec<f64> = batch.iter().map(|&i| y[i]).collect();
-            loss_sum += batch_loss(&u, &labels) * batch.len() as f64;
-            let d: Vec<f64> = u.iter().zip(&labels).map(|(&u, &y)| params.residual(u, y)).collect();
-            let grad = mean_gradient(x, batch, &d);
-            model.intercept -= lr * d.iter().sum::<f64>() / batch.len() as f64;
-            params.step(&mut model.weights, &grad, lr);
+            loss_sum += batch_loss(u.view(), &labels) * batch.len() as f64;
+            let d = params.residuals(u.view(), &labels);
+            let grad = mean_gradient(xb.view(), d.view());
+            model.intercept -= lr * d.sum() / batch.len() as f64;
+            params.step(model.weights.view_mut(), grad.view(), lr);
         }
         let validation_loss = match validation {
-            Some((vx, vy)) => Some(scores_loss(&model.scores(vx)?, vy)?),
+            Some((vx, vy)) => Some(scores_loss(model.scores(vx)?.view(), vy)?),
             None => None,
         };
         history.push(EpochStats { epoch, train_loss: loss_sum / x.rows() as f64, validation_loss });
@@ -314,26 +322,20 @@ pub fn train_plain(
     Ok((model, TrainReport { history, best_epoch }))
 }
 
-/// `(1/|batch|) Σ_{i ∈ batch} d_i·x_i`.
-pub(crate) fn mean_gradient(x: &Features, batch: &[usize], d: &[f64]) -> Vec<f64> {
-    let mut grad = vec![0.0; x.cols()];
-    for (&i, &di) in batch.iter().zip(d) {
-        for (g, xij) in grad.iter_mut().zip(x.row(i)) {
-            *g += di * xij;
-        }
-    }
-    let n = batch.len() as f64;
-    grad.iter_mut().for_each(|g| *g /= n);
-    grad
+/// `X_Bᵀ·d / |B|` for the batch's rows `xb` (one per residual in `d`).
+pub(crate) fn mean_gradient(xb: ArrayView2<'_, f64>, d: ArrayView1<'_, f64>) -> Array1<f64> {
+    // ndarray's matrix–vector product runs each column's sum over the batch
+    // rows in order, as the row-by-row accumulation did before.
+    xb.t().dot(&d) / d.len() as f64
 }
 
 /// Log-loss of logits `u`.
-pub(crate) fn scores_loss(u: &[f64], y: &[f64]) -> Result<f64> {
+pub(crate) fn scores_loss(u: ArrayView1<'_, f64>, y: &[f64]) -> Result<f64> {
     let p: Vec<f64> = u.iter().map(|&u| sigmoid(u)).collect();
     log_loss(&p, y, LOG_LOSS_EPS)
 }
 
-fn batch_loss(u: &[f64], y: &[f64]) -> f64 {
+fn batch_loss(u: ArrayView1<'_, f64>, y: &[f64]) -> f64 {
     scores_loss(u, y).unwrap_or(f64::NAN)
 }
 
@@ -352,8 +354,8 @@ mod tests {
         assert_eq!(p.learning_rate_at(0), 0.1);
         assert_eq!(p.learning_rate_at(2), 0.05);
         // w = 1, g = 0.5, lr = 0.1: 1 − 0.1·(0.5 + 1) = 0.85, then L1: 0.85 − 0.01 = 0.84.
-        let mut w = [1.0, 0.005];
-        p.step(&mut w, &[0.5, 0.0], 0.1);
+        let mut w = ndarray::array![1.0, 0.005];
+        p.step(w.view_mut(), ndarray::array![0.5, 0.0].view(), 0.1);
         assert!((w[0] - 0.84).abs() < 1e-12);
         assert_eq!(w[1], 0.0, "soft-thresholding zeroes small weights");
         assert_eq!(p.residual(0.0, 1.0), -0.5);

@@ -8,6 +8,7 @@
 //! SHA-256 ([`PartyModel::hash`]) identifies it (it is what a node reports
 //! on chain).
 
+use ndarray::{Array1, ArrayView1, Zip};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -23,6 +24,9 @@ pub const MAX_MODEL_BYTES: usize = 16 << 20;
 
 /// Per-column standardisation `(x − mean) / scale`, fitted on a party's
 /// training rows (so every party scales its own columns, nothing shared).
+///
+/// The fields stay `Vec<f64>` because they are part of the model file
+/// ([`PartyModel`]); [`Self::apply`] works on ndarray views of them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scaler {
     /// Column means.
@@ -35,25 +39,22 @@ impl Scaler {
     /// Fits means and standard deviations of `x`'s columns.
     pub fn fit(x: &Features) -> Self {
         let (rows, cols) = (x.rows(), x.cols());
-        let mut mean = vec![0.0; cols];
-        let mut m2 = vec![0.0; cols];
-        // Welford: stable for large columns.
-        for i in 0..rows {
+        let mut mean = Array1::<f64>::zeros(cols);
+        let mut m2 = Array1::<f64>::zeros(cols);
+        // Welford, row by row: stable for large columns.
+        for (i, row) in x.view().rows().into_iter().enumerate() {
             let n = (i + 1) as f64;
-            for (j, &v) in x.row(i).iter().enumerate() {
-                let delta = v - mean[j];
-                mean[j] += delta / n;
-                m2[j] += delta * (v - mean[j]);
-            }
+            Zip::from(&mut mean).and(&mut m2).and(row).for_each(|mean, m2, &v| {
+                let delta = v - *mean;
+                *mean += delta / n;
+                *m2 += delta * (v - *mean);
+            });
         }
-        let scale = m2
-            .iter()
-            .map(|&s| {
-                let sd = if rows > 1 { (s / rows as f64).sqrt() } else { 0.0 };
-                if sd > 1e-12 && sd.is_finite() { sd } else { 1.0 }
-            })
-            .collect();
-        Self { mean, scale }
+        let scale = m2.mapv(|s| {
+            let sd = if rows > 1 { (s / rows as f64).sqrt() } else { 0.0 };
+            if sd > 1e-12 && sd.is_finite() { sd } else { 1.0 }
+        });
+        Self { mean: mean.to_vec(), scale: scale.to_vec() }
     }
 
     /// The identity scaling of `cols` columns.
@@ -63,14 +64,17 @@ impl Scaler {
 
     /// `x` standardised; errors when the column count differs.
     pub fn apply(&self, x: &Features) -> Result<Features> {
-        if x.cols() != self.mean.len() {
-            return Err(Error::Shape(format!("{} columns for a scaler of {}", x.cols(), self.mean.len())));
+        if x.cols() != self.mean.len() || x.cols() != self.scale.len() {
+            return Err(Error::Shape(format!(
+                "{} columns for a scaler of {} means and {} scales",
+                x.cols(),
+                self.mean.len(),
+                self.scale.len()
+            )));
         }
-        let mut values = Vec::with_capacity(x.rows() * x.cols());
-        for i in 0..x.rows() {
-            values.extend(x.row(i).iter().zip(self.mean.iter().zip(&self.scale)).map(|(&v, (&m, &s))| (v - m) / s));
-        }
-        Features::new("standardised features", x.rows(), x.cols(), values)
+        let (mean, scale) = (ArrayView1::from(&self.mean), ArrayView1::from(&self.scale));
+        // Broadcasts the column statistics over the rows.
+        Features::from_array("standardised features", (&x.view() - &mean) / scale)
     }
 }
 
@@ -117,7 +121,7 @@ pub struct PartyModel {
 impl PartyModel {
     /// The share's linear part.
     pub fn linear(&self) -> LinearModel {
-        LinearModel { weights: self.weights.clone(), intercept: self.intercept }
+        LinearModel { weights: Array1::from(self.weights.clone()), intercept: self.intercept }
     }
 
     /// Checks internal consistency (lengths, finiteness, role fields).
@@ -198,7 +202,7 @@ impl PartyModel {
                 self.features.join(", ")
             )));
         }
-        self.linear().scores(&self.scaler.apply(x)?)
+        Ok(self.linear().scores(&self.scaler.apply(x)?)?.to_vec())
     }
 }
 

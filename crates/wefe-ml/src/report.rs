@@ -160,6 +160,86 @@ pub fn roc_png(scores: &[f64], labels: &[f64], title: &str) -> Result<Vec<u8>> {
 /// assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
 /// ```
 pub fn loss_png(history: &[EpochStats], title: &str) -> Result<Vec<u8>> {
+    loss_chart(history, title, "Epoch", "loss per epoch")
+}
+
+/// The loss after each tree of a boosted model (training and, if any,
+/// validation), as PNG.
+pub fn tree_loss_png(history: &[crate::secureboost::TreeStats], title: &str) -> Result<Vec<u8>> {
+    let as_epochs: Vec<EpochStats> = history
+        .iter()
+        .map(|s| EpochStats { epoch: s.tree, train_loss: s.train_loss, validation_loss: s.validation_loss })
+        .collect();
+    loss_chart(&as_epochs, title, "Trees", "loss per tree")
+}
+
+/// A bar chart of named values (largest first; at most `MAX_BARS` shown),
+/// e.g. the information value per feature or the gain per feature, as PNG.
+pub fn bar_png(items: &[(String, f64)], title: &str, y_desc: &str) -> Result<Vec<u8>> {
+    if items.is_empty() {
+        return Err(Error::InvalidParams("bar chart of nothing".into()));
+    }
+    if let Some((row, (_, v))) = items.iter().enumerate().find(|(_, (_, v))| !v.is_finite()) {
+        return Err(Error::NonFinite { what: "bar chart value", row, column: 0, value: *v });
+    }
+    let mut sorted: Vec<&(String, f64)> = items.iter().collect();
+    sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
+    sorted.truncate(MAX_BARS);
+    let hi = sorted.iter().map(|i| i.1).fold(0.0f64, f64::max).max(1e-9) * 1.1;
+    let lo = sorted.iter().map(|i| i.1).fold(0.0f64, f64::min);
+    let n = sorted.len() as u32;
+    let names: Vec<String> = sorted
+        .iter()
+        .map(|i| {
+            if i.0.chars().count() > 14 {
+                format!("{}…", i.0.chars().take(13).collect::<String>())
+            } else {
+                i.0.clone()
+            }
+        })
+        .collect();
+    render(|root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT_FAMILY, 24))
+            .margin(20)
+            .x_label_area_size(110)
+            .y_label_area_size(70)
+            .build_cartesian_2d((0..n).into_segmented(), lo..hi)
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n as usize)
+            .x_label_formatter(&|x| match x {
+                SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .x_label_style(
+                (FONT_FAMILY, 13).into_font().transform(plotters::style::FontTransform::Rotate90).color(&BLACK),
+            )
+            .y_desc(y_desc)
+            .y_label_formatter(&|y| format!("{y:.3}"))
+            .axis_desc_style((FONT_FAMILY, 18))
+            .label_style((FONT_FAMILY, 14))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(sorted.iter().enumerate().map(|(i, item)| {
+                let x0 = SegmentValue::Exact(i as u32);
+                let x1 = SegmentValue::Exact(i as u32 + 1);
+                let mut bar = Rectangle::new([(x0, 0.0), (x1, item.1)], BLUE.mix(0.7).filled());
+                bar.set_margin(0, 0, 4, 4);
+                bar
+            }))
+            .map_err(plot_err)?;
+        Ok(())
+    })
+}
+
+/// Most bars a bar chart shows.
+pub const MAX_BARS: usize = 40;
+
+fn loss_chart(history: &[EpochStats], title: &str, x_desc: &str, what: &str) -> Result<Vec<u8>> {
     if history.is_empty() {
         return Err(Error::InvalidParams("loss chart of an empty training history".into()));
     }
@@ -184,7 +264,7 @@ pub fn loss_png(history: &[EpochStats], title: &str) -> Result<Vec<u8>> {
     let pad = (0.05 * (hi - lo)).max(1e-3 * hi.abs().max(1.0));
     // Log-loss is never negative: do not show negative values below a low minimum.
     let y_range = if lo >= 0.0 { (lo - pad).max(0.0)..hi + pad } else { lo - pad..hi + pad };
-    let caption = if title.is_empty() { "Loss per epoch".to_owned() } else { format!("{title} — loss per epoch") };
+    let caption = if title.is_empty() { what.to_owned() } else { format!("{title} — {what}") };
 
     render(|root| {
         let mut chart = ChartBuilder::on(root)
@@ -196,7 +276,7 @@ pub fn loss_png(history: &[EpochStats], title: &str) -> Result<Vec<u8>> {
             .map_err(plot_err)?;
         chart
             .configure_mesh()
-            .x_desc("Epoch")
+            .x_desc(x_desc)
             .y_desc("Log-loss")
             .y_label_formatter(&|y| format!("{y:.3}"))
             .axis_desc_style((FONT_FAMILY, 18))

@@ -171,7 +171,7 @@ struct EpochReport {
 
 enum Party {
     Guest(Box<Guest>),
-    Host(Host),
+    Host(Box<Host>),
 }
 
 /// A child: prepares its rows, listens, reads the peer's endpoint from stdin,
@@ -187,7 +187,7 @@ fn run_party(role: &str, shape: &Shape) -> anyhow::Result<()> {
         }
         "host" => {
             let x = table(2, shape.rows, shape.host_features)?;
-            (HOST, GUEST, Party::Host(Host::new(params, x, None)?))
+            (HOST, GUEST, Party::Host(Box::new(Host::new(params, x, None)?)))
         }
         other => bail!("unknown role {other} (guest or host)"),
     };
@@ -207,7 +207,7 @@ fn run_party(role: &str, shape: &Shape) -> anyhow::Result<()> {
                 ensure!(report.history.len() == 1, "expected one epoch, got {}", report.history.len());
             }
             Party::Host(host) => {
-                run_host(&transport, &peer, host).await?;
+                run_host(&transport, &peer, *host).await?;
             }
         }
         let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu0);

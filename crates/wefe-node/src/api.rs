@@ -976,8 +976,10 @@ async fn job_key(
     Ok(Json(key))
 }
 
-/// Charts a learning job may leave next to its result.
-const REPORT_FILES: [&str; 2] = ["roc.png", "loss.png"];
+/// Charts and tables a learning job may leave next to its result: ROC and
+/// loss curves, feature importance (SecureBoost), the WOE/IV table and the
+/// IV chart (binning).
+const REPORT_FILES: [&str; 6] = ["roc.png", "loss.png", "importance.png", "importance.csv", "iv.png", "woe.csv"];
 
 /// The report charts present for a completed job.
 fn report_files(j: &JobRecord) -> Vec<&'static str> {
@@ -988,10 +990,12 @@ fn report_files(j: &JobRecord) -> Vec<&'static str> {
     REPORT_FILES.into_iter().filter(|name| dir.join(format!("job-{}-{name}", j.job.job_id)).is_file()).collect()
 }
 
-/// A chart of a completed learning job: `roc.png` (ROC curve) or `loss.png` (loss per epoch).
+/// A report of a completed learning job: `roc.png` (ROC curve), `loss.png`
+/// (loss per epoch or tree), `importance.png` / `importance.csv` (split
+/// count and gain per feature), `iv.png` / `woe.csv` (binning).
 #[utoipa::path(get, path = "/jobs/{id}/report/{name}",
-    params(("id" = u64, Path, description = "On-chain job id"), ("name" = String, Path, description = "roc.png or loss.png")),
-    responses((status = 200, description = "The PNG image", body = [u8], content_type = "image/png"),
+    params(("id" = u64, Path, description = "On-chain job id"), ("name" = String, Path, description = "roc.png, loss.png, importance.png, importance.csv, iv.png or woe.csv")),
+    responses((status = 200, description = "The PNG image or CSV table", body = [u8], content_type = "image/png"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn job_report(
@@ -1019,7 +1023,8 @@ async fn job_report(
         .await
         .map_err(|e| ApiError::Internal(format!("job {id} report {}: {e}", path.display())))?;
     let mut response = Body::from(bytes).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    let content_type = if name.ends_with(".csv") { "text/csv; charset=utf-8" } else { "image/png" };
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     Ok(response)
 }
 

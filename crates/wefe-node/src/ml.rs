@@ -69,16 +69,27 @@ pub(crate) fn rounded(e: &Evaluation) -> serde_json::Value {
 /// This member's share of the model trained by `model_job`, checked
 /// against the hash this node reported for it.
 pub(crate) async fn load_model(store: &Store, model_job: u64) -> Result<PartyModel> {
-    let record =
-        store.job(model_job).await?.with_context(|| format!("model job {model_job} is not known to this node"))?;
-    ensure!(record.job.kind == "vertical-lr", "job {model_job} is a '{}' job, not vertical-lr", record.job.kind);
+    let (_, bytes) = load_artifact(store, model_job, &["vertical-lr"]).await?;
+    PartyModel::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("model of job {model_job}: {e}"))
+}
+
+/// The artifact of a completed job of one of `kinds` (its kind and bytes),
+/// checked against its commitment.
+pub(crate) async fn load_artifact(store: &Store, job_id: u64, kinds: &[&str]) -> Result<(String, Vec<u8>)> {
+    let record = store.job(job_id).await?.with_context(|| format!("job {job_id} is not known to this node"))?;
+    ensure!(
+        kinds.contains(&record.job.kind.as_str()),
+        "job {job_id} is a '{}' job, not {}",
+        record.job.kind,
+        kinds.join(" or ")
+    );
     ensure!(
         record.status == crate::scheduler::status::COMPLETED,
-        "model job {model_job} is '{}' on this node, not completed",
+        "job {job_id} is '{}' on this node, not completed",
         record.status
     );
-    let bytes = read_checked(&record).with_context(|| format!("model of job {model_job}"))?;
-    PartyModel::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("model of job {model_job}: {e}"))
+    let bytes = read_checked(&record).with_context(|| format!("result of job {job_id}"))?;
+    Ok((record.job.kind.clone(), bytes))
 }
 
 /// A completed job's artifact, refused when it no longer opens the
@@ -247,6 +258,12 @@ impl NumericTable {
         Features::new("feature table", rows.len(), cols, values).map_err(|e| anyhow::anyhow!("{e}"))
     }
 
+    /// The feature rows `rows` as a matrix (NaN where a value is missing).
+    pub fn matrix(&self, rows: &[usize]) -> ndarray::Array2<f64> {
+        let cols = self.names.len();
+        ndarray::Array2::from_shape_fn((rows.len(), cols), |(i, j)| self.values[rows[i] * cols + j])
+    }
+
     /// The labels of `rows` (an error when the table has none).
     pub fn labels_of(&self, rows: &[usize]) -> Result<Vec<f64>> {
         let labels = self.labels.as_ref().with_context(|| format!("dataset {} has no label column", self.dataset))?;
@@ -306,7 +323,12 @@ pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnR
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         ids.push(field(id_index).as_bytes().to_vec());
         for (&i, name) in feature_indices.iter().zip(&names) {
-            values.push(number(field(i), dataset, line, name)?);
+            let text = field(i);
+            values.push(if request.allow_missing && is_missing(text) {
+                f64::NAN
+            } else {
+                number(text, dataset, line, name)?
+            });
         }
         if let (Some(i), Some(labels)) = (label_index, labels.as_mut()) {
             let name = &headers[i];
@@ -316,6 +338,12 @@ pub fn read_table(dataset: &str, path: &Path, id_column: &str, request: &ColumnR
         }
     }
     Ok(NumericTable { dataset: dataset.to_owned(), ids, names, values, labels })
+}
+
+/// A missing value where a job allows them (tree models and binning): an
+/// empty cell, `NA`, `NaN` or `null` (any case).
+pub(crate) fn is_missing(text: &str) -> bool {
+    text.is_empty() || ["na", "nan", "null"].iter().any(|m| text.eq_ignore_ascii_case(m))
 }
 
 fn number(text: &str, dataset: &str, line: u64, column: &str) -> Result<f64> {
@@ -346,7 +374,13 @@ mod tests {
     fn tables_name_the_bad_cell() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.csv");
-        let request = ColumnRequest { features: None, label: Some("y".into()), label_required: true, skip: None };
+        let request = ColumnRequest {
+            features: None,
+            label: Some("y".into()),
+            label_required: true,
+            skip: None,
+            allow_missing: false,
+        };
         let read = |content: &str, request: &ColumnRequest| {
             std::fs::write(&path, content).unwrap();
             read_table("d", &path, "id", request)
@@ -363,14 +397,39 @@ mod tests {
         assert!(e("id,a,y\nx,1,2\n").contains("line 2, label column 'y': not 0 or 1"));
         assert!(e("id,a\nx,1\n").contains("no label column 'y'"));
         assert!(e("id,y\nx,1\n").contains("no feature column"));
-        let named = ColumnRequest { features: Some(vec!["b".into()]), label: None, label_required: false, skip: None };
+        let named = ColumnRequest {
+            features: Some(vec!["b".into()]),
+            label: None,
+            label_required: false,
+            skip: None,
+            allow_missing: false,
+        };
         assert!(format!("{:#}", read("id,a\nx,1\n", &named).unwrap_err()).contains("no feature column 'b'"));
         // A host skips a column named like the label and never parses it.
-        let host = ColumnRequest { features: None, label: None, label_required: false, skip: Some("y".into()) };
+        let host = ColumnRequest {
+            features: None,
+            label: None,
+            label_required: false,
+            skip: Some("y".into()),
+            allow_missing: false,
+        };
         let t = read("id,a,y\nx,1,7\n", &host).unwrap();
         assert_eq!((t.names.as_slice(), t.labels.is_none()), (&["a".to_owned()][..], true));
+        // Tree models and binning read missing values as NaN; labels are never missing.
+        let trees = ColumnRequest { allow_missing: true, ..request.clone() };
+        let t = read("id,a,y\nx,,0\nz,NA,1\nw,2,0\n", &trees).unwrap();
+        assert!(t.values[0].is_nan() && t.values[1].is_nan() && t.values[2] == 2.0);
+        assert!(
+            format!("{:#}", read("id,a,y\nx,1,\n", &trees).unwrap_err()).contains("line 2, column 'y': empty value")
+        );
         // Prediction: the label is optional.
-        let optional = ColumnRequest { features: None, label: Some("y".into()), label_required: false, skip: None };
+        let optional = ColumnRequest {
+            features: None,
+            label: Some("y".into()),
+            label_required: false,
+            skip: None,
+            allow_missing: false,
+        };
         assert!(read("id,a\nx,1\n", &optional).unwrap().labels.is_none());
     }
 

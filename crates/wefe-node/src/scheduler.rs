@@ -82,6 +82,9 @@ pub struct ColumnRequest {
     pub label_required: bool,
     /// A column never used as a default feature (a host skips the guest's label name).
     pub skip: Option<String>,
+    /// Empty cells (and `NA`, `NaN`, `null`) read as missing values (NaN)
+    /// instead of failing: tree models and binning give them their own bin.
+    pub allow_missing: bool,
 }
 
 /// Numeric columns of a dataset, row-major, with the rows' ids.
@@ -93,7 +96,8 @@ pub struct NumericTable {
     pub ids: Vec<Vec<u8>>,
     /// Feature column names.
     pub names: Vec<String>,
-    /// `ids.len() × names.len()` finite values.
+    /// `ids.len() × names.len()` values: finite, or NaN for a missing value
+    /// when the request allowed them.
     pub values: Vec<f64>,
     /// Labels (0 or 1), when the label column is present.
     pub labels: Option<Vec<f64>>,

@@ -150,8 +150,13 @@ async fn model_table(store: &Store, model: &PartyModel) -> Result<NumericTable> 
         .dataset(&model.dataset)
         .await?
         .with_context(|| format!("dataset {} of the model is not imported on this node", model.dataset))?;
-    let request =
-        ColumnRequest { features: Some(model.features.clone()), label: None, label_required: false, skip: None };
+    let request = ColumnRequest {
+        features: Some(model.features.clone()),
+        label: None,
+        label_required: false,
+        skip: None,
+        allow_missing: false,
+    };
     let dataset = model.dataset.clone();
     tokio::task::spawn_blocking(move || {
         read_table(&dataset, std::path::Path::new(&record.path), &record.id_column, &request)

@@ -687,6 +687,119 @@ async fn nodes_align_train_and_predict_and_fail_bad_learning_jobs_with_the_reaso
     assert_eq!(status, 404);
 }
 
+/// Federated binning (WOE/IV), SecureBoost trained on the bins of that job,
+/// and prediction with the tree model; bad tree jobs fail with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_bin_train_trees_and_predict_with_them() {
+    let anvil = Anvil::spawn().unwrap();
+    let (admin, contracts) = deploy(&anvil).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (guest, host) = (join(&anvil, &admin, contracts, 3).await, join(&anvil, &admin, contracts, 4).await);
+    let node = |p: &Party| {
+        start_node(&dir.path().join(format!("node-{}", p.key)), &anvil, contracts, p.key, &p.sm2, p.gateway)
+    };
+    let both = [node(&guest), node(&host)];
+    let [guest_node, host_node] = &both;
+    let hospital = table(0..569, 0..10, true);
+    // The lab's table has missing values (empty cells): trees and binning give them a bin.
+    let mut lab: Vec<String> = table(50..569, 10..30, false).lines().map(str::to_owned).collect();
+    for line in lab.iter_mut().skip(1).step_by(17) {
+        let mut cells: Vec<&str> = line.split(',').collect();
+        cells[2] = "";
+        *line = cells.join(",");
+    }
+    let lab = lab.join("\n") + "\n";
+    register_and_import(&guest, guest_node, dir.path(), "hospital", &hospital).await;
+    register_and_import(&host, host_node, dir.path(), "lab", &lab).await;
+    let (a, b) = (&guest.gov, &host.gov);
+    let datasets = ["hospital", "lab"];
+    let (psi, status) = run_kind(a, b, "psi", &datasets, r#"{"protocol":"ecdh","reveal":"both"}"#).await;
+    assert_eq!(status, 4);
+
+    // Binning: each party's WOE/IV; the hospital learns the lab's IVs by index only.
+    let (bins, status) = run_kind(
+        a,
+        b,
+        "binning",
+        &datasets,
+        &format!(r#"{{"label":"diagnosis","psi_job":{psi},"bins":8,"reveal":"iv"}}"#),
+    )
+    .await;
+    assert_eq!(status, 4, "{}", failure_reason(&both, bins).await);
+    let (_, host_bins) = get_when_ready(host_node, &format!("/jobs/{bins}/result")).await;
+    let host_bins: serde_json::Value = serde_json::from_str(&host_bins).unwrap();
+    assert_eq!(host_bins["columns"].as_array().unwrap().len(), 20);
+    assert!(host_bins["columns"][0]["iv"].as_f64().unwrap() > 0.1, "breast-cancer features are informative");
+    let (_, guest_bins) = get_when_ready(guest_node, &format!("/jobs/{bins}/result")).await;
+    let guest_bins: serde_json::Value = serde_json::from_str(&guest_bins).unwrap();
+    assert_eq!(guest_bins["host_ivs"][0].as_array().unwrap().len(), 20);
+    assert_eq!(guest_bins["host_ivs"][0][0], host_bins["columns"][0]["iv"]);
+    assert!(!guest_bins.to_string().contains("f10"), "the guest never sees the lab's column names");
+    let (status, csv) = get_when_ready(host_node, &format!("/jobs/{bins}/report/woe.csv")).await;
+    assert_eq!(status, 200);
+    assert!(csv.starts_with("feature,bin,interval,") && csv.contains("missing"), "{csv}");
+    assert_eq!(http(host_node, "GET", &format!("/jobs/{bins}/report/iv.png"), None).0, 200);
+
+    // SecureBoost on the binning job's edges, 30% held out, early stopping.
+    let params = format!(
+        r#"{{"label":"diagnosis","psi_job":{psi},"binning_job":{bins},"trees":12,"max_depth":3,"min_child_rows":10,"validation_fraction":0.3,"early_stopping_patience":3,"seed":5,"publish":["metrics.auc","trees"]}}"#
+    );
+    let (trees, status) = run_kind(a, b, "secureboost", &datasets, &params).await;
+    assert_eq!(status, 4, "{}", failure_reason(&both, trees).await);
+    let (_, view) = get_when_ready(guest_node, &format!("/jobs/{trees}")).await;
+    let summary = serde_json::from_str::<serde_json::Value>(&view).unwrap()["summary"].clone();
+    let auc = summary["metrics"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.95, "hold-out AUC {auc}");
+    let public: serde_json::Value = serde_json::from_str(&participant_report(a, trees, 3).await.text).unwrap();
+    assert_eq!(public["metrics"]["auc"].as_f64(), Some(auc));
+    let (_, host_model) = get_when_ready(host_node, &format!("/jobs/{trees}/result")).await;
+    let host_model: serde_json::Value = serde_json::from_str(&host_model).unwrap();
+    assert_eq!(host_model["model"]["role"], "host");
+    let (_, guest_model) = get_when_ready(guest_node, &format!("/jobs/{trees}/result")).await;
+    let guest_model: serde_json::Value = serde_json::from_str(&guest_model).unwrap();
+    let nodes: Vec<&serde_json::Value> =
+        guest_model["model"]["trees"].as_array().unwrap().iter().flat_map(|t| t["nodes"].as_array().unwrap()).collect();
+    assert!(nodes.iter().any(|n| n["type"] == "host"), "the lab's features were used");
+    assert!(
+        nodes
+            .iter()
+            .filter(|n| n["type"] == "host")
+            .all(|n| n.get("feature").is_none() && n.get("threshold_bin").is_none())
+    );
+    for name in ["roc.png", "loss.png", "importance.png", "importance.csv"] {
+        assert_eq!(http(guest_node, "GET", &format!("/jobs/{trees}/report/{name}"), None).0, 200, "{name}");
+    }
+    let (_, importance) = http(host_node, "GET", &format!("/jobs/{trees}/report/importance.csv"), None);
+    assert!(importance.starts_with("feature,splits,gain\nf"), "{importance}");
+
+    // Prediction with the tree model.
+    let (predict, status) =
+        run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{trees},"psi_job":{psi}}}"#)).await;
+    assert_eq!(status, 4, "{}", failure_reason(&both, predict).await);
+    let (_, scores) = get_when_ready(guest_node, &format!("/jobs/{predict}/result")).await;
+    assert_eq!(scores.lines().count(), 520);
+    let (_, view) = http(guest_node, "GET", &format!("/jobs/{predict}"), None);
+    let summary = serde_json::from_str::<serde_json::Value>(&view).unwrap()["summary"].clone();
+    assert!(summary["metrics"]["auc"].as_f64().unwrap() > 0.95, "{summary}");
+
+    // Bad input: a binning result is not a model; too few rows per child.
+    let (id, status) = run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{bins}}}"#)).await;
+    assert_eq!(status, 5);
+    let reason = failure_reason(&both, id).await;
+    assert!(reason.contains(&format!("job {bins} is a 'binning' job, not vertical-lr or secureboost")), "{reason}");
+    let (id, status) = run_kind(
+        a,
+        b,
+        "secureboost",
+        &datasets,
+        &format!(r#"{{"label":"diagnosis","psi_job":{psi},"min_child_rows":400}}"#),
+    )
+    .await;
+    assert_eq!(status, 5);
+    let reason = failure_reason(&both, id).await;
+    assert!(reason.contains("cannot make two children of min_child_rows 400"), "{reason}");
+}
+
 /// Nodes that require certificates run jobs only between certified members,
 /// and a revocation on chain stops the next job: the nodes follow the chain and
 /// their gateways refuse the revoked member.

@@ -1,10 +1,11 @@
 //! The guest (label holder and key holder) of vertical LR.
 
+use ndarray::{Array1, ArrayView1, Axis};
 use rayon::prelude::*;
 use wefe_crypto::{FixedPoint, PrivateKey, PublicKey};
 
 use super::{EpochEnd, Forward, MaskedGradient, Residuals, Setup, UnmaskedGradient, ValidationScores};
-use crate::data::{Features, check_labels, dot};
+use crate::data::{Features, check_labels};
 use crate::logistic::{EpochStats, LinearModel, StopRule, TrainParams, TrainReport, mean_gradient, scores_loss};
 use crate::{Error, Result};
 
@@ -109,7 +110,7 @@ impl Guest {
         if params.early_stopping.is_some() && validation.is_none() {
             return Err(Error::InvalidParams("early stopping needs validation rows".into()));
         }
-        let model = LinearModel { weights: vec![0.0; train.cols()], intercept: 0.0 };
+        let model = LinearModel { weights: Array1::zeros(train.cols()), intercept: 0.0 };
         Ok(Self {
             best: (model.clone(), 0),
             model,
@@ -196,8 +197,8 @@ impl Guest {
             return Err(Error::Shape(format!("{} forwards for {} hosts", forwards.len(), self.hosts)));
         }
         let rows: Vec<usize> = self.order[self.batch_range()].to_vec();
-        let mut u: Vec<f64> =
-            rows.iter().map(|&i| dot(self.train.row(i), &self.model.weights) + self.model.intercept).collect();
+        let xb = self.train.view().select(Axis(0), &rows);
+        let mut u = xb.dot(&self.model.weights) + self.model.intercept;
         for (h, f) in forwards.iter().enumerate() {
             self.check_position(MSG, f.epoch, f.batch)?;
             if f.scores.len() != rows.len() {
@@ -206,11 +207,11 @@ impl Guest {
                     reason: format!("host {h} sent {} scores for a batch of {}", f.scores.len(), rows.len()),
                 });
             }
-            u.iter_mut().zip(&f.scores).for_each(|(u, s)| *u += s);
+            u += &ArrayView1::from(&f.scores);
         }
         let y: Vec<f64> = rows.iter().map(|&i| self.labels[i]).collect();
-        self.loss_sum += scores_loss(&u, &y)? * rows.len() as f64;
-        let d: Vec<f64> = u.iter().zip(&y).map(|(&u, &y)| self.params.residual(u, y)).collect();
+        self.loss_sum += scores_loss(u.view(), &y)? * rows.len() as f64;
+        let d = self.params.residuals(u.view(), &y);
 
         let fp = FixedPoint::new(self.params.frac_bits);
         let pk = self.key.public();
@@ -221,9 +222,9 @@ impl Guest {
         let residuals = pk.encrypt_batch(&encoded)?;
 
         let lr = self.params.learning_rate_at(self.epoch);
-        let grad = mean_gradient(&self.train, &rows, &d);
-        self.model.intercept -= lr * d.iter().sum::<f64>() / rows.len() as f64;
-        self.params.step(&mut self.model.weights, &grad, lr);
+        let grad = mean_gradient(xb.view(), d.view());
+        self.model.intercept -= lr * d.sum() / rows.len() as f64;
+        self.params.step(self.model.weights.view_mut(), grad.view(), lr);
 
         self.pending.iter_mut().for_each(|p| *p = true);
         self.phase = Phase::AwaitMasked;
@@ -305,9 +306,9 @@ impl Guest {
                     ),
                 });
             }
-            u.iter_mut().zip(&s.scores).for_each(|(u, s)| *u += s);
+            u += &ArrayView1::from(&s.scores);
         }
-        let loss = scores_loss(&u, vy)?;
+        let loss = scores_loss(u.view(), vy)?;
         Ok(self.end_epoch(Some(loss)))
     }
 

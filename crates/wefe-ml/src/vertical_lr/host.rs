@@ -1,12 +1,13 @@
 //! A host (feature holder) of vertical LR.
 
+use ndarray::{Array1, Axis};
 use rayon::prelude::*;
 use rug::Integer;
 use rug::integer::Order;
 use wefe_crypto::{FixedPoint, PublicKey};
 
 use super::{EpochEnd, Forward, MaskedGradient, Residuals, Setup, UnmaskedGradient, ValidationScores};
-use crate::data::{Features, dot};
+use crate::data::Features;
 use crate::logistic::{LinearModel, TrainParams};
 use crate::{Error, Result};
 
@@ -60,8 +61,8 @@ pub struct HostTraining {
     pk: PublicKey,
     train: Features,
     validation: Option<Features>,
-    weights: Vec<f64>,
-    best: Vec<f64>,
+    weights: Array1<f64>,
+    best: Array1<f64>,
     epoch: u32,
     batch: u32,
     order: Vec<usize>,
@@ -144,8 +145,8 @@ impl Host {
             pk: setup.public_key,
             train: self.train,
             validation: self.validation,
-            weights: vec![0.0; cols],
-            best: vec![0.0; cols],
+            weights: Array1::zeros(cols),
+            best: Array1::zeros(cols),
             epoch: 0,
             batch: 0,
             masks: Vec::new(),
@@ -172,8 +173,8 @@ impl HostTraining {
     }
 
     fn forward(&mut self) -> Forward {
-        let scores = self.batch_rows_now().iter().map(|&i| dot(self.train.row(i), &self.weights)).collect();
-        Forward { epoch: self.epoch, batch: self.batch, scores }
+        let scores = self.train.view().select(Axis(0), self.batch_rows_now()).dot(&self.weights);
+        Forward { epoch: self.epoch, batch: self.batch, scores: scores.to_vec() }
     }
 
     fn expect(&self, phase: Phase, got: &'static str) -> Result<()> {
@@ -211,10 +212,12 @@ impl HostTraining {
         let fp = FixedPoint::new(self.params.frac_bits);
         let mask_bits = self.pk.bits().saturating_sub(4);
         let pk = &self.pk;
-        // One scalar vector per feature; all share the batch's residuals as bases.
-        let xs: Vec<Vec<Integer>> = (0..self.train.cols())
+        // One scalar vector per feature (a column of the batch); all share the
+        // batch's residuals as bases.
+        let xb = self.train.view().select(Axis(0), &rows);
+        let xs: Vec<Vec<Integer>> = (0..xb.ncols())
             .into_par_iter()
-            .map(|j| rows.iter().map(|&i| fp.to_fixed(self.train.row(i)[j])).collect::<wefe_crypto::Result<Vec<_>>>())
+            .map(|j| xb.column(j).iter().map(|&v| fp.to_fixed(v)).collect::<wefe_crypto::Result<Vec<_>>>())
             .collect::<wefe_crypto::Result<_>>()?;
         let sums = pk.inner_products(&msg.residuals, &xs)?;
         let results: Vec<(Integer, wefe_crypto::Ciphertext)> = sums
@@ -254,10 +257,10 @@ impl HostTraining {
                 m.modulo_mut(n);
                 Ok(scale.decode(&self.pk, &m)? / batch_len)
             })
-            .collect::<Result<Vec<f64>>>()?;
+            .collect::<Result<Array1<f64>>>()?;
         self.masks.clear();
         let lr = self.params.learning_rate_at(self.epoch);
-        self.params.step(&mut self.weights, &grad, lr);
+        self.params.step(self.weights.view_mut(), grad.view(), lr);
 
         self.batch += 1;
         if (self.batch as usize) < self.params.batch_count(self.train.rows()) {
@@ -265,8 +268,10 @@ impl HostTraining {
             return Ok(HostStep::Forward(self.forward()));
         }
         self.phase = Phase::AwaitEpochEnd;
-        let validation =
-            self.validation.as_ref().map(|vx| ValidationScores { epoch: self.epoch, scores: vx.scores(&self.weights) });
+        let validation = self
+            .validation
+            .as_ref()
+            .map(|vx| ValidationScores { epoch: self.epoch, scores: vx.scores(&self.weights).to_vec() });
         Ok(HostStep::EpochDone(validation))
     }
 

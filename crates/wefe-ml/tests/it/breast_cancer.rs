@@ -89,7 +89,7 @@ fn run_vertical(
 }
 
 fn test_auc(model: &LinearModel, x: &Features, y: &[f64]) -> f64 {
-    metrics::auc(&model.scores(x).unwrap(), y).unwrap()
+    metrics::auc(&model.scores(x).unwrap().to_vec(), y).unwrap()
 }
 
 #[test]

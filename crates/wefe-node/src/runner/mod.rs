@@ -15,8 +15,10 @@
 //! type) and a module here with a `run` function; the `match` in [`run`]
 //! does not compile until the new variant has its arm.
 
+mod binning;
 mod predict;
 mod psi;
+pub mod secureboost;
 mod vertical_lr;
 
 use alloy::primitives::Address;
@@ -93,6 +95,8 @@ pub async fn run<I: JobInputs, T: Transport>(spec: &JobSpec, cx: &JobContext<'_,
         JobSpec::Psi(params) => psi::run(params, cx).await,
         JobSpec::VerticalLr(params) => vertical_lr::run(params, cx).await,
         JobSpec::Predict(params) => predict::run(params, cx).await,
+        JobSpec::Binning(params) => binning::run(params, cx).await,
+        JobSpec::SecureBoost(params) => secureboost::run(params, cx).await,
     }
 }
 

@@ -53,6 +53,7 @@ pub(super) async fn run<I: JobInputs, T: Transport>(
         label: Some(params.label.clone()),
         label_required: guest,
         skip: None,
+        allow_missing: false,
     };
     // A host never reads the label column (a column of that name is skipped).
     let request =
@@ -111,7 +112,7 @@ pub(super) async fn run<I: JobInputs, T: Transport>(
         let key = Keypair::generate(size).context("generating the job's Paillier key")?.into_private();
         let trainer = Guest::new(train_params, key, train_x, labels, validation, parties.hosts.len())?;
         let (linear, report) = (run_guest(&counted, &parties.hosts, trainer)).await.context("vertical LR training")?;
-        model.weights = linear.weights;
+        model.weights = linear.weights.to_vec();
         model.intercept = linear.intercept;
         // A diverged model (non-finite weights) fails here, not when used.
         model.validate().context("the trained model")?;
@@ -145,7 +146,7 @@ pub(super) async fn run<I: JobInputs, T: Transport>(
         let validation = (!validation_rows.is_empty()).then_some(validation_x);
         let trainer = Host::new(train_params, train_x, validation)?;
         let linear = (run_host(&counted, &parties.guest, trainer)).await.context("vertical LR training")?;
-        model.weights = linear.weights;
+        model.weights = linear.weights.to_vec();
         model.validate().context("the trained model")?;
         let eval_x = table.features(eval_rows)?;
         (run_predict_host(transport, &parties.guest, &model, &eval_x)).await.context("evaluating the model")?;
