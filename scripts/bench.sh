@@ -8,6 +8,10 @@
 #       one epoch of vertical LR, guest and host as two processes with their own gateways on loopback,
 #       batch 1024, Paillier-2048: epoch-100k is 100k rows x (10 guest + 20 host) features (--quick: 5k rows);
 #       --fate runs FATE 2.0's published shape instead, epoch-fate-shape: guest 100k x 30, host 100k x 300 (~15 min)
+#   scripts/bench.sh secureboost [--quick]
+#       FATE 2.0's published shape, guest 100k x 30 and host 100k x 300 features, 32 bins, Paillier-2048, as two
+#       processes with their own gateways on loopback: tree-fate-shape (one depth-3 SecureBoost tree) and
+#       binning-fate-shape (federated binning with WOE/IV); --quick: 5k rows, 10 x 30 features
 #   scripts/bench.sh node [--quick]      the node under stress, two node processes with their own gateways on loopback:
 #       gateway-flood: a non-participant member floods a node (10^5 empty messages, 4 slow 1 GiB messages,
 #       handshakes) while it runs a 10^5 ECDH-PSI job with an honest peer; gateway-latency-under-load: round
@@ -46,6 +50,17 @@ case "$suite" in
     esac
     cargo run -q --locked --profile "$profile" -p wefe-node --example vertical_lr_bench -- "${shape[@]}" --batch 1024
     ;;
+  secureboost)
+    sb=(cargo run -q --locked --profile "$profile" -p wefe-node --example secureboost_bench --)
+    if [ "$quick" = "--quick" ]; then
+      small=(--rows 5000 --guest-features 10 --host-features 30)
+      "${sb[@]}" --kind tree --case tree-5k "${small[@]}" --trees 2
+      "${sb[@]}" --kind binning --case binning-5k "${small[@]}"
+    else
+      "${sb[@]}" --kind binning --case binning-fate-shape
+      "${sb[@]}" --kind tree --case tree-fate-shape --trees 1
+    fi
+    ;;
   node)
     # One entry per case: "<example> <its arguments>"; --quick arguments after "|". Add cases here.
     node_cases=(
@@ -66,7 +81,7 @@ case "$suite" in
     done
     ;;
   *)
-    echo "usage: scripts/bench.sh psi [--quick] | paillier | vertical-lr [--quick | --fate] | node [--quick]" >&2
+    echo "usage: scripts/bench.sh psi [--quick] | paillier | vertical-lr [--quick | --fate] | secureboost [--quick] | node [--quick]" >&2
     exit 2
     ;;
 esac

@@ -656,7 +656,7 @@ fn check_features(features: &BTreeMap<String, Vec<String>>, participants: &[Peer
     Ok(())
 }
 
-fn columns_of<'a>(features: &'a BTreeMap<String, Vec<String>>, me: PeerId) -> Option<&'a [String]> {
+fn columns_of(features: &BTreeMap<String, Vec<String>>, me: PeerId) -> Option<&[String]> {
     features.iter().find(|(k, _)| PeerId::parse(k).ok() == Some(me)).map(|(_, v)| v.as_slice())
 }
 

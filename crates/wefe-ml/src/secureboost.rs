@@ -193,7 +193,7 @@ impl BoostParams {
         if self.row_sample >= 1.0 {
             return (0..rows as u32).collect();
         }
-        let mut rng = SplitMix64::new(self.seed ^ 0x5EED_0F_7EE5 ^ u64::from(t).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = SplitMix64::new(self.seed ^ 0x005E_ED0F_7EE5 ^ u64::from(t).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let take = ((rows as f64 * self.row_sample).ceil() as usize).clamp(1, rows.max(1));
         let mut idx: Vec<u32> = (0..rows as u32).collect();
         rng.shuffle(&mut idx);

@@ -47,9 +47,9 @@ fn woe_and_iv_match_a_hand_computation() {
     let spec = ColumnBins { name: "age".into(), cuts: vec![30.0] };
     // bins: (≤30) 40 rows 10 events; (>30) 60 rows 30 events; missing empty.
     let w = woe_iv(&spec, &[(40, 10), (60, 30), (0, 0)]).unwrap();
-    let (e, ne) = (40.0, 60.0);
-    let woe0 = ((10.0 / e) / (30.0 / ne) as f64).ln();
-    let woe1 = ((30.0 / e) / (30.0 / ne) as f64).ln();
+    let (e, ne): (f64, f64) = (40.0, 60.0);
+    let woe0 = ((10.0 / e) / (30.0 / ne)).ln();
+    let woe1 = ((30.0 / e) / (30.0 / ne)).ln();
     assert!((w.bins[0].woe - woe0).abs() < 1e-12);
     assert!((w.bins[1].woe - woe1).abs() < 1e-12);
     let iv = (10.0 / e - 30.0 / ne) * woe0 + (30.0 / e - 30.0 / ne) * woe1;

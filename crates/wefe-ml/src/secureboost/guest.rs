@@ -117,12 +117,17 @@ pub async fn run_guest(
     let (mut best_loss, mut best_trees, mut since_best) = (f64::INFINITY, 0u32, 0u32);
     let mut best_val_scores = val_scores.clone();
     let chunk = chunk_len(transport.max_message_bytes(), pk.ciphertext_len());
+    // Encryption noise for the next tree, computed while the hosts build histograms.
+    let noise = wefe_crypto::paillier::NoisePool::spawn(pk.clone(), rows.min(1 << 17));
 
     for t in 0..params.trees {
         let gh: Vec<Gh> = scores.iter().zip(&labels).map(|(&u, &y)| Gh::logistic(u, y)).collect();
         let sampled = params.tree_rows(t, rows);
         let plaintexts: Vec<Integer> = sampled.par_iter().map(|&r| layout.row_plaintext(gh[r as usize])).collect();
-        let cts = pk.encrypt_batch(&plaintexts)?;
+        let cts = plaintexts
+            .par_iter()
+            .map(|m| noise.take().and_then(|r| pk.encrypt_with_noise(m, r)))
+            .collect::<wefe_crypto::Result<Vec<_>>>()?;
         drop(plaintexts);
         for part in cts.chunks(chunk).enumerate() {
             let (i, part) = part;

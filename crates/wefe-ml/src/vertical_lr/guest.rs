@@ -2,6 +2,7 @@
 
 use ndarray::{Array1, ArrayView1, Axis};
 use rayon::prelude::*;
+use wefe_crypto::paillier::NoisePool;
 use wefe_crypto::{FixedPoint, PrivateKey, PublicKey};
 
 use super::{EpochEnd, Forward, MaskedGradient, Residuals, Setup, UnmaskedGradient, ValidationScores};
@@ -65,6 +66,8 @@ pub struct Guest {
     pending: Vec<bool>,
     /// Feature count of each host, fixed by its first gradient message.
     host_features: Vec<Option<usize>>,
+    /// Encryption noise computed while the guest waits for its hosts.
+    noise: NoisePool,
 }
 
 /// Shows the progress, never data, weights or the key.
@@ -111,7 +114,10 @@ impl Guest {
             return Err(Error::InvalidParams("early stopping needs validation rows".into()));
         }
         let model = LinearModel { weights: Array1::zeros(train.cols()), intercept: 0.0 };
+        // Two batches of noise at most (512 bytes each for 2048-bit keys).
+        let noise = NoisePool::spawn(key.public().clone(), 2 * params.batch_size.min(1 << 16) as usize);
         Ok(Self {
+            noise,
             best: (model.clone(), 0),
             model,
             stop_rule: StopRule::new(params.early_stopping),
@@ -217,9 +223,15 @@ impl Guest {
         let pk = self.key.public();
         let encoded = d.iter().map(|&di| fp.encode(pk, di)).collect::<wefe_crypto::Result<Vec<_>>>()?;
         // DJN fixed-base encryption (wefe-crypto's `PublicKey::encrypt`, ~12×
-        // faster here than the key holder's CRT path with full-size randomness);
-        // its extra short-exponent assumption is stated in `wefe_crypto::paillier`.
-        let residuals = pk.encrypt_batch(&encoded)?;
+        // faster here than the key holder's CRT path with full-size randomness;
+        // its extra short-exponent assumption is stated in `wefe_crypto::paillier`),
+        // with the noise `h_s^α` precomputed by a thread of its own while the
+        // guest waited for the hosts: only a multiplication is left here.
+        let noise = &self.noise;
+        let residuals = encoded
+            .par_iter()
+            .map(|m| noise.take().and_then(|r| pk.encrypt_with_noise(m, r)))
+            .collect::<wefe_crypto::Result<Vec<_>>>()?;
 
         let lr = self.params.learning_rate_at(self.epoch);
         let grad = mean_gradient(xb.view(), d.view());
