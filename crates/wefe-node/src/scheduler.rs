@@ -433,6 +433,24 @@ where
         recorder.abort();
         // Closing the job's mailboxes releases what peers still send it.
         self.network.finished(id);
+        // A peer that gave up because the run deadline passed (its gateway
+        // then refuses the job's messages) is the deadline's doing, not the peer's.
+        let result = match result {
+            Err(f)
+                if f.category == FailureCategory::Peer
+                    && run_deadline > 0
+                    && self.gov.backend().head_block().await.is_ok_and(|head| head > run_deadline) =>
+            {
+                Err(JobFailure::new(
+                    FailureCategory::Timeout,
+                    format!(
+                        "the run deadline (block {run_deadline}) passed before every participant completed ({})",
+                        f.detail
+                    ),
+                ))
+            }
+            other => other,
+        };
         match result {
             Ok(()) => tracing::info!(job = id, "job completed"),
             Err(failure) => self.fail(id, &failure).await,
