@@ -69,7 +69,7 @@ pub mod guest;
 pub mod host;
 pub mod plain;
 pub mod predict;
-mod wire;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use wefe_core::{PeerId, Progress, Transport};
 use wefe_ml::Features;
 use wefe_ml::data::SplitMix64;
-use wefe_ml::model::{Evaluation, PartyModel};
+use wefe_ml::model::Evaluation;
 use wefe_store::{JobRecord, Store};
 
 use crate::scheduler::{ColumnRequest, NumericTable};
@@ -64,13 +64,6 @@ pub(crate) fn rounded(e: &Evaluation) -> serde_json::Value {
         "precision": r(e.precision), "recall": r(e.recall), "f1": r(e.f1), "log_loss": r(e.log_loss),
         "threshold": e.threshold,
     })
-}
-
-/// This member's share of the model trained by `model_job`, checked
-/// against the hash this node reported for it.
-pub(crate) async fn load_model(store: &Store, model_job: u64) -> Result<PartyModel> {
-    let (_, bytes) = load_artifact(store, model_job, &["vertical-lr"]).await?;
-    PartyModel::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("model of job {model_job}: {e}"))
 }
 
 /// The artifact of a completed job of one of `kinds` (its kind and bytes),

@@ -742,7 +742,7 @@ async fn nodes_bin_train_trees_and_predict_with_them() {
 
     // SecureBoost on the binning job's edges, 30% held out, early stopping.
     let params = format!(
-        r#"{{"label":"diagnosis","psi_job":{psi},"binning_job":{bins},"trees":12,"max_depth":3,"min_child_rows":10,"validation_fraction":0.3,"early_stopping_patience":3,"seed":5,"publish":["metrics.auc","trees"]}}"#
+        r#"{{"label":"diagnosis","psi_job":{psi},"binning_job":{bins},"trees":12,"max_depth":3,"min_child_rows":10,"validation_fraction":0.3,"early_stopping_patience":3,"seed":5,"online_serving":true,"publish":["metrics.auc","trees"]}}"#
     );
     let (trees, status) = run_kind(a, b, "secureboost", &datasets, &params).await;
     assert_eq!(status, 4, "{}", failure_reason(&both, trees).await);
@@ -781,6 +781,29 @@ async fn nodes_bin_train_trees_and_predict_with_them() {
     let (_, view) = http(guest_node, "GET", &format!("/jobs/{predict}"), None);
     let summary = serde_json::from_str::<serde_json::Value>(&view).unwrap()["summary"].clone();
     assert!(summary["metrics"]["auc"].as_f64().unwrap() > 0.95, "{summary}");
+
+    // Online: the lab's node answers the routing of its own splits; the scores
+    // equal the predict job's, and ids outside the training rows are refused.
+    let body = r#"{"ids":["patient-0100","patient-0057"]}"#;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, online) = loop {
+        let (status, online) = http(guest_node, "POST", &format!("/models/{trees}/predict"), Some(body));
+        if status != 503 || Instant::now() > deadline {
+            break (status, online);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, 200, "{online}");
+    let online: serde_json::Value = serde_json::from_str(&online).unwrap();
+    for (i, id) in ["patient-0100", "patient-0057"].into_iter().enumerate() {
+        let row = scores.lines().find(|l| l.starts_with(&format!("{id},"))).unwrap();
+        let batch_score: f64 = row.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((online["predictions"][i]["score"].as_f64().unwrap() - batch_score).abs() < 1e-5, "{online} vs {row}");
+    }
+    let (status, body) =
+        http(guest_node, "POST", &format!("/models/{trees}/predict"), Some(r#"{"ids":["patient-0010"]}"#));
+    assert_eq!(status, 400);
+    assert!(body.contains("refused: the request names ids outside the rows the model was trained on"), "{body}");
 
     // Bad input: a binning result is not a model; too few rows per child.
     let (id, status) = run_kind(a, b, "predict", &datasets, &format!(r#"{{"model_job":{bins}}}"#)).await;

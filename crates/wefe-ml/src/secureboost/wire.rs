@@ -1,5 +1,7 @@
 //! SecureBoost messages: `version ‖ kind ‖ body`, every count bounded
-//! before anything is allocated.
+//! before anything is allocated. Public for the node's online serving, which
+//! sends a host's [`Routing`] answer outside a job.
+#![allow(missing_docs)]
 
 use wefe_crypto::{Ciphertext, PublicKey};
 

@@ -21,7 +21,9 @@ struct Split {
     test_y: Vec<f64>,
 }
 
-fn load() -> Split {
+/// The raw table (569 × 30) and labels, and the LR tests' stratified split
+/// (train, test row indices).
+pub(crate) fn raw() -> (Features, Vec<f64>, (Vec<usize>, Vec<usize>)) {
     let mut lines = CSV.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(header[..2], ["569", "30"]);
@@ -34,7 +36,12 @@ fn load() -> Split {
     }
     assert_eq!((rows.len(), rows[0].len()), (569, 30));
     let x = Features::from_rows("breast cancer", &rows).unwrap();
-    let (train_idx, test_idx) = stratified_split(&labels, 0.3, 2024);
+    let split = stratified_split(&labels, 0.3, 2024);
+    (x, labels, split)
+}
+
+fn load() -> Split {
+    let (x, labels, (train_idx, test_idx)) = raw();
     let standardise = |idx: &[usize], mean: &[f64], sd: &[f64]| {
         let rows: Vec<Vec<f64>> =
             idx.iter().map(|&i| x.row(i).iter().enumerate().map(|(j, v)| (v - mean[j]) / sd[j]).collect()).collect();

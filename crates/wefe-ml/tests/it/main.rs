@@ -1,3 +1,5 @@
-//! Integration tests of wefe-ml: vertical LR on real data over the in-memory transport.
+//! Integration tests of wefe-ml: vertical LR on real data over the in-memory transport, and
+//! SecureBoost accuracy against XGBoost reference numbers.
 
 mod breast_cancer;
+mod secureboost_accuracy;
