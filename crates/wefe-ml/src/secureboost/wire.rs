@@ -64,6 +64,10 @@ impl Bits {
     pub fn len(&self) -> usize {
         self.len
     }
+    /// No bits at all.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
     fn put(&self, out: &mut Vec<u8>) {
         put_count(out, self.len);
         out.extend_from_slice(&self.bytes);
