@@ -1,19 +1,10 @@
-use std::sync::OnceLock;
-
 use wefe_core::{MemoryNetwork, PeerId};
-use wefe_crypto::{KeySize, Keypair, PrivateKey};
 
 use super::*;
 use crate::data::SplitMix64;
 use crate::logistic::{LinearModel, TrainReport, train_plain};
+use crate::test_util::{join_all, key512};
 use crate::{Features, logistic::sigmoid};
-
-/// One 512-bit key for the fast protocol tests (generation is the slow part).
-fn key() -> PrivateKey {
-    static KEY: OnceLock<Vec<u8>> = OnceLock::new();
-    let bytes = KEY.get_or_init(|| Keypair::generate(KeySize::insecure(512)).unwrap().private().to_bytes());
-    PrivateKey::from_bytes_insecure(bytes).unwrap()
-}
 
 /// A synthetic linearly separable-ish problem with `cols` features.
 fn synthetic(rows: usize, cols: usize, seed: u64) -> (Features, Vec<f64>) {
@@ -43,7 +34,7 @@ fn run(
     let host_ids: Vec<PeerId> = (0..splits.len() - 1).map(|i| peer(i as u8 + 2)).collect();
     let host_eps: Vec<_> = host_ids.iter().map(|&id| net.endpoint(id)).collect();
     let gval = validation.map(|(vx, vy)| (vx.select_columns(splits[0].clone()).unwrap(), vy.to_vec()));
-    let guest = Guest::new(params, key(), x.select_columns(splits[0].clone())?, y.to_vec(), gval, host_ids.len())?;
+    let guest = Guest::new(params, key512(), x.select_columns(splits[0].clone())?, y.to_vec(), gval, host_ids.len())?;
     let hosts: Vec<Host> = splits[1..]
         .iter()
         .map(|cols| {
@@ -55,28 +46,10 @@ fn run(
     let guest_id = peer(1);
     rt.block_on(async {
         let guest_fut = run_guest(&guest_ep, &host_ids, guest);
-        let host_futs = futures_join(host_eps.iter().zip(hosts).map(|(ep, h)| run_host(ep, &guest_id, h)).collect());
+        let host_futs = join_all(host_eps.iter().zip(hosts).map(|(ep, h)| run_host(ep, &guest_id, h)).collect());
         let (g, hs) = tokio::join!(guest_fut, host_futs);
         Ok((g?, hs.into_iter().collect::<Result<Vec<_>>>()?))
     })
-}
-
-/// Joins a vector of futures (no `futures` dependency needed).
-async fn futures_join<F: std::future::Future>(futs: Vec<F>) -> Vec<F::Output> {
-    let mut futs: Vec<_> = futs.into_iter().map(Box::pin).collect();
-    let mut done: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        for (i, f) in futs.iter_mut().enumerate() {
-            if done[i].is_none()
-                && let std::task::Poll::Ready(v) = f.as_mut().poll(cx)
-            {
-                done[i] = Some(v);
-            }
-        }
-        if done.iter().all(Option::is_some) { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    done.into_iter().flatten().collect()
 }
 
 #[test]
@@ -136,7 +109,7 @@ fn mismatched_parties_fail_cleanly() {
     let (x, y) = synthetic(40, 4, 1);
     let params = TrainParams { epochs: 1, batch_size: 16, ..TrainParams::default() };
     // Host configured with another seed.
-    let guest = Guest::new(params, key(), x.select_columns(0..2).unwrap(), y.clone(), None, 1).unwrap();
+    let guest = Guest::new(params, key512(), x.select_columns(0..2).unwrap(), y.clone(), None, 1).unwrap();
     let (_, setup) = guest.start().unwrap();
     let other = TrainParams { seed: 1, ..params };
     let host = Host::new(other, x.select_columns(2..4).unwrap(), None).unwrap().with_insecure_keys();
@@ -155,7 +128,7 @@ fn mismatched_parties_fail_cleanly() {
 fn out_of_order_messages_are_errors() {
     let (x, y) = synthetic(40, 4, 1);
     let params = TrainParams { epochs: 1, batch_size: 16, ..TrainParams::default() };
-    let guest = Guest::new(params, key(), x.select_columns(0..2).unwrap(), y, None, 1).unwrap();
+    let guest = Guest::new(params, key512(), x.select_columns(0..2).unwrap(), y, None, 1).unwrap();
     let (mut guest, setup) = guest.start().unwrap();
     let host = Host::new(params, x.select_columns(2..4).unwrap(), None).unwrap().with_insecure_keys();
     let (mut host, forward) = host.on_setup(setup).unwrap();
@@ -177,15 +150,15 @@ fn out_of_order_messages_are_errors() {
 fn guest_rejects_bad_inputs() {
     let x = Features::new("x", 2, 1, vec![1.0, 2.0]).unwrap();
     let p = TrainParams::default();
-    assert!(matches!(Guest::new(p, key(), x.clone(), vec![0.0, 2.0], None, 1), Err(Error::BadLabel { row: 1, .. })));
-    assert!(matches!(Guest::new(p, key(), x.clone(), vec![0.0, 1.0], None, 0), Err(Error::InvalidParams(_))));
+    assert!(matches!(Guest::new(p, key512(), x.clone(), vec![0.0, 2.0], None, 1), Err(Error::BadLabel { row: 1, .. })));
+    assert!(matches!(Guest::new(p, key512(), x.clone(), vec![0.0, 1.0], None, 0), Err(Error::InvalidParams(_))));
     let es = TrainParams { early_stopping: Some(crate::logistic::EarlyStopping { patience: 1, min_delta: 0.0 }), ..p };
-    assert!(matches!(Guest::new(es, key(), x, vec![0.0, 1.0], None, 1), Err(Error::InvalidParams(_))));
+    assert!(matches!(Guest::new(es, key512(), x, vec![0.0, 1.0], None, 1), Err(Error::InvalidParams(_))));
 }
 
 #[test]
 fn messages_round_trip_and_truncations_are_errors() {
-    let sk = key();
+    let sk = key512();
     let pk = sk.public();
     let params = TrainParams {
         early_stopping: Some(crate::logistic::EarlyStopping { patience: 3, min_delta: 0.5 }),
@@ -270,7 +243,7 @@ fn a_host_with_as_many_features_as_batch_rows_is_refused_before_it_learns_a_grad
     let params = TrainParams { epochs: 1, batch_size: 4, ..TrainParams::default() };
     assert_eq!((params.batch_count(41), params.min_batch_rows(41), params.max_batch_rows(41)), (10, 4, 5));
     assert_eq!(params.batch_range(9, 41), 36..41);
-    let guest = Guest::new(params, key(), x.select_columns(0..2).unwrap(), y, None, 1).unwrap();
+    let guest = Guest::new(params, key512(), x.select_columns(0..2).unwrap(), y, None, 1).unwrap();
     let (mut guest, setup) = guest.start().unwrap();
     let host = Host::new(params, x.select_columns(2..6).unwrap(), None).unwrap().with_insecure_keys();
     let (mut host, forward) = host.on_setup(setup).unwrap();
