@@ -36,8 +36,9 @@
 //!   [`PrivateKey::decrypt_without_crt`] remain as cross-checks.
 //! - SecureBoost's passive party: [`MontCiphertext`] (ciphertexts in
 //!   Montgomery form mod n², addition = one Montgomery multiplication, no
-//!   division), [`PublicKey::encrypted_histograms`] (per-feature bin sums,
-//!   rayon over features), [`PublicKey::montgomery_sub`] (sibling histogram =
+//!   division), [`PublicKey::encrypted_histograms`] (per-feature bin sums
+//!   through joint histograms of 2–3 features when that needs fewer
+//!   multiplications, see [`histogram_group_size`]; rayon over groups), [`PublicKey::montgomery_sub`] (sibling histogram =
 //!   parent − child), [`PublicKey::pack_shifted`] + [`unpack_slots`] (several
 //!   bin sums in one plaintext, one decryption).
 
@@ -59,8 +60,8 @@ use rug::integer::{IsPrime, Order};
 use crate::{Error, Result};
 
 pub use encoding::FixedPoint;
-pub use histogram::{MontCiphertext, unpack_slots};
-pub use noise::{Noise, NoisePool};
+pub use histogram::{MAX_JOINT_CELLS, MontCiphertext, histogram_group_size, unpack_slots};
+pub use noise::{CrtNoise, Noise, NoisePool};
 
 use montgomery::MontModulus;
 
@@ -150,9 +151,16 @@ impl fmt::Debug for Ciphertext {
     }
 }
 
-/// Fixed-base table: `rows[i][j−1] = base^(j·2^(w·i)) mod n²`.
+/// Fixed-base table: `rows[i][j−1] = base^(j·2^(w·i)) mod m` (m = n², or
+/// p² / q² for [`CrtNoise`], whose tables are secret: wiped on drop).
 struct FixedBaseTable {
     rows: Vec<Vec<Integer>>,
+}
+
+impl Drop for FixedBaseTable {
+    fn drop(&mut self) {
+        self.rows.iter_mut().flatten().for_each(wipe);
+    }
 }
 
 impl FixedBaseTable {

@@ -7,7 +7,7 @@
 //! Exponents are public here (they are the multiplier's own plaintext
 //! scalars); the method is not constant-time in them.
 
-use rug::Integer;
+use rug::{Assign, Integer};
 
 use super::{mulmod, window_digit};
 
@@ -113,10 +113,14 @@ pub(crate) fn shared_bases_multi_exp(bases: &[&Integer], exps: &[Vec<u128>], bit
         .collect();
     exps.par_iter()
         .map(|e| {
-            let mut acc = Integer::from(1);
+            // In place: `product` holds acc·x before the reduction, so the
+            // loop allocates nothing once both have grown to size.
+            let (mut acc, mut product) = (Integer::from(1), Integer::new());
+            let mut started = false;
             for t in (0..bits).rev() {
-                if acc != 1 {
-                    acc = mulmod(&acc, &acc, m);
+                if started {
+                    product.assign(acc.square_ref());
+                    acc.assign(&product % m);
                 }
                 for (k, table) in tables.iter().enumerate() {
                     let mut mask = 0usize;
@@ -124,7 +128,13 @@ pub(crate) fn shared_bases_multi_exp(bases: &[&Integer], exps: &[Vec<u128>], bit
                         mask |= (((x >> t) & 1) as usize) << slot;
                     }
                     if mask != 0 {
-                        acc = if acc == 1 { table[mask].clone() } else { mulmod(&acc, &table[mask], m) };
+                        if started {
+                            product.assign(&acc * &table[mask]);
+                            acc.assign(&product % m);
+                        } else {
+                            acc.assign(&table[mask]);
+                            started = true;
+                        }
                     }
                 }
             }

@@ -200,15 +200,66 @@ fn check_histograms(keys: &Keypair, rows_total: usize, features: usize, bins: us
         (0..features).map(|f| (0..rows_total).map(|r| ((r * (f + 3) + r / 5) % bins) as u8).collect()).collect();
     let refs: Vec<&[u8]> = binned.iter().map(Vec::as_slice).collect();
     let rows: Vec<u32> = (0..rows_total as u32).filter(|r| r % 3 != 1).collect();
-    let got = pk.encrypted_histograms(&cts, &rows, &refs, bins).unwrap();
     let want = naive_histograms(&rows, &refs, bins, &values);
-    assert_eq!(got.len(), features);
-    for (g, w) in got.iter().zip(&want) {
-        assert_eq!(g.len(), bins);
-        for (gc, wv) in g.iter().zip(w) {
-            assert_eq!(sk.decrypt(&pk.from_montgomery(gc)).unwrap(), *wv);
+    // The automatic grouping, one multiplication per row and feature, and
+    // joint tables of 2 and 3 features (the last group shorter when
+    // `features` is not a multiple): the same sums.
+    let auto = pk.encrypted_histograms(&cts, &rows, &refs, bins).unwrap();
+    for (group, got) in std::iter::once((0, auto))
+        .chain((1..=3).map(|k| (k, pk.encrypted_histograms_grouped(&cts, &rows, &refs, bins, k).unwrap())))
+    {
+        assert_eq!(got.len(), features, "group {group}");
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.len(), bins, "group {group}");
+            for (gc, wv) in g.iter().zip(w) {
+                assert_eq!(sk.decrypt(&pk.from_montgomery(gc)).unwrap(), *wv, "group {group}");
+            }
         }
     }
+}
+
+#[test]
+fn grouped_histograms_of_sparse_bins() {
+    // Few distinct (bin, bin) pairs, empty bins, a subset of rows, 5
+    // features in groups of 2 and 3: empty bins are the identity.
+    let keys = key512();
+    let (pk, sk) = (keys.public(), keys.private());
+    let rows_total = 50;
+    let values: Vec<u64> = (0..rows_total as u64).map(|i| i + 1).collect();
+    let ms: Vec<Integer> = values.iter().map(|&v| Integer::from(v)).collect();
+    let cts: Vec<MontCiphertext> = pk.encrypt_batch(&ms).unwrap().iter().map(|c| pk.to_montgomery(c)).collect();
+    let binned: Vec<Vec<u8>> =
+        (0..5).map(|f| (0..rows_total).map(|r| ((r % 3) * (f % 2 + 1)) as u8).collect()).collect();
+    let refs: Vec<&[u8]> = binned.iter().map(Vec::as_slice).collect();
+    let rows: Vec<u32> = (5..45).collect();
+    let want = naive_histograms(&rows, &refs, 6, &values);
+    for group in [2, 3, 9] {
+        let got = pk.encrypted_histograms_grouped(&cts, &rows, &refs, 6, group).unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            for (gc, wv) in g.iter().zip(w) {
+                assert_eq!(sk.decrypt(&pk.from_montgomery(gc)).unwrap(), *wv);
+            }
+        }
+        assert_eq!(got[0][5], pk.montgomery_zero(), "bin 5 of feature 0 is empty");
+    }
+}
+
+#[test]
+fn histogram_group_size_follows_the_cost_model() {
+    use super::histogram_group_size as k;
+    // FATE's shape: 100k rows, 32 bins + missing: pairs (0.52 vs 1 multiplication per row and feature).
+    assert_eq!(k(100_000, 33, 300, 2), 2);
+    // A million rows: triples pay off (32^3 cells < rows / 6).
+    assert_eq!(k(1_000_000, 32, 300, 2), 3);
+    // 64 bins: a triple table is too large.
+    assert_eq!(k(1_000_000, 64, 300, 2), 2);
+    // Few rows: one pass per feature.
+    assert_eq!(k(1_000, 32, 300, 2), 1);
+    assert_eq!(k(0, 32, 300, 2), 1);
+    // Too few features to give every thread a group.
+    assert_eq!(k(100_000, 33, 3, 2), 1);
+    assert_eq!(k(100_000, 33, 4, 2), 2);
+    assert_eq!(k(100_000, 33, 1, 0), 1);
 }
 
 #[test]
@@ -243,6 +294,19 @@ fn histogram_input_errors() {
     let empty = pk.encrypted_histograms(&cts, &[], &[good], 2).unwrap();
     assert_eq!(empty[0], vec![pk.montgomery_zero(), pk.montgomery_zero()]);
     assert!(pk.encrypted_histograms(&cts, &[0], &[], 2).unwrap().is_empty());
+    // The same errors from a joint table.
+    assert!(matches!(
+        pk.encrypted_histograms_grouped(&cts, &[0, 1, 2], &[good, bad_bin], 4, 2),
+        Err(Error::BinOutOfRange { row: 2, bin: 9, bins: 4 })
+    ));
+    assert!(matches!(
+        pk.encrypted_histograms_grouped(&cts, &[3], &[good, short], 4, 2),
+        Err(Error::RowOutOfRange { row: 3, rows: 2 })
+    ));
+    assert!(matches!(
+        pk.encrypted_histograms_grouped(&cts, &[0], &[good, good], 0, 2),
+        Err(Error::BinOutOfRange { .. })
+    ));
 }
 
 #[test]

@@ -118,7 +118,8 @@ pub async fn run_guest(
     let mut best_val_scores = val_scores.clone();
     let chunk = chunk_len(transport.max_message_bytes(), pk.ciphertext_len());
     // Encryption noise for the next tree, computed while the hosts build histograms.
-    let noise = wefe_crypto::paillier::NoisePool::spawn(pk.clone(), rows.min(1 << 17));
+    // The key holder's CRT generator: the same noise at about half the cost.
+    let noise = wefe_crypto::paillier::NoisePool::spawn_crt(key.crt_noise(), rows.min(1 << 17));
 
     for t in 0..params.trees {
         let gh: Vec<Gh> = scores.iter().zip(&labels).map(|(&u, &y)| Gh::logistic(u, y)).collect();
