@@ -23,9 +23,18 @@
 # then stops everything it started.
 #
 # Usage: scripts/demo.sh            (work files go to .demo/, replaced each run)
+#        scripts/demo.sh --keep     (leave the chain and the nodes running and serve the
+#                                    web console, printing its URLs, until Ctrl-C)
 #        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
 #        WEFE_DEMO_ROWS=100000 scripts/demo.sh   (Bank A's list size; Bank B has 80%, a quarter shared)
 set -euo pipefail
+keep=0
+for arg in "$@"; do
+  case "$arg" in
+    --keep) keep=1 ;;
+    *) echo "usage: scripts/demo.sh [--keep]   (unknown argument '$arg')" >&2; exit 2 ;;
+  esac
+done
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 work=${WEFE_DEMO_DIR:-$root/.demo}
@@ -420,4 +429,29 @@ for j in "$psi_job" "$train_job" "$predict_job" "$bin_job" "$sb_job" "$sb_predic
 done
 
 printf '\nDone. The banks aligned, trained (LR and boosted trees), binned and predicted on their own nodes; the chain holds who approved each job, a commitment to every result and only the summary fields the banks agreed to publish.\n'
-printf 'Work files (chain config, keystores, certificates, node data, charts and logs) are in %s; nodes and anvil are stopped now.\n' "$work"
+if [ "$keep" = 0 ]; then
+  printf 'Work files (chain config, keystores, certificates, node data, charts and logs) are in %s; nodes and anvil are stopped now.\n' "$work"
+  printf 'To browse all of this in the web console, run scripts/demo.sh --keep: it leaves the chain and nodes running and prints the console URLs.\n'
+  exit 0
+fi
+# --keep: the auditor's console on the same chain, until Ctrl-C.
+"$wefe_bin" console --listen 127.0.0.1:0 >"$work/console.log" 2>&1 &
+node_pids+=($!)
+console_url=""
+for _ in $(seq 1 100); do
+  console_url=$(sed -n 's|^wefe console: \(http://[^ ]*\)/ .*|\1|p' "$work/console.log" | head -1)
+  [ -n "$console_url" ] && break
+  sleep 0.1
+done
+[ -n "$console_url" ] || { echo "the console did not start:" >&2; cat "$work/console.log" >&2; exit 1; }
+printf '\nWeb console (read-only, from the chain; Chinese/English switch at the top right):\n'
+printf '  consortium      %s/\n' "$console_url"
+printf '  members         %s/#/members\n' "$console_url"
+printf '  Bank A          %s/#/members/%s\n' "$console_url" "${addr[bank-a]}"
+printf '  jobs            %s/#/jobs\n' "$console_url"
+printf '  PSI job         %s/#/jobs/%s   (check %s against its commitment there, with %s)\n' \
+  "$console_url" "$psi_job" "$work/bank-a-result.csv" "$work/bank-a-result.key"
+printf '  SecureBoost job %s/#/jobs/%s\n' "$console_url" "$sb_job"
+printf '  all events      %s/#/events\n' "$console_url"
+printf '\nWork files are in %s. The chain, the three nodes and the console keep running until Ctrl-C.\n' "$work"
+while true; do sleep 3600; done

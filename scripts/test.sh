@@ -2,7 +2,8 @@
 # Runs every check and test of wefe, installing the toolchain first:
 # contracts (format, unit/fuzz/invariant tests and the invariant handlers'
 # reach, gas snapshot, committed ABI),
-# then Rust (format, clippy -D warnings, unit and integration tests against anvil).
+# then Rust (format, clippy -D warnings, unit and integration tests against anvil),
+# then the web console in a real browser (scripts/browser-test.sh; alone: --browser).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,6 +12,10 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain"
 scripts/setup.sh
+
+if [ "${1:-}" = "--browser" ]; then
+  exec scripts/browser-test.sh
+fi
 
 if [ "${1:-}" = "--snapshot" ]; then
   (cd contracts && bin/forge snapshot --no-match-test 'testFuzz_|invariant_')
@@ -65,6 +70,12 @@ cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 set -e
 
+step "web console in a real browser (scripts/browser-test.sh)"
+set +e
+scripts/browser-test.sh 2>&1 | tee "$logs/browser.log"
+browser_status=${PIPESTATUS[0]}
+set -e
+
 # One closing line for the whole run (forge and every cargo test binary).
 forge_passed=$(sed -n 's/.* \([0-9][0-9]*\) tests passed, \([0-9][0-9]*\) failed.*/\1/p' "$logs/forge.log" | tail -1)
 forge_failed=$(sed -n 's/.* \([0-9][0-9]*\) tests passed, \([0-9][0-9]*\) failed.*/\2/p' "$logs/forge.log" | tail -1)
@@ -73,5 +84,10 @@ cargo_failed=$(sed -n 's/^test result: .* \([0-9][0-9]*\) failed.*/\1/p' "$logs/
 echo
 echo "forge: ${forge_passed:-0} passed, ${forge_failed:-0} failed"
 echo "cargo: $cargo_passed passed, $cargo_failed failed"
-echo "total: $(( ${forge_passed:-0} + cargo_passed )) passed, $(( ${forge_failed:-0} + cargo_failed )) failed"
-exit "$cargo_status"
+browser_passed=$(grep -c '^ok   ' "$logs/browser.log" || true)
+browser_failed=$(grep -c '^FAIL ' "$logs/browser.log" || true)
+if [ "$browser_status" -ne 0 ] && [ "$browser_failed" -eq 0 ]; then browser_failed=1; fi
+echo "browser: $browser_passed passed, $browser_failed failed"
+echo "total: $(( ${forge_passed:-0} + cargo_passed + browser_passed )) passed, $(( ${forge_failed:-0} + cargo_failed + browser_failed )) failed"
+[ "$cargo_status" -eq 0 ] || exit "$cargo_status"
+exit "$browser_status"

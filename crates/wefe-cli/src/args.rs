@@ -26,13 +26,13 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Chain configuration written by `wefe chain deploy`.
     #[arg(long, global = true, env = "WEFE_CHAIN_CONFIG", default_value = "chain.toml")]
     pub chain_config: PathBuf,
     /// JSON-RPC URL, overriding the configuration's `rpc_url`.
-    #[arg(long, global = true, env = "WEFE_RPC_URL")]
+    #[arg(long, global = true, env = "WEFE_RPC_URL", visible_alias = "rpc")]
     pub rpc_url: Option<String>,
     /// Encrypted JSON keystore holding your key.
     #[arg(long, global = true, env = "WEFE_KEYSTORE")]
@@ -75,6 +75,24 @@ pub enum Command {
     /// The history on chain: who did what, in which block and transaction (needs only an RPC URL).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The audit trail in a browser: members, jobs, datasets, proposals and their evidence, read
+    /// from the chain (read-only, needs no key and no node).
+    Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Address to serve on. Loopback by default: the console shows what every
+    /// chain member can read, which is not for everyone on the network.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: std::net::SocketAddr,
+    /// Seconds between polls of the chain head.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub poll_secs: u64,
+    /// Another `host:port` browsers may use to reach the console (e.g. behind
+    /// a reverse proxy); requests for any other host are refused.
+    #[arg(long)]
+    pub allow_host: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

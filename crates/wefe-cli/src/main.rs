@@ -5,6 +5,7 @@
 
 mod args;
 mod commands;
+mod console;
 mod context;
 mod keys;
 mod output;

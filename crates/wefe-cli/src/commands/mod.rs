@@ -29,6 +29,10 @@ pub async fn run(cli: Cli) -> Result<Output> {
         Command::Dataset(cmd) => dataset::run(global, cmd).await,
         Command::Job(cmd) => job::run(global, cmd).await,
         Command::Audit(cmd) => audit::run(global, cmd).await,
+        Command::Console(args) => {
+            crate::console::run(global, &args).await?;
+            Ok(Output::new("console stopped", serde_json::json!({ "ok": true })))
+        }
     }
 }
 

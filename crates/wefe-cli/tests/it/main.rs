@@ -1264,3 +1264,206 @@ async fn lists_read_a_thousand_maximal_jobs_and_datasets() {
     let shown = env.ok_json(None, &["dataset", "show", &format!("data-0999@{}", members[999 % 16].address())]);
     assert_eq!(shown["metadata"]["pad"].as_str().unwrap().len(), 4096 - 10);
 }
+
+/// A running `wefe console`, stopped on drop.
+struct ConsoleProcess {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for ConsoleProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Env {
+    /// Starts `wefe console` on a free loopback port with `extra` arguments
+    /// and reads its address from the first line it prints.
+    fn console(&self, extra: &[&str]) -> ConsoleProcess {
+        use std::io::BufRead;
+        let mut cmd = self.command();
+        cmd.args(["console", "--listen", "127.0.0.1:0", "--poll-secs", "1"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("wefe console starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        ConsoleProcess { child, base }
+    }
+}
+
+impl ConsoleProcess {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Polls `/api/status` until `ready` holds (at most 30 s).
+    async fn wait_status(&self, ready: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..300 {
+            let (_, s) = self.get("/api/status").await;
+            if ready(&s) {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the console's status never became ready: {}", self.get("/api/status").await.1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_serves_the_consortium_from_the_chain() {
+    let env = Env::new();
+    env.deploy();
+    // A member whose name is markup and a formula: the console must carry it as text.
+    let hostile = "=HYPERLINK(\"x\")<img src=x onerror=alert(1)>";
+    let pubkey = format!("04{}", "05".repeat(64));
+    env.ok(
+        Some(5),
+        &["member", "apply", "--name", hostile, "--endpoint", "http://127.0.0.1:7001", "--public-key", &pubkey],
+    );
+    env.onboard(3, "Bank A");
+    let console = env.console(&[]);
+    let head = env.head().await;
+    let status = console.wait_status(|s| s["indexed_block"].as_u64() >= Some(head)).await;
+    assert_eq!(status["chain_id"], 31337);
+    assert!(status["problem"].is_null(), "{status}");
+    assert!(status["events"].as_u64().unwrap() > 5);
+
+    // The page and its assets come from the binary, with a strict policy.
+    let page = reqwest::get(format!("{}/", console.base)).await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/app.js") && !html.contains("https://"), "no external resource");
+    let (code, js) = console.get("/app.js").await;
+    assert_eq!(code, 200);
+    assert!(!js.as_str().unwrap().contains("innerHTML"), "chain text is only ever inserted as text");
+
+    // Members, with statuses and roles, and the hostile name verbatim.
+    let (code, members) = console.get("/api/members").await;
+    assert_eq!(code, 200);
+    let list = members["members"].as_array().unwrap();
+    let bank = list.iter().find(|m| m["address"] == addr(3)).unwrap();
+    assert_eq!(bank["name"], "Bank A");
+    assert_eq!(bank["status"], "Active");
+    let odd = list.iter().find(|m| m["address"] == addr(5)).unwrap();
+    assert_eq!(odd["name"], hostile);
+    assert_eq!(odd["status"], "Pending");
+    assert!(list.iter().any(|m| m["address"] == addr(0) && m["roles"].to_string().contains("admin")));
+    // Its page: every event that involves it, with block, transaction and actor.
+    let (code, page) = console.get(&format!("/api/members/{}", addr(3))).await;
+    assert_eq!(code, 200);
+    let history = page["history"].as_array().unwrap();
+    assert!(history.iter().any(|e| e["event"] == "MemberApplied" && e["actor"] == addr(3)));
+    assert!(history.iter().any(|e| e["event"] == "ProposalVoted" && e["actor"] == addr(1)));
+    assert!(history.iter().all(|e| e["block"].as_u64().is_some() && e["tx"].as_str().unwrap().len() == 66));
+    // Governance proposals with each vote.
+    let (_, proposals) = console.get("/api/proposals").await;
+    let executed: Vec<&Value> =
+        proposals["proposals"].as_array().unwrap().iter().filter(|p| p["status"] == "executed").collect();
+    assert_eq!(executed.len(), 1);
+    assert_eq!(executed[0]["votes"].as_array().unwrap().len(), 2);
+
+    // CSV export: formula characters neutralised, quotes doubled.
+    let csv = reqwest::get(format!("{}/api/members?format=csv", console.base)).await.unwrap();
+    assert!(csv.headers()["content-disposition"].to_str().unwrap().contains("members.csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("address,name,status"));
+    assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")<img"), "{csv}");
+    // Filters: events of one member in a block range; paging.
+    let (code, events) = console.get(&format!("/api/events?member={}&contract=Consortium&limit=1", addr(3))).await;
+    assert_eq!(code, 200);
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+    assert!(events["total"].as_u64().unwrap() >= 3);
+
+    // Live: a new event is indexed without restarting, and announced on /api/live.
+    let mut live = reqwest::get(format!("{}/api/live", console.base)).await.unwrap();
+    assert_eq!(live.headers()["content-type"], "text/event-stream");
+    env.onboard(4, "Bank B");
+    let head = env.head().await;
+    console.wait_status(|s| s["indexed_block"].as_u64() >= Some(head)).await;
+    let (_, members) = console.get("/api/members").await;
+    assert!(members["members"].as_array().unwrap().iter().any(|m| m["name"] == "Bank B"));
+    let chunk = tokio::time::timeout(Duration::from_secs(10), live.chunk()).await.unwrap().unwrap().unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(text.contains("event: status") && text.contains("indexed_block"), "{text}");
+
+    // Bad deep links and filters: a JSON error that says what is wrong, never a crash.
+    for (path, code, needle) in [
+        ("/api/members/0x12", 400, "account address"),
+        ("/api/members/0x00000000000000000000000000000000000000aa", 404, "no event on chain"),
+        ("/api/jobs/abc", 400, "by its number"),
+        ("/api/jobs/999", 404, "no job 999"),
+        ("/api/events?member=bank", 400, "member:"),
+        ("/api/events?contract=Foo", 400, "contract:"),
+        ("/api/events?event=Nope", 400, "event:"),
+        ("/api/events?from=9&to=3", 400, "after to block"),
+        ("/api/events?format=xml", 400, "format:"),
+        ("/nowhere", 404, "no such page"),
+    ] {
+        let (got, body) = console.get(path).await;
+        assert_eq!(got, code, "{path}: {body}");
+        assert!(body["error"].as_str().unwrap_or_default().contains(needle), "{path}: {body}");
+    }
+    let (got, _) = console.get("/api/events?colour=red").await;
+    assert_eq!(got, 400, "unknown filters are refused");
+
+    // Another host name (DNS rebinding): refused.
+    let client = reqwest::Client::new();
+    let r = client.get(format!("{}/api/status", console.base)).header("Host", "evil.example:80").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 421);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_explains_chain_problems_instead_of_failing() {
+    let env = Env::new();
+    env.deploy();
+    // Nothing listens there.
+    let console = env.console(&["--rpc-url", "http://127.0.0.1:9"]);
+    let s = console.wait_status(|s| !s["problem"].is_null()).await;
+    assert_eq!(s["problem"]["stage"], "connect", "{s}");
+    assert!(s["problem"]["hint"].as_str().unwrap().contains("rpc"));
+    let page = reqwest::get(format!("{}/", console.base)).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200, "the page is still served");
+    drop(console);
+
+    // Addresses that hold no wefe contract on this chain.
+    let text = std::fs::read_to_string(env.config()).unwrap();
+    let config = ChainConfig::load(&env.config()).unwrap();
+    let other =
+        text.replace(&format!("{:#x}", config.contracts.job_registry), &format!("{:#x}", Address::repeat_byte(0x42)));
+    assert_ne!(other, text, "the configuration names the job registry by its address");
+    std::fs::write(env.dir.path().join("other.toml"), other).unwrap();
+    let console = env.console(&["--chain-config", env.dir.path().join("other.toml").to_str().unwrap()]);
+    let s = console.wait_status(|s| !s["problem"].is_null()).await;
+    assert_eq!(s["problem"]["stage"], "contracts", "{s}");
+    drop(console);
+
+    // Another chain id than the node's.
+    let other = text.replace("chain_id = 31337", "chain_id = 20200");
+    assert_ne!(other, text);
+    std::fs::write(env.dir.path().join("other-id.toml"), other).unwrap();
+    let console = env.console(&["--chain-config", env.dir.path().join("other-id.toml").to_str().unwrap()]);
+    let s = console.wait_status(|s| !s["problem"].is_null()).await;
+    assert_eq!(s["problem"]["stage"], "connect", "{s}");
+    assert!(s["problem"]["message"].as_str().unwrap().contains("31337"), "{s}");
+    assert!(s["problem"]["hint"].as_str().unwrap().contains("chain_id"));
+
+    // A chain configuration that cannot be read is a one-line error at start.
+    let r = env.run(None, &["console", "--chain-config", "missing.toml", "--listen", "127.0.0.1:0"]);
+    assert_ne!(r.code, 0);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+}

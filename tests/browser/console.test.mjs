@@ -1,0 +1,129 @@
+// The auditor's console in a real browser: Debian's Chromium driven by
+// playwright-core (pointed at /usr/bin/chromium; nothing is downloaded).
+//
+//   node console.test.mjs CONSOLE_URL DEMO_DIR OUTPUT_DIR
+//
+// Runs against the consortium `scripts/demo.sh --keep` leaves running: clicks
+// through members → a member → jobs → the PSI job → its timeline, checks Bank
+// A's PSI result against its on-chain commitment in the page (the real file,
+// then an altered one), switches to Chinese, opens a malformed deep link, and
+// saves a screenshot of each page in OUTPUT_DIR. Prints one JSON line with the
+// job page's first render time. Exits non-zero on the first failed check.
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [base, demo, out] = process.argv.slice(2);
+if (!base || !demo || !out) {
+  console.error("usage: node console.test.mjs CONSOLE_URL DEMO_DIR OUTPUT_DIR");
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.WEFE_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+const problems = [];
+page.on("pageerror", (e) => problems.push(`page error: ${e}`));
+page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+
+let failures = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
+    await page.screenshot({ path: `${out}/failed-${name.replace(/\W+/g, "-")}.png` }).catch(() => {});
+  }
+}
+const expect = (cond, what) => { if (!cond) throw new Error(what); };
+const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+
+await check("overview shows the chain and live block", async () => {
+  await page.goto(`${base}/`);
+  await page.waitForSelector("#main h2");
+  await page.waitForFunction(() => /\d/.test(document.querySelector("#live").dataset.block || ""));
+  expect((await page.textContent("#main")).includes("31337"), "chain id 31337 on the overview");
+  await shot("overview");
+});
+
+await check("members list and a member's history", async () => {
+  await page.click("nav >> text=Members");
+  await page.waitForSelector("#main table");
+  expect(await page.isVisible("text=Bank A"), "Bank A listed");
+  await shot("members");
+  await page.click("#main table a[title='0x90F79bf6EB2c4f870365E785982E1f101E93b906'] >> nth=0");
+  await page.waitForSelector("h3");
+  const text = await page.textContent("#main");
+  expect(text.includes("MemberApplied") && text.includes("ProposalVoted"), "application and votes in the history");
+  await shot("member");
+});
+
+let renderMs = null;
+await check("jobs list, the PSI job and its timeline", async () => {
+  await page.click("nav >> text=Jobs");
+  await page.waitForSelector("#main table");
+  await shot("jobs");
+  const started = Date.now();
+  await page.click("#main table >> a:text-is('#1')");
+  await page.waitForSelector("h2:has-text('Job #1')");
+  renderMs = Date.now() - started;
+  const text = await page.textContent("#main");
+  for (const e of ["JobProposed", "JobApprovalGiven", "JobApproved", "JobStarted", "JobParticipantCompleted", "JobCompleted"]) {
+    expect(text.includes(e), `${e} in the timeline`);
+  }
+  expect(page.url().endsWith("#/jobs/1"), "deep link in the address bar");
+  await shot("job");
+});
+
+await check("a result checked against its commitment in the browser", async () => {
+  await page.selectOption("#v-participant", "0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+  await page.setInputFiles("#v-artifact", `${demo}/bank-a-result.csv`);
+  await page.setInputFiles("#v-key", `${demo}/bank-a-result.key`);
+  await page.click(".verify button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#v-result").className === "ok");
+  await shot("verify-match");
+  await page.setInputFiles("#v-artifact", { name: "altered.csv", mimeType: "text/csv", buffer: Buffer.from("id\nnot-the-result\n") });
+  await page.click(".verify button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("#v-result").className === "bad");
+  await shot("verify-altered");
+});
+
+await check("Chinese labels", async () => {
+  await page.click("#lang");
+  await page.waitForSelector("h3:has-text('时间线')");
+  expect((await page.getAttribute("html", "lang")) === "zh-CN", "document language follows");
+  await shot("job-zh");
+  await page.click("#lang");
+  await page.waitForSelector("h3:has-text('Timeline')");
+});
+
+await check("keyboard: skip link and focus on navigation", async () => {
+  await page.goto(`${base}/#/events`);
+  await page.reload();
+  await page.waitForSelector("#main table");
+  await page.keyboard.press("Tab");
+  expect((await page.evaluate(() => document.activeElement.className)) === "skip", "first Tab reaches the skip link");
+  await shot("events");
+});
+
+await check("no script errors", async () => {
+  expect(problems.length === 0, problems.join("; "));
+});
+
+// The API answers the next pages with 400/404, which the browser logs.
+await check("a malformed deep link says what is wrong", async () => {
+  await page.goto(`${base}/#/jobs/not-a-number`);
+  await page.waitForSelector("#main [role=alert]");
+  expect((await page.textContent("#main")).includes("does not name a page"), "explains the bad link");
+  await page.goto(`${base}/#/members/0x00000000000000000000000000000000000000aa`);
+  await page.waitForSelector("#main [role=alert]");
+  expect((await page.textContent("#main")).includes("no event on chain"), "explains the unknown member");
+  await shot("bad-link");
+});
+
+await browser.close();
+console.log(JSON.stringify({ bench: "console", case: "job-page-first-render", ms: renderMs, events: null, note: "demo consortium (6 jobs); Debian chromium headless" }));
+process.exit(failures ? 1 : 0);
