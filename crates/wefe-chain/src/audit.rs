@@ -30,6 +30,9 @@ pub struct AuditEvent {
     pub fields: Vec<(String, String)>,
     /// The account that sent the transaction.
     pub actor: Option<Address>,
+    /// The block's timestamp (Unix seconds), when the query asked for it
+    /// ([`AuditQuery::block_times`]).
+    pub time: Option<u64>,
 }
 
 impl AuditEvent {
@@ -58,11 +61,20 @@ pub struct AuditQuery {
     pub topic1: Option<B256>,
     /// Blocks per log request.
     pub chunk: u64,
+    /// Also read each block's timestamp (one more request per block with events).
+    pub block_times: bool,
 }
 
 impl Default for AuditQuery {
     fn default() -> Self {
-        Self { from_block: None, to_block: None, contracts: Vec::new(), topic1: None, chunk: DEFAULT_CHUNK }
+        Self {
+            from_block: None,
+            to_block: None,
+            contracts: Vec::new(),
+            topic1: None,
+            chunk: DEFAULT_CHUNK,
+            block_times: false,
+        }
     }
 }
 
@@ -113,6 +125,7 @@ pub async fn scan<B: ChainBackend>(
     logs.sort_by_key(|l| (l.block_number, l.log_index));
 
     let mut senders: HashMap<B256, Option<Address>> = HashMap::new();
+    let mut times: HashMap<u64, Option<u64>> = HashMap::new();
     let mut events = Vec::with_capacity(logs.len());
     for log in &logs {
         let Some(decoded) = decode_event(log) else { continue };
@@ -124,6 +137,18 @@ pub async fn scan<B: ChainBackend>(
                 actor
             }
         };
+        let time = if query.block_times {
+            match times.get(&log.block_number) {
+                Some(t) => *t,
+                None => {
+                    let t = backend.block_time(log.block_number).await?;
+                    times.insert(log.block_number, t);
+                    t
+                }
+            }
+        } else {
+            None
+        };
         events.push(AuditEvent {
             block: log.block_number,
             tx_hash: log.tx_hash,
@@ -132,6 +157,7 @@ pub async fn scan<B: ChainBackend>(
             event: decoded.event,
             fields: decoded.fields,
             actor,
+            time,
         });
     }
     Ok(events)

@@ -75,4 +75,8 @@ pub trait ChainBackend: Send + Sync {
     fn block_hash(&self, number: u64) -> impl Future<Output = Result<Option<B256>>> + Send;
     /// The account that sent a mined transaction (None when the node does not know it).
     fn transaction_sender(&self, tx_hash: B256) -> impl Future<Output = Result<Option<Address>>> + Send;
+    /// The timestamp of block `number` in seconds since the Unix epoch, as the
+    /// block's producer set it (None beyond the head). Chains that count in
+    /// milliseconds (FISCO BCOS) are converted by their backend.
+    fn block_time(&self, number: u64) -> impl Future<Output = Result<Option<u64>>> + Send;
 }

@@ -234,6 +234,11 @@ impl ChainBackend for EthereumBackend {
         let receipt = self.provider.get_transaction_receipt(tx_hash).await.map_err(|e| self.map_err(e, None))?;
         Ok(receipt.map(|r| r.from))
     }
+
+    async fn block_time(&self, number: u64) -> Result<Option<u64>> {
+        let block = self.provider.get_block_by_number(number.into()).await.map_err(|e| self.map_err(e, None))?;
+        Ok(block.map(|b| b.header.timestamp))
+    }
 }
 
 #[cfg(test)]

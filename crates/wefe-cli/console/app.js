@@ -149,9 +149,17 @@ function details(fields) {
       /^0x[0-9a-fA-F]{40}$/.test(v) ? memberLink(v) : el("span", { class: v.length > 40 ? "mono" : "" }, v)));
 }
 
+// A block number with its producer's timestamp in local time (machine-readable in <time>).
+function blockCell(block, time) {
+  if (time == null) return el("td", {}, String(block));
+  const d = new Date(time * 1000);
+  return el("td", {}, String(block),
+    el("div", {}, el("time", { class: "muted", datetime: d.toISOString() }, d.toLocaleString(lang === "zh" ? "zh-CN" : "en"))));
+}
+
 function eventRows(events) {
   return events.map((e) => el("tr", {},
-    el("td", {}, String(e.block)),
+    blockCell(e.block, e.time),
     el("td", { class: "mono" }, e.tx),
     el("td", {}, e.actor ? memberLink(e.actor) : "–"),
     el("td", {}, `${e.contract}.${e.event}`),
@@ -214,7 +222,7 @@ function jobsTable(jobs) {
       el("td", {}, jobLink(j.id)), el("td", {}, j.kind), statusCell(j.status),
       el("td", {}, memberLink(j.proposer)),
       el("td", {}, j.participants.map((p) => el("div", {}, memberLink(p)))),
-      el("td", {}, String(j.proposed_block)), el("td", {}, String(j.last_block)))), "none_jobs");
+      blockCell(j.proposed_block, j.proposed_time), blockCell(j.last_block, j.last_time))), "none_jobs");
 }
 
 const JOB_STATUSES = ["proposed", "approving", "approved", "running", "reporting", "completed", "failed", "timed out", "rejected", "cancelled", "expired"];

@@ -202,7 +202,8 @@ async fn poll(
     let from = console.index.read().await.indexed_block.map_or(console.deployed_block, |b| b + 1);
     let mut new_events = Vec::new();
     if from <= head {
-        let query = AuditQuery { from_block: Some(from), to_block: Some(head), ..AuditQuery::default() };
+        let query =
+            AuditQuery { from_block: Some(from), to_block: Some(head), block_times: true, ..AuditQuery::default() };
         new_events = audit::scan(g, &query, |_, _| {}).await.map_err(scan_problem)?;
     }
     let mut index = console.index.write().await;
@@ -214,6 +215,23 @@ async fn poll(
 
 fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}").lines().map(str::trim).collect::<Vec<_>>().join(" ")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (civil-from-days, proleptic Gregorian).
+fn iso_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 fn unix_now() -> u64 {
@@ -385,6 +403,7 @@ fn event_json(e: &AuditEvent) -> Value {
         "contract": e.contract,
         "event": e.event,
         "actor": e.actor.map(|a| a.to_checksum(None)),
+        "time": e.time,
         "fields": fields,
     })
 }
@@ -420,10 +439,11 @@ fn csv_response(name: &str, header_row: &[&str], rows: impl Iterator<Item = Vec<
 fn events_csv(name: &str, events: &[&AuditEvent]) -> Response {
     csv_response(
         name,
-        &["block", "tx", "log_index", "contract", "event", "actor", "fields"],
+        &["block", "time_utc", "tx", "log_index", "contract", "event", "actor", "fields"],
         events.iter().map(|e| {
             vec![
                 e.block.to_string(),
+                e.time.map(iso_utc).unwrap_or_default(),
                 e.tx_hash.to_string(),
                 e.log_index.to_string(),
                 e.contract.clone(),
@@ -463,7 +483,9 @@ pub struct JobSummary {
     deadline_block: String,
     status: &'static str,
     proposed_block: u64,
+    proposed_time: Option<u64>,
     last_block: u64,
+    last_time: Option<u64>,
     approvals: u32,
     events: usize,
 }
@@ -513,7 +535,9 @@ fn summarize_jobs(events: &[AuditEvent]) -> BTreeMap<u64, JobSummary> {
                     deadline_block: e.field("deadlineBlock").unwrap_or_default().to_owned(),
                     status: "proposed",
                     proposed_block: e.block,
+                    proposed_time: e.time,
                     last_block: e.block,
+                    last_time: e.time,
                     approvals: 0,
                     events: 0,
                 },
@@ -522,6 +546,7 @@ fn summarize_jobs(events: &[AuditEvent]) -> BTreeMap<u64, JobSummary> {
         let Some(job) = jobs.get_mut(&id) else { continue };
         job.status = job_status(&e.event, job.status);
         job.last_block = e.block;
+        job.last_time = e.time;
         job.events += 1;
         if e.event == "JobApprovalGiven" {
             job.approvals = e.field("approvals").and_then(|a| a.parse().ok()).unwrap_or(job.approvals);
@@ -924,6 +949,14 @@ mod tests {
         assert_eq!(job_status("JobTimedOut", failed), "failed");
         assert_eq!(job_status("JobRejected", "approving"), "rejected");
         assert_eq!(job_status("SomethingElse", "running"), "running");
+    }
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso_utc(1_796_400_000), "2026-12-04T16:00:00Z");
+        assert_eq!(iso_utc(4_107_542_399), "2100-02-28T23:59:59Z");
     }
 
     #[test]

@@ -1369,6 +1369,9 @@ async fn console_serves_the_consortium_from_the_chain() {
     assert!(history.iter().any(|e| e["event"] == "MemberApplied" && e["actor"] == addr(3)));
     assert!(history.iter().any(|e| e["event"] == "ProposalVoted" && e["actor"] == addr(1)));
     assert!(history.iter().all(|e| e["block"].as_u64().is_some() && e["tx"].as_str().unwrap().len() == 66));
+    // Each event carries its block's timestamp (anvil: the wall clock).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(history.iter().all(|e| e["time"].as_u64().is_some_and(|t| t + 3600 > now && t <= now + 60)));
     // Governance proposals with each vote.
     let (_, proposals) = console.get("/api/proposals").await;
     let executed: Vec<&Value> =
@@ -1383,6 +1386,10 @@ async fn console_serves_the_consortium_from_the_chain() {
     assert!(csv.starts_with("address,name,status"));
     assert!(csv.contains("\"'=HYPERLINK(\"\"x\"\")<img"), "{csv}");
     // Filters: events of one member in a block range; paging.
+    let events_csv =
+        reqwest::get(format!("{}/api/events?format=csv", console.base)).await.unwrap().text().await.unwrap();
+    assert!(events_csv.starts_with("block,time_utc,tx,"), "{events_csv}");
+    assert!(events_csv.lines().nth(1).unwrap().split(',').nth(1).unwrap().ends_with('Z'));
     let (code, events) = console.get(&format!("/api/events?member={}&contract=Consortium&limit=1", addr(3))).await;
     assert_eq!(code, 200);
     assert_eq!(events["events"].as_array().unwrap().len(), 1);
