@@ -11,6 +11,7 @@ const I18N = {
     indexed: "Indexed up to block", contracts: "Contracts", deployed: "Deployed at block",
     event_count: "Events read", recent_jobs: "Recent jobs", updated: "updated",
     live_block: "block {b}", connecting: "connecting…", loading: "Loading…",
+    catching_up: "reading the history: block {b} of {h}…",
     address: "Address", name: "Name", status: "Status", endpoint: "Endpoint", key_version: "Key version",
     certificates: "Certificates", roles: "Roles", applied: "Applied at block",
     id: "Job", kind: "Kind", proposer: "Proposer", participants: "Participants", approvals: "Approvals",
@@ -49,6 +50,7 @@ const I18N = {
     indexed: "已读取至区块", contracts: "合约", deployed: "部署区块",
     event_count: "已读取事件", recent_jobs: "最近的任务", updated: "更新于",
     live_block: "区块 {b}", connecting: "连接中…", loading: "加载中…",
+    catching_up: "正在读取历史：区块 {b} / {h}…",
     address: "地址", name: "名称", status: "状态", endpoint: "网关地址", key_version: "密钥版本",
     certificates: "证书", roles: "角色", applied: "申请区块",
     id: "任务", kind: "类型", proposer: "发起方", participants: "参与方", approvals: "已批准",
@@ -465,7 +467,9 @@ function translateStatic() {
 
 function showStatus(s) {
   const live = document.getElementById("live");
+  const behind = s.head != null && s.indexed_block != null && s.indexed_block < s.head;
   live.textContent = s.indexed_block == null ? t("connecting")
+    : behind ? t("catching_up", { b: s.indexed_block, h: s.head })
     : `${t("live_block", { b: s.indexed_block })} · ${t("updated")} ${new Date().toLocaleTimeString(lang === "zh" ? "zh-CN" : "en")}`;
   live.dataset.block = s.indexed_block ?? "";
   const box = document.getElementById("problem");

@@ -89,6 +89,10 @@ pub struct ConsoleArgs {
     /// Seconds between polls of the chain head.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub poll_secs: u64,
+    /// Blocks read per poll while catching up with a long history (the page
+    /// shows how far it got after each step).
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub scan_step: u64,
     /// Another `host:port` browsers may use to reach the console (e.g. behind
     /// a reverse proxy); requests for any other host are refused.
     #[arg(long)]

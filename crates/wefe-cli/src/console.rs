@@ -84,12 +84,13 @@ pub struct Console {
     index: RwLock<Index>,
     updates: watch::Sender<u64>,
     allowed_hosts: Vec<String>,
+    scan_step: u64,
 }
 
 impl Console {
     /// A console for the chain configuration in `global` (read, not
     /// connected yet), serving on `listen`.
-    pub fn new(global: &GlobalArgs, listen: SocketAddr, extra_hosts: &[String]) -> Result<Arc<Self>> {
+    pub fn new(global: &GlobalArgs, listen: SocketAddr, args: &ConsoleArgs) -> Result<Arc<Self>> {
         let mut config = wefe_chain::ChainConfig::load(&global.chain_config)?;
         if let Some(url) = &global.rpc_url {
             config.chain.rpc_url = url.clone();
@@ -109,7 +110,8 @@ impl Console {
             contracts,
             index: RwLock::new(Index::default()),
             updates,
-            allowed_hosts: allowed_hosts(listen, extra_hosts),
+            allowed_hosts: allowed_hosts(listen, &args.allow_host),
+            scan_step: args.scan_step,
         }))
     }
 }
@@ -135,7 +137,7 @@ pub async fn run(global: &GlobalArgs, args: &ConsoleArgs) -> Result<()> {
         .with_context(|| format!("cannot listen on {} (choose another with --listen)", args.listen))?;
     // The bound address (the port may have been 0: any free one).
     let addr = listener.local_addr()?;
-    let console = Console::new(global, addr, &args.allow_host)?;
+    let console = Console::new(global, addr, args)?;
     eprintln!("wefe console: http://{addr}/ (chain {}, {}); Ctrl-C stops it", console.chain_id, console.rpc_url);
     let poller = tokio::spawn(follow(console.clone(), global.clone(), Duration::from_secs(args.poll_secs)));
     let app = router(console);
@@ -148,15 +150,17 @@ pub async fn run(global: &GlobalArgs, args: &ConsoleArgs) -> Result<()> {
 }
 
 /// Follows the chain: connects (and reconnects after a problem), checks the
-/// contracts, and scans new blocks every `every`.
+/// contracts, and scans new blocks every `every` (without pausing while it
+/// is more than `--scan-step` blocks behind).
 async fn follow(console: Arc<Console>, global: GlobalArgs, every: Duration) {
     let mut gov: Option<Governance<EthereumBackend>> = None;
     loop {
         let step = poll(&console, &global, &mut gov).await;
+        let caught_up = !matches!(step, Ok(false));
         {
             let mut index = console.index.write().await;
             match step {
-                Ok(()) => {
+                Ok(_) => {
                     index.problem = None;
                     index.updated_at = Some(unix_now());
                 }
@@ -168,7 +172,9 @@ async fn follow(console: Arc<Console>, global: GlobalArgs, every: Duration) {
             }
         }
         console.updates.send_modify(|n| *n += 1);
-        tokio::time::sleep(every).await;
+        if caught_up {
+            tokio::time::sleep(every).await;
+        }
     }
 }
 
@@ -176,7 +182,7 @@ async fn poll(
     console: &Console,
     global: &GlobalArgs,
     gov: &mut Option<Governance<EthereumBackend>>,
-) -> std::result::Result<(), Problem> {
+) -> std::result::Result<bool, Problem> {
     if gov.is_none() {
         let connected = context::connect(global, false).await.map_err(|e| Problem {
             stage: "connect",
@@ -192,7 +198,7 @@ async fn poll(
         })?;
         *gov = Some(connected);
     }
-    let Some(g) = gov.as_ref() else { return Ok(()) };
+    let Some(g) = gov.as_ref() else { return Ok(true) };
     let scan_problem = |e: wefe_chain::ChainError| Problem {
         stage: "scan",
         message: one_line(&anyhow::Error::from(e)),
@@ -200,17 +206,21 @@ async fn poll(
     };
     let head = g.backend().head_block().await.map_err(scan_problem)?;
     let from = console.index.read().await.indexed_block.map_or(console.deployed_block, |b| b + 1);
+    // At most `--scan-step` blocks per poll: a long history is read in steps that
+    // each land in the index (the page shows how far it got), and a failure
+    // loses one step, not the whole scan.
+    let to = head.min(from.saturating_add(console.scan_step.max(1) - 1));
     let mut new_events = Vec::new();
-    if from <= head {
+    if from <= to {
         let query =
-            AuditQuery { from_block: Some(from), to_block: Some(head), block_times: true, ..AuditQuery::default() };
+            AuditQuery { from_block: Some(from), to_block: Some(to), block_times: true, ..AuditQuery::default() };
         new_events = audit::scan(g, &query, |_, _| {}).await.map_err(scan_problem)?;
     }
     let mut index = console.index.write().await;
     index.events.extend(new_events);
-    index.indexed_block = Some(head.max(index.indexed_block.unwrap_or(0)));
+    index.indexed_block = Some(to.max(index.indexed_block.unwrap_or(0)));
     index.head = Some(head);
-    Ok(())
+    Ok(to >= head)
 }
 
 fn one_line(e: &anyhow::Error) -> String {

@@ -1469,6 +1469,24 @@ async fn console_explains_chain_problems_instead_of_failing() {
     assert!(s["problem"]["message"].as_str().unwrap().contains("31337"), "{s}");
     assert!(s["problem"]["hint"].as_str().unwrap().contains("chain_id"));
 
+    drop(console);
+
+    // A long history is read in steps (`--scan-step` blocks per poll, here 2
+    // of the chain's blocks): the application at the end is reached.
+    env.onboard(3, "Late Bank");
+    let head = env.head().await;
+    assert!(head > 6, "head {head}");
+    let console = env.console(&["--scan-step", "2"]);
+    let s = console.wait_status(|s| s["indexed_block"].as_u64() >= Some(head)).await;
+    assert!(s["problem"].is_null(), "{s}");
+    let (_, members) = console.get("/api/members").await;
+    let list = members["members"].as_array().unwrap();
+    assert!(list.iter().any(|m| m["name"] == "Late Bank"));
+    assert!(list.iter().any(|m| m["roles"].to_string().contains("admin")), "the first step's events too");
+    let (_, applied) = console.get("/api/events?event=MemberApplied").await;
+    assert_eq!(applied["total"], 1, "no block read twice");
+    drop(console);
+
     // A chain configuration that cannot be read is a one-line error at start.
     let r = env.run(None, &["console", "--chain-config", "missing.toml", "--listen", "127.0.0.1:0"]);
     assert_ne!(r.code, 0);
