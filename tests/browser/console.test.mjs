@@ -116,12 +116,12 @@ await check("no script errors", async () => {
 
 // The API answers the next pages with 400/404, which the browser logs.
 await check("a malformed deep link says what is wrong", async () => {
+  // Hash changes re-render in place: wait for each page's own message, not
+  // for the previous page's alert.
   await page.goto(`${base}/#/jobs/not-a-number`);
-  await page.waitForSelector("#main [role=alert]");
-  expect((await page.textContent("#main")).includes("does not name a page"), "explains the bad link");
+  await page.waitForSelector("#main [role=alert]:has-text('does not name a page')", { timeout: 10000 });
   await page.goto(`${base}/#/members/0x00000000000000000000000000000000000000aa`);
-  await page.waitForSelector("#main [role=alert]");
-  expect((await page.textContent("#main")).includes("no event on chain"), "explains the unknown member");
+  await page.waitForSelector("#main [role=alert]:has-text('no event on chain')", { timeout: 10000 });
   await shot("bad-link");
 });
 
