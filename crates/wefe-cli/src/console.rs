@@ -44,6 +44,7 @@ use wefe_chain::audit::{self, AuditEvent, AuditQuery};
 use wefe_chain::{ChainBackend, EthereumBackend, Governance};
 
 use crate::args::{ConsoleArgs, GlobalArgs};
+use crate::commands::audit::csv_cell;
 use crate::context;
 
 /// Most events one `/api/events` answer holds (the page pages through more).
@@ -418,22 +419,12 @@ fn event_json(e: &AuditEvent) -> Value {
     })
 }
 
-/// One CSV field, quoted when needed, with formula-triggering first
-/// characters neutralised (the file is opened in spreadsheets; the text
-/// comes from members).
-fn csv_field(text: &str) -> String {
-    let text = match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
-        _ => text.to_owned(),
-    };
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
-}
-
 fn csv_response(name: &str, header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response {
     let mut out = header_row.join(",");
     out.push('\n');
     for row in rows {
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        // Quoted, control characters escaped and formula cells defused, as `wefe audit --csv`.
+        out.push_str(&row.iter().map(|f| csv_cell(f)).collect::<Vec<_>>().join(","));
         out.push('\n');
     }
     (
@@ -925,18 +916,6 @@ async fn live(State(console): State<Arc<Console>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_neutralised() {
-        assert_eq!(csv_field("Bank A"), "Bank A");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=1+1"), "'=1+1");
-        assert_eq!(csv_field("-2"), "'-2");
-        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
-        assert_eq!(csv_field(""), "");
-    }
 
     #[test]
     fn job_status_follows_the_lifecycle_and_keeps_final_states() {

@@ -205,6 +205,17 @@ pub(crate) fn window_digit(e: &Integer, start: u32, width: u32) -> usize {
     d
 }
 
+/// The x mod p²q² with `x ≡ xp (mod p²)` and `x ≡ xq (mod q²)` (Garner):
+/// `xq + q²·((xp − xq)·(q²)^(−1) mod p²)`.
+pub(crate) fn garner(xp: &Integer, xq: &Integer, p2: &Integer, q2: &Integer, q2_inv_p2: &Integer) -> Integer {
+    let mut t = Integer::from(xp - xq);
+    t *= q2_inv_p2;
+    t.modulo_mut(p2);
+    t *= q2;
+    t += xq;
+    t
+}
+
 pub(crate) fn mulmod(a: &Integer, b: &Integer, m: &Integer) -> Integer {
     let mut t = Integer::from(a * b);
     t %= m;
@@ -663,11 +674,7 @@ impl PrivateKey {
         wipe(&mut yp);
         wipe(&mut yq);
         let (mut xp, mut xq) = (xp?, xq?);
-        let mut t = Integer::from(&xp - &xq);
-        t *= &self.q2_inv_p2;
-        t.modulo_mut(&self.p2);
-        t *= &self.q2;
-        t += &xq;
+        let mut t = garner(&xp, &xq, &self.p2, &self.q2, &self.q2_inv_p2);
         wipe(&mut xp);
         wipe(&mut xq);
         let c = mulmod(&pk.g_pow(m), &t, &pk.n2);

@@ -188,7 +188,7 @@ fn render(what: &str, events: &[AuditEvent], format: AuditFormat) -> Output {
 
 /// RFC 4180 quoting; control characters escaped like every other chain text,
 /// and cells that a spreadsheet would run as a formula are prefixed with '.
-fn csv_cell(text: &str) -> String {
+pub(crate) fn csv_cell(text: &str) -> String {
     let mut cell = clean(text);
     if cell.starts_with(['=', '+', '-', '@']) {
         cell.insert(0, '\'');
@@ -296,6 +296,9 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell(""), "");
         assert_eq!(csv_cell("line\nbreak"), "line\\nbreak");
     }
 }

@@ -1,7 +1,7 @@
 //! One module per command group; each returns an [`Output`].
 
 mod admin;
-mod audit;
+pub(crate) mod audit;
 mod cert;
 mod chain;
 mod dataset;

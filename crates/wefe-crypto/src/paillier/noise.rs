@@ -13,7 +13,7 @@ use rug::Integer;
 
 use std::sync::Arc;
 
-use super::{Ciphertext, FixedBaseTable, PrivateKey, PublicKey, random_bits, wipe};
+use super::{Ciphertext, FixedBaseTable, PrivateKey, PublicKey, garner, random_bits, wipe};
 use crate::Result;
 
 /// One encryption's worth of randomness, `h_s^α mod n²` for a fresh α.
@@ -141,12 +141,7 @@ impl CrtNoise {
     fn power(&self, alpha: &Integer) -> Noise {
         let mut xp = self.table_p.pow(alpha, &self.p2);
         let mut xq = self.table_q.pow(alpha, &self.q2);
-        // Garner: x = x_q + q²·((x_p − x_q)·(q²)^(−1) mod p²).
-        let mut t = Integer::from(&xp - &xq);
-        t *= &self.q2_inv_p2;
-        t.modulo_mut(&self.p2);
-        t *= &self.q2;
-        t += &xq;
+        let t = garner(&xp, &xq, &self.p2, &self.q2, &self.q2_inv_p2);
         wipe(&mut xp);
         wipe(&mut xq);
         Noise(t)
