@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The web console in a real browser: Debian's Chromium (installed when missing)
+# The web pages in a real browser: Debian's Chromium (installed when missing)
 # driven by playwright-core from npm, pinned by tests/browser/package-lock.json
 # (it is pointed at /usr/bin/chromium; no browser is downloaded).
 #
 # Brings up the demo's consortium with `scripts/demo.sh --keep` (a local
 # chain, three party nodes, six jobs), runs tests/browser/console.test.mjs
-# against the console it prints, saves a screenshot of each page under
+# against the auditor's console it prints and tests/browser/operator.test.mjs
+# against Bank A's node's operator page (including a PSI job run while the
+# page watches its progress bar), saves a screenshot of each page under
 # test-output/browser/, and stops everything it started.
 #
 # Usage: scripts/browser-test.sh     (also: scripts/test.sh --browser)
@@ -50,5 +52,25 @@ while [ -z "$url" ]; do
   url=$(sed -n 's|^  consortium *\(http://[^ ]*\)/$|\1|p' "$out/demo.log" | head -1)
 done
 echo "[browser] console at $url"
-node tests/browser/console.test.mjs "$url" "$out/demo" "$out"
+node_url() { sed -n "s|^  $1 node *\(http://[^ ]*\)/ui/ .*|\1|p" "$out/demo.log" | head -1; }
+node_a=$(node_url bank-a)
+node_b=$(node_url bank-b)
+[ -n "$node_a" ] && [ -n "$node_b" ] || { tail -20 "$out/demo.log" >&2; echo "[browser] the demo printed no operator page" >&2; exit 1; }
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')
+status=0
+node tests/browser/console.test.mjs "$url" "$out/demo" "$out" || status=1
+echo "[browser] Bank A's operator page at $node_a/ui/"
+node tests/browser/operator.test.mjs "$node_a" "$node_b" "$out/demo" "$out" "$target_dir/debug/wefe" || status=1
+# Scale: 1 000 more jobs on the same chain, for the console's first render.
+# The nodes stop first (they would launch every job that names them).
+pkill -TERM -f "wefe-node run --config $out/demo/" || true
+for _ in $(seq 1 100); do pgrep -f "wefe-node run --config $out/demo/" >/dev/null || break; sleep 0.2; done
+rpc=$(sed -n 's/^rpc_url *= *"\(.*\)"$/\1/p' "$out/demo/chain.toml" | head -1)
+members=()
+for role in bank-a bank-b regulator; do
+  members+=("$("$target_dir/debug/wefe" key address --keystore "$out/demo/keys/$role.json" --password-file "$out/demo/keys/password")")
+done
+echo "[browser] the console with 1 000 more jobs (chain $rpc)"
+node tests/browser/scale.test.mjs "$url" "$rpc" "$out/demo/chain.toml" contracts/bin/cast "${members[@]}" || status=1
 echo "[browser] screenshots in $out"
+exit "$status"

@@ -24,7 +24,8 @@
 #
 # Usage: scripts/demo.sh            (work files go to .demo/, replaced each run)
 #        scripts/demo.sh --keep     (leave the chain and the nodes running and serve the
-#                                    web console, printing its URLs, until Ctrl-C)
+#                                    web console, printing its URLs and the nodes'
+#                                    operator pages, until Ctrl-C)
 #        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
 #        WEFE_DEMO_ROWS=100000 scripts/demo.sh   (Bank A's list size; Bank B has 80%, a quarter shared)
 set -euo pipefail
@@ -453,5 +454,9 @@ printf '  PSI job         %s/#/jobs/%s   (check %s against its commitment there,
   "$console_url" "$psi_job" "$work/bank-a-result.csv" "$work/bank-a-result.key"
 printf '  SecureBoost job %s/#/jobs/%s\n' "$console_url" "$sb_job"
 printf '  all events      %s/#/events\n' "$console_url"
+printf '\nEach node'"'"'s operator page (its own jobs with live progress, reports, datasets and imports, health;\nsign in with the token in the file named):\n'
+for party in bank-a bank-b regulator; do
+  printf '  %-15s http://127.0.0.1:%s/ui/   (token: %s)\n' "$party node" "${api_port[$party]}" "$work/$party/data/api-token"
+done
 printf '\nWork files are in %s. The chain, the three nodes and the console keep running until Ctrl-C.\n' "$work"
 while true; do sleep 3600; done

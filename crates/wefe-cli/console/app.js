@@ -1,6 +1,7 @@
 // wefe console: renders the JSON API of `wefe console` (same origin only).
 // Every value that comes from the chain is inserted as text (textContent),
 // never as HTML: member names, reasons and metadata are chosen by members.
+// Helpers (el, t, table, facts, the language switch) are in /common.js.
 "use strict";
 
 const I18N = {
@@ -84,28 +85,6 @@ const I18N = {
   },
 };
 
-let lang = (localStorage.getItem("wefe-lang") || (navigator.language || "en")).startsWith("zh") ? "zh" : "en";
-const t = (key, vars = {}) =>
-  (I18N[lang][key] || I18N.en[key] || key).replace(/\{(\w+)\}/g, (_, k) => String(vars[k] ?? ""));
-
-// el("td", {class: "mono"}, "text", child…): children are strings (as text) or nodes.
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === undefined || c === null) continue;
-    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return node;
-}
-
-class ApiError extends Error {}
-
 async function api(path) {
   let res;
   try {
@@ -118,7 +97,6 @@ async function api(path) {
   return body;
 }
 
-const link = (href, text, cls) => el("a", { href, class: cls }, text);
 const jobLink = (id) => link(`#/jobs/${encodeURIComponent(id)}`, `#${id}`);
 // Member names by address (chosen by the members themselves, not unique: the
 // short address is always shown beside a name, the full one on hover).
@@ -130,18 +108,6 @@ function memberLink(addr) {
     name ? "" : "mono");
   a.title = addr;
   return a;
-}
-const statusCell = (s) => el("td", {}, el("span", { class: `status ${s}` }, s));
-
-function table(headers, rows, emptyKey) {
-  if (rows.length === 0) return el("p", { class: "empty" }, t(emptyKey));
-  return el("table", {},
-    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, t(h))))),
-    el("tbody", {}, rows));
-}
-
-function facts(pairs) {
-  return el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [el("dt", {}, t(k)), el("dd", {}, v ?? "–")]));
 }
 
 // Event fields as "name: value" lines; addresses link to their member page.
@@ -262,12 +228,6 @@ async function jobPage(id) {
 }
 
 // ---- commitment check, in the page ----
-
-function hexToBytes(hex) {
-  const h = hex.trim().replace(/^0x/, "");
-  if (!/^[0-9a-fA-F]*$/.test(h) || h.length % 2) return null;
-  return Uint8Array.from(h.match(/../g) || [], (b) => parseInt(b, 16));
-}
 
 async function readKey(file, pasted) {
   let text = pasted.trim();
@@ -434,10 +394,7 @@ async function render(focus) {
   const main = document.getElementById("main");
   const [path, query = ""] = location.hash.split("?");
   const params = new URLSearchParams(query);
-  for (const a of document.querySelectorAll("nav a")) {
-    a.toggleAttribute("aria-current", path.startsWith(a.getAttribute("href")));
-    if (a.hasAttribute("aria-current")) a.setAttribute("aria-current", "page");
-  }
+  markNav(path);
   let content;
   try {
     names = new Map((await api("/api/members")).members.filter((m) => m.name).map((m) => [m.address, m.name]));
@@ -454,15 +411,6 @@ async function render(focus) {
   main.replaceChildren(...content);
   main.dataset.renderedAt = String(performance.now());
   if (focus) main.focus();
-}
-
-function translateStatic() {
-  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  for (const n of document.querySelectorAll("[data-i18n]")) n.textContent = t(n.dataset.i18n);
-  for (const n of document.querySelectorAll("[data-i18n-label]")) n.setAttribute("aria-label", t(n.dataset.i18nLabel));
-  const button = document.getElementById("lang");
-  button.textContent = t("lang_switch");
-  button.lang = lang === "zh" ? "en" : "zh";
 }
 
 function showStatus(s) {
@@ -492,13 +440,7 @@ function followChain() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  translateStatic();
-  document.getElementById("lang").addEventListener("click", () => {
-    lang = lang === "zh" ? "en" : "zh";
-    localStorage.setItem("wefe-lang", lang);
-    translateStatic();
-    render(false);
-  });
+  setupLanguage(() => render(false));
   window.addEventListener("hashchange", () => render(true));
   render(false);
   followChain();

@@ -255,6 +255,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/", get(page))
         .route("/app.js", get(script))
         .route("/app.css", get(style))
+        .route("/common.js", get(common_script))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/api/status", get(status))
         .route("/api/events", get(events))
@@ -311,8 +312,12 @@ async fn script() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../console/app.js")).into_response()
 }
 
+async fn common_script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], include_str!("../../../web/common.js")).into_response()
+}
+
 async fn style() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../console/app.css")).into_response()
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../../web/wefe.css")).into_response()
 }
 
 async fn status(State(console): State<Arc<Console>>) -> Response {

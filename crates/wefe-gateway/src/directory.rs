@@ -91,6 +91,11 @@ impl StaticPeerDirectory {
         }
     }
 
+    /// Every member it holds, in no particular order.
+    pub fn members(&self) -> Vec<(PeerId, PeerInfo)> {
+        self.peers.read().unwrap_or_else(|p| p.into_inner()).iter().map(|(id, info)| (*id, info.clone())).collect()
+    }
+
     /// Forgets a member.
     pub fn remove(&self, member: &PeerId) -> Option<PeerInfo> {
         self.peers.write().unwrap_or_else(|p| p.into_inner()).remove(member)

@@ -60,6 +60,12 @@ pub struct Gateway {
     shared: Arc<Shared>,
 }
 
+/// Why a peer failed [`Gateway::probe`]: unreachable, too slow, or not who
+/// the chain says (in the peer's or the transport's own words).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ProbeError(pub String);
+
 pub(crate) struct Shared {
     /// The runtime the gateway was made on: outgoing channels run their
     /// connection tasks there, whichever runtime (a job's compute pool)
@@ -220,6 +226,36 @@ impl Gateway {
     /// Sessions peers currently hold with this gateway.
     pub fn sessions_held(&self) -> usize {
         self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Sessions this gateway holds with peers for sending (one per peer at most).
+    pub fn sessions_opened(&self) -> usize {
+        self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Checks that `to`'s gateway answers and proves it holds the key the
+    /// chain registered for it: one handshake at the endpoint the directory
+    /// names, returning its round trip. The new session replaces this
+    /// gateway's session with `to` (the peer keeps its last few, so a send
+    /// under the previous one still lands), so probing adds no session the
+    /// peer has to hold beyond what sends would.
+    pub async fn probe(&self, to: PeerId) -> std::result::Result<Duration, ProbeError> {
+        let info = self.shared.directory.peer(&to).ok_or_else(|| ProbeError(format!("{to} is not a member")))?;
+        if !info.active {
+            return Err(ProbeError(format!("{to} is not an active member")));
+        }
+        let gate = {
+            let mut handshaking = self.shared.handshaking.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(handshaking.entry(to).or_default())
+        };
+        let _one_at_a_time = gate.lock().await;
+        let started = std::time::Instant::now();
+        let session = crate::transport::open_session(&self.shared, &info.endpoint, to)
+            .await
+            .map_err(|status| ProbeError(format!("{} ({:?})", status.message(), status.code())))?;
+        let round_trip = started.elapsed();
+        self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner()).insert(to, Arc::new(session));
+        Ok(round_trip)
     }
 
     /// Ends a job here: drops its queued messages and frees what they held,

@@ -71,7 +71,7 @@ pub mod proto {
 pub use config::{GatewayConfig, GatewayTls, MESSAGE_OVERHEAD_BYTES, MIB};
 pub use directory::{CertificateRecord, PeerDirectory, PeerInfo, StaticPeerDirectory};
 pub use error::{GatewayError, Result};
-pub use gateway::{Gateway, GatewayService};
+pub use gateway::{Gateway, GatewayService, ProbeError};
 pub use ledger::QueueStats;
 pub use signing::{MemberKey, PublicKeyBytes};
 pub use transport::GatewayTransport;

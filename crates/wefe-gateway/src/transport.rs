@@ -85,38 +85,7 @@ impl GatewayTransport {
         if let Some(session) = fresh() {
             return Ok(session);
         }
-        let shared = Arc::clone(&self.shared);
-        let (hello, ephemeral) = tokio::task::spawn_blocking(move || {
-            session::new_hello(&shared.key, shared.local, to, shared.config.certificate.as_deref(), Role::Caller, None)
-        })
-        .await
-        .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
-        .map_err(Status::from)?;
-        let mut client = GatewayClient::new(self.shared.channel(endpoint)?);
-        let reply = tokio::time::timeout(self.shared.config.connect_timeout * 4, client.handshake(hello.clone()))
-            .await
-            .map_err(|_| Status::deadline_exceeded(format!("{to}'s gateway did not answer the handshake in time")))??
-            .into_inner();
-        let shared = Arc::clone(&self.shared);
-        let session = tokio::task::spawn_blocking(move || -> crate::Result<Session> {
-            let digest = session::hello_digest(&hello, Role::Caller, None);
-            let (from, checked) = shared.hello_check().check(&reply, Role::Callee, Some(&digest))?;
-            if from != to {
-                return Err(crate::GatewayError::Malformed(format!("{to}'s gateway answered as {from}")));
-            }
-            let (id, cipher) = session::derive(&ephemeral, &checked.ephemeral, &hello, &reply, &digest)?;
-            Ok(Session {
-                id,
-                peer: to,
-                cipher,
-                peer_certificate: checked.certificate,
-                opened: std::time::Instant::now(),
-            })
-        })
-        .await
-        .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
-        // The peer's answer was refused: say so in its own words.
-        .map_err(|e| Status::new(e.code(), format!("refused {to}'s handshake: {e}")))?;
+        let session = open_session(&self.shared, endpoint, to).await?;
         let session = Arc::new(session);
         self.shared.outgoing.lock().unwrap_or_else(|p| p.into_inner()).insert(to, Arc::clone(&session));
         Ok(session)
@@ -313,4 +282,35 @@ impl Transport for GatewayTransport {
 
 fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
+}
+
+/// A handshake with `to`'s gateway at `endpoint`: an authenticated session
+/// (the peer proved it holds its registered key), not yet cached.
+pub(crate) async fn open_session(shared: &Arc<Shared>, endpoint: &str, to: PeerId) -> Result<Session, Status> {
+    let signer = Arc::clone(shared);
+    let (hello, ephemeral) = tokio::task::spawn_blocking(move || {
+        session::new_hello(&signer.key, signer.local, to, signer.config.certificate.as_deref(), Role::Caller, None)
+    })
+    .await
+    .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
+    .map_err(Status::from)?;
+    let mut client = GatewayClient::new(shared.channel(endpoint)?);
+    let reply = tokio::time::timeout(shared.config.connect_timeout * 4, client.handshake(hello.clone()))
+        .await
+        .map_err(|_| Status::deadline_exceeded(format!("{to}'s gateway did not answer the handshake in time")))??
+        .into_inner();
+    let checker = Arc::clone(shared);
+    tokio::task::spawn_blocking(move || -> crate::Result<Session> {
+        let digest = session::hello_digest(&hello, Role::Caller, None);
+        let (from, checked) = checker.hello_check().check(&reply, Role::Callee, Some(&digest))?;
+        if from != to {
+            return Err(crate::GatewayError::Malformed(format!("{to}'s gateway answered as {from}")));
+        }
+        let (id, cipher) = session::derive(&ephemeral, &checked.ephemeral, &hello, &reply, &digest)?;
+        Ok(Session { id, peer: to, cipher, peer_certificate: checked.certificate, opened: std::time::Instant::now() })
+    })
+    .await
+    .map_err(|e| Status::internal(format!("handshake failed to run: {e}")))?
+    // The peer's answer was refused: say so in its own words.
+    .map_err(|e| Status::new(e.code(), format!("refused {to}'s handshake: {e}")))
 }

@@ -88,12 +88,26 @@ pub struct ApiState {
     pub gateway: Option<wefe_gateway::Gateway>,
     /// Who may call the API.
     pub access: ApiAccess,
+    /// Chain head and peer checks (`None`: `/health` reports the cursor only).
+    pub health: Option<crate::health::NodeHealth>,
+    /// Blocks the listener waits for before indexing (shown by `/health`).
+    pub confirmations: u64,
 }
 
 impl ApiState {
     /// State with the default upload limit and no path imports.
     pub fn new(store: Store, data_dir: PathBuf, member: Address, access: ApiAccess) -> Self {
-        Self { store, data_dir, member, upload_limit: DEFAULT_UPLOAD_LIMIT, import_root: None, gateway: None, access }
+        Self {
+            store,
+            data_dir,
+            member,
+            upload_limit: DEFAULT_UPLOAD_LIMIT,
+            import_root: None,
+            gateway: None,
+            access,
+            health: None,
+            confirmations: 0,
+        }
     }
 }
 
@@ -432,10 +446,60 @@ pub fn app(state: ApiState) -> Router {
     protected
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .merge(public)
+        .merge(operator_page())
         .fallback(no_route)
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), check_caller))
         .layer(DefaultBodyLimit::max(state.upload_limit))
         .with_state(state)
+}
+
+// ----------------------------------------------------------- operator page
+
+/// The operator page's files (`/ui/`, and `/` redirects there): static, the
+/// same for every node, so they answer without the token (still only to this
+/// API's `Host` and `Origin`). The page asks for the token and sends it as
+/// `Authorization: Bearer` with every API call it makes; it keeps it in the
+/// tab's `sessionStorage` (gone when the tab closes), never in a cookie, so a
+/// page from another origin cannot make the browser use it.
+pub const OPERATOR_PAGE_ROUTES: [&str; 7] =
+    ["/", "/ui", "/ui/", "/ui/app.js", "/ui/common.js", "/ui/wefe.css", "/favicon.ico"];
+
+fn operator_page() -> Router<ApiState> {
+    use axum::response::Redirect;
+    use axum::routing::get;
+    fn file(content_type: &'static str, body: &'static str) -> MethodRouter<ApiState> {
+        get(move || async move { ([(header::CONTENT_TYPE, content_type)], body) })
+    }
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", file("text/html; charset=utf-8", include_str!("../ui/index.html")))
+        .route("/ui/app.js", file("text/javascript; charset=utf-8", include_str!("../ui/app.js")))
+        .route("/ui/common.js", file("text/javascript; charset=utf-8", include_str!("../../../web/common.js")))
+        .route("/ui/wefe.css", file("text/css; charset=utf-8", include_str!("../../../web/wefe.css")))
+        // Browsers ask for it; there is none (204, not a 404 in their console).
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+}
+
+/// On every response: the page runs only its own scripts and styles, talks
+/// only to this API, shows only its own or fetched (`blob:`) images, is never
+/// framed, sends no referrer, and nothing is cached (results, keys).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
@@ -461,12 +525,53 @@ async fn livez() -> Json<Liveness> {
 /// `GET /health`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// Always `ok`.
+    /// `ok`, or `degraded` when the last chain read failed or an active peer's
+    /// gateway did not answer its last check (`problems` says which).
     pub status: String,
+    /// What is wrong, one line each (empty when `ok`).
+    pub problems: Vec<String>,
     /// The member this node acts for (0x address).
     pub member: String,
     /// The last block applied from the chain.
     pub cursor: Option<ChainCursor>,
+    /// The chain as the node last read it (absent when not tracked).
+    pub chain: Option<ChainStatus>,
+    /// This node's gateway (absent when it runs without one).
+    pub gateway: Option<GatewayStatus>,
+    /// Each active member's gateway at its last check (absent before the
+    /// first round of checks, or when they are off: `peer_probe_secs = 0`).
+    pub peers: Option<Vec<crate::health::PeerHealth>>,
+}
+
+/// The chain seen from this node.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChainStatus {
+    /// The chain's newest block at the last read.
+    pub head: Option<u64>,
+    /// Blocks between the head and the node's cursor (the confirmations
+    /// included: a node that keeps up lags by `confirmations`).
+    pub lag_blocks: Option<u64>,
+    /// Blocks the node waits for before it indexes one.
+    pub confirmations: u64,
+    /// When the head was read (Unix seconds).
+    pub head_read_at: Option<i64>,
+    /// The last failed read, if the node has not read the chain since.
+    pub error: Option<String>,
+    /// Failed reads in a row.
+    pub failures: u32,
+}
+
+/// This node's gateway.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GatewayStatus {
+    /// Sessions peers hold with this gateway (they send to it).
+    pub sessions_in: usize,
+    /// Sessions this gateway holds with peers (it sends to them).
+    pub sessions_out: usize,
+    /// Bytes received and not yet consumed by a job.
+    pub queued_bytes: usize,
+    /// Messages received and not yet consumed by a job.
+    pub queued_messages: usize,
 }
 
 /// A block the node's index reached.
@@ -478,14 +583,53 @@ pub struct ChainCursor {
     pub block_hash: String,
 }
 
-/// The member this node acts for, and the chain cursor.
+/// The member this node acts for, the chain cursor and head, the gateway's
+/// sessions and whether each peer's gateway answers.
 #[utoipa::path(get, path = "/health", responses((status = 200, body = Health), (status = 401, body = ErrorBody), (status = 500, body = ErrorBody)))]
 async fn health(State(state): State<ApiState>) -> ApiResult<Json<Health>> {
     let cursor = state.store.cursor("chain").await?;
+    let mut problems = Vec::new();
+    let chain = state.health.as_ref().map(|h| {
+        let c = h.chain();
+        if let Some(e) = &c.error {
+            problems.push(format!("cannot read the chain ({} failures in a row): {e}", c.failures));
+        }
+        ChainStatus {
+            head: c.head,
+            lag_blocks: c.head.map(|head| head.saturating_sub(cursor.as_ref().map_or(0, |c| c.block_number))),
+            confirmations: state.confirmations,
+            head_read_at: c.head_read_at,
+            error: c.error,
+            failures: c.failures,
+        }
+    });
+    let peers = state.health.as_ref().and_then(|h| h.peers());
+    for p in peers.iter().flatten().filter(|p| !p.reachable) {
+        problems.push(format!(
+            "peer {} ({}) does not answer at {}: {}",
+            p.member,
+            shorten(&p.name),
+            shorten(&p.endpoint),
+            p.error.as_deref().unwrap_or("")
+        ));
+    }
+    let gateway = state.gateway.as_ref().map(|g| {
+        let queues = g.queue_stats();
+        GatewayStatus {
+            sessions_in: g.sessions_held(),
+            sessions_out: g.sessions_opened(),
+            queued_bytes: queues.bytes,
+            queued_messages: queues.messages,
+        }
+    });
     Ok(Json(Health {
-        status: "ok".into(),
+        status: if problems.is_empty() { "ok" } else { "degraded" }.into(),
+        problems,
         member: state.member.to_checksum(None),
         cursor: cursor.map(|c| ChainCursor { block_number: c.block_number, block_hash: c.block_hash }),
+        chain,
+        gateway,
+        peers,
     }))
 }
 

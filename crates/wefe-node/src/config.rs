@@ -103,6 +103,15 @@ pub struct NodeConfig {
     /// timeout.
     #[serde(default = "default_recv_timeout")]
     pub gateway_recv_timeout_secs: u64,
+    /// How often the node checks that each active member's gateway answers
+    /// (one authenticated handshake per peer), for `GET /health` and the
+    /// operator page; 0 turns the checks off (default 60).
+    #[serde(default = "default_peer_probe")]
+    pub peer_probe_secs: u64,
+}
+
+fn default_peer_probe() -> u64 {
+    60
 }
 
 fn default_recv_timeout() -> u64 {

@@ -19,6 +19,7 @@ pub mod config;
 pub mod datasets;
 pub mod disclosure;
 pub mod files;
+pub mod health;
 pub mod inputs;
 pub mod listener;
 pub mod ml;

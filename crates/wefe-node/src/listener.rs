@@ -61,12 +61,14 @@ pub struct Listener<B> {
     member: Address,
     confirmations: u64,
     chunk: u64,
+    /// The head the last step read (0: none yet).
+    last_head: std::sync::atomic::AtomicU64,
 }
 
 impl<B: ChainBackend> Listener<B> {
     /// A follower for `member`, reading at most `chunk` blocks per step.
     pub fn new(gov: Governance<B>, store: Store, member: Address, confirmations: u64, chunk: u64) -> Self {
-        Self { gov, store, member, confirmations, chunk: chunk.max(1) }
+        Self { gov, store, member, confirmations, chunk: chunk.max(1), last_head: Default::default() }
     }
 
     /// The store.
@@ -79,10 +81,21 @@ impl<B: ChainBackend> Listener<B> {
         &self.gov
     }
 
+    /// The chain head the last step read, if one did.
+    pub fn last_head(&self) -> Option<u64> {
+        Some(self.last_head.load(std::sync::atomic::Ordering::Relaxed)).filter(|h| *h > 0)
+    }
+
+    /// The confirmations it waits for.
+    pub fn confirmations(&self) -> u64 {
+        self.confirmations
+    }
+
     /// Applies the next chunk of confirmed blocks, or notices a reorg.
     pub async fn step(&self) -> Result<Step> {
         let backend = self.gov.backend();
         let head = backend.head_block().await?;
+        self.last_head.store(head, std::sync::atomic::Ordering::Relaxed);
         let safe = head.saturating_sub(self.confirmations);
         let next = match self.store.cursor(CURSOR).await? {
             Some(cursor) => {

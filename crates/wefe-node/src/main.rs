@@ -180,13 +180,21 @@ async fn run(path: PathBuf) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (REST API)", config.api_listen))?;
     let api_address = api_listener.local_addr()?;
-    tracing::info!(address = %api_address, token_file = %config.api_token_file().display(), "REST API listening");
+    tracing::info!(
+        address = %api_address,
+        token_file = %config.api_token_file().display(),
+        operator_page = %format!("http://{api_address}/ui/"),
+        "REST API listening (the operator page asks for the token)"
+    );
     let access = api::ApiAccess::new(api_token, api_address)
         .allow_hosts(&config.api_allowed_hosts)
         .allow_origins(&config.api_allowed_origins);
     let mut api_state = ApiState::new(store.clone(), config.data_dir.clone(), config.member, access);
     api_state.import_root = config.import_root.clone();
     api_state.gateway = Some(gateway.clone());
+    let health = wefe_node::health::NodeHealth::new();
+    api_state.health = Some(health.clone());
+    api_state.confirmations = chain.chain.confirmations;
     let app = api::app(api_state);
     // Host shares of models approved for online serving answer their guest.
     let serving_task = tokio::spawn(wefe_node::serving::serve_models(store.clone(), config.member, {
@@ -245,6 +253,16 @@ async fn run(path: PathBuf) -> Result<()> {
             }
         }
     });
+    // Whether each peer's gateway answers, for /health and the operator page.
+    let probe_task = (config.peer_probe_secs > 0).then(|| {
+        tokio::spawn(wefe_node::health::probe_peers(
+            gateway.clone(),
+            directory.clone(),
+            me,
+            health.clone(),
+            Duration::from_secs(config.peer_probe_secs),
+        ))
+    });
     let scheduler_task = tokio::spawn({
         let scheduler = scheduler.clone();
         let wake = Arc::clone(&wake_scheduler);
@@ -265,7 +283,13 @@ async fn run(path: PathBuf) -> Result<()> {
     tokio::pin!(shutdown);
     let mut failures = 0u32;
     loop {
-        let wait = match listener.step().await {
+        let step = listener.step().await;
+        match (&step, listener.last_head()) {
+            (Err(e), _) => health.chain_failed(&format!("{e:#}")),
+            (Ok(_), Some(head)) => health.chain_read(head),
+            (Ok(_), None) => {}
+        }
+        let wait = match step {
             Ok(Step::Applied { from, to, events, jobs }) => {
                 failures = 0;
                 tracing::info!(from, to, events, ?jobs, "blocks applied");
@@ -304,6 +328,9 @@ async fn run(path: PathBuf) -> Result<()> {
     // Running jobs fail as interrupted (reported on chain while it answers).
     scheduler.shutdown(Duration::from_secs(20)).await;
     directory_task.abort();
+    if let Some(task) = probe_task {
+        task.abort();
+    }
     let _ = stop_tx.send(true);
     serving_task.abort();
     let _ = gateway_task.await;

@@ -17,6 +17,21 @@ use wefe_gateway::{CertificateRecord, PeerDirectory, PeerInfo, StaticPeerDirecto
 #[derive(Debug, Default, Clone)]
 pub struct ChainDirectory {
     inner: Arc<StaticPeerDirectory>,
+    /// Member names as registered (chosen by the members: shown, never trusted).
+    names: Arc<std::sync::RwLock<HashMap<PeerId, String>>>,
+}
+
+/// One member as the directory last read it.
+#[derive(Debug, Clone)]
+pub struct DirectoryEntry {
+    /// The member's account.
+    pub member: PeerId,
+    /// Its registered name.
+    pub name: String,
+    /// Its gateway endpoint.
+    pub endpoint: String,
+    /// Whether it is an active member.
+    pub active: bool,
 }
 
 impl PeerDirectory for ChainDirectory {
@@ -34,6 +49,24 @@ impl PeerDirectory for ChainDirectory {
 }
 
 impl ChainDirectory {
+    /// Every member read so far, by account.
+    pub fn members(&self) -> Vec<DirectoryEntry> {
+        let names = self.names.read().unwrap_or_else(|p| p.into_inner());
+        let mut members: Vec<DirectoryEntry> = self
+            .inner
+            .members()
+            .into_iter()
+            .map(|(member, info)| DirectoryEntry {
+                member,
+                name: names.get(&member).cloned().unwrap_or_default(),
+                endpoint: info.endpoint,
+                active: info.active,
+            })
+            .collect();
+        members.sort_by_key(|m| m.member.to_string());
+        members
+    }
+
     /// Reads every member from `Consortium`; returns how many were seen.
     pub async fn refresh<B: ChainBackend>(&self, gov: &Governance<B>) -> Result<usize> {
         let total: u64 = gov.call(Target::Consortium, Consortium::memberCountCall {}).await?.saturating_to();
@@ -51,6 +84,7 @@ impl ChainDirectory {
             offset += page.len() as u64;
             for m in page {
                 let id = PeerId::from_bytes(m.account.into_array());
+                self.names.write().unwrap_or_else(|p| p.into_inner()).insert(id, m.name.clone());
                 let Ok(public_key) = <[u8; 64]>::try_from(m.publicKey.as_ref()) else {
                     // The contract enforces 64 bytes; anything else is never trusted.
                     self.inner.set_active(&id, false);

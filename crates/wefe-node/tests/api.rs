@@ -143,13 +143,113 @@ async fn health_shows_member_and_chain_cursor() {
     let node = Node::new().await;
     let (status, body) = node.get("/health").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!({ "status": "ok", "member": MEMBER, "cursor": null }));
+    assert_eq!(
+        body,
+        json!({ "status": "ok", "problems": [], "member": MEMBER, "cursor": null, "chain": null, "gateway": null, "peers": null })
+    );
 
     let mut tx = node.store().begin().await.unwrap();
     Store::set_cursor(&mut tx, "chain", &Cursor { block_number: 42, block_hash: "0x2a".into() }).await.unwrap();
     tx.commit().await.unwrap();
     let (_, body) = node.get("/health").await;
     assert_eq!(body["cursor"], json!({ "block_number": 42, "block_hash": "0x2a" }));
+}
+
+#[tokio::test]
+async fn health_shows_the_chain_head_lag_and_peers_and_says_what_is_wrong() {
+    let mut node = Node::new().await;
+    let health = wefe_node::health::NodeHealth::new();
+    node.state.health = Some(health.clone());
+    node.state.confirmations = 2;
+    let mut tx = node.store().begin().await.unwrap();
+    Store::set_cursor(&mut tx, "chain", &Cursor { block_number: 42, block_hash: "0x2a".into() }).await.unwrap();
+    tx.commit().await.unwrap();
+    health.chain_read(50);
+    let (_, body) = node.get("/health").await;
+    assert_eq!((body["status"].as_str(), body["chain"]["head"].as_u64()), (Some("ok"), Some(50)));
+    assert_eq!((body["chain"]["lag_blocks"].as_u64(), body["chain"]["confirmations"].as_u64()), (Some(8), Some(2)));
+    assert!(body["peers"].is_null(), "no round of checks yet: {body}");
+
+    health.chain_failed("connection refused (os error 111)");
+    let (_, body) = node.get("/health").await;
+    assert_eq!(body["status"], "degraded");
+    let problem = body["problems"][0].as_str().unwrap();
+    assert!(problem.contains("cannot read the chain") && problem.contains("connection refused"), "{problem}");
+    health.chain_read(51);
+
+    let peer = |member: &str, name: &str, reachable: bool| wefe_node::health::PeerHealth {
+        member: member.into(),
+        name: name.into(),
+        endpoint: "http://127.0.0.1:1".into(),
+        reachable,
+        round_trip_ms: reachable.then_some(3.5),
+        checked_at: 1_700_000_000,
+        error: (!reachable).then(|| "transport error (Unavailable)".into()),
+    };
+    health.set_peers(vec![
+        peer("0x90F79bf6EB2c4f870365E785982E1f101E93b906", "Bank B", true),
+        peer("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "<b>Mallory</b>\u{7}", false),
+    ]);
+    let (_, body) = node.get("/health").await;
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["peers"].as_array().unwrap().len(), 2);
+    assert_eq!(body["peers"][0]["round_trip_ms"], 3.5);
+    let problem = body["problems"][0].as_str().unwrap();
+    assert!(
+        problem.contains("0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65") && problem.contains("Unavailable"),
+        "{problem}"
+    );
+    assert!(!problem.contains('\u{7}'), "control characters of a member's name are dropped: {problem}");
+}
+
+#[tokio::test]
+async fn the_operator_page_is_served_without_the_token_and_locked_down() {
+    let node = Node::new().await;
+    let get = |uri: &str| bare("GET", uri).header(header::HOST, LISTEN).body(Body::empty()).unwrap();
+    let response = node.app().oneshot(get("/ui/")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let html = String::from_utf8(to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("/ui/app.js") && html.contains("/ui/common.js") && !html.contains("https://"), "{html}");
+
+    let (status, js) = node.call_as_is(get("/ui/app.js")).await;
+    let js = String::from_utf8(js).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let (_, common) = node.call_as_is(get("/ui/common.js")).await;
+    let common = String::from_utf8(common).unwrap();
+    for script in [&js, &common] {
+        assert!(!script.contains("innerHTML") && !script.contains("eval("), "values go in as text only");
+        assert!(!script.contains("https://") && !script.contains("http://"), "nothing fetched from elsewhere");
+    }
+    assert!(js.contains("sessionStorage") && !js.contains("document.cookie"), "the token stays in the tab");
+    assert!(!js.contains("localStorage.setItem(TOKEN_KEY"), "the token is never kept beyond the tab");
+    let (status, css) = node.call_as_is(get("/ui/wefe.css")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!css.is_empty());
+
+    let response = node.app().oneshot(get("/")).await.unwrap();
+    assert!(response.status().is_redirection());
+    assert_eq!(response.headers()[header::LOCATION], "/ui/");
+
+    // The page is static and public; the data behind it is not.
+    let (status, _) = node.call_as_is(get("/jobs")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A page on a re-pointed domain (DNS rebinding) gets nothing, not even the page.
+    let (status, _) = node
+        .call_as_is(bare("GET", "/ui/").header(header::HOST, "evil.example:7201").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // API answers carry the same headers (a JSON body is never sniffed as HTML).
+    let response = node.app().oneshot(get("/livez")).await.unwrap();
+    assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
 }
 
 #[tokio::test]

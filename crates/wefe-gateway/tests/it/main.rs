@@ -652,3 +652,43 @@ async fn empty_middle_chunks_are_refused() {
 mod certificates;
 mod hostile;
 mod tls;
+
+#[tokio::test]
+async fn a_probe_proves_the_peer_answers_with_its_registered_key() {
+    let (dir, alice, bob) = pair().await;
+    assert_eq!((alice.gateway.sessions_opened(), bob.gateway.sessions_held()), (0, 0));
+    let round_trip = alice.gateway.probe(BOB).await.expect("Bob answers");
+    assert!(round_trip < Duration::from_secs(5), "{round_trip:?}");
+    // The probe's session is the one sends use: no second handshake.
+    assert_eq!((alice.gateway.sessions_opened(), bob.gateway.sessions_held()), (1, 1));
+    assert_still_serving(&alice, &bob).await;
+    assert_eq!(bob.gateway.sessions_held(), 1, "the send reused the probe's session");
+
+    // Repeated probes replace Alice's session; Bob keeps a bounded few.
+    for _ in 0..10 {
+        alice.gateway.probe(BOB).await.unwrap();
+    }
+    assert_eq!(alice.gateway.sessions_opened(), 1);
+    assert!(bob.gateway.sessions_held() <= 8, "{}", bob.gateway.sessions_held());
+    assert_still_serving(&alice, &bob).await;
+
+    // Someone else's gateway at Bob's endpoint does not pass as Bob.
+    let impostor_key = MemberKey::generate().unwrap();
+    dir.insert(BOB, PeerInfo { active: true, public_key: impostor_key.public_key(), endpoint: bob.url() });
+    let err = alice.gateway.probe(BOB).await.unwrap_err();
+    assert!(err.to_string().contains("handshake"), "{err}");
+    dir.insert(BOB, PeerInfo { active: true, public_key: bob.key.public_key(), endpoint: bob.url() });
+
+    // Nobody listening, a suspended member, a stranger: each says why.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    dir.insert(
+        CAROL,
+        PeerInfo { active: true, public_key: impostor_key.public_key(), endpoint: format!("http://{closed}") },
+    );
+    let err = alice.gateway.probe(CAROL).await.unwrap_err();
+    assert!(!err.to_string().is_empty());
+    dir.set_active(&BOB, false);
+    assert!(alice.gateway.probe(BOB).await.unwrap_err().to_string().contains("not an active member"));
+    dir.remove(&CAROL);
+    assert!(alice.gateway.probe(CAROL).await.unwrap_err().to_string().contains("not a member"));
+}
