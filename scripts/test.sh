@@ -3,7 +3,7 @@
 # contracts (format, unit/fuzz/invariant tests and the invariant handlers'
 # reach, gas snapshot, committed ABI),
 # then Rust (format, clippy -D warnings, unit and integration tests against anvil),
-# then the web console in a real browser (scripts/browser-test.sh; alone: --browser).
+# then the web console and the operator page in a real browser (scripts/browser-test.sh; alone: --browser).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -70,7 +70,7 @@ cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 set -e
 
-step "web console in a real browser (scripts/browser-test.sh)"
+step "web console and operator page in a real browser (scripts/browser-test.sh)"
 set +e
 scripts/browser-test.sh 2>&1 | tee "$logs/browser.log"
 browser_status=${PIPESTATUS[0]}

@@ -75,6 +75,8 @@ await check("jobs list, the PSI job and its timeline", async () => {
     expect(text.includes(e), `${e} in the timeline`);
   }
   expect(page.url().endsWith("#/jobs/1"), "deep link in the address bar");
+  // The nodes report with operator keys: named after their member.
+  expect(text.includes("Bank A's node") && text.includes("Bank B's node"), "operator keys named after their member");
   expect(await page.isVisible("#main table time[datetime]"), "block times shown in local time");
   await shot("job");
 });

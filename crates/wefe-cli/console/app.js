@@ -43,6 +43,7 @@ const I18N = {
     problem: "The console cannot read the chain ({stage}): {message}. What to do: {hint}.",
     unreachable: "The console server does not answer. Is `wefe console` still running?",
     lang_switch: "中文",
+    operator_key: "Operator key", operator_of: "{m}'s node ({a})",
   },
   zh: {
     skip: "跳到正文", title: "wefe 联盟", sections: "栏目",
@@ -82,6 +83,11 @@ const I18N = {
     problem: "控制台无法读取链（{stage}）：{message}。处理方法：{hint}。",
     unreachable: "控制台服务无响应。`wefe console` 是否仍在运行？",
     lang_switch: "English",
+    operator_key: "运维密钥", operator_of: "{m} 的节点（{a}）",
+    stage_connect: "连接", stage_contracts: "合约", stage_scan: "读取事件",
+    hint_connect: "请确认链节点正在运行，且 --rpc-url（或链配置中的 rpc_url）与 chain_id 与之相符",
+    hint_contracts: "链配置中的地址在这条链上不是 wefe 的合约：请使用 `wefe chain deploy` 为这条链写出的 chain.toml",
+    hint_scan: "链节点停止响应或拒绝了日志查询；控制台会自动重试",
   },
 };
 
@@ -101,11 +107,21 @@ const jobLink = (id) => link(`#/jobs/${encodeURIComponent(id)}`, `#${id}`);
 // Member names by address (chosen by the members themselves, not unique: the
 // short address is always shown beside a name, the full one on hover).
 let names = new Map();
+// Operator keys (a member's node reports with them) by address: their member.
+let operators = new Map();
+const short = (addr) => `${addr.slice(0, 6)}…${addr.slice(-4)}`;
 function memberLink(addr) {
   if (!addr) return "";
+  const owner = operators.get(addr);
+  if (owner) {
+    // Reported by a member's node: named after the member, linked to it.
+    const a = link(`#/members/${encodeURIComponent(owner)}`,
+      t("operator_of", { m: names.get(owner) || short(owner), a: short(addr) }));
+    a.title = `${addr} (${t("operator_key")} ${owner})`;
+    return a;
+  }
   const name = names.get(addr);
-  const a = link(`#/members/${encodeURIComponent(addr)}`, name ? `${name} · ${addr.slice(0, 6)}…${addr.slice(-4)}` : addr,
-    name ? "" : "mono");
+  const a = link(`#/members/${encodeURIComponent(addr)}`, name ? `${name} · ${short(addr)}` : addr, name ? "" : "mono");
   a.title = addr;
   return a;
 }
@@ -316,6 +332,7 @@ async function memberPage(address) {
       ["status", m ? el("span", { class: `status ${m.status}` }, m.status) : "–"],
       ["endpoint", m ? m.endpoint : "–"], ["key_version", m ? m.key_version : "–"],
       ["certificates", m ? String(m.certificates) : "–"], ["roles", m ? m.roles.join(", ") : "–"],
+      ["operator_key", m && m.operator ? el("span", { class: "mono" }, m.operator) : "–"],
     ]),
     el("h3", {}, t("history")),
     exports("/api/events", new URLSearchParams({ member: data.address })),
@@ -397,7 +414,11 @@ async function render(focus) {
   markNav(path);
   let content;
   try {
-    names = new Map((await api("/api/members")).members.filter((m) => m.name).map((m) => [m.address, m.name]));
+    const members = (await api("/api/members")).members;
+    names = new Map(members.filter((m) => m.name).map((m) => [m.address, m.name]));
+    // A key that is itself a member's account keeps its own name (its own acts are its own).
+    operators = new Map(members.flatMap((m) => (m.operators || []).filter((o) => !members.some((x) => x.address === o && x.name))
+      .map((o) => [o, m.address])));
   } catch (_) { /* the page itself reports the problem */ }
   try {
     const route = ROUTES.find(([re]) => re.test(path));
@@ -422,7 +443,10 @@ function showStatus(s) {
   live.dataset.block = s.indexed_block ?? "";
   const box = document.getElementById("problem");
   box.hidden = !s.problem;
-  box.textContent = s.problem ? t("problem", s.problem) : "";
+  // The hint and stage in the reader's language (the server's words otherwise); the error itself as the chain node said it.
+  const p = s.problem && { ...s.problem, stage: I18N[lang][`stage_${s.problem.stage}`] || s.problem.stage,
+    hint: I18N[lang][`hint_${s.problem.stage}`] || s.problem.hint };
+  box.textContent = p ? t("problem", p) : "";
 }
 
 let lastBlock = null;

@@ -626,6 +626,11 @@ pub struct MemberSummary {
     applied_block: u64,
     certificates: usize,
     roles: Vec<&'static str>,
+    /// The operator key its node reports with now (empty: none).
+    operator: String,
+    /// Every operator key it ever accepted, oldest first (their past reports
+    /// stay attributable to the member after a change).
+    operators: Vec<String>,
 }
 
 fn summarize_members(events: &[AuditEvent]) -> BTreeMap<String, MemberSummary> {
@@ -646,8 +651,23 @@ fn summarize_members(events: &[AuditEvent]) -> BTreeMap<String, MemberSummary> {
                         applied_block: e.block,
                         certificates: 0,
                         roles: Vec::new(),
+                        operator: String::new(),
+                        operators: Vec::new(),
                     },
                 );
+            }
+            "OperatorChanged" => {
+                if let Some(m) = members.get_mut(&field("member")) {
+                    let operator = field("operator");
+                    if operator.trim_start_matches("0x").bytes().all(|b| b == b'0') {
+                        m.operator.clear();
+                    } else {
+                        if !m.operators.contains(&operator) {
+                            m.operators.push(operator.clone());
+                        }
+                        m.operator = operator;
+                    }
+                }
             }
             "MemberStatusChanged" => {
                 if let Some(m) = members.get_mut(&field("member")) {
@@ -692,6 +712,8 @@ fn summarize_members(events: &[AuditEvent]) -> BTreeMap<String, MemberSummary> {
                     applied_block: 0,
                     certificates: 0,
                     roles: r,
+                    operator: String::new(),
+                    operators: Vec::new(),
                 },
             );
         }
@@ -921,6 +943,45 @@ async fn live(State(console): State<Arc<Console>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn consortium_event(block: u64, event: &str, fields: &[(&str, &str)]) -> AuditEvent {
+        AuditEvent {
+            block,
+            tx_hash: Default::default(),
+            log_index: 0,
+            contract: "Consortium".into(),
+            event: event.into(),
+            fields: fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            actor: None,
+            time: None,
+        }
+    }
+
+    #[test]
+    fn operator_keys_stay_attributed_to_their_member() {
+        const BANK: &str = "0x90F79bf6EB2c4f870365E785982E1f101E93b906";
+        const OLD: &str = "0x00000000000000000000000000000000000000A1";
+        const NEW: &str = "0x00000000000000000000000000000000000000B2";
+        const ZERO: &str = "0x0000000000000000000000000000000000000000";
+        let events = [
+            consortium_event(1, "MemberApplied", &[("member", BANK), ("name", "Bank A"), ("keyVersion", "1")]),
+            consortium_event(2, "OperatorChanged", &[("member", BANK), ("previous", ZERO), ("operator", OLD)]),
+            consortium_event(3, "OperatorChanged", &[("member", BANK), ("previous", OLD), ("operator", NEW)]),
+            consortium_event(4, "OperatorChanged", &[("member", BANK), ("previous", NEW), ("operator", ZERO)]),
+            consortium_event(5, "OperatorChanged", &[("member", BANK), ("previous", ZERO), ("operator", OLD)]),
+        ];
+        let members = summarize_members(&events[..4]);
+        assert_eq!(
+            (members[BANK].operator.as_str(), members[BANK].operators.clone()),
+            ("", vec![OLD.into(), NEW.into()])
+        );
+        let members = summarize_members(&events);
+        assert_eq!(members[BANK].operator, OLD);
+        assert_eq!(members[BANK].operators, vec![OLD.to_owned(), NEW.to_owned()], "each key once, oldest first");
+        // An operator change for someone who never applied is not a member.
+        let stray = [consortium_event(1, "OperatorChanged", &[("member", NEW), ("previous", ZERO), ("operator", OLD)])];
+        assert!(summarize_members(&stray).is_empty());
+    }
 
     #[test]
     fn job_status_follows_the_lifecycle_and_keeps_final_states() {
