@@ -77,6 +77,21 @@ chmod +x tools/solc
 ver=$(./tools/solc --version | sed -n 's/^Version: //p')
 case "$ver" in 0.8.11*) ;; *) die "tools/solc reports '$ver', expected 0.8.11" ;; esac
 
+# The SM3 ("gm") compiler for FISCO BCOS SM chains, derived from the pinned
+# solc-js on this machine (scripts/lib/solc-sm3.js: fails closed, self-tests;
+# GPL-3.0, never committed). WEFE_SOLC_GM names FISCO's own solc-0.8.11-gm
+# instead, which must pass the same self-test.
+sm_solc=node_modules/.wefe-solc-sm3/soljson.js
+if [ -n "${WEFE_SOLC_GM:-}" ]; then
+  node "$root/scripts/lib/solc-sm3.js" --native "$WEFE_SOLC_GM" >/dev/null ||
+    die "WEFE_SOLC_GM=$WEFE_SOLC_GM fails the SM compiler self-test (see above); unset it to derive one from solc-js"
+elif [ ! -f "$sm_solc" ]; then
+  mkdir -p "$(dirname "$sm_solc")"
+  node "$root/scripts/lib/solc-sm3.js" node_modules/solc-0.8.11/soljson.js "$sm_solc" >/dev/null ||
+    die "could not derive the SM3 compiler from solc-js 0.8.11 (see above)"
+  installed+=("SM3 compiler: contracts/$sm_solc (derived from solc-js 0.8.11, self-test passed)")
+fi
+
 if [ ${#installed[@]} -eq 0 ]; then
   say "nothing to do: forge $(bin/forge --version | head -1 | awk '{print $3}'), solc $ver already installed"
 else

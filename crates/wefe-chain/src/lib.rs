@@ -13,6 +13,8 @@
 //!   from its `JobProposed` log (checked against the stored hash), and what
 //!   changed in a dataset since a proposal.
 //! - [`anvil`]: a throw-away local chain for tests and the demo.
+//! - [`fisco`]: FISCO BCOS 3.x native transactions (Tars encoding, field-wise
+//!   hash, secp256k1 or SM2 signatures).
 //!
 //! This crate must not depend on the node, the store or the gateway.
 
@@ -24,6 +26,7 @@ pub mod bindings;
 pub mod config;
 mod error;
 mod ethereum;
+pub mod fisco;
 mod governance;
 pub mod jobs;
 pub mod suite;
