@@ -1,11 +1,16 @@
 //! FISCO BCOS 3.x's own transaction format (not its optional Web3 endpoint):
 //! [`tars`] is the binary encoding, [`tx`] the transaction, its field-wise
 //! hash and its signature in either suite (secp256k1 with Keccak-256, or SM2
-//! with SM3 on an SM chain), checked byte for byte against FISCO's SDK vectors.
+//! with SM3 on an SM chain), checked byte for byte against FISCO's SDK vectors;
+//! [`selectors`] maps the contracts' Keccak selectors and topics to their SM3
+//! counterparts, so a backend for an SM chain can serve the Keccak-based
+//! bindings and decoders unchanged.
 
+pub mod selectors;
 pub mod tars;
 pub mod tx;
 
+pub use selectors::SuiteMap;
 pub use tx::{Transaction, TransactionData};
 
 #[cfg(test)]
