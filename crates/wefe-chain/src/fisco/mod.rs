@@ -6,10 +6,12 @@
 //! counterparts, so a backend for an SM chain can serve the Keccak-based
 //! bindings and decoders unchanged.
 
+pub mod backend;
 pub mod selectors;
 pub mod tars;
 pub mod tx;
 
+pub use backend::{FiscoBackend, FiscoSettings};
 pub use selectors::SuiteMap;
 pub use tx::{Transaction, TransactionData};
 
