@@ -9,37 +9,18 @@
 // then an altered one), switches to Chinese, opens a malformed deep link, and
 // saves a screenshot of each page in OUTPUT_DIR. Prints one JSON line with the
 // job page's first render time. Exits non-zero on the first failed check.
-import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { expect, open } from "./harness.mjs";
 
 const [base, demo, out] = process.argv.slice(2);
 if (!base || !demo || !out) {
   console.error("usage: node console.test.mjs CONSOLE_URL DEMO_DIR OUTPUT_DIR");
   process.exit(2);
 }
-mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.WEFE_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-});
-const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+const { browser, page, check, shot, failures } = await open(out);
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e}`));
 page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
 
-let failures = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
-    await page.screenshot({ path: `${out}/failed-${name.replace(/\W+/g, "-")}.png` }).catch(() => {});
-  }
-}
-const expect = (cond, what) => { if (!cond) throw new Error(what); };
-const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
 
 await check("overview shows the chain and live block", async () => {
   await page.goto(`${base}/`);
@@ -129,4 +110,4 @@ await check("a malformed deep link says what is wrong", async () => {
 
 await browser.close();
 console.log(JSON.stringify({ bench: "console", case: "job-page-first-render", ms: renderMs, events: null, note: "demo consortium (6 jobs); Debian chromium headless" }));
-process.exit(failures ? 1 : 0);
+process.exit(failures() ? 1 : 0);

@@ -12,8 +12,8 @@
 // saves a screenshot of each page in OUTPUT_DIR, prints one JSON line with the
 // progress values seen, and exits non-zero on the first failed check.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { readFileSync } from "node:fs";
+import { expect, open } from "./harness.mjs";
 
 const [nodeA, nodeB, demo, out, wefe] = process.argv.slice(2);
 if (!nodeA || !nodeB || !demo || !out || !wefe) {
@@ -21,14 +21,9 @@ if (!nodeA || !nodeB || !demo || !out || !wefe) {
   process.exit(2);
 }
 const rows = parseInt(process.env.WEFE_BROWSER_PSI_ROWS || "60000", 10);
-mkdirSync(out, { recursive: true });
 const token = (party) => readFileSync(`${demo}/${party}/data/api-token`, "utf8").trim();
 
-const browser = await chromium.launch({
-  executablePath: process.env.WEFE_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-});
-const page = await browser.newPage({ viewport: { width: 1366, height: 900 }, locale: "en-US" });
+const { browser, page, check, shot, failures } = await open(out, { locale: "en-US" });
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e}`));
 // The browser logs every 4xx it gets as a console error; the deliberate ones
@@ -39,19 +34,6 @@ page.on("console", (m) => {
 });
 page.on("response", (r) => { if (r.status() >= 500) problems.push(`${r.status()} from ${r.url()}`); });
 
-let failures = 0;
-async function check(name, fn) {
-  try {
-    await fn();
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
-    await page.screenshot({ path: `${out}/failed-${name.replace(/\W+/g, "-")}.png` }).catch(() => {});
-  }
-}
-const expect = (cond, what) => { if (!cond) throw new Error(what); };
-const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
 
 // `wefe` as one of the demo's roles: signed from that role's own keystore.
 function as(role, ...args) {
@@ -198,7 +180,7 @@ await check("no script errors and no server faults", async () => {
 });
 
 await browser.close();
-if (failures > 0) {
-  console.error(`${failures} operator page check(s) failed; screenshots in ${out}`);
+if (failures() > 0) {
+  console.error(`${failures()} operator page check(s) failed; screenshots in ${out}`);
   process.exit(1);
 }
