@@ -30,6 +30,8 @@ pub mod fisco;
 mod governance;
 pub mod jobs;
 pub mod suite;
+#[cfg(test)]
+mod test_rpc;
 
 pub use backend::{ChainBackend, ChainLog, LogQuery, TxOutcome};
 pub use config::{ChainConfig, ContractAddresses};

@@ -151,7 +151,12 @@ pub async fn check_peers(gateway: &Gateway, directory: &ChainDirectory, me: Peer
     peers
 }
 
-/// Checks the peers every `every`, forever (run it as a task).
+/// While a peer does not answer, the checks come at least this often (a
+/// peer started after this node shows up within seconds, not a full period).
+pub const RETRY_UNREACHABLE: Duration = Duration::from_secs(10);
+
+/// Checks the peers every `every` (every [`RETRY_UNREACHABLE`] at most while
+/// one does not answer), forever (run it as a task).
 pub async fn probe_peers(gateway: Gateway, directory: ChainDirectory, me: PeerId, health: NodeHealth, every: Duration) {
     loop {
         let peers = check_peers(&gateway, &directory, me).await;
@@ -160,7 +165,7 @@ pub async fn probe_peers(gateway: Gateway, directory: ChainDirectory, me: PeerId
             tracing::debug!(unreachable, of = peers.len(), "some peers' gateways did not answer");
         }
         health.set_peers(peers);
-        tokio::time::sleep(every).await;
+        tokio::time::sleep(if unreachable > 0 { every.min(RETRY_UNREACHABLE) } else { every }).await;
     }
 }
 

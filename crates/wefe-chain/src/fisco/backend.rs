@@ -453,7 +453,6 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use alloy::sol_types::{SolCall, SolEvent, SolValue};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
     use crate::bindings::{Consortium, JobRegistry};
@@ -474,57 +473,18 @@ mod tests {
     /// reads the answers. It checks every transaction it gets: Tars decoding,
     /// the SM3 hash, the SM2 signature, chain, group and block limit.
     async fn scripted_node() -> (String, Arc<Mutex<Node>>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let node = Arc::new(Mutex::new(Node { head: 10, ..Node::default() }));
         let state = Arc::clone(&node);
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                let state = Arc::clone(&state);
-                tokio::spawn(async move {
-                    let mut buffer = Vec::new();
-                    loop {
-                        let mut chunk = [0u8; 65536];
-                        let Ok(n) = socket.read(&mut chunk).await else { return };
-                        if n == 0 {
-                            return;
-                        }
-                        buffer.extend_from_slice(&chunk[..n]);
-                        let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-                        let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .map(|v| v.trim().parse().unwrap())
-                            .unwrap_or(0);
-                        if buffer.len() < end + 4 + length {
-                            continue;
-                        }
-                        let request: Value = serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap();
-                        buffer.drain(..end + 4 + length);
-                        let body = answer(&state, &request).to_string();
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-                            body.len()
-                        );
-                        if socket.write_all(response.as_bytes()).await.is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-        });
+        let url = crate::test_rpc::serve(move |method, params| answer(&state, method, params)).await;
         (url, node)
     }
 
-    fn answer(state: &Mutex<Node>, request: &Value) -> Value {
-        let id = request["id"].clone();
-        let params = request["params"].as_array().cloned().unwrap_or_default();
-        let ok = |result: Value| json!({"jsonrpc": "2.0", "id": id, "result": result});
-        let err = |message: &str| json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32602, "message": message}});
+    fn answer(state: &Mutex<Node>, method: &str, params: &[Value]) -> crate::test_rpc::Answer {
+        let ok = Ok;
+        let err = |message: &str| Err(json!({"code": -32602, "message": message}));
         let mut node = state.lock().unwrap();
         let sm_selector = |sig: &str| hex::encode(CryptoSuite::Sm.selector(sig));
-        match request["method"].as_str().unwrap() {
+        match method {
             "getGroupInfo" if params[0] == "group0" => ok(json!({
                 "chainID": "chain0", "groupID": "group0",
                 "nodeList": [{"name": "node0", "iniConfig": "{\"chainID\":\"chain0\",\"groupID\":\"group0\",\"smCryptoType\":true}"}],
@@ -606,9 +566,7 @@ mod tests {
                     None => err("transaction not found"),
                 }
             }
-            other => {
-                json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32601, "message": format!("method {other} not found")}})
-            }
+            other => Err(json!({"code": -32601, "message": format!("method {other} not found")})),
         }
     }
 
