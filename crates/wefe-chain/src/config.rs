@@ -40,6 +40,11 @@ pub struct ChainSection {
     /// the default) or `sm` (SM2 + SM3, FISCO BCOS in SM mode).
     #[serde(default)]
     pub crypto_suite: crate::suite::CryptoSuite,
+    /// Most blocks one `eth_getLogs` request spans (unset: any). FISCO BCOS's
+    /// Web3 RPC reads at most its `filter_max_process_block` blocks (10 by
+    /// default) and drops the rest silently: set this to that value there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_log_blocks: Option<u64>,
 }
 
 /// The `[contracts]` table.
@@ -144,6 +149,9 @@ impl ChainConfig {
         if self.chain.receipt_timeout_secs == 0 {
             return Err("receipt_timeout_secs must be at least 1".to_owned());
         }
+        if self.chain.max_log_blocks == Some(0) {
+            return Err("max_log_blocks must be at least 1 (leave it out for no limit)".to_owned());
+        }
         let c = &self.contracts;
         for (name, addr) in [
             ("consortium", c.consortium),
@@ -184,6 +192,7 @@ mod tests {
                 confirmations: 0,
                 receipt_timeout_secs: 60,
                 crypto_suite: Default::default(),
+                max_log_blocks: None,
             },
             contracts: ContractAddresses {
                 consortium: Address::repeat_byte(1),

@@ -29,6 +29,10 @@ pub async fn connect(global: &GlobalArgs, needs_signer: bool) -> Result<Governan
     .await
     .with_context(|| format!("connecting to {}", config.chain.rpc_url))?
     .with_contract_names(Governance::<EthereumBackend>::contract_names(&config.contracts));
+    let backend = match config.chain.max_log_blocks {
+        Some(blocks) => backend.with_max_log_blocks(blocks),
+        None => backend,
+    };
     Ok(Governance::new(backend, config.contracts))
 }
 

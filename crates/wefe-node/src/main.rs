@@ -78,6 +78,10 @@ async fn run(path: PathBuf) -> Result<()> {
             .await
             .with_context(|| format!("connecting to {}", chain.chain.rpc_url))?
             .with_contract_names(Governance::<EthereumBackend>::contract_names(&chain.contracts));
+        let backend = match chain.chain.max_log_blocks {
+            Some(blocks) => backend.with_max_log_blocks(blocks),
+            None => backend,
+        };
         anyhow::Ok(Governance::new(backend, chain.contracts))
     };
     let signer = load_signer(&config)?;

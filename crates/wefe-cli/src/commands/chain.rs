@@ -46,6 +46,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     confirmations,
                     receipt_timeout_secs,
                     crypto_suite: wefe_chain::CryptoSuite::Ecdsa,
+                    max_log_blocks: None,
                 },
                 contracts: deployed.addresses,
             };

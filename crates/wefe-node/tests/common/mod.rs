@@ -30,6 +30,7 @@ pub fn write_chain_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresse
             confirmations: 0,
             receipt_timeout_secs: 10,
             crypto_suite: Default::default(),
+            max_log_blocks: None,
         },
         contracts,
     };
