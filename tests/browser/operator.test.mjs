@@ -70,7 +70,7 @@ await check("health shows the chain head, the gateway and reachable peers", asyn
   // The nodes start one after another: a peer that was not up at the first
   // check is checked again within seconds, and the page follows.
   await page.waitForFunction(() => [...document.querySelectorAll("#main table tr")]
-    .some((r) => /Bank B/.test(r.textContent) && /\byes\b/.test(r.textContent)), null, { timeout: 60000 })
+    .some((r) => /Bank B/.test(r.textContent) && r.cells[3] && r.cells[3].textContent.trim() === "yes"), null, { timeout: 60000 })
     .catch(async () => { throw new Error(`Bank B's gateway not reachable: ${await page.textContent("#main table")}`); });
   const text = await page.textContent("#main");
   for (const label of ["Chain head", "Lag (blocks)", "Sessions peers hold here", "Peers"]) expect(text.includes(label), `${label} shown`);

@@ -23,7 +23,8 @@ pub struct ChainConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSection {
-    /// Backend: `ethereum` (any EVM JSON-RPC node: anvil, geth, Besu, FISCO BCOS Web3 RPC).
+    /// Backend: `ethereum` (any EVM JSON-RPC node: anvil, geth, Besu, FISCO
+    /// BCOS Web3 RPC) or `fisco` (FISCO BCOS 3.x native JSON-RPC, port 20200).
     #[serde(default = "default_backend")]
     pub backend: String,
     /// JSON-RPC endpoint (http or https).
@@ -45,6 +46,16 @@ pub struct ChainSection {
     /// default) and drops the rest silently: set this to that value there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_log_blocks: Option<u64>,
+    /// `backend = "fisco"`: the group (default `group0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `backend = "fisco"`: the node to ask within the group (default: any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// `backend = "fisco"`: the chain's id as FISCO names it (e.g. `chain0`),
+    /// checked at connect (FISCO chain ids are text; `chain_id` is then unused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fisco_chain_id: Option<String>,
 }
 
 /// The `[contracts]` table.
@@ -135,15 +146,18 @@ impl ChainConfig {
 
     /// Checks values a file may get wrong.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        if self.chain.backend != "ethereum" {
-            return Err(format!("backend '{}' is not supported (supported: ethereum)", self.chain.backend));
+        let fisco = match self.chain.backend.as_str() {
+            "ethereum" => false,
+            "fisco" => true,
+            other => return Err(format!("backend '{other}' is not supported (supported: ethereum, fisco)")),
+        };
+        if !fisco && self.chain.crypto_suite != crate::suite::CryptoSuite::Ecdsa {
+            return Err(
+                "crypto_suite = \"sm\" needs backend = \"fisco\" (FISCO BCOS's Web3 RPC is secp256k1 only)".to_owned()
+            );
         }
-        if self.chain.crypto_suite != crate::suite::CryptoSuite::Ecdsa {
-            return Err(format!(
-                "crypto_suite '{}' needs a FISCO BCOS backend in SM mode, which wefe does not ship yet \
-                 (the ethereum backend signs transactions with secp256k1)",
-                self.chain.crypto_suite
-            ));
+        if !fisco && (self.chain.group.is_some() || self.chain.node.is_some() || self.chain.fisco_chain_id.is_some()) {
+            return Err("group, node and fisco_chain_id are settings of backend = \"fisco\"".to_owned());
         }
         check_rpc_url(&self.chain.rpc_url)?;
         if self.chain.receipt_timeout_secs == 0 {
@@ -193,6 +207,9 @@ mod tests {
                 receipt_timeout_secs: 60,
                 crypto_suite: Default::default(),
                 max_log_blocks: None,
+                group: None,
+                node: None,
+                fisco_chain_id: None,
             },
             contracts: ContractAddresses {
                 consortium: Address::repeat_byte(1),
@@ -250,7 +267,19 @@ mod tests {
         config.chain.rpc_url = "ws//x".into();
         assert!(config.validate().unwrap_err().contains("http://"));
         config = sample();
+        config.chain.backend = "besu".into();
+        assert!(config.validate().unwrap_err().contains("not supported (supported: ethereum, fisco)"));
+        config = sample();
+        config.chain.crypto_suite = crate::CryptoSuite::Sm;
+        assert!(config.validate().unwrap_err().contains("needs backend = \"fisco\""));
         config.chain.backend = "fisco".into();
-        assert!(config.validate().unwrap_err().contains("not supported"));
+        config.chain.group = Some("group0".into());
+        config.validate().unwrap();
+        config.chain.backend = "ethereum".into();
+        config.chain.crypto_suite = crate::CryptoSuite::Ecdsa;
+        assert!(config.validate().unwrap_err().contains("settings of backend = \"fisco\""));
+        config = sample();
+        config.chain.max_log_blocks = Some(0);
+        assert!(config.validate().unwrap_err().contains("max_log_blocks"));
     }
 }

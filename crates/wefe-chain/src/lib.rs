@@ -20,6 +20,7 @@
 
 pub mod abi;
 pub mod anvil;
+mod any;
 pub mod audit;
 mod backend;
 pub mod bindings;
@@ -33,6 +34,7 @@ pub mod suite;
 #[cfg(test)]
 mod test_rpc;
 
+pub use any::AnyBackend;
 pub use backend::{ChainBackend, ChainLog, LogQuery, TxOutcome};
 pub use config::{ChainConfig, ContractAddresses};
 pub use error::{ChainError, Result};

@@ -457,7 +457,9 @@ function followChain() {
     const s = JSON.parse(ev.data);
     showStatus(s);
     const typing = document.activeElement && ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
-    if (s.indexed_block !== lastBlock && !typing && !document.querySelector(".verify output:not(:empty)")) render(false);
+    // Not while someone is typing, has picked a file to check, or reads a check's outcome.
+    const picked = [...document.querySelectorAll("#main input[type=file]")].some((i) => i.files && i.files.length > 0);
+    if (s.indexed_block !== lastBlock && !typing && !picked && !document.querySelector(".verify output:not(:empty)")) render(false);
     lastBlock = s.indexed_block;
   });
   source.onerror = () => { document.getElementById("live").textContent = t("unreachable"); };

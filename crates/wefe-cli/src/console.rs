@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{RwLock, watch};
 use wefe_chain::audit::{self, AuditEvent, AuditQuery};
-use wefe_chain::{ChainBackend, EthereumBackend, Governance};
+use wefe_chain::{AnyBackend, ChainBackend, Governance};
 
 use crate::args::{ConsoleArgs, GlobalArgs};
 use crate::commands::audit::csv_cell;
@@ -154,7 +154,7 @@ pub async fn run(global: &GlobalArgs, args: &ConsoleArgs) -> Result<()> {
 /// contracts, and scans new blocks every `every` (without pausing while it
 /// is more than `--scan-step` blocks behind).
 async fn follow(console: Arc<Console>, global: GlobalArgs, every: Duration) {
-    let mut gov: Option<Governance<EthereumBackend>> = None;
+    let mut gov: Option<Governance<AnyBackend>> = None;
     loop {
         let step = poll(&console, &global, &mut gov).await;
         let caught_up = !matches!(step, Ok(false));
@@ -182,7 +182,7 @@ async fn follow(console: Arc<Console>, global: GlobalArgs, every: Duration) {
 async fn poll(
     console: &Console,
     global: &GlobalArgs,
-    gov: &mut Option<Governance<EthereumBackend>>,
+    gov: &mut Option<Governance<AnyBackend>>,
 ) -> std::result::Result<bool, Problem> {
     if gov.is_none() {
         let connected = context::connect(global, false).await.map_err(|e| Problem {

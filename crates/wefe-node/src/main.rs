@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use wefe_chain::{ChainConfig, EthereumBackend, Governance};
+use wefe_chain::{AnyBackend, ChainConfig, Governance};
 use wefe_store::Store;
 
 use std::sync::Arc;
@@ -72,16 +72,10 @@ async fn run(path: PathBuf) -> Result<()> {
     wefe_node::files::create_dirs(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let store = Store::open(&config.store_url()).await?;
-    let timeout = Duration::from_secs(chain.chain.receipt_timeout_secs);
     let connect = async |signer| {
-        let backend = EthereumBackend::connect(&chain.chain.rpc_url, Some(chain.chain.chain_id), signer, timeout)
+        let backend = AnyBackend::connect(&chain, signer)
             .await
-            .with_context(|| format!("connecting to {}", chain.chain.rpc_url))?
-            .with_contract_names(Governance::<EthereumBackend>::contract_names(&chain.contracts));
-        let backend = match chain.chain.max_log_blocks {
-            Some(blocks) => backend.with_max_log_blocks(blocks),
-            None => backend,
-        };
+            .with_context(|| format!("connecting to {}", chain.chain.rpc_url))?;
         anyhow::Ok(Governance::new(backend, chain.contracts))
     };
     let signer = load_signer(&config)?;

@@ -433,6 +433,7 @@ async function render(focus, force) {
 function busy() {
   const a = document.activeElement;
   return Boolean(document.querySelector("form[data-busy]")) ||
+    [...document.querySelectorAll("#main input[type=file]")].some((i) => i.files && i.files.length > 0) ||
     (a && a !== document.body && a.id !== "main" && document.getElementById("main").contains(a) &&
       ["INPUT", "SELECT", "TEXTAREA", "BUTTON"].includes(a.tagName));
 }

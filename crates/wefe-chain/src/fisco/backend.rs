@@ -449,7 +449,7 @@ pub fn decode_sent(hex_text: &str) -> Result<Transaction> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use alloy::sol_types::{SolCall, SolEvent, SolValue};
@@ -459,7 +459,7 @@ mod tests {
 
     /// What the scripted node saw and holds.
     #[derive(Default)]
-    struct Node {
+    pub(crate) struct Node {
         head: u64,
         senders: Vec<(B256, Address)>,
         filters: Vec<Value>,
@@ -472,7 +472,7 @@ mod tests {
     /// scripted contracts: enough to check what the backend sends and how it
     /// reads the answers. It checks every transaction it gets: Tars decoding,
     /// the SM3 hash, the SM2 signature, chain, group and block limit.
-    async fn scripted_node() -> (String, Arc<Mutex<Node>>) {
+    pub(crate) async fn scripted_node() -> (String, Arc<Mutex<Node>>) {
         let node = Arc::new(Mutex::new(Node { head: 10, ..Node::default() }));
         let state = Arc::clone(&node);
         let url = crate::test_rpc::serve(move |method, params| answer(&state, method, params)).await;

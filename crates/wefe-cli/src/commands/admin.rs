@@ -3,7 +3,7 @@ use alloy::sol_types::SolCall;
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::bindings::Consortium;
-use wefe_chain::{EthereumBackend, Governance, Target, TxOutcome};
+use wefe_chain::{AnyBackend, Governance, Target, TxOutcome};
 
 use super::{collect_pages, list_or_none, variant};
 use crate::args::{AdminCommand, GlobalArgs, ProposalKindArg};
@@ -162,7 +162,7 @@ fn is_member_proposal(kind: ProposalKindArg) -> bool {
 /// approval approves, or the membership instance a suspension, reinstatement
 /// or removal targets (so it cannot execute against a later re-admission).
 /// 0 for proposals that carry no value.
-async fn member_binding(gov: &Governance<EthereumBackend>, kind: ProposalKindArg, member: Address) -> Result<u64> {
+async fn member_binding(gov: &Governance<AnyBackend>, kind: ProposalKindArg, member: Address) -> Result<u64> {
     if !is_member_proposal(kind) {
         return Ok(0);
     }
@@ -196,11 +196,7 @@ fn proposal_json(p: &Consortium::Proposal, epoch: u64) -> Value {
 /// An approval binds to the member's current key version, so admins approve the
 /// key they can see with `wefe member show`; a suspension, reinstatement or
 /// removal binds to the member's current membership.
-pub async fn propose_or_vote(
-    gov: &Governance<EthereumBackend>,
-    kind: ProposalKindArg,
-    target: Address,
-) -> Result<Output> {
+pub async fn propose_or_vote(gov: &Governance<AnyBackend>, kind: ProposalKindArg, target: Address) -> Result<Output> {
     let value = U256::from(member_binding(gov, kind, target).await?);
     let open =
         gov.call(Target::Consortium, Consortium::openProposalForCall { kind: kind.index(), target, value }).await?;

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::audit::{self, AuditEvent, AuditQuery};
 use wefe_chain::bindings::JobRegistry;
-use wefe_chain::{EthereumBackend, Governance, Target};
+use wefe_chain::{AnyBackend, Governance, Target};
 
 use crate::args::{AuditCommand, AuditFormat, BlockRange, GlobalArgs};
 use crate::context;
@@ -69,7 +69,7 @@ pub async fn run(global: &GlobalArgs, cmd: AuditCommand) -> Result<Output> {
 
 /// Checks a failure's detail against the participant's commitment on chain.
 async fn verify_failure(
-    gov: &Governance<EthereumBackend>,
+    gov: &Governance<AnyBackend>,
     job: u64,
     participant: Address,
     detail: &str,
@@ -114,7 +114,7 @@ fn check_format(global: &GlobalArgs, format: AuditFormat) -> Result<()> {
     Ok(())
 }
 
-async fn scan(gov: &Governance<EthereumBackend>, range: BlockRange, global: &GlobalArgs) -> Result<Vec<AuditEvent>> {
+async fn scan(gov: &Governance<AnyBackend>, range: BlockRange, global: &GlobalArgs) -> Result<Vec<AuditEvent>> {
     let query = AuditQuery { from_block: range.from_block, to_block: range.to_block, ..AuditQuery::default() };
     Ok(audit::scan(gov, &query, progress(global)).await?)
 }
@@ -232,7 +232,7 @@ fn commitment_of(path: &Path, key: &CommitmentKey, job: u64, participant: Addres
 }
 
 async fn verify(
-    gov: &Governance<EthereumBackend>,
+    gov: &Governance<AnyBackend>,
     job: u64,
     artifact: &Path,
     key: &CommitmentKey,

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use wefe_chain::Target;
 use wefe_chain::bindings::CertificateRegistry;
 use wefe_chain::bindings::Consortium;
-use wefe_chain::{EthereumBackend, Governance};
+use wefe_chain::{AnyBackend, Governance};
 use wefe_crypto::cert::{self, Csr, MemberCertificate};
 
 use super::{hash_or_file, variant};
@@ -307,7 +307,7 @@ fn hex_key(xy: &[u8]) -> String {
 }
 
 /// The member's record, refusing unknown or inactive members and a CSR whose key is not the registered one.
-async fn check_csr_against_chain(gov: &Governance<EthereumBackend>, csr: &Csr, member: Address) -> Result<()> {
+async fn check_csr_against_chain(gov: &Governance<AnyBackend>, csr: &Csr, member: Address) -> Result<()> {
     let csr_member = Address::from(csr.address);
     if csr_member != member {
         bail!("the CSR names member {csr_member}, not {member}");

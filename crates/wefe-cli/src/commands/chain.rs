@@ -47,6 +47,9 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     receipt_timeout_secs,
                     crypto_suite: wefe_chain::CryptoSuite::Ecdsa,
                     max_log_blocks: None,
+                    group: None,
+                    node: None,
+                    fisco_chain_id: None,
                 },
                 contracts: deployed.addresses,
             };

@@ -2,7 +2,7 @@ use alloy::primitives::{Address, B256};
 use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::bindings::DataRegistry;
-use wefe_chain::{EthereumBackend, Governance, Target};
+use wefe_chain::{AnyBackend, Governance, Target};
 use wefe_core::DatasetId;
 
 use super::{collect_pages, text_sha256, variant};
@@ -168,17 +168,13 @@ fn ref_text(owner: Address, name: DatasetId) -> String {
     format!("{name}@{}", owner.to_checksum(None))
 }
 
-async fn get(gov: &Governance<EthereumBackend>, owner: Address, name: DatasetId) -> Result<DataRegistry::Dataset> {
+async fn get(gov: &Governance<AnyBackend>, owner: Address, name: DatasetId) -> Result<DataRegistry::Dataset> {
     Ok(gov.call(Target::DataRegistry, DataRegistry::getDatasetCall { owner, name: name.to_bytes().into() }).await?)
 }
 
 /// The owner of a dataset given by name only: the configured account when it
 /// has one by that name, else the only member that has one.
-async fn owner_of_name(
-    global: &GlobalArgs,
-    gov: &Governance<EthereumBackend>,
-    dataset: DatasetSelector,
-) -> Result<Address> {
+async fn owner_of_name(global: &GlobalArgs, gov: &Governance<AnyBackend>, dataset: DatasetSelector) -> Result<Address> {
     if let Ok(Some(signer)) = crate::keys::address_if_configured(global) {
         let mine = DataRegistry::isActiveCall { owner: signer, name: dataset.name.to_bytes().into() };
         if gov.call(Target::DataRegistry, mine).await? || get(gov, signer, dataset.name).await.is_ok() {

@@ -3,7 +3,7 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use wefe_chain::bindings::{Consortium, DataRegistry, JobRegistry};
 use wefe_chain::jobs::read_proposal;
-use wefe_chain::{ChainBackend, EthereumBackend, Governance, Target};
+use wefe_chain::{AnyBackend, ChainBackend, Governance, Target};
 use wefe_core::{DatasetRef, PeerId};
 
 use super::cert::{event_id, id_text};
@@ -238,7 +238,7 @@ fn deadline_text(j: &JobRegistry::Job) -> String {
 /// The owner of each `--dataset`: given as NAME@0xOWNER, or the only
 /// participant that has an active dataset by that name.
 async fn resolve_dataset(
-    gov: &Governance<EthereumBackend>,
+    gov: &Governance<AnyBackend>,
     selector: DatasetSelector,
     participants: &[Address],
 ) -> Result<DatasetRef> {

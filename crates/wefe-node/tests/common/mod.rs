@@ -31,6 +31,9 @@ pub fn write_chain_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresse
             receipt_timeout_secs: 10,
             crypto_suite: Default::default(),
             max_log_blocks: None,
+            group: None,
+            node: None,
+            fisco_chain_id: None,
         },
         contracts,
     };

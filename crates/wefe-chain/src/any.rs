@@ -1,0 +1,177 @@
+//! The backend `chain.toml` names: [`EthereumBackend`] (`backend = "ethereum"`:
+//! anvil, geth, Besu, FISCO BCOS's Web3 RPC) or [`FiscoBackend`] (`backend =
+//! "fisco"`: FISCO BCOS 3.x native JSON-RPC), behind one type so the CLI, the
+//! node and the console take either.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes};
+use alloy::signers::local::PrivateKeySigner;
+
+use crate::fisco::{FiscoBackend, FiscoSettings};
+use crate::{
+    ChainBackend, ChainConfig, ChainError, ChainLog, CryptoSuite, EthereumBackend, Governance, LogQuery, Result,
+    SuiteKey, TxOutcome,
+};
+
+/// Either backend.
+#[derive(Debug, Clone)]
+pub enum AnyBackend {
+    /// Ethereum JSON-RPC.
+    Ethereum(EthereumBackend),
+    /// FISCO BCOS 3.x native JSON-RPC (boxed: it carries its settings and key).
+    Fisco(Box<FiscoBackend>),
+}
+
+impl AnyBackend {
+    /// Connects as `config` says, with `signer` (when given) for transactions,
+    /// and names the contracts for revert decoding.
+    pub async fn connect(config: &ChainConfig, signer: Option<PrivateKeySigner>) -> Result<Self> {
+        let c = &config.chain;
+        let timeout = Duration::from_secs(c.receipt_timeout_secs);
+        let names = Governance::<Self>::contract_names(&config.contracts);
+        match c.backend.as_str() {
+            "fisco" => {
+                let key = match (signer, c.crypto_suite) {
+                    (None, _) => None,
+                    (Some(signer), CryptoSuite::Ecdsa) => Some(SuiteKey::Ecdsa(signer)),
+                    (Some(_), CryptoSuite::Sm) => {
+                        return Err(ChainError::Config {
+                            path: "chain.toml".into(),
+                            message: "crypto_suite = \"sm\": the CLI and the node have no SM2 account keys yet \
+                                      (read-only commands work)"
+                                .into(),
+                        });
+                    }
+                };
+                let settings = FiscoSettings {
+                    url: c.rpc_url.clone(),
+                    group: c.group.clone().unwrap_or_else(|| "group0".into()),
+                    node: c.node.clone().unwrap_or_default(),
+                    chain: c.fisco_chain_id.clone(),
+                    suite: c.crypto_suite,
+                    // sendTransaction answers once the transaction is in a block.
+                    request_timeout: timeout.max(Duration::from_secs(30)),
+                };
+                Ok(Self::Fisco(Box::new(FiscoBackend::connect(settings, key).await?.with_contract_names(names))))
+            }
+            _ => {
+                let backend = EthereumBackend::connect(&c.rpc_url, Some(c.chain_id), signer, timeout)
+                    .await?
+                    .with_contract_names(names);
+                Ok(Self::Ethereum(match c.max_log_blocks {
+                    Some(blocks) => backend.with_max_log_blocks(blocks),
+                    None => backend,
+                }))
+            }
+        }
+    }
+}
+
+impl From<EthereumBackend> for AnyBackend {
+    fn from(b: EthereumBackend) -> Self {
+        Self::Ethereum(b)
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident, $b:ident => $call:expr) => {
+        match $self {
+            AnyBackend::Ethereum($b) => $call,
+            AnyBackend::Fisco($b) => $call,
+        }
+    };
+}
+
+impl ChainBackend for AnyBackend {
+    fn url(&self) -> &str {
+        dispatch!(self, b => b.url())
+    }
+
+    fn sender(&self) -> Option<Address> {
+        dispatch!(self, b => b.sender())
+    }
+
+    async fn chain_id(&self) -> Result<u64> {
+        dispatch!(self, b => b.chain_id().await)
+    }
+
+    async fn head_block(&self) -> Result<u64> {
+        dispatch!(self, b => b.head_block().await)
+    }
+
+    async fn call(&self, to: Address, input: Bytes) -> Result<Bytes> {
+        dispatch!(self, b => b.call(to, input).await)
+    }
+
+    async fn send(&self, to: Option<Address>, input: Bytes) -> Result<TxOutcome> {
+        dispatch!(self, b => b.send(to, input).await)
+    }
+
+    async fn logs(&self, query: &LogQuery) -> Result<Vec<ChainLog>> {
+        dispatch!(self, b => b.logs(query).await)
+    }
+
+    async fn block_hash(&self, number: u64) -> Result<Option<B256>> {
+        dispatch!(self, b => b.block_hash(number).await)
+    }
+
+    async fn transaction_sender(&self, tx_hash: B256) -> Result<Option<Address>> {
+        dispatch!(self, b => b.transaction_sender(tx_hash).await)
+    }
+
+    async fn block_time(&self, number: u64) -> Result<Option<u64>> {
+        dispatch!(self, b => b.block_time(number).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ChainSection, ContractAddresses};
+
+    fn config(url: &str) -> ChainConfig {
+        ChainConfig {
+            chain: ChainSection {
+                backend: "fisco".into(),
+                rpc_url: url.to_owned(),
+                chain_id: 0,
+                confirmations: 0,
+                receipt_timeout_secs: 10,
+                crypto_suite: CryptoSuite::Sm,
+                max_log_blocks: None,
+                group: Some("group0".into()),
+                node: None,
+                fisco_chain_id: Some("chain0".into()),
+            },
+            contracts: ContractAddresses {
+                consortium: Address::repeat_byte(1),
+                certificate_registry: Address::repeat_byte(2),
+                data_registry: Address::repeat_byte(3),
+                job_registry: Address::repeat_byte(4),
+                deployed_block: 1,
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn chain_toml_picks_the_fisco_backend() {
+        let (url, _) = crate::fisco::backend::tests::scripted_node().await;
+        let config = config(&url);
+        config.validate().unwrap();
+        let backend = AnyBackend::connect(&config, None).await.unwrap();
+        assert!(matches!(backend, AnyBackend::Fisco(_)));
+        assert_eq!(backend.head_block().await.unwrap(), 10);
+        assert_eq!(backend.block_time(3).await.unwrap(), Some(1_700_000_000));
+        // No SM2 accounts in the CLI and node yet: said, not attempted.
+        let signer: PrivateKeySigner =
+            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
+        let e = AnyBackend::connect(&config, Some(signer)).await.unwrap_err().to_string();
+        assert!(e.contains("no SM2 account keys yet"), "{e}");
+        // The wrong group is named.
+        let mut wrong = config.clone();
+        wrong.chain.group = Some("group1".into());
+        let e = AnyBackend::connect(&wrong, None).await.unwrap_err().to_string();
+        assert!(e.contains("group = \"group1\""), "{e}");
+    }
+}
