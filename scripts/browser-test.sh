@@ -49,6 +49,8 @@ while [ -z "$url" ]; do
     exit 1
   fi
   sleep 1
+  # The demo's last line comes after every URL it prints.
+  grep -q '^Work files are in' "$out/demo.log" || continue
   url=$(sed -n 's|^  consortium *\(http://[^ ]*\)/$|\1|p' "$out/demo.log" | head -1)
 done
 echo "[browser] console at $url"
@@ -63,8 +65,9 @@ echo "[browser] Bank A's operator page at $node_a/ui/"
 node tests/browser/operator.test.mjs "$node_a" "$node_b" "$out/demo" "$out" "$target_dir/debug/wefe" || status=1
 # Scale: 1 000 more jobs on the same chain, for the console's first render.
 # The nodes stop first (they would launch every job that names them).
-pkill -TERM -f "wefe-node run --config $out/demo/" || true
-for _ in $(seq 1 100); do pgrep -f "wefe-node run --config $out/demo/" >/dev/null || break; sleep 0.2; done
+demo_nodes() { ps -eo pid=,args= | grep -F -- "wefe-node run --config $out/demo/" | grep -v -F grep | awk '{print $1}'; }
+demo_nodes | xargs -r kill -TERM 2>/dev/null || true
+for _ in $(seq 1 100); do [ -z "$(demo_nodes)" ] && break; sleep 0.2; done
 rpc=$(sed -n 's/^rpc_url *= *"\(.*\)"$/\1/p' "$out/demo/chain.toml" | head -1)
 members=()
 for role in bank-a bank-b regulator; do

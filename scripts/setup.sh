@@ -85,11 +85,16 @@ sm_solc=node_modules/.wefe-solc-sm3/soljson.js
 if [ -n "${WEFE_SOLC_GM:-}" ]; then
   node "$root/scripts/lib/solc-sm3.js" --native "$WEFE_SOLC_GM" >/dev/null ||
     die "WEFE_SOLC_GM=$WEFE_SOLC_GM fails the SM compiler self-test (see above); unset it to derive one from solc-js"
-elif [ ! -f "$sm_solc" ]; then
-  mkdir -p "$(dirname "$sm_solc")"
-  node "$root/scripts/lib/solc-sm3.js" node_modules/solc-0.8.11/soljson.js "$sm_solc" >/dev/null ||
-    die "could not derive the SM3 compiler from solc-js 0.8.11 (see above)"
-  installed+=("SM3 compiler: contracts/$sm_solc (derived from solc-js 0.8.11, self-test passed)")
+else
+  # Derived again whenever solc-js or the derivation changes.
+  sm_want=$(cat node_modules/solc-0.8.11/soljson.js "$root/scripts/lib/solc-sm3.js" | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$sm_solc" ] || [ "$(cat "$sm_solc.sha256" 2>/dev/null)" != "$sm_want" ]; then
+    mkdir -p "$(dirname "$sm_solc")"
+    node "$root/scripts/lib/solc-sm3.js" node_modules/solc-0.8.11/soljson.js "$sm_solc" >/dev/null ||
+      die "could not derive the SM3 compiler from solc-js 0.8.11 (see above)"
+    echo "$sm_want" >"$sm_solc.sha256"
+    installed+=("SM3 compiler: contracts/$sm_solc (derived from solc-js 0.8.11, self-test passed)")
+  fi
 fi
 
 if [ ${#installed[@]} -eq 0 ]; then

@@ -52,6 +52,7 @@ impl AnyBackend {
                     suite: c.crypto_suite,
                     // sendTransaction answers once the transaction is in a block.
                     request_timeout: timeout.max(Duration::from_secs(30)),
+                    max_log_blocks: c.max_log_blocks,
                 };
                 Ok(Self::Fisco(Box::new(FiscoBackend::connect(settings, key).await?.with_contract_names(names))))
             }
@@ -90,6 +91,10 @@ impl ChainBackend for AnyBackend {
 
     fn sender(&self) -> Option<Address> {
         dispatch!(self, b => b.sender())
+    }
+
+    fn suite(&self) -> CryptoSuite {
+        dispatch!(self, b => b.suite())
     }
 
     async fn chain_id(&self) -> Result<u64> {

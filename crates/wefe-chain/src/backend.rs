@@ -60,6 +60,12 @@ pub trait ChainBackend: Send + Sync {
     fn url(&self) -> &str;
     /// The account that signs transactions, if a key is configured.
     fn sender(&self) -> Option<Address>;
+    /// The chain's hash and signature suite: what its KECCAK256 opcode computes
+    /// (SM3 on a FISCO BCOS SM chain), so hashes the contracts store are checked
+    /// with the same function.
+    fn suite(&self) -> crate::CryptoSuite {
+        crate::CryptoSuite::Ecdsa
+    }
     /// The chain id the node reports.
     fn chain_id(&self) -> impl Future<Output = Result<u64>> + Send;
     /// The latest block number.

@@ -41,9 +41,9 @@ pub struct ChainSection {
     /// the default) or `sm` (SM2 + SM3, FISCO BCOS in SM mode).
     #[serde(default)]
     pub crypto_suite: crate::suite::CryptoSuite,
-    /// Most blocks one `eth_getLogs` request spans (unset: any). FISCO BCOS's
-    /// Web3 RPC reads at most its `filter_max_process_block` blocks (10 by
-    /// default) and drops the rest silently: set this to that value there.
+    /// Most blocks one `eth_getLogs` (or FISCO `getLogs`) request spans (unset:
+    /// any). FISCO BCOS reads at most its `filter_max_process_block` blocks (10
+    /// by default) and drops the rest silently: set this to that value there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_log_blocks: Option<u64>,
     /// `backend = "fisco"`: the group (default `group0`).

@@ -168,14 +168,13 @@ impl EthereumBackend {
             }
             // FISCO BCOS's Web3 RPC reports a revert as code 16 (its RevertInstruction
             // status), the revert data in `data`.
-            if payload.code == 16
-                && let Some(data) = payload
+            if payload.code == 16 {
+                let data = payload
                     .data
                     .as_ref()
                     .and_then(|d| serde_json::from_str::<String>(d.get()).ok())
                     .and_then(|d| hex::decode(d.trim_start_matches("0x")).ok())
-                    .filter(|d| d.len() >= 4)
-            {
+                    .unwrap_or_default();
                 let decoded = decode_revert(&data, self.name_of(to));
                 return ChainError::Reverted {
                     contract: decoded.contract,
@@ -425,7 +424,10 @@ mod tests {
                 }
                 "eth_call" => {
                     let data = params[0]["data"].as_str().or(params[0]["input"].as_str()).unwrap_or("0x");
-                    if data.starts_with("0xdeadbeef") {
+                    if data.starts_with("0x0badf00d") {
+                        // require(x) / revert(): code 16 and no reason.
+                        Err(json!({"code": 16, "message": "RevertInstruction", "data": "0x"}))
+                    } else if data.starts_with("0xdeadbeef") {
                         let revert = format!("0x08c379a0{}", hex::encode(("refused".to_owned(),).abi_encode_params()));
                         Err(json!({"code": 16, "message": "RevertInstruction", "data": revert}))
                     } else {
@@ -491,6 +493,8 @@ mod tests {
             let e = backend.call(to, Bytes::from_static(&[0xde, 0xad, 0xbe, 0xef])).await.unwrap_err();
             assert!(matches!(&e, ChainError::Reverted { .. }) && e.to_string().contains("refused"), "{e}");
             assert_eq!(backend.call(to, Bytes::from_static(&[1, 2, 3, 4])).await.unwrap().len(), 32);
+            let e = backend.call(to, Bytes::from_static(&[0x0b, 0xad, 0xf0, 0x0d])).await.unwrap_err();
+            assert!(matches!(&e, ChainError::Reverted { .. }), "a revert without a reason is still a revert: {e}");
         }
 
         #[tokio::test]

@@ -7,7 +7,7 @@
 //! [`describe_change`] tells what changed in a dataset since a proposal, from
 //! the registry's `DatasetRegistered` / `DatasetUpdated` logs.
 
-use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::sol_types::SolEvent;
 use wefe_core::{DatasetId, DatasetRef, PeerId};
 
@@ -90,7 +90,8 @@ pub async fn read_proposal<B: ChainBackend>(
         .ok_or_else(|| ChainError::Decode { what: what(), message: "the chain node returned no such log".into() })?;
     let event = JobRegistry::JobProposed::decode_raw_log(log.topics.iter().copied(), &log.data)
         .map_err(|e| ChainError::Decode { what: what(), message: e.to_string() })?;
-    if keccak256(event.params.as_bytes()) != params_hash {
+    // The contract hashed them with its KECCAK256 opcode: SM3 on an SM chain.
+    if gov.backend().suite().hash(event.params.as_bytes()) != params_hash.0 {
         return Err(ChainError::Decode {
             what: what(),
             message: "its params do not hash to the job's paramsHash (the chain node answered something else)".into(),

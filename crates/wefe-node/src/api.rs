@@ -280,7 +280,7 @@ fn strip_port(host: &str) -> &str {
 
 /// A client-supplied value, cut short for an error message.
 fn shorten(text: &str) -> String {
-    let mut short: String = text.chars().filter(|c| !c.is_control()).take(64).collect();
+    let mut short = crate::health::clean(text, 64);
     if text.chars().count() > 64 {
         short.push('…');
     }
@@ -448,8 +448,9 @@ pub fn app(state: ApiState) -> Router {
         .merge(public)
         .merge(operator_page())
         .fallback(no_route)
-        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(state.clone(), check_caller))
+        // Outermost: the refusals of check_caller carry the headers too.
+        .layer(middleware::from_fn(security_headers))
         .layer(DefaultBodyLimit::max(state.upload_limit))
         .with_state(state)
 }

@@ -127,45 +127,74 @@ impl NodeHealth {
     }
 }
 
+/// Text a member chose (its name, its endpoint, its gateway's error), made
+/// safe to show: no control characters and no bidirectional overrides (which
+/// could make one name read as another), at most `max` characters.
+pub fn clean(text: &str, max: usize) -> String {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    text.chars().filter(|c| !c.is_control() && !bidi(*c)).take(max).collect()
+}
+
+/// One check of one peer.
+async fn check_one(gateway: &Gateway, member: PeerId, name: &str, endpoint: &str) -> PeerHealth {
+    let result = gateway.probe(member).await;
+    PeerHealth {
+        member: alloy::primitives::Address::from(member.to_bytes()).to_checksum(None),
+        name: clean(name, 100),
+        endpoint: clean(endpoint, 200),
+        reachable: result.is_ok(),
+        round_trip_ms: result.as_ref().ok().map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
+        checked_at: now(),
+        error: result.err().map(|e| format!("the peer's gateway said: {}", clean(&e.to_string(), 300))),
+    }
+}
+
 /// Checks every active member but `me` once, all at once (one handshake
 /// each, each within the gateway's handshake deadline); sorted by account.
 pub async fn check_peers(gateway: &Gateway, directory: &ChainDirectory, me: PeerId) -> Vec<PeerHealth> {
     let mut checks = tokio::task::JoinSet::new();
     for m in directory.members().into_iter().filter(|m| m.active && m.member != me) {
         let gateway = gateway.clone();
-        checks.spawn(async move {
-            let result = gateway.probe(m.member).await;
-            PeerHealth {
-                member: alloy::primitives::Address::from(m.member.to_bytes()).to_checksum(None),
-                name: m.name,
-                endpoint: m.endpoint,
-                reachable: result.is_ok(),
-                round_trip_ms: result.as_ref().ok().map(|d| (d.as_secs_f64() * 1e4).round() / 10.0),
-                checked_at: now(),
-                error: result.err().map(|e| e.to_string().chars().take(300).collect()),
-            }
-        });
+        checks.spawn(async move { check_one(&gateway, m.member, &m.name, &m.endpoint).await });
     }
     let mut peers = checks.join_all().await;
     peers.sort_by(|a, b| a.member.cmp(&b.member));
     peers
 }
 
-/// While a peer does not answer, the checks come at least this often (a
-/// peer started after this node shows up within seconds, not a full period).
+/// While a peer does not answer it is checked again after this, then twice
+/// as long each time (up to the full period): a peer started after this node
+/// shows up within seconds, and a dead one costs little.
 pub const RETRY_UNREACHABLE: Duration = Duration::from_secs(10);
 
-/// Checks the peers every `every` (every [`RETRY_UNREACHABLE`] at most while
-/// one does not answer), forever (run it as a task).
+/// Checks every peer every `every`, and in between only the ones that did not
+/// answer, with [`RETRY_UNREACHABLE`] backing off; forever (run it as a task).
 pub async fn probe_peers(gateway: Gateway, directory: ChainDirectory, me: PeerId, health: NodeHealth, every: Duration) {
     loop {
-        let peers = check_peers(&gateway, &directory, me).await;
-        let unreachable = peers.iter().filter(|p| !p.reachable).count();
-        if unreachable > 0 {
-            tracing::debug!(unreachable, of = peers.len(), "some peers' gateways did not answer");
+        let round = tokio::time::Instant::now();
+        let mut peers = check_peers(&gateway, &directory, me).await;
+        health.set_peers(peers.clone());
+        let mut retry = RETRY_UNREACHABLE;
+        loop {
+            let left = every.saturating_sub(round.elapsed());
+            if left.is_zero() {
+                break;
+            }
+            if !peers.iter().any(|p| !p.reachable) || retry >= left {
+                tokio::time::sleep(left).await;
+                break;
+            }
+            tokio::time::sleep(retry).await;
+            retry = retry.saturating_mul(2);
+            for p in peers.iter_mut().filter(|p| !p.reachable) {
+                if let Ok(member) = PeerId::parse(&p.member) {
+                    *p = check_one(&gateway, member, &p.name, &p.endpoint).await;
+                }
+            }
+            let unreachable = peers.iter().filter(|p| !p.reachable).count();
+            tracing::debug!(unreachable, of = peers.len(), "peers checked again");
+            health.set_peers(peers.clone());
         }
-        health.set_peers(peers);
-        tokio::time::sleep(if unreachable > 0 { every.min(RETRY_UNREACHABLE) } else { every }).await;
     }
 }
 
@@ -188,6 +217,13 @@ mod tests {
         assert!(health.peers().is_none(), "no round of peer checks yet");
         health.set_peers(Vec::new());
         assert_eq!(health.peers().map(|p| p.len()), Some(0));
+    }
+
+    #[test]
+    fn members_text_loses_controls_and_bidi_overrides() {
+        assert_eq!(clean("Bank\u{202e}A\u{7}\n", 100), "BankA");
+        assert_eq!(clean("\u{2066}x\u{2069}\u{200f}", 100), "x");
+        assert_eq!(clean(&"é".repeat(50), 10).chars().count(), 10);
     }
 
     #[test]

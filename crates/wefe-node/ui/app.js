@@ -371,7 +371,10 @@ function importForm() {
 }
 
 function signInPage(message) {
-  const input = el("input", { id: "token", type: "password", autocomplete: "off", size: 70, required: true, spellcheck: "false" });
+  // Text masked by CSS, not a password field: browsers offer to save password fields, and
+  // the token is to stay in this tab only.
+  const input = el("input", { id: "token", type: "text", class: "secret", autocomplete: "off", size: 70, required: true,
+    spellcheck: "false", autocapitalize: "off" });
   const out = el("output", { id: "sign-in-result", for: "token", class: "bad", role: "alert" }, message || "");
   return {
     live: false,
@@ -449,9 +452,11 @@ async function tick() {
     const block = h.cursor ? h.cursor.block_number : null;
     liveEl.textContent = `${block != null ? t("live_block", { b: block }) + " · " : ""}${t("updated_at", { t: new Date().toLocaleTimeString(locale()) })}`;
     liveEl.dataset.block = block ?? "";
+    // Rewritten only when it changes: it is an alert, read out when it does.
     const box = document.getElementById("problem");
-    box.hidden = h.problems.length === 0;
-    box.textContent = h.problems.join(" · ");
+    const problems = h.problems.join(" · ");
+    if (box.textContent !== problems) box.textContent = problems;
+    box.hidden = problems === "";
     if (live) render(false);
   } catch (e) {
     if (e instanceof SignedOut) render(false, true);

@@ -48,6 +48,8 @@ pub struct FiscoSettings {
     pub suite: CryptoSuite,
     /// Longest wait for one JSON-RPC answer (`sendTransaction` waits for its block).
     pub request_timeout: Duration,
+    /// Most blocks one `getLogs` spans (the node's `filter_max_process_block`).
+    pub max_log_blocks: Option<u64>,
 }
 
 /// [`ChainBackend`] over FISCO BCOS 3.x native JSON-RPC.
@@ -187,11 +189,6 @@ impl FiscoBackend {
         &self.chain
     }
 
-    /// The suite.
-    pub fn suite(&self) -> CryptoSuite {
-        self.settings.suite
-    }
-
     async fn request(&self, method: &'static str, params: Value) -> Result<Value> {
         self.client.request::<_, Value>(method, params).await.map_err(|e| ChainError::Rpc {
             url: self.settings.url.clone(),
@@ -270,6 +267,37 @@ impl FiscoBackend {
         })
     }
 
+    /// One `getLogs` request.
+    async fn logs_once(&self, filter: Value) -> Result<Vec<ChainLog>> {
+        let answer = self.request("getLogs", json!([self.settings.group, filter])).await.map_err(|e| match e {
+            ChainError::Rpc { url, message } if message.contains("not found") || message.contains("-32601") => {
+                ChainError::Rpc { url, message: format!("{message} (getLogs needs FISCO BCOS 3.10 or later)") }
+            }
+            other => other,
+        })?;
+        let entries = answer
+            .as_array()
+            .ok_or_else(|| ChainError::Decode { what: "logs".into(), message: "not a list".into() })?;
+        entries
+            .iter()
+            .map(|e| {
+                let hash = |name: &str| -> Result<B256> {
+                    text("log", e, name)?
+                        .parse()
+                        .map_err(|_| ChainError::Decode { what: "log".into(), message: format!("bad {name}") })
+                };
+                self.log_of(
+                    "log",
+                    e,
+                    number("log", field("log", e, "blockNumber")?)?,
+                    Some(hash("blockHash")?),
+                    hash("transactionHash")?,
+                    number("log", field("log", e, "logIndex")?)?,
+                )
+            })
+            .collect()
+    }
+
     async fn block(&self, number: u64) -> Result<Option<Value>> {
         if number > self.head_block().await? {
             return Ok(None);
@@ -286,6 +314,10 @@ impl ChainBackend for FiscoBackend {
 
     fn sender(&self) -> Option<Address> {
         self.key.as_ref().map(SuiteKey::address)
+    }
+
+    fn suite(&self) -> CryptoSuite {
+        self.settings.suite
     }
 
     /// FISCO names chains by text (`chain0`); a chain whose id is a number
@@ -328,15 +360,18 @@ impl ChainBackend for FiscoBackend {
         let tx = TransactionData::new(
             &self.chain,
             &self.settings.group,
-            i64::try_from(head + BLOCK_LIMIT_AHEAD).unwrap_or(i64::MAX),
+            i64::try_from(head.saturating_add(BLOCK_LIMIT_AHEAD)).unwrap_or(i64::MAX),
             to,
             data,
         )?
         .sign(key)?;
         let tx_hash = B256::from_slice(&tx.data_hash);
         let params = json!([self.settings.group, self.settings.node, hex0x(&tx.encode()), false]);
+        // A transport failure leaves the transaction's fate open; an error answer is a refusal.
         let receipt = self.request("sendTransaction", params).await.map_err(|e| match e {
-            ChainError::Rpc { url, message } => ChainError::ReceiptUnavailable { tx_hash, url, message },
+            ChainError::Rpc { url, message } if message.contains("cannot reach the node") => {
+                ChainError::ReceiptUnavailable { tx_hash, url, message }
+            }
             other => other,
         })?;
         let what = "transaction receipt";
@@ -382,40 +417,25 @@ impl ChainBackend for FiscoBackend {
         let topic0: Vec<String> =
             query.event_signatures.iter().map(|t| format!("{:#x}", self.topic_to_chain(*t))).collect();
         let topic1: Vec<String> = query.topic1.iter().map(|t| format!("{t:#x}")).collect();
-        let or_null = |list: Vec<String>| if list.is_empty() { Value::Null } else { json!(list) };
-        let filter = json!({
-            "fromBlock": format!("{:#x}", query.from_block),
-            "toBlock": format!("{:#x}", query.to_block),
-            "address": query.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>(),
-            "topics": [or_null(topic0), or_null(topic1)],
-        });
-        let answer = self.request("getLogs", json!([self.settings.group, filter])).await.map_err(|e| match e {
-            ChainError::Rpc { url, message } if message.contains("not found") || message.contains("-32601") => {
-                ChainError::Rpc { url, message: format!("{message} (getLogs needs FISCO BCOS 3.10 or later)") }
+        let or_null = |list: &[String]| if list.is_empty() { Value::Null } else { json!(list) };
+        let step = self.settings.max_log_blocks.unwrap_or(u64::MAX).max(1);
+        let mut out = Vec::new();
+        let mut from = query.from_block;
+        while from <= query.to_block {
+            let to = query.to_block.min(from.saturating_add(step - 1));
+            let filter = json!({
+                "fromBlock": format!("{from:#x}"),
+                "toBlock": format!("{to:#x}"),
+                "address": query.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>(),
+                "topics": [or_null(&topic0), or_null(&topic1)],
+            });
+            out.extend(self.logs_once(filter).await?);
+            if to == u64::MAX {
+                break;
             }
-            other => other,
-        })?;
-        let entries = answer
-            .as_array()
-            .ok_or_else(|| ChainError::Decode { what: "logs".into(), message: "not a list".into() })?;
-        entries
-            .iter()
-            .map(|e| {
-                let hash = |name: &str| -> Result<B256> {
-                    text("log", e, name)?
-                        .parse()
-                        .map_err(|_| ChainError::Decode { what: "log".into(), message: format!("bad {name}") })
-                };
-                self.log_of(
-                    "log",
-                    e,
-                    number("log", field("log", e, "blockNumber")?)?,
-                    Some(hash("blockHash")?),
-                    hash("transactionHash")?,
-                    number("log", field("log", e, "logIndex")?)?,
-                )
-            })
-            .collect()
+            from = to + 1;
+        }
+        Ok(out)
     }
 
     async fn block_hash(&self, number_: u64) -> Result<Option<B256>> {
@@ -578,6 +598,7 @@ pub(crate) mod tests {
             chain: Some("chain0".into()),
             suite,
             request_timeout: Duration::from_secs(10),
+            max_log_blocks: None,
         }
     }
 
@@ -674,6 +695,16 @@ pub(crate) mod tests {
         assert_eq!(backend.block_hash(5).await.unwrap(), Some(B256::from(alloy::primitives::U256::from(5))));
         assert_eq!(backend.block_time(5).await.unwrap(), Some(1_700_000_000));
         assert_eq!(backend.block_hash(99).await.unwrap(), None);
+
+        // Logs in steps of max_log_blocks (the node reads no more per request).
+        let mut stepped = settings(&url, CryptoSuite::Sm);
+        stepped.max_log_blocks = Some(5);
+        let reader = FiscoBackend::connect(stepped, None).await.unwrap();
+        let before = node.lock().unwrap().filters.len();
+        reader.logs(&LogQuery { from_block: 1, to_block: 12, ..LogQuery::default() }).await.unwrap();
+        let filters = node.lock().unwrap().filters[before..].to_vec();
+        let ranges: Vec<_> = filters.iter().map(|f| (f["fromBlock"].clone(), f["toBlock"].clone())).collect();
+        assert_eq!(ranges, [(json!("0x1"), json!("0x5")), (json!("0x6"), json!("0xa")), (json!("0xb"), json!("0xc"))]);
 
         // Without a key nothing is sent.
         let reader = FiscoBackend::connect(settings(&url, CryptoSuite::Sm), None).await.unwrap();

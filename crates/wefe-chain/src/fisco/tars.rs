@@ -208,7 +208,7 @@ impl<'a> Reader<'a> {
                 let items = self.length(len)? * if kind == kind::MAP { 2 } else { 1 };
                 for _ in 0..items {
                     let (k, _) = self.head()?;
-                    self.nested(k, depth)?;
+                    self.nested(k, depth + 1)?;
                 }
                 Value::Other
             }
@@ -335,5 +335,8 @@ mod tests {
         }
         let deep: Vec<u8> = std::iter::repeat_n(0x1a, 20).collect();
         assert!(Reader::new("t", &deep).top_level().unwrap_err().to_string().contains("too deep"));
+        // Lists of lists of … (each `09 00 01`: a list of one element) are bounded too.
+        let lists: Vec<u8> = std::iter::repeat_n([0x09u8, 0x00, 0x01], 100_000).flatten().collect();
+        assert!(Reader::new("t", &lists).top_level().unwrap_err().to_string().contains("too deep"));
     }
 }

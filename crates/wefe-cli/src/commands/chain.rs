@@ -83,7 +83,11 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             let gov = context::connect(global, false).await?;
             gov.check_contracts().await?;
             let head = gov.backend().head_block().await?;
-            let chain_id = gov.backend().chain_id().await?;
+            // FISCO names its chains by text.
+            let chain_id = match gov.backend() {
+                wefe_chain::AnyBackend::Fisco(b) => b.chain_name().to_owned(),
+                other => other.chain_id().await?.to_string(),
+            };
             let admins = gov.call(Target::Consortium, Consortium::adminsCall {}).await?;
             let threshold = gov.call(Target::Consortium, Consortium::thresholdCall {}).await?;
             let cas = gov.call(Target::Consortium, Consortium::certificateAuthoritiesCall {}).await?;
