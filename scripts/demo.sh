@@ -89,13 +89,20 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's/^Listening on .*:\([0-9]*\)$/\1/p' "$anvil_log" | head -1)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { echo "anvil did not start:" >&2; cat "$anvil_log" >&2; exit 1; }
+# Waits up to 10 s for a line of LOG that the sed SCRIPT prints; prints it, or
+# says WHAT did not start (with the log) and exits.
+wait_for_line() { # wait_for_line LOG SCRIPT WHAT
+  local found=""
+  for _ in $(seq 1 100); do
+    found=$(sed -n "$2" "$1" | head -1)
+    [ -n "$found" ] && { printf '%s\n' "$found"; return; }
+    sleep 0.1
+  done
+  echo "$3 did not start:" >&2
+  cat "$1" >&2
+  exit 1
+}
+port=$(wait_for_line "$anvil_log" 's/^Listening on .*:\([0-9]*\)$/\1/p' anvil)
 export WEFE_RPC_URL="http://127.0.0.1:$port"
 export WEFE_CHAIN_CONFIG="$work/chain.toml"
 note "RPC $WEFE_RPC_URL (pid $anvil_pid)"
@@ -438,13 +445,7 @@ fi
 # --keep: the auditor's console on the same chain, until Ctrl-C.
 "$wefe_bin" console --listen 127.0.0.1:0 >"$work/console.log" 2>&1 &
 node_pids+=($!)
-console_url=""
-for _ in $(seq 1 100); do
-  console_url=$(sed -n 's|^wefe console: \(http://[^ ]*\)/ .*|\1|p' "$work/console.log" | head -1)
-  [ -n "$console_url" ] && break
-  sleep 0.1
-done
-[ -n "$console_url" ] || { echo "the console did not start:" >&2; cat "$work/console.log" >&2; exit 1; }
+console_url=$(wait_for_line "$work/console.log" 's|^wefe console: \(http://[^ ]*\)/ .*|\1|p' "the console")
 printf '\nWeb console (read-only, from the chain; Chinese/English switch at the top right):\n'
 printf '  consortium      %s/\n' "$console_url"
 printf '  members         %s/#/members\n' "$console_url"

@@ -133,30 +133,13 @@ impl ChainBackend for AnyBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ChainSection, ContractAddresses};
 
     fn config(url: &str) -> ChainConfig {
-        ChainConfig {
-            chain: ChainSection {
-                backend: "fisco".into(),
-                rpc_url: url.to_owned(),
-                chain_id: 0,
-                confirmations: 0,
-                receipt_timeout_secs: 10,
-                crypto_suite: CryptoSuite::Sm,
-                max_log_blocks: None,
-                group: Some("group0".into()),
-                node: None,
-                fisco_chain_id: Some("chain0".into()),
-            },
-            contracts: ContractAddresses {
-                consortium: Address::repeat_byte(1),
-                certificate_registry: Address::repeat_byte(2),
-                data_registry: Address::repeat_byte(3),
-                job_registry: Address::repeat_byte(4),
-                deployed_block: 1,
-            },
-        }
+        let mut config = crate::config::tests::sample();
+        let c = &mut config.chain;
+        (c.backend, c.rpc_url, c.crypto_suite) = ("fisco".into(), url.to_owned(), CryptoSuite::Sm);
+        (c.group, c.fisco_chain_id, c.receipt_timeout_secs) = (Some("group0".into()), Some("chain0".into()), 10);
+        config
     }
 
     #[tokio::test]

@@ -194,10 +194,11 @@ pub fn check_rpc_url(url: &str) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn sample() -> ChainConfig {
+    /// A valid configuration (anvil's defaults), for tests here and elsewhere in the crate.
+    pub(crate) fn sample() -> ChainConfig {
         ChainConfig {
             chain: ChainSection {
                 backend: "ethereum".into(),

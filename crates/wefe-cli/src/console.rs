@@ -734,7 +734,7 @@ async fn members(State(console): State<Arc<Console>>, Query(filter): Query<Filte
     if checked.csv {
         return csv_response(
             "members",
-            &["address", "name", "status", "endpoint", "key_version", "certificates", "roles"],
+            &["address", "name", "status", "endpoint", "key_version", "certificates", "roles", "operator"],
             list.iter().map(|m| {
                 vec![
                     m.address.clone(),
@@ -744,6 +744,7 @@ async fn members(State(console): State<Arc<Console>>, Query(filter): Query<Filte
                     m.key_version.clone(),
                     m.certificates.to_string(),
                     m.roles.join(" "),
+                    m.operator.clone(),
                 ]
             }),
         );

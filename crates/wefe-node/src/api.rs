@@ -463,9 +463,6 @@ pub fn app(state: ApiState) -> Router {
 /// `Authorization: Bearer` with every API call it makes; it keeps it in the
 /// tab's `sessionStorage` (gone when the tab closes), never in a cookie, so a
 /// page from another origin cannot make the browser use it.
-pub const OPERATOR_PAGE_ROUTES: [&str; 7] =
-    ["/", "/ui", "/ui/", "/ui/app.js", "/ui/common.js", "/ui/wefe.css", "/favicon.ico"];
-
 fn operator_page() -> Router<ApiState> {
     use axum::response::Redirect;
     use axum::routing::get;

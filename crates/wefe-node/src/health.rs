@@ -31,8 +31,8 @@ struct State {
     error: Option<String>,
     error_at: Option<i64>,
     failures: u32,
-    peers: Vec<PeerHealth>,
-    peers_checked: bool,
+    /// `None` until the first round of checks ended.
+    peers: Option<Vec<PeerHealth>>,
 }
 
 /// The chain as the node's listener last read it.
@@ -116,14 +116,13 @@ impl NodeHealth {
     /// Replaces the peers' results with a fresh round of checks.
     pub fn set_peers(&self, peers: Vec<PeerHealth>) {
         let mut s = self.state();
-        s.peers = peers;
-        s.peers_checked = true;
+        s.peers = Some(peers);
     }
 
     /// The peers' last checks; `None` before the first round ended.
     pub fn peers(&self) -> Option<Vec<PeerHealth>> {
         let s = self.state();
-        s.peers_checked.then(|| s.peers.clone())
+        s.peers.clone()
     }
 }
 

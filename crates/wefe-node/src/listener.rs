@@ -86,11 +86,6 @@ impl<B: ChainBackend> Listener<B> {
         Some(self.last_head.load(std::sync::atomic::Ordering::Relaxed)).filter(|h| *h > 0)
     }
 
-    /// The confirmations it waits for.
-    pub fn confirmations(&self) -> u64 {
-        self.confirmations
-    }
-
     /// Applies the next chunk of confirmed blocks, or notices a reorg.
     pub async fn step(&self) -> Result<Step> {
         let backend = self.gov.backend();

@@ -24,7 +24,7 @@ use alloy::rpc::client::RpcClient;
 use serde_json::{Value, json};
 
 use super::selectors::SuiteMap;
-use super::tx::{Transaction, TransactionData};
+use super::tx::TransactionData;
 use crate::abi::decode_revert;
 use crate::config::check_rpc_url;
 use crate::suite::{CryptoSuite, SuiteKey};
@@ -298,12 +298,19 @@ impl FiscoBackend {
             .collect()
     }
 
+    /// Block `number`'s header; `None` beyond the head (the node answers an
+    /// error for those, so the head is asked only when it does).
     async fn block(&self, number: u64) -> Result<Option<Value>> {
-        if number > self.head_block().await? {
-            return Ok(None);
-        }
         let group = &self.settings.group;
-        self.request("getBlockByNumber", json!([group, self.settings.node, number, true, true])).await.map(Some)
+        match self.request("getBlockByNumber", json!([group, self.settings.node, number, true, true])).await {
+            Ok(block) if !block.is_null() => Ok(Some(block)),
+            Ok(_) => Ok(None),
+            Err(e) if number > self.head_block().await? => {
+                tracing::trace!(number, error = %e, "block beyond the head");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -463,11 +470,6 @@ impl ChainBackend for FiscoBackend {
     }
 }
 
-/// The transaction a backend would send, for tests and tools: decoded from its hex.
-pub fn decode_sent(hex_text: &str) -> Result<Transaction> {
-    Transaction::decode(&unhex("transaction", hex_text)?)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
@@ -529,7 +531,8 @@ pub(crate) mod tests {
                 }
             }
             "sendTransaction" => {
-                let tx = decode_sent(params[2].as_str().unwrap()).unwrap();
+                let tx = crate::fisco::Transaction::decode(&unhex("transaction", params[2].as_str().unwrap()).unwrap())
+                    .unwrap();
                 let sender = tx.verify(CryptoSuite::Sm).expect("an SM2-signed transaction with its SM3 hash");
                 assert_eq!((tx.data.chain_id.as_str(), tx.data.group_id.as_str()), ("chain0", "group0"));
                 let limit = tx.data.block_limit as u64;
@@ -577,6 +580,9 @@ pub(crate) mod tests {
             }
             "getBlockByNumber" => {
                 let n = params[2].as_u64().unwrap();
+                if n > node.head {
+                    return err("block not found");
+                }
                 ok(json!({"number": n, "hash": format!("0x{n:064x}"), "timestamp": 1_700_000_000_123u64 + n}))
             }
             "getTransaction" => {
