@@ -26,14 +26,19 @@
 #        scripts/demo.sh --keep     (leave the chain and the nodes running and serve the
 #                                    web console, printing its URLs and the nodes'
 #                                    operator pages, until Ctrl-C)
+#        scripts/demo.sh --fisco-sm (the same on wefe-devchain instead of anvil: FISCO BCOS
+#                                    3.x's native JSON-RPC and Tars transactions, SM mode:
+#                                    SM2 accounts, SM3 hashing, the SM build of the contracts)
 #        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
 #        WEFE_DEMO_ROWS=100000 scripts/demo.sh   (Bank A's list size; Bank B has 80%, a quarter shared)
 set -euo pipefail
 keep=0
+fisco_sm=0
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
-    *) echo "usage: scripts/demo.sh [--keep]   (unknown argument '$arg')" >&2; exit 2 ;;
+    --fisco-sm) fisco_sm=1 ;;
+    *) echo "usage: scripts/demo.sh [--keep] [--fisco-sm]   (unknown argument '$arg')" >&2; exit 2 ;;
   esac
 done
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,7 +62,11 @@ openssl genpkey -algorithm SM2 -out /dev/null 2>/dev/null ||
   { echo "this openssl cannot make SM2 keys (OpenSSL 1.1.1 or 3.x with SM2 is needed)" >&2; exit 1; }
 
 step "build wefe and wefe-node (the first build on a fresh machine takes several minutes; cargo shows its progress)"
-cargo build -p wefe-cli -p wefe-node --locked
+if [ "$fisco_sm" = 1 ]; then
+  cargo build -p wefe-cli -p wefe-node -p wefe-devchain --locked
+else
+  cargo build -p wefe-cli -p wefe-node --locked
+fi
 # JSON fields are read with node, which setup.sh guarantees.
 json_field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]]; if (v === undefined || v === null) process.exit(1); console.log(v)' "$1"; }
 target_dir=$(cargo metadata --format-version 1 --no-deps | json_field target_directory)
@@ -76,16 +85,21 @@ mkdir -p "$work/keys" "$work/pki"
 touch "$work/.wefe-demo"
 chmod 700 "$work/keys"
 
-step "start a local chain (anvil, chain id 31337, hardfork london)"
-anvil_log="$work/anvil.log"
-contracts/bin/anvil --host 127.0.0.1 --port 0 --chain-id 31337 --hardfork london >"$anvil_log" 2>&1 &
-anvil_pid=$!
+chain_log="$work/chain.log"
+if [ "$fisco_sm" = 1 ]; then
+  step "start a local FISCO BCOS stand-in in SM mode (wefe-devchain: chain0, group0, SM2 + SM3, KECCAK256 = SM3)"
+  "$target_dir/debug/wefe-devchain" --listen 127.0.0.1:0 --crypto-suite sm >"$chain_log" 2>&1 &
+else
+  step "start a local chain (anvil, chain id 31337, hardfork london)"
+  contracts/bin/anvil --host 127.0.0.1 --port 0 --chain-id 31337 --hardfork london >"$chain_log" 2>&1 &
+fi
+chain_pid=$!
 node_pids=()
 cleanup() {
   for pid in ${node_pids[@]+"${node_pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
   for pid in ${node_pids[@]+"${node_pids[@]}"}; do wait "$pid" 2>/dev/null || true; done
-  kill "$anvil_pid" 2>/dev/null || true
-  wait "$anvil_pid" 2>/dev/null || true
+  kill "$chain_pid" 2>/dev/null || true
+  wait "$chain_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -102,10 +116,14 @@ wait_for_line() { # wait_for_line LOG SCRIPT WHAT
   cat "$1" >&2
   exit 1
 }
-port=$(wait_for_line "$anvil_log" 's/^Listening on .*:\([0-9]*\)$/\1/p' anvil)
+if [ "$fisco_sm" = 1 ]; then
+  port=$(wait_for_line "$chain_log" 's/^wefe-devchain: .* listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' wefe-devchain)
+else
+  port=$(wait_for_line "$chain_log" 's/^Listening on .*:\([0-9]*\)$/\1/p' anvil)
+fi
 export WEFE_RPC_URL="http://127.0.0.1:$port"
 export WEFE_CHAIN_CONFIG="$work/chain.toml"
-note "RPC $WEFE_RPC_URL (pid $anvil_pid)"
+note "RPC $WEFE_RPC_URL (pid $chain_pid)"
 
 # anvil's public development keys (mnemonic "test test ... junk"): local use only.
 dev_keys=(
@@ -117,27 +135,46 @@ dev_keys=(
 )
 roles=(regulator admin-2 admin-3 bank-a bank-b)
 
-step "encrypted keystores for the regulator, two more admins and two banks"
 head -c 24 /dev/urandom | base64 >"$work/keys/password"
 chmod 600 "$work/keys/password"
+# An account key: an Ethereum JSON keystore on anvil; an encrypted SM2 PEM key
+# (whose address is SM3 of its public key) on the SM chain.
+if [ "$fisco_sm" = 1 ]; then key_ext=pem; else key_ext=json; fi
+new_account() { # new_account NAME [DEV_KEY]: prints the address
+  local out="$work/keys/$1.$key_ext"
+  if [ "$fisco_sm" = 1 ]; then
+    "$wefe_bin" key sm2-new --out "$out" --key-password-file "$work/keys/password" --json | json_field sm_address
+  elif [ -n "${2:-}" ]; then
+    WEFE_PRIVATE_KEY=$2 "$wefe_bin" key import --out "$out" --password-file "$work/keys/password" >/dev/null
+    "$wefe_bin" key address --keystore "$out" --password-file "$work/keys/password"
+  else
+    "$wefe_bin" key new --out "$out" --password-file "$work/keys/password" >/dev/null
+    "$wefe_bin" key address --keystore "$out" --password-file "$work/keys/password"
+  fi
+}
+if [ "$fisco_sm" = 1 ]; then
+  step "encrypted SM2 account keys for the regulator, two more admins and two banks"
+else
+  step "encrypted keystores for the regulator, two more admins and two banks"
+fi
 declare -A addr
 for i in "${!roles[@]}"; do
   r=${roles[$i]}
-  WEFE_PRIVATE_KEY=${dev_keys[$i]} "$wefe_bin" key import --out "$work/keys/$r.json" \
-    --password-file "$work/keys/password" >/dev/null
-  addr[$r]=$("$wefe_bin" key address --keystore "$work/keys/$r.json" --password-file "$work/keys/password")
+  addr[$r]=$(new_account "$r" "${dev_keys[$i]}")
   note "$r: ${addr[$r]}"
 done
-# Run wefe as ROLE: every transaction is signed from that role's own keystore.
+# Run wefe as ROLE: every transaction is signed from that role's own key.
 as() {
   local role=$1
   shift
-  "$wefe_bin" --keystore "$work/keys/$role.json" --password-file "$work/keys/password" \
+  "$wefe_bin" --keystore "$work/keys/$role.$key_ext" --password-file "$work/keys/password" \
     --key-password-file "$work/keys/password" "$@"
 }
 
 step "deploy the governance contracts (3 admins, threshold 2)"
-as regulator chain deploy --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
+deploy_flags=()
+[ "$fisco_sm" = 1 ] && deploy_flags=(--backend fisco --crypto-suite sm)
+as regulator chain deploy "${deploy_flags[@]}" --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 declare -A gateway_port api_port cert_id
@@ -160,11 +197,12 @@ done
 step "each member makes an operator key for its node: nominated by the member, accepted by the key (it can report job progress, nothing else)"
 declare -A operator
 for party in bank-a bank-b regulator; do
-  "$wefe_bin" key new --out "$work/keys/$party-operator.json" --password-file "$work/keys/password" >/dev/null
-  operator[$party]=$("$wefe_bin" key address --keystore "$work/keys/$party-operator.json" --password-file "$work/keys/password")
+  operator[$party]=$(new_account "$party-operator")
   # anvil charges gas (FISCO BCOS does not): the new account gets some test ether.
-  contracts/bin/cast send --rpc-url "$WEFE_RPC_URL" --private-key "${dev_keys[0]}" --value 1ether \
-    "${operator[$party]}" >/dev/null
+  if [ "$fisco_sm" = 0 ]; then
+    contracts/bin/cast send --rpc-url "$WEFE_RPC_URL" --private-key "${dev_keys[0]}" --value 1ether \
+      "${operator[$party]}" >/dev/null
+  fi
   as "$party" member set-operator "${operator[$party]}" >/dev/null
   as "$party-operator" member accept-operator "${addr[$party]}" >/dev/null
   note "$party: node operator key ${operator[$party]} (the governance key stays with the member)"
@@ -212,7 +250,7 @@ member = "${addr[$party]}"
 chain_config = "../chain.toml"
 data_dir = "data"
 poll_interval_ms = 200
-operator_keystore = "../keys/$party-operator.json"
+operator_keystore = "../keys/$party-operator.$key_ext"
 operator_password_file = "../keys/password"
 sm2_key = "../pki/$party.key"
 sm2_key_password_file = "../keys/password"
@@ -438,7 +476,7 @@ done
 
 printf '\nDone. The banks aligned, trained (LR and boosted trees), binned and predicted on their own nodes; the chain holds who approved each job, a commitment to every result and only the summary fields the banks agreed to publish.\n'
 if [ "$keep" = 0 ]; then
-  printf 'Work files (chain config, keystores, certificates, node data, charts and logs) are in %s; nodes and anvil are stopped now.\n' "$work"
+  printf 'Work files (chain config, keystores, certificates, node data, charts and logs) are in %s; nodes and the chain are stopped now.\n' "$work"
   printf 'To browse all of this in the web console, run scripts/demo.sh --keep: it leaves the chain and nodes running and prints the console URLs.\n'
   exit 0
 fi

@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes};
-use alloy::signers::local::PrivateKeySigner;
 
+use crate::config::ChainSection;
 use crate::fisco::{FiscoBackend, FiscoSettings};
 use crate::{
     ChainBackend, ChainConfig, ChainError, ChainLog, CryptoSuite, EthereumBackend, Governance, LogQuery, Result,
@@ -24,26 +24,36 @@ pub enum AnyBackend {
 }
 
 impl AnyBackend {
-    /// Connects as `config` says, with `signer` (when given) for transactions,
+    /// Connects as `config` says, with `key` (when given) for transactions,
     /// and names the contracts for revert decoding.
-    pub async fn connect(config: &ChainConfig, signer: Option<PrivateKeySigner>) -> Result<Self> {
-        let c = &config.chain;
-        let timeout = Duration::from_secs(c.receipt_timeout_secs);
+    pub async fn connect(config: &ChainConfig, key: Option<SuiteKey>) -> Result<Self> {
         let names = Governance::<Self>::contract_names(&config.contracts);
+        Ok(match Self::connect_chain(&config.chain, key).await? {
+            Self::Ethereum(b) => Self::Ethereum(b.with_contract_names(names)),
+            Self::Fisco(b) => Self::Fisco(Box::new(b.with_contract_names(names))),
+        })
+    }
+
+    /// Connects to the chain a `[chain]` section describes (before any
+    /// contract exists: `wefe chain deploy`). A key of the other suite than
+    /// `crypto_suite` is refused, naming the setting.
+    pub async fn connect_chain(c: &ChainSection, key: Option<SuiteKey>) -> Result<Self> {
+        let timeout = Duration::from_secs(c.receipt_timeout_secs);
+        if let Some(key) = &key
+            && key.suite() != c.crypto_suite
+        {
+            return Err(ChainError::Config {
+                path: "chain.toml".into(),
+                message: format!(
+                    "crypto_suite is {}, but the signing key is a {} key: use an account key of the chain's suite \
+                     (an SM2 PEM key for \"sm\", a JSON keystore for \"ecdsa\")",
+                    c.crypto_suite,
+                    key.suite()
+                ),
+            });
+        }
         match c.backend.as_str() {
             "fisco" => {
-                let key = match (signer, c.crypto_suite) {
-                    (None, _) => None,
-                    (Some(signer), CryptoSuite::Ecdsa) => Some(SuiteKey::Ecdsa(signer)),
-                    (Some(_), CryptoSuite::Sm) => {
-                        return Err(ChainError::Config {
-                            path: "chain.toml".into(),
-                            message: "crypto_suite = \"sm\": the CLI and the node have no SM2 account keys yet \
-                                      (read-only commands work)"
-                                .into(),
-                        });
-                    }
-                };
                 let settings = FiscoSettings {
                     url: c.rpc_url.clone(),
                     group: c.group.clone().unwrap_or_else(|| "group0".into()),
@@ -54,12 +64,16 @@ impl AnyBackend {
                     request_timeout: timeout.max(Duration::from_secs(30)),
                     max_log_blocks: c.max_log_blocks,
                 };
-                Ok(Self::Fisco(Box::new(FiscoBackend::connect(settings, key).await?.with_contract_names(names))))
+                Ok(Self::Fisco(Box::new(FiscoBackend::connect(settings, key).await?)))
             }
             _ => {
-                let backend = EthereumBackend::connect(&c.rpc_url, Some(c.chain_id), signer, timeout)
-                    .await?
-                    .with_contract_names(names);
+                let signer = match key {
+                    None => None,
+                    Some(SuiteKey::Ecdsa(signer)) => Some(signer),
+                    // Refused above: an Ethereum chain's suite is ECDSA (checked by `validate`).
+                    Some(SuiteKey::Sm(_)) => return Err(ChainError::NoSigner),
+                };
+                let backend = EthereumBackend::connect(&c.rpc_url, Some(c.chain_id), signer, timeout).await?;
                 Ok(Self::Ethereum(match c.max_log_blocks {
                     Some(blocks) => backend.with_max_log_blocks(blocks),
                     None => backend,
@@ -151,11 +165,14 @@ mod tests {
         assert!(matches!(backend, AnyBackend::Fisco(_)));
         assert_eq!(backend.head_block().await.unwrap(), 10);
         assert_eq!(backend.block_time(3).await.unwrap(), Some(1_700_000_000));
-        // No SM2 accounts in the CLI and node yet: said, not attempted.
-        let signer: PrivateKeySigner =
-            "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80".parse().unwrap();
-        let e = AnyBackend::connect(&config, Some(signer)).await.unwrap_err().to_string();
-        assert!(e.contains("no SM2 account keys yet"), "{e}");
+        // An SM chain signs with SM2 accounts; a secp256k1 key is refused, naming the setting.
+        let sm = SuiteKey::from_hex(&"11".repeat(32), CryptoSuite::Sm).unwrap();
+        let address = sm.address();
+        let backend = AnyBackend::connect(&config, Some(sm)).await.unwrap();
+        assert_eq!(backend.sender(), Some(address));
+        let ecdsa = SuiteKey::from_hex(crate::anvil::DEV_KEYS[0], CryptoSuite::Ecdsa).unwrap();
+        let e = AnyBackend::connect(&config, Some(ecdsa)).await.unwrap_err().to_string();
+        assert!(e.contains("crypto_suite is sm") && e.contains("secp256k1"), "{e}");
         // The wrong group is named.
         let mut wrong = config.clone();
         wrong.chain.group = Some("group1".into());

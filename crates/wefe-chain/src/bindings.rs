@@ -39,3 +39,27 @@ pub const ARTIFACTS: [(&str, &str); 4] = [
     ("DataRegistry", include_str!("../../../contracts/abi/DataRegistry.json")),
     ("JobRegistry", include_str!("../../../contracts/abi/JobRegistry.json")),
 ];
+
+/// The SM build of each contract (`contracts/abi-sm`, compiled by `scripts/abi.sh`
+/// with the SM3 compiler `scripts/setup.sh` derives): what an SM chain runs.
+pub const SM_ARTIFACTS: [(&str, &str); 4] = [
+    ("Consortium", include_str!("../../../contracts/abi-sm/Consortium.json")),
+    ("CertificateRegistry", include_str!("../../../contracts/abi-sm/CertificateRegistry.json")),
+    ("DataRegistry", include_str!("../../../contracts/abi-sm/DataRegistry.json")),
+    ("JobRegistry", include_str!("../../../contracts/abi-sm/JobRegistry.json")),
+];
+
+/// The creation bytecode of contract `name` for a chain of `suite`: the
+/// Keccak build for ECDSA chains, the SM build for SM chains (whose KECCAK256
+/// opcode is SM3, so selectors, topics and storage slots must be SM3's).
+pub fn creation_code(name: &str, suite: crate::CryptoSuite) -> crate::Result<alloy::primitives::Bytes> {
+    let artifacts = match suite {
+        crate::CryptoSuite::Ecdsa => &ARTIFACTS,
+        crate::CryptoSuite::Sm => &SM_ARTIFACTS,
+    };
+    let bad = |message: String| crate::ChainError::Decode { what: format!("the {suite} build of {name}"), message };
+    let json =
+        artifacts.iter().find(|(n, _)| *n == name).map(|(_, j)| *j).ok_or_else(|| bad("no such contract".into()))?;
+    let object: alloy::json_abi::ContractObject = serde_json::from_str(json).map_err(|e| bad(e.to_string()))?;
+    object.bytecode.filter(|b| !b.is_empty()).ok_or_else(|| bad("no creation bytecode".into()))
+}

@@ -127,7 +127,8 @@ impl<B: ChainBackend> Governance<B> {
     }
 
     /// Deploys Consortium, CertificateRegistry, DataRegistry and JobRegistry,
-    /// in that order, from the backend's key.
+    /// in that order, from the backend's key, in the build of the backend's
+    /// suite (see [`crate::bindings::creation_code`]).
     pub async fn deploy(backend: B, admins: Vec<Address>, threshold: u64) -> Result<(Self, DeployedContracts)> {
         let create = |code: &Bytes, args: Vec<u8>| -> Bytes {
             let mut init = code.to_vec();
@@ -144,10 +145,13 @@ impl<B: ChainBackend> Governance<B> {
             transactions.push(outcome);
             Ok(address)
         };
+        // The build of the chain's suite: an SM chain runs the SM3-compiled contracts.
+        let suite = backend.suite();
+        let code = |name: &str| crate::bindings::creation_code(name, suite);
         let consortium = deploy_one(
             "Consortium",
             create(
-                &Consortium::BYTECODE,
+                &code("Consortium")?,
                 Consortium::constructorCall::new((admins, U256::from(threshold))).abi_encode(),
             ),
         )
@@ -155,19 +159,19 @@ impl<B: ChainBackend> Governance<B> {
         let certificate_registry = deploy_one(
             "CertificateRegistry",
             create(
-                &CertificateRegistry::BYTECODE,
+                &code("CertificateRegistry")?,
                 CertificateRegistry::constructorCall::new((consortium,)).abi_encode(),
             ),
         )
         .await?;
         let data_registry = deploy_one(
             "DataRegistry",
-            create(&DataRegistry::BYTECODE, DataRegistry::constructorCall::new((consortium,)).abi_encode()),
+            create(&code("DataRegistry")?, DataRegistry::constructorCall::new((consortium,)).abi_encode()),
         )
         .await?;
         let job_registry = deploy_one(
             "JobRegistry",
-            create(&JobRegistry::BYTECODE, JobRegistry::constructorCall::new((consortium, data_registry)).abi_encode()),
+            create(&code("JobRegistry")?, JobRegistry::constructorCall::new((consortium, data_registry)).abi_encode()),
         )
         .await?;
         let addresses = ContractAddresses {

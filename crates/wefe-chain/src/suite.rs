@@ -44,6 +44,71 @@ pub enum SuiteKey {
 }
 
 impl SuiteKey {
+    /// A hex private key (64 digits, `0x` optional) as a key of `suite`: the
+    /// same 32 bytes are a secp256k1 or an SM2 scalar. Errors never show the key.
+    pub fn from_hex(text: &str, suite: CryptoSuite) -> Result<Self> {
+        let bad = |message: String| ChainError::Signature(message);
+        let trimmed = text.trim();
+        let digits = trimmed.strip_prefix("0x").unwrap_or(trimmed);
+        if digits.len() != 64 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad(format!(
+                "not a private key: expected 64 hex digits (32 bytes), got {} characters",
+                digits.len()
+            )));
+        }
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        alloy::hex::decode_to_slice(digits, bytes.as_mut()).map_err(|_| bad("not a private key".into()))?;
+        match suite {
+            CryptoSuite::Ecdsa => PrivateKeySigner::from_slice(bytes.as_ref())
+                .map(Self::Ecdsa)
+                .map_err(|_| bad("not a valid secp256k1 private key".into())),
+            CryptoSuite::Sm => {
+                Sm2KeyPair::from_bytes(&bytes).map(Self::Sm).map_err(|_| bad("not a valid SM2 private key".into()))
+            }
+        }
+    }
+
+    /// Reads an account key file, whichever suite it holds: an Ethereum JSON
+    /// keystore (a secp256k1 key, as `wefe key new` writes) or an SM2 private
+    /// key in PKCS#8 PEM, encrypted (`wefe key sm2-new`) or not (FISCO BCOS's
+    /// console accounts). `password` is asked only for encrypted files. A file
+    /// others can read is refused before anything is asked.
+    pub fn read_file(
+        path: &std::path::Path,
+        password: impl FnOnce() -> std::result::Result<zeroize::Zeroizing<String>, String>,
+    ) -> Result<Self> {
+        let fail = |message: String| ChainError::Config { path: path.display().to_string(), message };
+        wefe_crypto::keyfile::check_owner_only(path, "account key").map_err(|e| fail(e.to_string()))?;
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
+        if meta.len() > 64 * 1024 {
+            return Err(fail(format!("{} bytes: not an account key file", meta.len())));
+        }
+        let text =
+            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read it: {e}")))?);
+        if text.trim_start().starts_with('{') {
+            let password = password().map_err(&fail)?;
+            return PrivateKeySigner::decrypt_keystore(path, password.as_bytes()).map(Self::Ecdsa).map_err(|e| {
+                let e = e.to_string();
+                fail(if e.contains("Mac Mismatch") || e.contains("MacMismatch") {
+                    "cannot open the keystore: wrong password".into()
+                } else {
+                    format!("cannot open the keystore: {e}")
+                })
+            });
+        }
+        if text.contains("-----BEGIN") {
+            return Sm2KeyPair::from_pem_with(&text, || password().map_err(wefe_crypto::Error::KeyFile))
+                .map(Self::Sm)
+                .map_err(|e| {
+                    fail(format!(
+                        "{e} (account key files are Ethereum JSON keystores or SM2 PEM keys; import another \
+                         key's hex with `wefe key import`)"
+                    ))
+                });
+        }
+        Err(fail("neither an Ethereum JSON keystore nor an SM2 PEM key".into()))
+    }
+
     /// The suite this key belongs to.
     pub fn suite(&self) -> CryptoSuite {
         match self {
@@ -194,6 +259,77 @@ mod tests {
             assert_eq!(alloy::hex::encode(key.public_key().to_xy()), public);
             let suite_key = SuiteKey::Sm(key);
             assert_eq!(suite_key.address(), address.parse::<Address>().unwrap());
+        }
+    }
+
+    /// Account key files: a JSON keystore is a secp256k1 key, a PEM an SM2
+    /// key (encrypted or not); the password is asked only when needed, a file
+    /// others can read is refused first, and no error shows the key.
+    #[test]
+    fn account_keys_load_from_hex_and_files_of_either_suite() {
+        let secret = "901744c34e2adffc9fd7fb12e8cba2d88a79aaf54be9b4e11660153287489f13";
+        let sm = SuiteKey::from_hex(secret, CryptoSuite::Sm).unwrap();
+        assert_eq!(sm.address(), "0x40b3558746e8f9a47a474774e8c4a9e67d4e3174".parse::<Address>().unwrap());
+        let ecdsa = SuiteKey::from_hex(&format!("0x{secret}"), CryptoSuite::Ecdsa).unwrap();
+        assert_eq!(ecdsa.suite(), CryptoSuite::Ecdsa);
+        for bad in [&secret[1..], "zz", &"0".repeat(64)] {
+            for suite in [CryptoSuite::Sm, CryptoSuite::Ecdsa] {
+                let e = SuiteKey::from_hex(bad, suite).unwrap_err().to_string();
+                assert!(e.contains("private key") && !e.contains(&secret[1..]), "{e}");
+            }
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let owner_only = |path: &std::path::Path| {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+        };
+        let no_password = || -> std::result::Result<zeroize::Zeroizing<String>, String> { panic!("not encrypted") };
+        let password = || Ok(zeroize::Zeroizing::new("pw".to_owned()));
+        let wrong = || Ok(zeroize::Zeroizing::new("nope".to_owned()));
+
+        let SuiteKey::Sm(pair) = &sm else { unreachable!() };
+        let plain = dir.path().join("plain.pem");
+        std::fs::write(&plain, pair.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
+        owner_only(&plain);
+        assert_eq!(SuiteKey::read_file(&plain, no_password).unwrap().address(), sm.address());
+        let encrypted = dir.path().join("encrypted.pem");
+        std::fs::write(&encrypted, pair.to_encrypted_pem(b"pw").unwrap().as_bytes()).unwrap();
+        owner_only(&encrypted);
+        assert_eq!(SuiteKey::read_file(&encrypted, password).unwrap().address(), sm.address());
+        let e = SuiteKey::read_file(&encrypted, wrong).unwrap_err().to_string();
+        assert!(e.contains("wrong password"), "{e}");
+
+        let SuiteKey::Ecdsa(signer) = &ecdsa else { unreachable!() };
+        PrivateKeySigner::encrypt_keystore(
+            dir.path(),
+            &mut rand::thread_rng(),
+            signer.to_bytes(),
+            b"pw",
+            Some("keystore.json"),
+        )
+        .unwrap();
+        let keystore = dir.path().join("keystore.json");
+        owner_only(&keystore);
+        let read = SuiteKey::read_file(&keystore, password).unwrap();
+        assert_eq!((read.suite(), read.address()), (CryptoSuite::Ecdsa, signer.address()));
+        let e = SuiteKey::read_file(&keystore, wrong).unwrap_err().to_string();
+        assert!(e.contains("wrong password"), "{e}");
+
+        let junk = dir.path().join("junk.txt");
+        std::fs::write(&junk, "hello").unwrap();
+        owner_only(&junk);
+        let e = SuiteKey::read_file(&junk, no_password).unwrap_err().to_string();
+        assert!(e.contains("neither an Ethereum JSON keystore nor an SM2 PEM key"), "{e}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = SuiteKey::read_file(&plain, no_password).unwrap_err().to_string();
+            assert!(e.contains("chmod 600"), "{e}");
         }
     }
 

@@ -216,6 +216,8 @@ pub enum KeyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the deploy variant's size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum ChainCommand {
     /// Deploy Consortium, CertificateRegistry, DataRegistry and JobRegistry; write the chain configuration.
     Deploy {
@@ -233,6 +235,29 @@ pub enum ChainCommand {
         /// Expected chain id; refused if the node reports another. Default: what the node reports.
         #[arg(long, env = "WEFE_CHAIN_ID")]
         chain_id: Option<u64>,
+        /// How to talk to the chain: `ethereum` (Ethereum JSON-RPC: anvil, geth, Besu, FISCO BCOS's
+        /// Web3 RPC) or `fisco` (FISCO BCOS 3.x native JSON-RPC, the only way to an SM chain).
+        #[arg(long, default_value = "ethereum", value_parser = ["ethereum", "fisco"])]
+        backend: String,
+        /// The chain's accounts and hashing: `ecdsa` (secp256k1 + Keccak-256) or `sm` (SM2 + SM3,
+        /// FISCO BCOS in SM mode; needs --backend fisco, deploys the SM build of the contracts and
+        /// signs with an SM2 account key).
+        #[arg(long, default_value = "ecdsa", value_parser = parse_suite)]
+        crypto_suite: wefe_chain::CryptoSuite,
+        /// --backend fisco: the group (default group0).
+        #[arg(long)]
+        group: Option<String>,
+        /// --backend fisco: the node to ask within the group (default: any).
+        #[arg(long)]
+        node: Option<String>,
+        /// --backend fisco: the chain's text id (e.g. chain0); refused if the node serves another.
+        /// Default: what the node reports.
+        #[arg(long)]
+        fisco_chain_id: Option<String>,
+        /// Most blocks one log request spans, recorded in the configuration. Default: no limit on
+        /// Ethereum chains, 10 with --backend fisco (FISCO's filter_max_process_block default).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        max_log_blocks: Option<u64>,
         /// Confirmation depth recorded for nodes.
         #[arg(long, env = "WEFE_CONFIRMATIONS", default_value_t = 0)]
         confirmations: u64,
@@ -701,6 +726,15 @@ pub struct PageArgs {
     /// Show at most this many entries.
     #[arg(long, default_value_t = 100)]
     pub limit: u64,
+}
+
+/// `ecdsa` or `sm`.
+fn parse_suite(text: &str) -> Result<wefe_chain::CryptoSuite, String> {
+    match text {
+        "ecdsa" => Ok(wefe_chain::CryptoSuite::Ecdsa),
+        "sm" => Ok(wefe_chain::CryptoSuite::Sm),
+        other => Err(format!("'{other}' is not a crypto suite (ecdsa or sm)")),
+    }
 }
 
 /// `0x` + 40 hex digits; mixed case must be a valid EIP-55 checksum.

@@ -14,7 +14,7 @@ pub async fn connect(global: &GlobalArgs, needs_signer: bool) -> Result<Governan
         config.chain.rpc_url = url.clone();
     }
     let signer = if needs_signer {
-        Some(keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?)
+        Some(keys::load_signer(global, config.chain.crypto_suite)?.ok_or(wefe_chain::ChainError::NoSigner)?)
     } else {
         None // read-only: never ask for a password
     };

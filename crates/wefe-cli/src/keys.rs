@@ -2,38 +2,46 @@
 //! would end up in shell history and `ps`), never printed, never logged.
 //!
 //! 1. `--keystore FILE` (or `WEFE_KEYSTORE`): a standard Ethereum JSON keystore
-//!    (scrypt + AES-128-CTR), password from `--password-file`,
+//!    (scrypt + AES-128-CTR) for ECDSA chains, or an SM2 PEM key (PKCS#8,
+//!    encrypted by `wefe key sm2-new`, or FISCO's plain console account files)
+//!    for SM chains; password from `--password-file`,
 //!    `WEFE_KEYSTORE_PASSWORD`, or a prompt on the terminal;
-//! 2. else `WEFE_PRIVATE_KEY`: a hex private key in the environment.
+//! 2. else `WEFE_PRIVATE_KEY`: a hex private key in the environment, read as
+//!    a key of the chain's `crypto_suite`.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{Context, Result, anyhow, bail};
+use wefe_chain::{CryptoSuite, SuiteKey};
 use zeroize::Zeroizing;
 
 use crate::args::GlobalArgs;
 
-/// Loads the configured signer, or None when no key is configured.
-pub fn load_signer(global: &GlobalArgs) -> Result<Option<PrivateKeySigner>> {
+/// Loads the configured account key for a chain of `suite`, or None when no
+/// key is configured. `--keystore` names an Ethereum JSON keystore or an SM2
+/// PEM key (`wefe key sm2-new`); either one's password comes from
+/// `--password-file`, `WEFE_KEYSTORE_PASSWORD` or a prompt. `WEFE_PRIVATE_KEY`
+/// is read as a key of `suite`.
+pub fn load_signer(global: &GlobalArgs, suite: CryptoSuite) -> Result<Option<SuiteKey>> {
     if let Some(path) = &global.keystore {
-        check_owner_only(path)?;
-        let password =
-            password(global.password_file.as_deref(), false).with_context(|| format!("keystore {}", path.display()))?;
-        let signer = PrivateKeySigner::decrypt_keystore(path, password.as_bytes()).map_err(|e| {
-            let reason = match e.to_string().as_str() {
-                s if s.contains("Mac Mismatch") || s.contains("MacMismatch") => "wrong password".to_owned(),
-                s => s.to_owned(),
-            };
-            anyhow!("cannot open keystore {}: {reason}", path.display())
+        let key = SuiteKey::read_file(path, || {
+            password(global.password_file.as_deref(), false).map_err(|e| format!("{e:#}"))
         })?;
-        return Ok(Some(signer));
+        return Ok(Some(key));
     }
     if let Ok(hex_key) = std::env::var("WEFE_PRIVATE_KEY") {
-        return parse_private_key(&hex_key).map(Some).context("WEFE_PRIVATE_KEY");
+        return SuiteKey::from_hex(&hex_key, suite).map(Some).context("WEFE_PRIVATE_KEY");
     }
     Ok(None)
+}
+
+/// The crypto suite of the configured chain (`chain.toml`), ECDSA when there
+/// is no readable configuration: how a hex key is read for commands that need
+/// no chain.
+pub fn configured_suite(global: &GlobalArgs) -> CryptoSuite {
+    wefe_chain::ChainConfig::load(&global.chain_config).map(|c| c.chain.crypto_suite).unwrap_or_default()
 }
 
 /// The configured account's address without asking for a password: a
@@ -42,6 +50,9 @@ pub fn load_signer(global: &GlobalArgs) -> Result<Option<PrivateKeySigner>> {
 pub fn address_if_configured(global: &GlobalArgs) -> Result<Option<alloy::primitives::Address>> {
     if let Some(path) = &global.keystore {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read keystore {}", path.display()))?;
+        if !text.trim_start().starts_with('{') {
+            return Ok(None); // an SM2 PEM key: its address needs the (maybe encrypted) key
+        }
         let json: serde_json::Value =
             serde_json::from_str(&text).with_context(|| format!("keystore {} is not JSON", path.display()))?;
         let Some(address) = json["address"].as_str() else { return Ok(None) };
@@ -49,7 +60,7 @@ pub fn address_if_configured(global: &GlobalArgs) -> Result<Option<alloy::primit
         return Ok(format!("0x{address}").parse().ok());
     }
     if let Ok(hex_key) = std::env::var("WEFE_PRIVATE_KEY") {
-        return Ok(Some(parse_private_key(&hex_key)?.address()));
+        return Ok(Some(SuiteKey::from_hex(&hex_key, configured_suite(global))?.address()));
     }
     Ok(None)
 }
@@ -180,11 +191,6 @@ fn restrict_permissions(_path: &Path, _mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a keystore its group or other users can read (before any password is asked).
-fn check_owner_only(path: &Path) -> Result<()> {
-    Ok(wefe_crypto::keyfile::check_owner_only(path, "keystore")?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,9 +223,9 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            check_owner_only(&path).unwrap();
+            wefe_crypto::keyfile::check_owner_only(&path, "keystore").unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-            let err = check_owner_only(&path).unwrap_err().to_string();
+            let err = wefe_crypto::keyfile::check_owner_only(&path, "keystore").unwrap_err().to_string();
             assert!(err.contains("chmod 600"), "{err}");
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }

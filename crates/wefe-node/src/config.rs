@@ -30,7 +30,8 @@ pub struct NodeConfig {
     /// Blocks per log request.
     #[serde(default = "default_chunk")]
     pub log_chunk_blocks: u64,
-    /// Encrypted JSON keystore of the member's operator key: the account the
+    /// Encrypted JSON keystore of the member's operator key (on an SM chain:
+    /// an SM2 PEM key, e.g. from `wefe key sm2-new`): the account the
     /// member authorised on chain (`wefe member set-operator`) to report its
     /// jobs' progress and nothing else. Without it the key comes from
     /// `WEFE_OPERATOR_KEY`. The node refuses to run with the member's own

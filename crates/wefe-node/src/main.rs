@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use wefe_chain::{AnyBackend, ChainConfig, Governance};
+use wefe_chain::{AnyBackend, ChainConfig, CryptoSuite, Governance, SuiteKey};
 use wefe_store::Store;
 
 use std::sync::Arc;
 
-use alloy::signers::local::PrivateKeySigner;
 use tokio::net::TcpListener;
 use wefe_core::PeerId;
 use wefe_gateway::{Gateway, GatewayConfig, MemberKey, PeerDirectory};
@@ -78,7 +77,7 @@ async fn run(path: PathBuf) -> Result<()> {
             .with_context(|| format!("connecting to {}", chain.chain.rpc_url))?;
         anyhow::Ok(Governance::new(backend, chain.contracts))
     };
-    let signer = load_signer(&config)?;
+    let signer = load_signer(&config, chain.chain.crypto_suite)?;
     if signer.address() == config.member {
         bail!(
             "refusing to run with the governance key of member {}: a compromised node would vote, register \
@@ -357,21 +356,23 @@ fn secret_from(file: Option<&std::path::Path>, env: &str, why: &str) -> Result<z
     Ok(password)
 }
 
-/// The operator key: the configured keystore, else `WEFE_OPERATOR_KEY`.
-fn load_signer(config: &NodeConfig) -> Result<PrivateKeySigner> {
+/// The operator key: the configured keystore (an Ethereum JSON keystore, or
+/// an SM2 PEM key on an SM chain), else `WEFE_OPERATOR_KEY` read as a key of
+/// the chain's suite.
+fn load_signer(config: &NodeConfig, suite: CryptoSuite) -> Result<SuiteKey> {
     if let Some(keystore) = &config.operator_keystore {
-        wefe_crypto::keyfile::check_owner_only(keystore, "keystore")?;
-        let password = secret_from(
-            config.operator_password_file.as_deref(),
-            "WEFE_KEYSTORE_PASSWORD",
-            "the operator keystore needs a password",
-        )?;
-        return PrivateKeySigner::decrypt_keystore(keystore, password.as_bytes())
-            .map_err(|e| anyhow::anyhow!("cannot open keystore {}: {e}", keystore.display()));
+        return Ok(SuiteKey::read_file(keystore, || {
+            secret_from(
+                config.operator_password_file.as_deref(),
+                "WEFE_KEYSTORE_PASSWORD",
+                "the operator keystore needs a password",
+            )
+            .map_err(|e| format!("{e:#}"))
+        })?);
     }
     let hex_key = std::env::var("WEFE_OPERATOR_KEY")
         .context("no operator key: set operator_keystore in the node config or WEFE_OPERATOR_KEY")?;
-    hex_key.trim().parse::<PrivateKeySigner>().map_err(|_| anyhow::anyhow!("WEFE_OPERATOR_KEY is not a private key"))
+    SuiteKey::from_hex(&hex_key, suite).context("WEFE_OPERATOR_KEY")
 }
 
 /// Job transports from the gateway.

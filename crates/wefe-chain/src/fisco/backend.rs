@@ -128,7 +128,7 @@ impl FiscoBackend {
         {
             let setting = |suite: CryptoSuite| if suite == CryptoSuite::Sm { "sm" } else { "ecdsa" };
             return Err(config(format!(
-                "suite = \"{}\", but the signing key is a {} key: use a key of the chain's suite",
+                "crypto_suite = \"{}\", but the signing key is a {} key: use a key of the chain's suite",
                 setting(settings.suite),
                 key.suite()
             )));
@@ -162,13 +162,13 @@ impl FiscoBackend {
         match (sm, backend.settings.suite) {
             (Some(true), CryptoSuite::Ecdsa) => {
                 return Err(config(format!(
-                    "suite = \"ecdsa\", but the chain at {} runs in SM mode (smCryptoType): set suite = \"sm\"",
+                    "crypto_suite = \"ecdsa\", but the chain at {} runs in SM mode (smCryptoType): set crypto_suite = \"sm\"",
                     backend.settings.url
                 )));
             }
             (Some(false), CryptoSuite::Sm) => {
                 return Err(config(format!(
-                    "suite = \"sm\", but the chain at {} is not in SM mode: set suite = \"ecdsa\"",
+                    "crypto_suite = \"sm\", but the chain at {} is not in SM mode: set crypto_suite = \"ecdsa\"",
                     backend.settings.url
                 )));
             }
@@ -224,10 +224,19 @@ impl FiscoBackend {
             return ChainError::Reverted { contract: decoded.contract, error: decoded.error, message: decoded.message };
         }
         let why = if message.is_empty() { String::new() } else { format!(": {}", short(message)) };
+        let hint = match status {
+            10000 => " (a nonce already used: send again)",
+            10001 => " (past its block limit: the chain moved on while it waited; send again)",
+            10005 => " (the same transaction is already on chain)",
+            10006 => " (another chain's transaction: check fisco_chain_id in chain.toml)",
+            10007 => " (another group's transaction: check group in chain.toml)",
+            10008 => " (the signature does not check: crypto_suite in chain.toml must match the chain)",
+            _ => "",
+        };
         ChainError::Reverted {
             contract: None,
             error: None,
-            message: format!("the node refused it with status {status}{why}"),
+            message: format!("the node refused it with status {status}{why}{hint}"),
         }
     }
 

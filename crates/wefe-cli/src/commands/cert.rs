@@ -416,7 +416,7 @@ async fn make_csr(
     let key = crate::keys::load_sm2_key(global, key_path)?;
     let address = match address {
         Some(a) => a,
-        None => crate::keys::load_signer(global)?
+        None => crate::keys::load_signer(global, crate::keys::configured_suite(global))?
             .map(|s| s.address())
             .context("no member address: give --address or configure your wallet (--keystore)")?,
     };

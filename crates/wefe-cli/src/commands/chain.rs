@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 use wefe_chain::bindings::{CertificateRegistry, Consortium, DataRegistry, JobRegistry};
 use wefe_chain::config::ChainSection;
-use wefe_chain::{ChainBackend, ChainConfig, EthereumBackend, Governance, Target};
+use wefe_chain::{AnyBackend, ChainBackend, ChainConfig, CryptoSuite, EthereumBackend, Governance, Target};
 
 use super::list_or_none;
 use crate::args::{ChainCommand, GlobalArgs};
@@ -18,6 +18,12 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             threshold,
             single_admin,
             chain_id,
+            backend,
+            crypto_suite,
+            group,
+            node,
+            fisco_chain_id,
+            max_log_blocks,
             confirmations,
             receipt_timeout_secs,
             out,
@@ -29,34 +35,60 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             }
             check_admin_set(admins.len(), threshold, single_admin)?;
             let url = global.rpc_url.clone().context("--rpc-url (or WEFE_RPC_URL) is required to deploy")?;
-            // The threshold and duplicate admins are checked by the Consortium
-            // constructor; its refusal is decoded before anything is sent.
-            let signer = keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?;
-            let timeout = Duration::from_secs(receipt_timeout_secs);
-            let backend = EthereumBackend::connect(&url, chain_id, Some(signer), timeout)
-                .await
-                .with_context(|| format!("connecting to {url}"))?;
-            let chain_id = backend.chain_id().await?;
-            let (_, deployed) = Governance::deploy(backend, admins.clone(), threshold).await.context("deploying")?;
-            let config = ChainConfig {
-                chain: ChainSection {
-                    backend: "ethereum".into(),
-                    rpc_url: url.clone(),
-                    chain_id,
-                    confirmations,
-                    receipt_timeout_secs,
-                    crypto_suite: wefe_chain::CryptoSuite::Ecdsa,
-                    max_log_blocks: None,
-                    group: None,
-                    node: None,
-                    fisco_chain_id: None,
-                },
-                contracts: deployed.addresses,
+            let fisco = backend == "fisco";
+            if !fisco
+                && (crypto_suite != CryptoSuite::Ecdsa || group.is_some() || node.is_some() || fisco_chain_id.is_some())
+            {
+                bail!(
+                    "--crypto-suite sm, --group, --node and --fisco-chain-id need --backend fisco (FISCO BCOS's Web3 \
+                     RPC is secp256k1 only)"
+                );
+            }
+            if fisco && chain_id.is_some() {
+                bail!("--chain-id is for Ethereum chains: a FISCO chain's text id is --fisco-chain-id");
+            }
+            let key = keys::load_signer(global, crypto_suite)?.ok_or(wefe_chain::ChainError::NoSigner)?;
+            let mut section = ChainSection {
+                backend: backend.clone(),
+                rpc_url: url.clone(),
+                chain_id: chain_id.unwrap_or(0),
+                confirmations,
+                receipt_timeout_secs,
+                crypto_suite,
+                // FISCO reads at most filter_max_process_block (10 by default) blocks per getLogs.
+                max_log_blocks: max_log_blocks.or(fisco.then_some(10)),
+                group: fisco.then(|| group.unwrap_or_else(|| "group0".into())),
+                node,
+                fisco_chain_id,
             };
+            let connected = if fisco {
+                AnyBackend::connect_chain(&section, Some(key)).await
+            } else {
+                let wefe_chain::SuiteKey::Ecdsa(signer) = key else { unreachable!("an ECDSA chain's key") };
+                let timeout = Duration::from_secs(receipt_timeout_secs);
+                EthereumBackend::connect(&url, chain_id, Some(signer), timeout).await.map(AnyBackend::Ethereum)
+            };
+            let connected = connected.with_context(|| format!("connecting to {url}"))?;
+            // What the node reports is recorded: a FISCO chain by its text id.
+            let (chain_name, chain_json) = match &connected {
+                AnyBackend::Fisco(b) => {
+                    section.fisco_chain_id = Some(b.chain_name().to_owned());
+                    (b.chain_name().to_owned(), json!(b.chain_name()))
+                }
+                other => {
+                    section.chain_id = other.chain_id().await?;
+                    (section.chain_id.to_string(), json!(section.chain_id))
+                }
+            };
+            // The threshold and duplicate admins are checked by the Consortium
+            // constructor: on an Ethereum chain its refusal is decoded before
+            // anything is sent; nothing is recorded unless all four deploy.
+            let (_, deployed) = Governance::deploy(connected, admins.clone(), threshold).await.context("deploying")?;
+            let config = ChainConfig { chain: section, contracts: deployed.addresses };
             config.save(&out)?;
             let a = deployed.addresses;
             let text = format!(
-                "deployed on chain {chain_id} at {url}; configuration written to {}\n{}",
+                "deployed on chain {chain_name} ({crypto_suite}) at {url}; configuration written to {}\n{}",
                 out.display(),
                 fields(&[
                     ("Consortium", a.consortium.to_checksum(None)),
@@ -72,7 +104,8 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                 text,
                 json!({
                     "ok": true,
-                    "chain_id": chain_id,
+                    "chain_id": chain_json,
+                    "crypto_suite": crypto_suite,
                     "config": out.display().to_string(),
                     "contracts": contracts_json(&a),
                     "transactions": deployed.transactions.iter().map(|t| t.tx_hash.to_string()).collect::<Vec<_>>(),

@@ -42,9 +42,14 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> Result<Output> {
             let key = wefe_crypto::sm::Sm2KeyPair::generate()?;
             wefe_crypto::keyfile::write_sm2_key(&out, &key, &password)?;
             let public = alloy::hex::encode(key.public_key().to_xy());
+            // The same key is also an account on an SM chain (--keystore FILE there).
+            let address = wefe_chain::SuiteKey::Sm(key).address().to_checksum(None);
             Ok(Output::new(
-                format!("SM2 key {} written (encrypted, owner-only); public key {public}", out.display()),
-                json!({ "ok": true, "key": out.display().to_string(), "public_key": public }),
+                format!(
+                    "SM2 key {} written (encrypted, owner-only); public key {public}; as an SM chain account: {address}",
+                    out.display()
+                ),
+                json!({ "ok": true, "key": out.display().to_string(), "public_key": public, "sm_address": address }),
             ))
         }
         KeyCommand::Sm2Public { key } => {
@@ -53,8 +58,9 @@ pub fn run(global: &GlobalArgs, cmd: KeyCommand) -> Result<Output> {
             Ok(Output::new(public.clone(), json!({ "ok": true, "public_key": public })))
         }
         KeyCommand::Address => {
-            let signer = keys::load_signer(global)?.ok_or(wefe_chain::ChainError::NoSigner)?;
-            let address = signer.address().to_checksum(None);
+            let key =
+                keys::load_signer(global, keys::configured_suite(global))?.ok_or(wefe_chain::ChainError::NoSigner)?;
+            let address = key.address().to_checksum(None);
             Ok(Output::new(address.clone(), json!({ "ok": true, "address": address })))
         }
     }

@@ -1,0 +1,72 @@
+//! `wefe-devchain`: a local FISCO BCOS 3.x stand-in for tests and the demo
+//! (see the library's documentation for what it is and is not).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use wefe_chain::CryptoSuite;
+use wefe_devchain::Settings;
+
+/// A local test chain speaking FISCO BCOS 3.x's native JSON-RPC over an EVM
+/// whose KECCAK256 is SM3 in SM mode. It stands in for a FISCO node in tests;
+/// it is not one (one node, state in memory, no TLS, no consensus).
+#[derive(Debug, Parser)]
+#[command(name = "wefe-devchain", version)]
+struct Cli {
+    /// Address to serve JSON-RPC on (port 0: a free port, printed at start).
+    #[arg(long, default_value = "127.0.0.1:20200")]
+    listen: SocketAddr,
+    /// `sm` (SM2 accounts, SM3 hashing, KECCAK256 = SM3) or `ecdsa` (secp256k1, Keccak-256).
+    #[arg(long, default_value = "sm", value_parser = ["sm", "ecdsa"])]
+    crypto_suite: String,
+    /// The chain's text id.
+    #[arg(long, default_value = "chain0")]
+    chain_id: String,
+    /// The group it serves.
+    #[arg(long, default_value = "group0")]
+    group: String,
+    /// Its node name.
+    #[arg(long, default_value = "node0")]
+    node: String,
+    /// Most blocks one getLogs reads (FISCO's filter_max_process_block); the rest is dropped.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    max_log_blocks: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = Settings {
+        suite: if cli.crypto_suite == "sm" { CryptoSuite::Sm } else { CryptoSuite::Ecdsa },
+        chain_id: cli.chain_id,
+        group: cli.group,
+        node: cli.node,
+        max_log_blocks: cli.max_log_blocks,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let suite = settings.suite;
+        let (chain, group) = (settings.chain_id.clone(), settings.group.clone());
+        let running = match wefe_devchain::serve(settings, cli.listen).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: cannot listen on {}: {e}", cli.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        // Scripts wait for this line.
+        println!("wefe-devchain: chain {chain}, {group}, {suite}, listening on {}", running.url);
+        let _ = tokio::signal::ctrl_c().await;
+        ExitCode::SUCCESS
+    })
+}
