@@ -70,8 +70,13 @@ impl AnyBackend {
                 let signer = match key {
                     None => None,
                     Some(SuiteKey::Ecdsa(signer)) => Some(signer),
-                    // Refused above: an Ethereum chain's suite is ECDSA (checked by `validate`).
-                    Some(SuiteKey::Sm(_)) => return Err(ChainError::NoSigner),
+                    Some(SuiteKey::Sm(_)) => {
+                        return Err(ChainError::Config {
+                            path: "chain.toml".into(),
+                            message: "an SM2 key signs on backend = \"fisco\" only (Ethereum JSON-RPC is secp256k1)"
+                                .into(),
+                        });
+                    }
                 };
                 let backend = EthereumBackend::connect(&c.rpc_url, Some(c.chain_id), signer, timeout).await?;
                 Ok(Self::Ethereum(match c.max_log_blocks {

@@ -64,7 +64,9 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             let connected = if fisco {
                 AnyBackend::connect_chain(&section, Some(key)).await
             } else {
-                let wefe_chain::SuiteKey::Ecdsa(signer) = key else { unreachable!("an ECDSA chain's key") };
+                let wefe_chain::SuiteKey::Ecdsa(signer) = key else {
+                    bail!("--keystore holds an SM2 key: an Ethereum chain signs with a JSON keystore (secp256k1)");
+                };
                 let timeout = Duration::from_secs(receipt_timeout_secs);
                 EthereumBackend::connect(&url, chain_id, Some(signer), timeout).await.map(AnyBackend::Ethereum)
             };
