@@ -57,6 +57,9 @@ pub struct Settings {
     /// Most blocks one `getLogs` reads (FISCO's `filter_max_process_block`,
     /// 10 by default); the rest of the range is dropped, as FISCO does.
     pub max_log_blocks: u64,
+    /// Whether `getLogs` is served (FISCO 3.10 and later); without it the
+    /// chain answers "method not found", as older nodes do.
+    pub get_logs: bool,
 }
 
 /// A JSON-RPC error: code and message.
@@ -127,6 +130,11 @@ fn block_number(value: &Value, what: &str) -> Result<u64, RpcError> {
 
 fn short(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
+/// An optional boolean parameter (absent: false).
+fn flag(params: &[Value], i: usize) -> bool {
+    params.get(i).and_then(Value::as_bool).unwrap_or(false)
 }
 
 fn param<'a>(params: &'a [Value], i: usize, what: &str) -> Result<&'a Value, RpcError> {
@@ -204,8 +212,7 @@ impl Chain {
             "getBlockByNumber" => {
                 self.check_group_node(params)?;
                 let number = block_number(param(params, 2, "block number")?, "block number")?;
-                let only_header = params.get(3).and_then(Value::as_bool).unwrap_or(false);
-                self.block_json(number, only_header)
+                self.block_json(number, flag(params, 3), flag(params, 4))
             }
             "getBlockByHash" => {
                 self.check_group_node(params)?;
@@ -215,8 +222,7 @@ impl Chain {
                     .iter()
                     .position(|b| b.hash == hash)
                     .ok_or_else(|| invalid(format!("block {hash} not found")))?;
-                let only_header = params.get(3).and_then(Value::as_bool).unwrap_or(false);
-                self.block_json(number as u64, only_header)
+                self.block_json(number as u64, flag(params, 3), flag(params, 4))
             }
             "getTransaction" => {
                 self.check_group_node(params)?;
@@ -254,7 +260,7 @@ impl Chain {
                 let bytes = hex_param(params, 2, "transaction")?;
                 Ok(self.send(&bytes))
             }
-            "getLogs" => {
+            "getLogs" if self.settings.get_logs => {
                 self.check_group(params)?;
                 self.get_logs(param(params, 1, "filter")?)
             }
@@ -300,12 +306,15 @@ impl Chain {
                 "name": self.settings.node,
                 "type": 0,
                 "iniConfig": ini.to_string(),
-                "protocol": {"compatibilityVersion": 0x0302_0000},
+                // 3.10 serves getLogs; 3.9 does not.
+                "protocol": {"compatibilityVersion": if self.settings.get_logs { 0x030a_0000 } else { 0x0309_0000 }},
             }],
         })
     }
 
-    fn block_json(&self, number: u64, only_header: bool) -> Result<Value, RpcError> {
+    /// A block as `getBlockByNumber [group, node, number, onlyHeader,
+    /// onlyTxHash]` answers it: transactions as hashes or as objects.
+    fn block_json(&self, number: u64, only_header: bool, only_tx_hash: bool) -> Result<Value, RpcError> {
         let block = self
             .blocks
             .get(usize::try_from(number).unwrap_or(usize::MAX))
@@ -325,7 +334,16 @@ impl Chain {
             "signatureList": [],
         });
         if !only_header {
-            json["transactions"] = json!(block.transactions.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+            json["transactions"] = Value::Array(
+                block
+                    .transactions
+                    .iter()
+                    .map(|t| match self.mined.get(t) {
+                        Some(mined) if !only_tx_hash => self.transaction_json(t, mined),
+                        _ => json!(t.to_string()),
+                    })
+                    .collect(),
+            );
         }
         Ok(json)
     }

@@ -32,6 +32,9 @@ struct Cli {
     /// Most blocks one getLogs reads (FISCO's filter_max_process_block); the rest is dropped.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     max_log_blocks: u64,
+    /// Answer getLogs with "method not found", as FISCO BCOS nodes before 3.10 do.
+    #[arg(long)]
+    without_get_logs: bool,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         group: cli.group,
         node: cli.node,
         max_log_blocks: cli.max_log_blocks,
+        get_logs: !cli.without_get_logs,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(r) => r,

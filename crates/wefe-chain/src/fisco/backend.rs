@@ -6,7 +6,9 @@
 //! the node name, `""` for any); `sendTransaction` takes the Tars bytes of a
 //! signed [`Transaction`] as hex and answers with the receipt once the
 //! transaction is in a block; receipt `status` 0 is success and `output`
-//! carries the revert data otherwise; `getLogs` exists from 3.10; block
+//! carries the revert data otherwise; `getLogs` exists from 3.10 (on older
+//! nodes, which answer "method not found", logs are read from each block's
+//! receipts instead: one request per block and one per transaction); block
 //! timestamps are milliseconds. On an SM chain ([`CryptoSuite::Sm`]) the
 //! backend rewrites selectors and topics at its edge with [`SuiteMap`], so the
 //! Keccak-based bindings and decoders above it are unchanged; contracts are
@@ -17,6 +19,8 @@
 //! it): it is sent, refused in its block at no cost (FISCO charges no gas),
 //! and its receipt's revert data is decoded into the same error.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes};
@@ -60,6 +64,8 @@ pub struct FiscoBackend {
     chain: String,
     key: Option<SuiteKey>,
     names: Vec<(Address, &'static str)>,
+    /// Set once the node answered that it has no `getLogs` (before 3.10).
+    without_get_logs: Arc<AtomicBool>,
 }
 
 fn hex0x(bytes: &[u8]) -> String {
@@ -133,7 +139,14 @@ impl FiscoBackend {
                 key.suite()
             )));
         }
-        let mut backend = Self { client, settings, chain: String::new(), key, names: Vec::new() };
+        let mut backend = Self {
+            client,
+            settings,
+            chain: String::new(),
+            key,
+            names: Vec::new(),
+            without_get_logs: Arc::new(AtomicBool::new(false)),
+        };
         let info = backend.request("getGroupInfo", json!([backend.settings.group])).await.map_err(|e| match e {
             ChainError::Rpc { message, .. } => config(format!(
                 "group = \"{}\": the node at {} does not serve it ({message})",
@@ -190,13 +203,17 @@ impl FiscoBackend {
     }
 
     async fn request(&self, method: &'static str, params: Value) -> Result<Value> {
-        self.client.request::<_, Value>(method, params).await.map_err(|e| ChainError::Rpc {
+        self.client.request::<_, Value>(method, params).await.map_err(|e| self.rpc_error(method, &e))
+    }
+
+    fn rpc_error(&self, method: &str, e: &alloy::transports::TransportError) -> ChainError {
+        ChainError::Rpc {
             url: self.settings.url.clone(),
-            message: match &e {
+            message: match e {
                 alloy::transports::RpcError::Transport(kind) => format!("{method}: cannot reach the node ({kind})"),
                 other => format!("{method}: {other}"),
             },
-        })
+        }
     }
 
     fn to_chain(&self, data: &mut [u8]) {
@@ -276,14 +293,13 @@ impl FiscoBackend {
         })
     }
 
-    /// One `getLogs` request.
-    async fn logs_once(&self, filter: Value) -> Result<Vec<ChainLog>> {
-        let answer = self.request("getLogs", json!([self.settings.group, filter])).await.map_err(|e| match e {
-            ChainError::Rpc { url, message } if message.contains("not found") || message.contains("-32601") => {
-                ChainError::Rpc { url, message: format!("{message} (getLogs needs FISCO BCOS 3.10 or later)") }
-            }
-            other => other,
-        })?;
+    /// One `getLogs` request; `None` when the node has no such method.
+    async fn logs_once(&self, filter: Value) -> Result<Option<Vec<ChainLog>>> {
+        let answer = match self.client.request::<_, Value>("getLogs", json!([self.settings.group, filter])).await {
+            Ok(answer) => answer,
+            Err(alloy::transports::RpcError::ErrorResp(e)) if e.code == -32601 => return Ok(None),
+            Err(e) => return Err(self.rpc_error("getLogs", &e)),
+        };
         let entries = answer
             .as_array()
             .ok_or_else(|| ChainError::Decode { what: "logs".into(), message: "not a list".into() })?;
@@ -304,14 +320,98 @@ impl FiscoBackend {
                     number("log", field("log", e, "logIndex")?)?,
                 )
             })
-            .collect()
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
-    /// Block `number`'s header; `None` beyond the head (the node answers an
+    /// `getLogs` over the query's range in steps of `max_log_blocks`;
+    /// `None` when the node has no such method.
+    async fn logs_by_filter(&self, query: &LogQuery) -> Result<Option<Vec<ChainLog>>> {
+        let topic0: Vec<String> =
+            query.event_signatures.iter().map(|t| format!("{:#x}", self.topic_to_chain(*t))).collect();
+        let topic1: Vec<String> = query.topic1.iter().map(|t| format!("{t:#x}")).collect();
+        let or_null = |list: &[String]| if list.is_empty() { Value::Null } else { json!(list) };
+        let step = self.settings.max_log_blocks.unwrap_or(u64::MAX).max(1);
+        let mut out = Vec::new();
+        let mut from = query.from_block;
+        while from <= query.to_block {
+            let to = query.to_block.min(from.saturating_add(step - 1));
+            let filter = json!({
+                "fromBlock": format!("{from:#x}"),
+                "toBlock": format!("{to:#x}"),
+                "address": query.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>(),
+                "topics": [or_null(&topic0), or_null(&topic1)],
+            });
+            let Some(logs) = self.logs_once(filter).await? else { return Ok(None) };
+            out.extend(logs);
+            if to == u64::MAX {
+                break;
+            }
+            from = to + 1;
+        }
+        Ok(Some(out))
+    }
+
+    /// The query's logs read from each block's receipts (nodes before 3.10):
+    /// one request per block and one per transaction in it; the range ends at the head.
+    async fn logs_by_blocks(&self, query: &LogQuery) -> Result<Vec<ChainLog>> {
+        let (group, node) = (&self.settings.group, &self.settings.node);
+        let mut out = Vec::new();
+        for number_ in query.from_block..=query.to_block {
+            let Some(block) = self.block(number_, false).await? else { break };
+            let what = "block";
+            let block_hash: B256 = text(what, &block, "hash")?
+                .parse()
+                .map_err(|_| ChainError::Decode { what: what.into(), message: "bad hash".into() })?;
+            let transactions = match block.get("transactions") {
+                None | Some(Value::Null) => &Vec::new(),
+                Some(Value::Array(list)) => list,
+                Some(_) => {
+                    return Err(ChainError::Decode { what: what.into(), message: "transactions is not a list".into() });
+                }
+            };
+            let mut index = 0u64;
+            for entry in transactions {
+                // Hashes (onlyTxHash), or transaction objects from nodes that ignore it.
+                let hash = entry.as_str().or_else(|| entry.get("hash").and_then(Value::as_str)).ok_or_else(|| {
+                    ChainError::Decode { what: what.into(), message: "a transaction without a hash".into() }
+                })?;
+                let tx_hash: B256 = hash
+                    .parse()
+                    .map_err(|_| ChainError::Decode { what: what.into(), message: "bad transaction hash".into() })?;
+                let receipt = self.request("getTransactionReceipt", json!([group, node, hash, false])).await?;
+                let entries = match receipt.get("logEntries") {
+                    None | Some(Value::Null) => &Vec::new(),
+                    Some(Value::Array(list)) => list,
+                    Some(_) => {
+                        return Err(ChainError::Decode {
+                            what: "transaction receipt".into(),
+                            message: "logEntries is not a list".into(),
+                        });
+                    }
+                };
+                for e in entries {
+                    let log = self.log_of("receipt log", e, number_, Some(block_hash), tx_hash, index)?;
+                    index += 1;
+                    let wanted = (query.addresses.is_empty() || query.addresses.contains(&log.address))
+                        && (query.event_signatures.is_empty()
+                            || log.topics.first().is_some_and(|t| query.event_signatures.contains(t)))
+                        && (query.topic1.is_empty() || log.topics.get(1).is_some_and(|t| query.topic1.contains(t)));
+                    if wanted {
+                        out.push(log);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Block `number`'s header (and transaction hashes unless `header_only`); `None` beyond the head (the node answers an
     /// error for those, so the head is asked only when it does).
-    async fn block(&self, number: u64) -> Result<Option<Value>> {
+    async fn block(&self, number: u64, header_only: bool) -> Result<Option<Value>> {
         let group = &self.settings.group;
-        match self.request("getBlockByNumber", json!([group, self.settings.node, number, true, true])).await {
+        let params = json!([group, self.settings.node, number, header_only, true]);
+        match self.request("getBlockByNumber", params).await {
             Ok(block) if !block.is_null() => Ok(Some(block)),
             Ok(_) => Ok(None),
             Err(e) if number > self.head_block().await? => {
@@ -430,32 +530,21 @@ impl ChainBackend for FiscoBackend {
     }
 
     async fn logs(&self, query: &LogQuery) -> Result<Vec<ChainLog>> {
-        let topic0: Vec<String> =
-            query.event_signatures.iter().map(|t| format!("{:#x}", self.topic_to_chain(*t))).collect();
-        let topic1: Vec<String> = query.topic1.iter().map(|t| format!("{t:#x}")).collect();
-        let or_null = |list: &[String]| if list.is_empty() { Value::Null } else { json!(list) };
-        let step = self.settings.max_log_blocks.unwrap_or(u64::MAX).max(1);
-        let mut out = Vec::new();
-        let mut from = query.from_block;
-        while from <= query.to_block {
-            let to = query.to_block.min(from.saturating_add(step - 1));
-            let filter = json!({
-                "fromBlock": format!("{from:#x}"),
-                "toBlock": format!("{to:#x}"),
-                "address": query.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>(),
-                "topics": [or_null(&topic0), or_null(&topic1)],
-            });
-            out.extend(self.logs_once(filter).await?);
-            if to == u64::MAX {
-                break;
+        if !self.without_get_logs.load(Ordering::Relaxed) {
+            if let Some(logs) = self.logs_by_filter(query).await? {
+                return Ok(logs);
             }
-            from = to + 1;
+            self.without_get_logs.store(true, Ordering::Relaxed);
+            tracing::info!(
+                url = %self.settings.url,
+                "the node has no getLogs (FISCO BCOS before 3.10): reading logs from block receipts"
+            );
         }
-        Ok(out)
+        self.logs_by_blocks(query).await
     }
 
     async fn block_hash(&self, number_: u64) -> Result<Option<B256>> {
-        let Some(block) = self.block(number_).await? else { return Ok(None) };
+        let Some(block) = self.block(number_, true).await? else { return Ok(None) };
         let hash = text("block", &block, "hash")?;
         Ok(Some(hash.parse().map_err(|_| ChainError::Decode { what: "block".into(), message: "bad hash".into() })?))
     }
@@ -474,7 +563,7 @@ impl ChainBackend for FiscoBackend {
 
     /// FISCO timestamps are milliseconds: returned in seconds.
     async fn block_time(&self, number_: u64) -> Result<Option<u64>> {
-        let Some(block) = self.block(number_).await? else { return Ok(None) };
+        let Some(block) = self.block(number_, true).await? else { return Ok(None) };
         Ok(Some(number("block timestamp", field("block", &block, "timestamp")?)? / 1000))
     }
 }
@@ -644,6 +733,23 @@ pub(crate) mod tests {
         let backend = FiscoBackend::connect(settings(&url, CryptoSuite::Sm), None).await.unwrap();
         assert_eq!(backend.chain_name(), "chain0");
         assert!(backend.chain_id().await.unwrap_err().to_string().contains("fisco_chain_id"));
+    }
+
+    #[tokio::test]
+    async fn txpool_refusals_say_which_setting_to_check() {
+        let (url, _) = scripted_node().await;
+        let backend = FiscoBackend::connect(settings(&url, CryptoSuite::Sm), None).await.unwrap();
+        for (status, hint) in [
+            (10000, "nonce"),
+            (10001, "past its block limit"),
+            (10005, "already on chain"),
+            (10006, "fisco_chain_id in chain.toml"),
+            (10007, "group in chain.toml"),
+            (10008, "crypto_suite in chain.toml"),
+        ] {
+            let e = backend.reverted(None, status, "0x", "Refused\nhere").to_string();
+            assert!(e.contains(&format!("status {status}: Refusedhere")) && e.contains(hint), "{e}");
+        }
     }
 
     #[tokio::test]
