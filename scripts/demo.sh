@@ -28,7 +28,8 @@
 #                                    operator pages, until Ctrl-C)
 #        scripts/demo.sh --fisco-sm (the same on wefe-devchain instead of anvil: FISCO BCOS
 #                                    3.x's native JSON-RPC and Tars transactions, SM mode:
-#                                    SM2 accounts, SM3 hashing, the SM build of the contracts)
+#                                    SM2 accounts, SM3 hashing, the SM build of the contracts,
+#                                    RPC over FISCO's mutual TLS 1.2 with build_chain.sh-style certificates)
 #        WEFE_DEMO_DIR=/tmp/x scripts/demo.sh
 #        WEFE_DEMO_ROWS=100000 scripts/demo.sh   (Bank A's list size; Bank B has 80%, a quarter shared)
 set -euo pipefail
@@ -62,11 +63,8 @@ openssl genpkey -algorithm SM2 -out /dev/null 2>/dev/null ||
   { echo "this openssl cannot make SM2 keys (OpenSSL 1.1.1 or 3.x with SM2 is needed)" >&2; exit 1; }
 
 step "build wefe and wefe-node (the first build on a fresh machine takes several minutes; cargo shows its progress)"
-if [ "$fisco_sm" = 1 ]; then
-  cargo build -p wefe-cli -p wefe-node -p wefe-devchain --locked
-else
-  cargo build -p wefe-cli -p wefe-node --locked
-fi
+# One build for both modes (wefe-devchain too), so scripts/test.sh's runs share it.
+cargo build -p wefe-cli -p wefe-node -p wefe-devchain --locked
 # JSON fields are read with node, which setup.sh guarantees.
 json_field() { node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8"))[process.argv[1]]; if (v === undefined || v === null) process.exit(1); console.log(v)' "$1"; }
 target_dir=$(cargo metadata --format-version 1 --no-deps | json_field target_directory)
@@ -87,8 +85,11 @@ chmod 700 "$work/keys"
 
 chain_log="$work/chain.log"
 if [ "$fisco_sm" = 1 ]; then
-  step "start a local FISCO BCOS stand-in in SM mode (wefe-devchain: chain0, group0, SM2 + SM3, KECCAK256 = SM3)"
-  "$target_dir/debug/wefe-devchain" --listen 127.0.0.1:0 --crypto-suite sm >"$chain_log" 2>&1 &
+  step "start a local FISCO BCOS stand-in in SM mode (wefe-devchain: chain0, group0, SM2 + SM3, KECCAK256 = SM3, RPC over FISCO's mutual TLS)"
+  # The chain's RPC TLS files as build_chain.sh writes them: the node's conf/ and the SDK's.
+  scripts/lib/fisco-certs.sh "$work/fisco-certs"
+  "$target_dir/debug/wefe-devchain" --listen 127.0.0.1:0 --crypto-suite sm --tls-dir "$work/fisco-certs/node" \
+    >"$chain_log" 2>&1 &
 else
   step "start a local chain (anvil, chain id 31337, hardfork london)"
   contracts/bin/anvil --host 127.0.0.1 --port 0 --chain-id 31337 --hardfork london >"$chain_log" 2>&1 &
@@ -117,11 +118,12 @@ wait_for_line() { # wait_for_line LOG SCRIPT WHAT
   exit 1
 }
 if [ "$fisco_sm" = 1 ]; then
-  port=$(wait_for_line "$chain_log" 's/^wefe-devchain: .* listening on http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' wefe-devchain)
+  port=$(wait_for_line "$chain_log" 's/^wefe-devchain: .* listening on https:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' wefe-devchain)
+  export WEFE_RPC_URL="https://127.0.0.1:$port"
 else
   port=$(wait_for_line "$chain_log" 's/^Listening on .*:\([0-9]*\)$/\1/p' anvil)
+  export WEFE_RPC_URL="http://127.0.0.1:$port"
 fi
-export WEFE_RPC_URL="http://127.0.0.1:$port"
 export WEFE_CHAIN_CONFIG="$work/chain.toml"
 note "RPC $WEFE_RPC_URL (pid $chain_pid)"
 
@@ -173,7 +175,7 @@ as() {
 
 step "deploy the governance contracts (3 admins, threshold 2)"
 deploy_flags=()
-[ "$fisco_sm" = 1 ] && deploy_flags=(--backend fisco --crypto-suite sm)
+[ "$fisco_sm" = 1 ] && deploy_flags=(--backend fisco --crypto-suite sm --fisco-sdk-certs "$work/fisco-certs/sdk")
 as regulator chain deploy "${deploy_flags[@]}" --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

@@ -3,6 +3,7 @@
 # contracts (format, unit/fuzz/invariant tests and the invariant handlers'
 # reach, gas snapshot, committed ABI),
 # then Rust (format, clippy -D warnings, unit and integration tests against anvil),
+# then the whole demo in FISCO SM mode on wefe-devchain (scripts/demo.sh --fisco-sm, 2000 rows),
 # then the web console and the operator page in a real browser (scripts/browser-test.sh; alone: --browser).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +71,18 @@ cargo test --workspace --locked 2>&1 | tee "$logs/cargo.log"
 cargo_status=${PIPESTATUS[0]}
 set -e
 
+step "the demo in FISCO SM mode: SM2 accounts, SM build, native RPC over mutual TLS (scripts/demo.sh --fisco-sm)"
+set +e
+WEFE_DEMO_ROWS=2000 WEFE_DEMO_DIR="$logs/demo-sm" scripts/demo.sh --fisco-sm >"$logs/demo-sm.log" 2>&1
+demo_status=$?
+set -e
+if [ "$demo_status" -ne 0 ]; then
+  tail -40 "$logs/demo-sm.log"
+  echo "scripts/demo.sh --fisco-sm failed (exit $demo_status)" >&2
+else
+  tail -3 "$logs/demo-sm.log"
+fi
+
 step "web console and operator page in a real browser (scripts/browser-test.sh)"
 set +e
 scripts/browser-test.sh 2>&1 | tee "$logs/browser.log"
@@ -88,6 +101,9 @@ browser_passed=$(grep -c '^ok   ' "$logs/browser.log" || true)
 browser_failed=$(grep -c '^FAIL ' "$logs/browser.log" || true)
 if [ "$browser_status" -ne 0 ] && [ "$browser_failed" -eq 0 ]; then browser_failed=1; fi
 echo "browser: $browser_passed passed, $browser_failed failed"
-echo "total: $(( ${forge_passed:-0} + cargo_passed + browser_passed )) passed, $(( ${forge_failed:-0} + cargo_failed + browser_failed )) failed"
+demo_passed=$(( demo_status == 0 ? 1 : 0 ))
+echo "demo --fisco-sm: $demo_passed passed, $(( 1 - demo_passed )) failed"
+echo "total: $(( ${forge_passed:-0} + cargo_passed + demo_passed + browser_passed )) passed, $(( ${forge_failed:-0} + cargo_failed + 1 - demo_passed + browser_failed )) failed"
 [ "$cargo_status" -eq 0 ] || exit "$cargo_status"
+[ "$demo_status" -eq 0 ] || exit "$demo_status"
 exit "$browser_status"

@@ -63,6 +63,7 @@ impl AnyBackend {
                     // sendTransaction answers once the transaction is in a block.
                     request_timeout: timeout.max(Duration::from_secs(30)),
                     max_log_blocks: c.max_log_blocks,
+                    sdk_certs: c.fisco_sdk_certs.clone(),
                 };
                 Ok(Self::Fisco(Box::new(FiscoBackend::connect(settings, key).await?)))
             }

@@ -56,6 +56,10 @@ pub struct ChainSection {
     /// checked at connect (FISCO chain ids are text; `chain_id` is then unused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fisco_chain_id: Option<String>,
+    /// `backend = "fisco"` over `https://`: the directory of the chain's SDK
+    /// TLS files (`ca.crt`, `sdk.crt`, `sdk.key`, from `build_chain.sh`'s `sdk/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fisco_sdk_certs: Option<std::path::PathBuf>,
 }
 
 /// The `[contracts]` table.
@@ -156,8 +160,15 @@ impl ChainConfig {
                 "crypto_suite = \"sm\" needs backend = \"fisco\" (FISCO BCOS's Web3 RPC is secp256k1 only)".to_owned()
             );
         }
-        if !fisco && (self.chain.group.is_some() || self.chain.node.is_some() || self.chain.fisco_chain_id.is_some()) {
-            return Err("group, node and fisco_chain_id are settings of backend = \"fisco\"".to_owned());
+        if !fisco
+            && (self.chain.group.is_some()
+                || self.chain.node.is_some()
+                || self.chain.fisco_chain_id.is_some()
+                || self.chain.fisco_sdk_certs.is_some())
+        {
+            return Err(
+                "group, node, fisco_chain_id and fisco_sdk_certs are settings of backend = \"fisco\"".to_owned()
+            );
         }
         check_rpc_url(&self.chain.rpc_url)?;
         if self.chain.receipt_timeout_secs == 0 {
@@ -211,6 +222,7 @@ pub(crate) mod tests {
                 group: None,
                 node: None,
                 fisco_chain_id: None,
+                fisco_sdk_certs: None,
             },
             contracts: ContractAddresses {
                 consortium: Address::repeat_byte(1),

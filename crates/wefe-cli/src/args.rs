@@ -254,6 +254,10 @@ pub enum ChainCommand {
         /// Default: what the node reports.
         #[arg(long)]
         fisco_chain_id: Option<String>,
+        /// --backend fisco over https://: the directory of the chain's SDK TLS files (ca.crt,
+        /// sdk.crt, sdk.key from build_chain.sh's sdk/ folder), recorded as an absolute path.
+        #[arg(long, value_name = "DIR")]
+        fisco_sdk_certs: Option<std::path::PathBuf>,
         /// Most blocks one log request spans, recorded in the configuration. Default: no limit on
         /// Ethereum chains, 10 with --backend fisco (FISCO's filter_max_process_block default).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]

@@ -14,13 +14,16 @@
 //! without `0x`, millisecond block timestamps, `getLogs` reading at most
 //! `max_log_blocks` blocks and dropping the rest, no gas price. What it does
 //! not: consensus (one node, one transaction per block, mined at once),
-//! persistence (state lives in memory), TLS, FISCO's precompiled system
+//! persistence (state lives in memory), SM-TLS (its TLS, when asked for, is
+//! FISCO's non-SM one: mutual TLS 1.2 with the node's `ca.crt`, `ssl.crt` and
+//! `ssl.key`, see [`tls`]), FISCO's precompiled system
 //! contracts and permissions, its contract address rule (created addresses
 //! follow Ethereum's sender-and-nonce rule; clients read them from the
 //! receipt), and the London hardfork's EVM, not FISCO's own EVM version.
 
 pub mod chain;
 pub mod evm;
+pub mod tls;
 
 use std::net::SocketAddr;
 
@@ -102,9 +105,19 @@ impl Drop for Running {
     }
 }
 
-/// Serves a new chain on `listen` (port 0: any free port) until the returned
-/// handle is dropped.
+/// Serves a new chain over plain HTTP on `listen` (port 0: any free port)
+/// until the returned handle is dropped.
 pub async fn serve(settings: Settings, listen: SocketAddr) -> std::io::Result<Running> {
+    serve_with(settings, listen, None).await
+}
+
+/// Serves a new chain on `listen`, over HTTPS with FISCO's mutual TLS when
+/// `tls` is given ([`tls::server_config`]), until the returned handle is dropped.
+pub async fn serve_with(
+    settings: Settings,
+    listen: SocketAddr,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let (chain, jobs) = std::sync::mpsc::channel::<Job>();
@@ -117,10 +130,21 @@ pub async fn serve(settings: Settings, listen: SocketAddr) -> std::io::Result<Ru
     })?;
     let app =
         Router::new().route("/", post(rpc)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)).with_state(chain);
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "devchain server stopped");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let task = match tls {
+        None => tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "devchain server stopped");
+            }
+        }),
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, config)?;
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "devchain server stopped");
+                }
+            })
         }
-    });
-    Ok(Running { url: format!("http://{addr}"), addr, task })
+    };
+    Ok(Running { url: format!("{scheme}://{addr}"), addr, task })
 }

@@ -10,7 +10,7 @@ use wefe_devchain::Settings;
 
 /// A local test chain speaking FISCO BCOS 3.x's native JSON-RPC over an EVM
 /// whose KECCAK256 is SM3 in SM mode. It stands in for a FISCO node in tests;
-/// it is not one (one node, state in memory, no TLS, no consensus).
+/// it is not one (one node, state in memory, no SM-TLS, no consensus).
 #[derive(Debug, Parser)]
 #[command(name = "wefe-devchain", version)]
 struct Cli {
@@ -35,6 +35,10 @@ struct Cli {
     /// Answer getLogs with "method not found", as FISCO BCOS nodes before 3.10 do.
     #[arg(long)]
     without_get_logs: bool,
+    /// Serve HTTPS with FISCO's RPC TLS (mutual TLS 1.2) from a node's conf
+    /// directory holding ca.crt, ssl.crt and ssl.key (scripts/lib/fisco-certs.sh writes one).
+    #[arg(long, value_name = "DIR")]
+    tls_dir: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -58,10 +62,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let tls = match cli.tls_dir.as_deref().map(wefe_devchain::tls::server_config).transpose() {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("error: --tls-dir: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     runtime.block_on(async move {
         let suite = settings.suite;
         let (chain, group) = (settings.chain_id.clone(), settings.group.clone());
-        let running = match wefe_devchain::serve(settings, cli.listen).await {
+        let running = match wefe_devchain::serve_with(settings, cli.listen, tls).await {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("error: cannot listen on {}: {e}", cli.listen);

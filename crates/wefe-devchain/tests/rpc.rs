@@ -5,6 +5,7 @@
 //! block receipts; the chain's txpool refusals with FISCO's status codes; and
 //! every mismatched setting refused at connect with the setting named.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -30,6 +31,10 @@ async fn start(settings: Settings) -> wefe_devchain::Running {
 }
 
 fn backend_settings(url: &str, suite: CryptoSuite) -> FiscoSettings {
+    backend_settings_tls(url, suite, None)
+}
+
+fn backend_settings_tls(url: &str, suite: CryptoSuite, sdk_certs: Option<&Path>) -> FiscoSettings {
     FiscoSettings {
         url: url.to_owned(),
         group: "group0".into(),
@@ -38,6 +43,7 @@ fn backend_settings(url: &str, suite: CryptoSuite) -> FiscoSettings {
         suite,
         request_timeout: Duration::from_secs(30),
         max_log_blocks: Some(3),
+        sdk_certs: sdk_certs.map(Path::to_path_buf),
     }
 }
 
@@ -46,23 +52,24 @@ fn key(i: u8, suite: CryptoSuite) -> SuiteKey {
     SuiteKey::from_hex(&hex::encode([i + 1; 32]), suite).unwrap()
 }
 
-async fn connect(url: &str, suite: CryptoSuite, i: u8) -> FiscoBackend {
-    FiscoBackend::connect(backend_settings(url, suite), Some(key(i, suite))).await.unwrap()
+async fn connect(url: &str, suite: CryptoSuite, i: u8, certs: Option<&Path>) -> FiscoBackend {
+    FiscoBackend::connect(backend_settings_tls(url, suite, certs), Some(key(i, suite))).await.unwrap()
 }
 
 /// Deploys with admins 0, 1 and 2 (2 of 3), lets account 3 apply and two
 /// admins approve it, and has account 4 (an outsider) try to propose.
 /// Returns the audit trail as (event, actor) in chain order.
-async fn lifecycle(url: &str, suite: CryptoSuite) -> Vec<(String, Option<Address>)> {
+async fn lifecycle(url: &str, suite: CryptoSuite, certs: Option<&Path>) -> Vec<(String, Option<Address>)> {
     let admins: Vec<Address> = (0..3).map(|i| key(i, suite).address()).collect();
-    let (gov, deployed) = Governance::deploy(connect(url, suite, 0).await, admins.clone(), 2).await.unwrap();
+    let (gov, deployed) = Governance::deploy(connect(url, suite, 0, certs).await, admins.clone(), 2).await.unwrap();
     assert_eq!(deployed.transactions.len(), 4);
     gov.check_contracts().await.unwrap();
     assert_eq!(gov.call(Target::Consortium, Consortium::adminsCall {}).await.unwrap(), admins);
     let contracts = *gov.contracts();
     let as_account = async |i: u8| {
-        let backend =
-            connect(url, suite, i).await.with_contract_names(Governance::<FiscoBackend>::contract_names(&contracts));
+        let backend = connect(url, suite, i, certs)
+            .await
+            .with_contract_names(Governance::<FiscoBackend>::contract_names(&contracts));
         Governance::new(backend, contracts)
     };
 
@@ -122,7 +129,7 @@ async fn lifecycle(url: &str, suite: CryptoSuite) -> Vec<(String, Option<Address
 async fn sm_contracts_run_with_sm2_accounts_and_the_audit_reads_them_with_or_without_get_logs() {
     let suite = CryptoSuite::Sm;
     let chain = start(chain_settings(suite, true)).await;
-    let trail = lifecycle(&chain.url, suite).await;
+    let trail = lifecycle(&chain.url, suite, None).await;
     let names: Vec<&str> = trail.iter().map(|(e, _)| e.as_str()).collect();
     for expected in ["MemberApplied", "ProposalCreated", "ProposalVoted", "MemberStatusChanged"] {
         assert!(names.contains(&expected), "{expected} in {names:?}");
@@ -134,15 +141,15 @@ async fn sm_contracts_run_with_sm2_accounts_and_the_audit_reads_them_with_or_wit
 
     // A node before 3.10 has no getLogs: the same trail, from block receipts.
     let old = start(chain_settings(suite, false)).await;
-    assert_eq!(lifecycle(&old.url, suite).await, trail);
+    assert_eq!(lifecycle(&old.url, suite, None).await, trail);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_non_sm_fisco_chain_runs_the_keccak_build_with_secp256k1_accounts() {
     let chain = start(chain_settings(CryptoSuite::Ecdsa, true)).await;
-    let trail = lifecycle(&chain.url, CryptoSuite::Ecdsa).await;
+    let trail = lifecycle(&chain.url, CryptoSuite::Ecdsa, None).await;
     let sm = start(chain_settings(CryptoSuite::Sm, true)).await;
-    let sm_trail = lifecycle(&sm.url, CryptoSuite::Sm).await;
+    let sm_trail = lifecycle(&sm.url, CryptoSuite::Sm, None).await;
     let events = |t: &[(String, Option<Address>)]| t.iter().map(|(e, _)| e.clone()).collect::<Vec<_>>();
     assert_eq!(events(&trail), events(&sm_trail), "the same history in either suite");
 }
@@ -222,10 +229,63 @@ fn the_txpool_refuses_what_fisco_refuses_with_its_status_codes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_transactions_blocks_and_senders_read_back() {
     let sm = start(chain_settings(CryptoSuite::Sm, true)).await;
-    let backend = connect(&sm.url, CryptoSuite::Sm, 0).await;
+    let backend = connect(&sm.url, CryptoSuite::Sm, 0, None).await;
     let outcome = backend.send(Some(Address::repeat_byte(0x22)), Bytes::new()).await.unwrap();
     assert_eq!(outcome.block_number, 1);
     assert!(backend.block_hash(1).await.unwrap().is_some());
     assert_eq!(backend.block_hash(2).await.unwrap(), None);
     assert_eq!(backend.transaction_sender(outcome.tx_hash).await.unwrap(), Some(key(0, CryptoSuite::Sm).address()));
+}
+
+/// A chain's RPC TLS files as FISCO's build_chain.sh writes them (RSA 2048,
+/// an X.509 v1 CA), by `scripts/lib/fisco-certs.sh`.
+fn fisco_certs(dir: &Path) -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/lib/fisco-certs.sh");
+    let out = std::process::Command::new("bash").arg(&script).arg(dir).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    dir.to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fisco_rpc_tls_is_mutual_and_checked_against_the_chain_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = fisco_certs(&tmp.path().join("chain"));
+    let config = wefe_devchain::tls::server_config(&certs.join("node")).unwrap();
+    let chain =
+        wefe_devchain::serve_with(chain_settings(CryptoSuite::Sm, true), "127.0.0.1:0".parse().unwrap(), Some(config))
+            .await
+            .unwrap();
+    assert!(chain.url.starts_with("https://"), "{}", chain.url);
+
+    // With the chain's SDK files: the whole lifecycle, over TLS 1.2, no host name check.
+    let trail = lifecycle(&chain.url, CryptoSuite::Sm, Some(&certs.join("sdk"))).await;
+    assert!(trail.iter().any(|(e, _)| e == "MemberApplied"), "{trail:?}");
+
+    // Another chain's SDK files: its CA did not issue the node's certificate, nor the node's CA the client's.
+    let other = fisco_certs(&tmp.path().join("other"));
+    let settings = backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(&other.join("sdk")));
+    let e = FiscoBackend::connect(settings, None).await.unwrap_err().to_string();
+    assert!(e.contains("cannot reach the node") && e.contains("fisco_sdk_certs must hold"), "{e}");
+    assert!(!e.contains('\n'), "one line: {e}");
+
+    // The node's certificate checks against the chain's CA, but the client's was issued by another CA:
+    // the node refuses the handshake.
+    let only_ca = tmp.path().join("only-ca");
+    std::fs::create_dir_all(&only_ca).unwrap();
+    std::fs::copy(certs.join("ca.crt"), only_ca.join("ca.crt")).unwrap();
+    std::fs::copy(other.join("sdk/sdk.crt"), only_ca.join("sdk.crt")).unwrap();
+    std::fs::copy(other.join("sdk/sdk.key"), only_ca.join("sdk.key")).unwrap();
+    let settings = backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(&only_ca));
+    let e = FiscoBackend::connect(settings, None).await.unwrap_err().to_string();
+    assert!(e.contains("cannot reach the node") && !e.contains("does not serve it"), "{e}");
+
+    // Plain HTTP to the TLS port, and files that are not there, are errors naming the setting.
+    let plain = chain.url.replacen("https://", "http://", 1);
+    let e = FiscoBackend::connect(backend_settings(&plain, CryptoSuite::Sm), None).await.unwrap_err().to_string();
+    assert!(e.contains("cannot reach the node") || e.contains("getGroupInfo"), "{e}");
+    let e = FiscoBackend::connect(backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(tmp.path())), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("fisco_sdk_certs: cannot read") && e.contains("ca.crt"), "{e}");
 }

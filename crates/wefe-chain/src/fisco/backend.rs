@@ -1,6 +1,10 @@
 //! [`ChainBackend`] over FISCO BCOS 3.x's native JSON-RPC (port 20200 by
-//! default; plain HTTP, i.e. a node with `rpc.disable_ssl = true` — its TLS,
-//! SM-TLS included, is not supported here).
+//! default), over HTTPS with the node's RPC TLS (on by default: mutual TLS 1.2
+//! with the SDK certificate files `ca.crt`, `sdk.crt`, `sdk.key` its
+//! `build_chain.sh` writes; the node's certificate is checked against that
+//! CA, not against a host name, since FISCO's certificates name none) or over
+//! plain HTTP (`[rpc] disable_ssl = true`, `enable_ssl = false` from 3.12).
+//! SM-TLS (`[rpc] sm_ssl = true`, the SM certificates) is not supported.
 //!
 //! The dialect: every method's parameters lead with the group (and, for most,
 //! the node name, `""` for any); `sendTransaction` takes the Tars bytes of a
@@ -54,6 +58,9 @@ pub struct FiscoSettings {
     pub request_timeout: Duration,
     /// Most blocks one `getLogs` spans (the node's `filter_max_process_block`).
     pub max_log_blocks: Option<u64>,
+    /// For an `https://` URL: the directory of the SDK's TLS files (`ca.crt`,
+    /// `sdk.crt`, `sdk.key`, as `build_chain.sh` writes them under `sdk/`).
+    pub sdk_certs: Option<std::path::PathBuf>,
 }
 
 /// [`ChainBackend`] over FISCO BCOS 3.x native JSON-RPC.
@@ -66,6 +73,56 @@ pub struct FiscoBackend {
     names: Vec<(Address, &'static str)>,
     /// Set once the node answered that it has no `getLogs` (before 3.10).
     without_get_logs: Arc<AtomicBool>,
+}
+
+/// An error with its causes, on one line (reqwest keeps the TLS reason in its sources).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    short_line(&text)
+}
+
+/// Text without control characters (one line), at most 400 characters.
+fn short_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(400).collect()
+}
+
+/// The client side of FISCO's RPC TLS: the chain's CA as the only root, the
+/// SDK certificate and key as the client identity (the node requires one),
+/// and no host name check (FISCO's certificates carry a random CN and no
+/// subjectAltName; the node is authenticated by the chain's CA alone).
+fn with_sdk_certs(
+    builder: alloy::transports::http::reqwest::ClientBuilder,
+    dir: &std::path::Path,
+) -> std::result::Result<alloy::transports::http::reqwest::ClientBuilder, String> {
+    use alloy::transports::http::reqwest::{Certificate, Identity};
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|e| {
+            format!(
+                "fisco_sdk_certs: cannot read {} ({e}); the directory must hold ca.crt, sdk.crt and sdk.key",
+                path.display()
+            )
+        })
+    };
+    let bad = |name: &str, e: &dyn std::error::Error| format!("fisco_sdk_certs: {}: {e}", dir.join(name).display());
+    let ca = Certificate::from_pem_bundle(&read("ca.crt")?).map_err(|e| bad("ca.crt", &e))?;
+    if ca.is_empty() {
+        return Err(format!("fisco_sdk_certs: {}: no certificate in it", dir.join("ca.crt").display()));
+    }
+    let mut pem = read("sdk.crt")?;
+    pem.push(b'\n');
+    pem.extend(read("sdk.key")?);
+    let identity = Identity::from_pem(&pem).map_err(|e| bad("sdk.crt and sdk.key", &e))?;
+    Ok(builder.tls_backend_rustls().tls_certs_only(ca).identity(identity).tls_danger_accept_invalid_hostnames(true))
 }
 
 fn hex0x(bytes: &[u8]) -> String {
@@ -114,20 +171,32 @@ impl FiscoBackend {
     pub async fn connect(settings: FiscoSettings, key: Option<SuiteKey>) -> Result<Self> {
         let config = |message: String| ChainError::Config { path: "chain.toml".into(), message };
         check_rpc_url(&settings.url).map_err(|m| config(format!("rpc_url: {m}")))?;
-        if settings.url.starts_with("https://") {
-            return Err(config(format!(
-                "rpc_url {}: the FISCO backend speaks plain HTTP only (set rpc.disable_ssl = true on the node and \
-                 use http://, or reach its TLS port through a local proxy); FISCO's TLS and SM-TLS are not supported",
-                settings.url
-            )));
-        }
         let url: alloy::transports::http::reqwest::Url =
             settings.url.parse().map_err(|e| config(format!("rpc_url '{}': {e}", settings.url)))?;
-        let http = alloy::transports::http::reqwest::Client::builder()
+        let mut http = alloy::transports::http::reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(settings.request_timeout)
-            .build()
-            .map_err(|e| config(format!("HTTP client: {e}")))?;
+            .timeout(settings.request_timeout);
+        match (url.scheme() == "https", &settings.sdk_certs) {
+            (true, Some(dir)) => http = with_sdk_certs(http, dir).map_err(config)?,
+            (true, None) => {
+                return Err(config(format!(
+                    "rpc_url {} is https: set fisco_sdk_certs to the directory of the chain's SDK TLS files \
+                     (ca.crt, sdk.crt, sdk.key from build_chain.sh's sdk/ folder), or use http:// with the node's \
+                     SSL off",
+                    settings.url
+                )));
+            }
+            (false, Some(dir)) => {
+                return Err(config(format!(
+                    "fisco_sdk_certs = \"{}\" is set, but rpc_url {} is plain http://: use https:// for a node with \
+                     its RPC TLS on, or drop fisco_sdk_certs",
+                    dir.display(),
+                    settings.url
+                )));
+            }
+            (false, None) => {}
+        }
+        let http = http.build().map_err(|e| config(format!("HTTP client: {}", error_chain(&e))))?;
         let client = RpcClient::new_http_with_client(http, url);
         if let Some(key) = &key
             && key.suite() != settings.suite
@@ -147,13 +216,19 @@ impl FiscoBackend {
             names: Vec::new(),
             without_get_logs: Arc::new(AtomicBool::new(false)),
         };
-        let info = backend.request("getGroupInfo", json!([backend.settings.group])).await.map_err(|e| match e {
-            ChainError::Rpc { message, .. } => config(format!(
-                "group = \"{}\": the node at {} does not serve it ({message})",
-                backend.settings.group, backend.settings.url
-            )),
-            other => other,
-        })?;
+        // An error answer names the group; a transport failure (TLS included) is reported as such.
+        let info = match backend.client.request::<_, Value>("getGroupInfo", json!([backend.settings.group])).await {
+            Ok(info) => info,
+            Err(alloy::transports::RpcError::ErrorResp(e)) => {
+                return Err(config(format!(
+                    "group = \"{}\": the node at {} does not serve it ({})",
+                    backend.settings.group,
+                    backend.settings.url,
+                    short(&e.message)
+                )));
+            }
+            Err(e) => return Err(backend.rpc_error("getGroupInfo", &e)),
+        };
         let chain = text("group info", &info, "chainID")?.to_owned();
         if let Some(expected) = &backend.settings.chain
             && *expected != chain
@@ -210,7 +285,21 @@ impl FiscoBackend {
         ChainError::Rpc {
             url: self.settings.url.clone(),
             message: match e {
-                alloy::transports::RpcError::Transport(kind) => format!("{method}: cannot reach the node ({kind})"),
+                alloy::transports::RpcError::Transport(kind) => {
+                    let why = error_chain(kind);
+                    // A TLS refusal says what to check.
+                    let hint = if self.settings.url.starts_with("https://")
+                        && ["certificate", "handshake", "tls", "alert", "CertificateRequired"]
+                            .iter()
+                            .any(|w| why.to_lowercase().contains(&w.to_lowercase()))
+                    {
+                        " (TLS: fisco_sdk_certs must hold the SDK files of this chain; a node with [rpc] sm_ssl = \
+                         true speaks SM-TLS, which is not supported)"
+                    } else {
+                        ""
+                    };
+                    format!("{method}: cannot reach the node ({why}){hint}")
+                }
                 other => format!("{method}: {other}"),
             },
         }
@@ -703,6 +792,7 @@ pub(crate) mod tests {
             suite,
             request_timeout: Duration::from_secs(10),
             max_log_blocks: None,
+            sdk_certs: None,
         }
     }
 
@@ -729,7 +819,15 @@ pub(crate) mod tests {
             FiscoBackend::connect(settings(&url, CryptoSuite::Ecdsa), Some(sm_key())).await.unwrap_err().to_string();
         assert!(e.contains("suite = \"ecdsa\", but the signing key is a sm"), "{e}");
         let e = FiscoBackend::connect(settings("https://127.0.0.1:20200", CryptoSuite::Sm), None).await.unwrap_err();
-        assert!(e.to_string().contains("plain HTTP only"), "{e}");
+        assert!(e.to_string().contains("is https: set fisco_sdk_certs"), "{e}");
+        let mut plain_with_certs = settings(&url, CryptoSuite::Sm);
+        plain_with_certs.sdk_certs = Some("/nonexistent".into());
+        let e = FiscoBackend::connect(plain_with_certs, None).await.unwrap_err().to_string();
+        assert!(e.contains("fisco_sdk_certs = \"/nonexistent\" is set, but rpc_url"), "{e}");
+        let mut missing = settings("https://127.0.0.1:20200", CryptoSuite::Sm);
+        missing.sdk_certs = Some("/nonexistent".into());
+        let e = FiscoBackend::connect(missing, None).await.unwrap_err().to_string();
+        assert!(e.contains("cannot read /nonexistent/ca.crt"), "{e}");
         let backend = FiscoBackend::connect(settings(&url, CryptoSuite::Sm), None).await.unwrap();
         assert_eq!(backend.chain_name(), "chain0");
         assert!(backend.chain_id().await.unwrap_err().to_string().contains("fisco_chain_id"));

@@ -23,6 +23,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             group,
             node,
             fisco_chain_id,
+            fisco_sdk_certs,
             max_log_blocks,
             confirmations,
             receipt_timeout_secs,
@@ -37,13 +38,24 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             let url = global.rpc_url.clone().context("--rpc-url (or WEFE_RPC_URL) is required to deploy")?;
             let fisco = backend == "fisco";
             if !fisco
-                && (crypto_suite != CryptoSuite::Ecdsa || group.is_some() || node.is_some() || fisco_chain_id.is_some())
+                && (crypto_suite != CryptoSuite::Ecdsa
+                    || group.is_some()
+                    || node.is_some()
+                    || fisco_chain_id.is_some()
+                    || fisco_sdk_certs.is_some())
             {
                 bail!(
-                    "--crypto-suite sm, --group, --node and --fisco-chain-id need --backend fisco (FISCO BCOS's Web3 \
-                     RPC is secp256k1 only)"
+                    "--crypto-suite sm, --group, --node, --fisco-chain-id and --fisco-sdk-certs need --backend fisco \
+                     (FISCO BCOS's Web3 RPC is secp256k1 only)"
                 );
             }
+            // Recorded absolute: nodes and the console read chain.toml from elsewhere.
+            let fisco_sdk_certs = fisco_sdk_certs
+                .map(|dir| {
+                    std::fs::canonicalize(&dir)
+                        .with_context(|| format!("--fisco-sdk-certs {}: not a readable directory", dir.display()))
+                })
+                .transpose()?;
             if fisco && chain_id.is_some() {
                 bail!("--chain-id is for Ethereum chains: a FISCO chain's text id is --fisco-chain-id");
             }
@@ -60,6 +72,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                 group: fisco.then(|| group.unwrap_or_else(|| "group0".into())),
                 node,
                 fisco_chain_id,
+                fisco_sdk_certs,
             };
             let connected = if fisco {
                 AnyBackend::connect_chain(&section, Some(key)).await

@@ -34,6 +34,7 @@ pub fn write_chain_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresse
             group: None,
             node: None,
             fisco_chain_id: None,
+            fisco_sdk_certs: None,
         },
         contracts,
     };
