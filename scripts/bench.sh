@@ -20,7 +20,7 @@
 #   scripts/bench.sh demo [--quick]      the whole demo (scripts/demo.sh: six jobs launched by three nodes, audit)
 #       on anvil and on wefe-devchain in SM mode (--fisco-sm), each timed from start to end (it exits 0 only when
 #       all six jobs finished) after one warm-up build; demo-fisco-sm also reports its ratio to the anvil run (issue 16's target: at most 1.5);
-#       WEFE_DEMO_ROWS=10000 by default (--quick: 2000); logs in .bench-demo/
+#       WEFE_DEMO_ROWS=10000 by default (--quick: 2000); logs in .bench-demo/; always demo.sh's own (dev) build
 # Built with the dev profile, whose dependencies (all the cryptography) are
 # optimised at opt-level 3; `WEFE_BENCH_PROFILE=release` builds everything optimised.
 set -euo pipefail
@@ -90,14 +90,14 @@ case "$suite" in
     out=$root/.bench-demo
     rm -rf "$out" && mkdir -p "$out"
     # Warm-up: the toolchain and demo.sh's build, so neither run pays for them.
-    scripts/setup.sh >"$out/setup.log" 2>&1
+    scripts/setup.sh >"$out/setup.log" 2>&1 || { tail -20 "$out/setup.log" >&2; exit 1; }
     cargo build -q --locked -p wefe-cli -p wefe-node -p wefe-devchain
     anvil_s=
     for mode in anvil fisco-sm; do
       args=()
       if [ "$mode" = fisco-sm ]; then args=(--fisco-sm); fi
       start=$(date +%s.%N)
-      if ! WEFE_DEMO_ROWS=$rows WEFE_DEMO_DIR="$out/$mode" scripts/demo.sh "${args[@]}" >"$out/$mode.log" 2>&1; then
+      if ! WEFE_DEMO_ROWS=$rows WEFE_DEMO_DIR="$out/$mode" scripts/demo.sh ${args[@]+"${args[@]}"} >"$out/$mode.log" 2>&1; then
         echo "scripts/demo.sh ${args[*]} failed: see $out/$mode.log" >&2
         tail -20 "$out/$mode.log" >&2
         exit 1

@@ -73,14 +73,17 @@ set -e
 
 step "the demo in FISCO SM mode: SM2 accounts, SM build, native RPC over mutual TLS (scripts/demo.sh --fisco-sm)"
 set +e
-WEFE_DEMO_ROWS=2000 WEFE_DEMO_DIR="$logs/demo-sm" scripts/demo.sh --fisco-sm >"$logs/demo-sm.log" 2>&1
+demo_out="$root/test-output/demo-sm"
+rm -rf "$demo_out"
+mkdir -p "$root/test-output"
+WEFE_DEMO_ROWS=2000 WEFE_DEMO_DIR="$demo_out" scripts/demo.sh --fisco-sm >"$root/test-output/demo-sm.log" 2>&1
 demo_status=$?
 set -e
 if [ "$demo_status" -ne 0 ]; then
-  tail -40 "$logs/demo-sm.log"
-  echo "scripts/demo.sh --fisco-sm failed (exit $demo_status)" >&2
+  tail -40 "$root/test-output/demo-sm.log"
+  echo "scripts/demo.sh --fisco-sm failed (exit $demo_status): its log and work files (chain, nodes) are in test-output/" >&2
 else
-  tail -3 "$logs/demo-sm.log"
+  tail -3 "$root/test-output/demo-sm.log"
 fi
 
 step "web console and operator page in a real browser (scripts/browser-test.sh)"

@@ -86,3 +86,21 @@ pub trait ChainBackend: Send + Sync {
     /// milliseconds (FISCO BCOS) are converted by their backend.
     fn block_time(&self, number: u64) -> impl Future<Output = Result<Option<u64>>> + Send;
 }
+
+/// The `topics` of a log filter for topic-0 and topic-1 alternatives (empty:
+/// any), with trailing wildcards left out: FISCO's `getLogs` and geth skip a
+/// log with fewer topics than the filter has positions, even null ones.
+pub(crate) fn filter_topics(topic0: &[B256], topic1: &[B256]) -> Vec<serde_json::Value> {
+    let any_of = |list: &[B256]| {
+        if list.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!(list.iter().map(|t| format!("{t:#x}")).collect::<Vec<_>>())
+        }
+    };
+    let mut topics = vec![any_of(topic0), any_of(topic1)];
+    while topics.last().is_some_and(serde_json::Value::is_null) {
+        topics.pop();
+    }
+    topics
+}

@@ -174,6 +174,14 @@ impl ChainConfig {
         if self.chain.receipt_timeout_secs == 0 {
             return Err("receipt_timeout_secs must be at least 1".to_owned());
         }
+        if let Some(dir) = &self.chain.fisco_sdk_certs
+            && !dir.is_absolute()
+        {
+            return Err(format!(
+                "fisco_sdk_certs = \"{}\" must be an absolute path (chain.toml is read from other directories)",
+                dir.display()
+            ));
+        }
         if self.chain.max_log_blocks == Some(0) {
             return Err("max_log_blocks must be at least 1 (leave it out for no limit)".to_owned());
         }
@@ -288,6 +296,11 @@ pub(crate) mod tests {
         config.chain.backend = "fisco".into();
         config.chain.group = Some("group0".into());
         config.validate().unwrap();
+        config.chain.fisco_sdk_certs = Some("sdk".into());
+        assert!(config.validate().unwrap_err().contains("fisco_sdk_certs = \"sdk\" must be an absolute path"));
+        config.chain.fisco_sdk_certs = Some("/etc/wefe/sdk".into());
+        config.validate().unwrap();
+        config.chain.fisco_sdk_certs = None;
         config.chain.backend = "ethereum".into();
         config.chain.crypto_suite = crate::CryptoSuite::Ecdsa;
         assert!(config.validate().unwrap_err().contains("settings of backend = \"fisco\""));

@@ -292,13 +292,7 @@ impl ChainBackend for EthereumBackend {
     /// `eth_getLogs` with every filter field present (FISCO BCOS's Web3 RPC
     /// refuses a missing or null one), in steps of `max_log_blocks` blocks.
     async fn logs(&self, query: &LogQuery) -> Result<Vec<ChainLog>> {
-        let any_or = |topics: &[B256]| {
-            if topics.is_empty() {
-                serde_json::Value::Null
-            } else {
-                serde_json::json!(topics.iter().map(|t| format!("{t:#x}")).collect::<Vec<_>>())
-            }
-        };
+        let topics = crate::backend::filter_topics(&query.event_signatures, &query.topic1);
         let addresses: Vec<String> = query.addresses.iter().map(|a| format!("{a:#x}")).collect();
         let step = self.max_log_blocks.unwrap_or(u64::MAX);
         let mut out = Vec::new();
@@ -309,7 +303,7 @@ impl ChainBackend for EthereumBackend {
                 "fromBlock": format!("{from:#x}"),
                 "toBlock": format!("{to:#x}"),
                 "address": addresses,
-                "topics": [any_or(&query.event_signatures), any_or(&query.topic1)],
+                "topics": topics,
             });
             let logs: Vec<Log> =
                 self.provider.client().request("eth_getLogs", (filter,)).await.map_err(|e| self.map_err(e, None))?;

@@ -435,7 +435,6 @@ impl Chain {
             Outcome::Revert { gas_used, output } => (status::REVERT_INSTRUCTION, output, gas_used, Vec::new(), None),
             Outcome::Halt { gas_used, status } => (status, Bytes::new(), gas_used, Vec::new(), None),
         };
-        let first_index = self.logs.iter().filter(|l| l.block == number).count() as u64;
         let entries: Vec<Value> = logs
             .iter()
             .map(|l| {
@@ -454,7 +453,8 @@ impl Chain {
                 data: l.data.data,
                 block: number,
                 tx: hash,
-                index: first_index + i as u64,
+                // FISCO numbers logs within their receipt (one transaction per block here: index 0).
+                index: i as u64,
             });
         }
         let receipt = json!({
@@ -514,10 +514,9 @@ impl Chain {
             .filter(|l| l.block >= from && l.block <= to)
             .filter(|l| addresses.is_empty() || addresses.contains(&l.address))
             .filter(|l| {
-                topics
-                    .iter()
-                    .enumerate()
-                    .all(|(i, any)| any.is_empty() || l.topics.get(i).is_some_and(|t| any.contains(t)))
+                // As FISCO's LogMatcher: more filter positions than the log has topics never match.
+                topics.len() <= l.topics.len()
+                    && topics.iter().zip(&l.topics).all(|(any, t)| any.is_empty() || any.contains(t))
             })
             .map(|l| {
                 json!({

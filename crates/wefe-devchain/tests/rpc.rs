@@ -278,11 +278,19 @@ async fn fisco_rpc_tls_is_mutual_and_checked_against_the_chain_ca() {
     let settings = backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(&only_ca));
     let e = FiscoBackend::connect(settings, None).await.unwrap_err().to_string();
     assert!(e.contains("cannot reach the node") && !e.contains("does not serve it"), "{e}");
+    assert!(e.contains("fisco_sdk_certs must hold the SDK files of this chain"), "{e}");
+
+    // An SDK key others can read is refused before any connection.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(only_ca.join("sdk.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let settings = backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(&only_ca));
+    let e = FiscoBackend::connect(settings, None).await.unwrap_err().to_string();
+    assert!(e.contains("fisco_sdk_certs") && e.contains("sdk.key"), "{e}");
 
     // Plain HTTP to the TLS port, and files that are not there, are errors naming the setting.
     let plain = chain.url.replacen("https://", "http://", 1);
     let e = FiscoBackend::connect(backend_settings(&plain, CryptoSuite::Sm), None).await.unwrap_err().to_string();
-    assert!(e.contains("cannot reach the node") || e.contains("getGroupInfo"), "{e}");
+    assert!(e.contains("cannot reach the node") && e.contains("needs an https:// rpc_url and fisco_sdk_certs"), "{e}");
     let e = FiscoBackend::connect(backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(tmp.path())), None)
         .await
         .unwrap_err()

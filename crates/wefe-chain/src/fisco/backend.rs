@@ -2,7 +2,9 @@
 //! default), over HTTPS with the node's RPC TLS (on by default: mutual TLS 1.2
 //! with the SDK certificate files `ca.crt`, `sdk.crt`, `sdk.key` its
 //! `build_chain.sh` writes; the node's certificate is checked against that
-//! CA, not against a host name, since FISCO's certificates name none) or over
+//! CA, not against a host name, since FISCO's certificates name no host: so
+//! any holder of a certificate of the chain's CA — another member's SDK
+//! certificate included — passes as the node, as with FISCO's own SDKs) or over
 //! plain HTTP (`[rpc] disable_ssl = true`, `enable_ssl = false` from 3.12).
 //! SM-TLS (`[rpc] sm_ssl = true`, the SM certificates) is not supported.
 //!
@@ -97,32 +99,55 @@ fn short_line(text: &str) -> String {
 
 /// The client side of FISCO's RPC TLS: the chain's CA as the only root, the
 /// SDK certificate and key as the client identity (the node requires one),
-/// and no host name check (FISCO's certificates carry a random CN and no
-/// subjectAltName; the node is authenticated by the chain's CA alone).
+/// and no host name check (FISCO's certificates carry a `FISCO-BCOS…` CN and
+/// no subjectAltName: what is checked is that the peer holds a certificate of
+/// the chain's CA). `sdk.key` must be readable by its owner only.
 fn with_sdk_certs(
     builder: alloy::transports::http::reqwest::ClientBuilder,
     dir: &std::path::Path,
 ) -> std::result::Result<alloy::transports::http::reqwest::ClientBuilder, String> {
     use alloy::transports::http::reqwest::{Certificate, Identity};
+    // PEM files of a few KiB: a larger one is not what build_chain.sh wrote.
+    const MAX_PEM: u64 = 1 << 20;
     let read = |name: &str| {
         let path = dir.join(name);
-        std::fs::read(&path).map_err(|e| {
+        let cannot = |e: String| {
             format!(
                 "fisco_sdk_certs: cannot read {} ({e}); the directory must hold ca.crt, sdk.crt and sdk.key",
                 path.display()
             )
-        })
+        };
+        let size = std::fs::metadata(&path).map_err(|e| cannot(e.to_string()))?.len();
+        if size > MAX_PEM {
+            return Err(cannot(format!("{size} bytes, more than a certificate file holds")));
+        }
+        std::fs::read(&path).map_err(|e| cannot(e.to_string()))
     };
     let bad = |name: &str, e: &dyn std::error::Error| format!("fisco_sdk_certs: {}: {e}", dir.join(name).display());
     let ca = Certificate::from_pem_bundle(&read("ca.crt")?).map_err(|e| bad("ca.crt", &e))?;
     if ca.is_empty() {
         return Err(format!("fisco_sdk_certs: {}: no certificate in it", dir.join("ca.crt").display()));
     }
+    wefe_crypto::keyfile::check_owner_only(&dir.join("sdk.key"), "fisco_sdk_certs key")
+        .map_err(|e| format!("fisco_sdk_certs: {e}"))?;
     let mut pem = read("sdk.crt")?;
     pem.push(b'\n');
     pem.extend(read("sdk.key")?);
     let identity = Identity::from_pem(&pem).map_err(|e| bad("sdk.crt and sdk.key", &e))?;
     Ok(builder.tls_backend_rustls().tls_certs_only(ca).identity(identity).tls_danger_accept_invalid_hostnames(true))
+}
+
+/// A log's position in its block as one number, the same whether it was read
+/// by `getLogs` or from the receipts: the transaction's index in the block
+/// above, the log's index in its receipt below (FISCO numbers logs per receipt).
+fn log_index(tx_index: u64, index_in_receipt: u64) -> Result<u64> {
+    if tx_index >= 1 << 31 || index_in_receipt >= 1 << 32 {
+        return Err(ChainError::Decode {
+            what: "log".into(),
+            message: format!("transaction index {tx_index} or log index {index_in_receipt} out of range"),
+        });
+    }
+    Ok(tx_index << 32 | index_in_receipt)
 }
 
 fn hex0x(bytes: &[u8]) -> String {
@@ -295,6 +320,10 @@ impl FiscoBackend {
                     {
                         " (TLS: fisco_sdk_certs must hold the SDK files of this chain; a node with [rpc] sm_ssl = \
                          true speaks SM-TLS, which is not supported)"
+                    } else if self.settings.url.starts_with("http://")
+                        && !["refused", "timed out", "dns", "resolve"].iter().any(|w| why.to_lowercase().contains(w))
+                    {
+                        " (a node with its RPC TLS on needs an https:// rpc_url and fisco_sdk_certs)"
                     } else {
                         ""
                     };
@@ -400,13 +429,19 @@ impl FiscoBackend {
                         .parse()
                         .map_err(|_| ChainError::Decode { what: "log".into(), message: format!("bad {name}") })
                 };
+                // FISCO numbers logs within their receipt (LogMatcher): the
+                // transaction's index in the block makes them unique in it.
+                let tx_index = match e.get("transactionIndex") {
+                    None | Some(Value::Null) => 0,
+                    Some(v) => number("log", v)?,
+                };
                 self.log_of(
                     "log",
                     e,
                     number("log", field("log", e, "blockNumber")?)?,
                     Some(hash("blockHash")?),
                     hash("transactionHash")?,
-                    number("log", field("log", e, "logIndex")?)?,
+                    log_index(tx_index, number("log", field("log", e, "logIndex")?)?)?,
                 )
             })
             .collect::<Result<_>>()
@@ -416,10 +451,8 @@ impl FiscoBackend {
     /// `getLogs` over the query's range in steps of `max_log_blocks`;
     /// `None` when the node has no such method.
     async fn logs_by_filter(&self, query: &LogQuery) -> Result<Option<Vec<ChainLog>>> {
-        let topic0: Vec<String> =
-            query.event_signatures.iter().map(|t| format!("{:#x}", self.topic_to_chain(*t))).collect();
-        let topic1: Vec<String> = query.topic1.iter().map(|t| format!("{t:#x}")).collect();
-        let or_null = |list: &[String]| if list.is_empty() { Value::Null } else { json!(list) };
+        let topic0: Vec<B256> = query.event_signatures.iter().map(|t| self.topic_to_chain(*t)).collect();
+        let topics = crate::backend::filter_topics(&topic0, &query.topic1);
         let step = self.settings.max_log_blocks.unwrap_or(u64::MAX).max(1);
         let mut out = Vec::new();
         let mut from = query.from_block;
@@ -429,7 +462,7 @@ impl FiscoBackend {
                 "fromBlock": format!("{from:#x}"),
                 "toBlock": format!("{to:#x}"),
                 "address": query.addresses.iter().map(|a| format!("{a:#x}")).collect::<Vec<_>>(),
-                "topics": [or_null(&topic0), or_null(&topic1)],
+                "topics": topics,
             });
             let Some(logs) = self.logs_once(filter).await? else { return Ok(None) };
             out.extend(logs);
@@ -442,12 +475,20 @@ impl FiscoBackend {
     }
 
     /// The query's logs read from each block's receipts (nodes before 3.10):
-    /// one request per block and one per transaction in it; the range ends at the head.
+    /// one request per block and one per transaction in it. The range ends at
+    /// the head; a block at or below it that the node does not answer is an
+    /// error (a lagging node must not make logs silently missing).
     async fn logs_by_blocks(&self, query: &LogQuery) -> Result<Vec<ChainLog>> {
         let (group, node) = (&self.settings.group, &self.settings.node);
+        let head = self.head_block().await?;
         let mut out = Vec::new();
-        for number_ in query.from_block..=query.to_block {
-            let Some(block) = self.block(number_, false).await? else { break };
+        for number_ in query.from_block..=query.to_block.min(head) {
+            let Some(block) = self.block(number_, false).await? else {
+                return Err(ChainError::Decode {
+                    what: "block".into(),
+                    message: format!("the node does not answer block {number_} though its head is {head}"),
+                });
+            };
             let what = "block";
             let block_hash: B256 = text(what, &block, "hash")?
                 .parse()
@@ -459,8 +500,7 @@ impl FiscoBackend {
                     return Err(ChainError::Decode { what: what.into(), message: "transactions is not a list".into() });
                 }
             };
-            let mut index = 0u64;
-            for entry in transactions {
+            for (tx_index, entry) in transactions.iter().enumerate() {
                 // Hashes (onlyTxHash), or transaction objects from nodes that ignore it.
                 let hash = entry.as_str().or_else(|| entry.get("hash").and_then(Value::as_str)).ok_or_else(|| {
                     ChainError::Decode { what: what.into(), message: "a transaction without a hash".into() }
@@ -469,6 +509,10 @@ impl FiscoBackend {
                     .parse()
                     .map_err(|_| ChainError::Decode { what: what.into(), message: "bad transaction hash".into() })?;
                 let receipt = self.request("getTransactionReceipt", json!([group, node, hash, false])).await?;
+                // As getLogs does: only a successful transaction's logs count.
+                if number("transaction receipt", field("transaction receipt", &receipt, "status")?)? != 0 {
+                    continue;
+                }
                 let entries = match receipt.get("logEntries") {
                     None | Some(Value::Null) => &Vec::new(),
                     Some(Value::Array(list)) => list,
@@ -479,9 +523,9 @@ impl FiscoBackend {
                         });
                     }
                 };
-                for e in entries {
+                for (i, e) in entries.iter().enumerate() {
+                    let index = log_index(tx_index as u64, i as u64)?;
                     let log = self.log_of("receipt log", e, number_, Some(block_hash), tx_hash, index)?;
-                    index += 1;
                     let wanted = (query.addresses.is_empty() || query.addresses.contains(&log.address))
                         && (query.event_signatures.is_empty()
                             || log.topics.first().is_some_and(|t| query.event_signatures.contains(t)))
@@ -608,6 +652,7 @@ impl ChainBackend for FiscoBackend {
             .iter()
             .enumerate()
             .map(|(i, e)| self.log_of("receipt log", e, block, None, tx_hash, i as u64))
+            // (positions within this receipt: the transaction's index in its block is not in the receipt)
             .collect::<Result<Vec<_>>>()?;
         Ok(TxOutcome {
             tx_hash,
@@ -759,11 +804,16 @@ pub(crate) mod tests {
                 node.filters.push(params[1].clone());
                 let topic =
                     format!("0x{}", hex::encode(CryptoSuite::Sm.event_topic(JobRegistry::JobApproved::SIGNATURE)));
-                ok(json!([{
-                    "address": "0x6849f21d1e455e9f0712b1e99fa4fcd23758e8f1", "topics": [topic, format!("0x{:064x}", 7)],
-                    "data": "0x", "blockNumber": "0x5", "blockHash": format!("0x{:064x}", 5),
-                    "transactionHash": format!("0x{:064x}", 0xabc), "logIndex": "0x2", "transactionIndex": "0x0", "removed": false,
-                }]))
+                // Two transactions of block 5 whose logs FISCO numbers within each receipt.
+                let log = |tx: u64, index: &str| {
+                    json!({
+                        "address": "0x6849f21d1e455e9f0712b1e99fa4fcd23758e8f1", "topics": [topic, format!("0x{:064x}", 7)],
+                        "data": "0x", "blockNumber": "0x5", "blockHash": format!("0x{:064x}", 5),
+                        "transactionHash": format!("0x{:064x}", 0xabc + tx), "logIndex": index,
+                        "transactionIndex": format!("{tx:#x}"), "removed": false,
+                    })
+                };
+                ok(json!([log(0, "0x2"), log(1, "0x2")]))
             }
             "getBlockByNumber" => {
                 let n = params[2].as_u64().unwrap();
@@ -902,12 +952,18 @@ pub(crate) mod tests {
             (logs[0].topics[0], logs[0].block_number, logs[0].log_index),
             (JobRegistry::JobApproved::SIGNATURE_HASH, 5, 2)
         );
+        // Same index within their receipts, distinct (and in order) within the block.
+        assert_eq!((logs[1].block_number, logs[1].log_index), (5, 1 << 32 | 2));
         let filter = node.lock().unwrap().filters[0].clone();
         assert_eq!(
             filter["topics"][0][0],
             format!("0x{}", hex::encode(CryptoSuite::Sm.event_topic(JobRegistry::JobApproved::SIGNATURE)))
         );
-        assert!(filter["topics"][1].is_null(), "every key present, null for any: {filter}");
+        assert_eq!(
+            filter["topics"].as_array().map(Vec::len),
+            Some(1),
+            "no trailing wildcard (FISCO skips logs with fewer topics than positions): {filter}"
+        );
         assert_eq!((filter["fromBlock"].as_str(), filter["toBlock"].as_str()), (Some("0x1"), Some("0xc")));
 
         // Blocks: hashes, and millisecond timestamps in seconds; nothing beyond the head.

@@ -51,9 +51,10 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             }
             // Recorded absolute: nodes and the console read chain.toml from elsewhere.
             let fisco_sdk_certs = fisco_sdk_certs
-                .map(|dir| {
-                    std::fs::canonicalize(&dir)
-                        .with_context(|| format!("--fisco-sdk-certs {}: not a readable directory", dir.display()))
+                .map(|dir| match std::fs::canonicalize(&dir) {
+                    Ok(abs) if abs.is_dir() => Ok(abs),
+                    Ok(_) => bail!("--fisco-sdk-certs {}: not a directory", dir.display()),
+                    Err(e) => bail!("--fisco-sdk-certs {}: {e}", dir.display()),
                 })
                 .transpose()?;
             if fisco && chain_id.is_some() {
