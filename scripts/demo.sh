@@ -175,7 +175,8 @@ as() {
 
 step "deploy the governance contracts (3 admins, threshold 2)"
 deploy_flags=()
-[ "$fisco_sm" = 1 ] && deploy_flags=(--backend fisco --crypto-suite sm --fisco-sdk-certs "$work/fisco-certs/sdk")
+[ "$fisco_sm" = 1 ] && deploy_flags=(--backend fisco --crypto-suite sm
+  --fisco-sdk-certs "$work/fisco-certs/sdk" --fisco-node-cert "$work/fisco-certs/node/ssl.crt")
 as regulator chain deploy "${deploy_flags[@]}" --admin "${addr[regulator]}" --admin "${addr[admin-2]}" --admin "${addr[admin-3]}" --threshold 2
 
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }

@@ -64,6 +64,9 @@ impl AnyBackend {
                     request_timeout: timeout.max(Duration::from_secs(30)),
                     max_log_blocks: c.max_log_blocks,
                     sdk_certs: c.fisco_sdk_certs.clone(),
+                    node_cert_sha256: c
+                        .node_cert_pin()
+                        .map_err(|message| ChainError::Config { path: "chain.toml".into(), message })?,
                 };
                 Ok(Self::Fisco(Box::new(FiscoBackend::connect(settings, key).await?)))
             }

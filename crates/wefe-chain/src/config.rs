@@ -60,6 +60,21 @@ pub struct ChainSection {
     /// TLS files (`ca.crt`, `sdk.crt`, `sdk.key`, from `build_chain.sh`'s `sdk/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fisco_sdk_certs: Option<std::path::PathBuf>,
+    /// With `fisco_sdk_certs`: the SHA-256 (hex) of the node's own TLS
+    /// certificate (`conf/ssl.crt`). Without it, any certificate of the
+    /// chain's CA passes as the node, another member's included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fisco_node_cert_sha256: Option<String>,
+}
+
+impl ChainSection {
+    /// `fisco_node_cert_sha256` as bytes (64 hex digits, `0x` optional).
+    pub fn node_cert_pin(&self) -> std::result::Result<Option<[u8; 32]>, String> {
+        let Some(text) = &self.fisco_node_cert_sha256 else { return Ok(None) };
+        let bad = || format!("fisco_node_cert_sha256 = \"{text}\" is not a SHA-256 (64 hex digits)");
+        let bytes = hex::decode(text.trim().trim_start_matches("0x")).map_err(|_| bad())?;
+        Ok(Some(bytes.try_into().map_err(|_| bad())?))
+    }
 }
 
 /// The `[contracts]` table.
@@ -164,11 +179,12 @@ impl ChainConfig {
             && (self.chain.group.is_some()
                 || self.chain.node.is_some()
                 || self.chain.fisco_chain_id.is_some()
-                || self.chain.fisco_sdk_certs.is_some())
+                || self.chain.fisco_sdk_certs.is_some()
+                || self.chain.fisco_node_cert_sha256.is_some())
         {
-            return Err(
-                "group, node, fisco_chain_id and fisco_sdk_certs are settings of backend = \"fisco\"".to_owned()
-            );
+            return Err("group, node, fisco_chain_id, fisco_sdk_certs and fisco_node_cert_sha256 are settings of \
+                        backend = \"fisco\""
+                .to_owned());
         }
         check_rpc_url(&self.chain.rpc_url)?;
         if self.chain.receipt_timeout_secs == 0 {
@@ -181,6 +197,10 @@ impl ChainConfig {
                 "fisco_sdk_certs = \"{}\" must be an absolute path (chain.toml is read from other directories)",
                 dir.display()
             ));
+        }
+        self.chain.node_cert_pin()?;
+        if self.chain.fisco_node_cert_sha256.is_some() && self.chain.fisco_sdk_certs.is_none() {
+            return Err("fisco_node_cert_sha256 pins the node's TLS certificate: it needs fisco_sdk_certs".to_owned());
         }
         if self.chain.max_log_blocks == Some(0) {
             return Err("max_log_blocks must be at least 1 (leave it out for no limit)".to_owned());
@@ -231,6 +251,7 @@ pub(crate) mod tests {
                 node: None,
                 fisco_chain_id: None,
                 fisco_sdk_certs: None,
+                fisco_node_cert_sha256: None,
             },
             contracts: ContractAddresses {
                 consortium: Address::repeat_byte(1),
@@ -300,7 +321,14 @@ pub(crate) mod tests {
         assert!(config.validate().unwrap_err().contains("fisco_sdk_certs = \"sdk\" must be an absolute path"));
         config.chain.fisco_sdk_certs = Some("/etc/wefe/sdk".into());
         config.validate().unwrap();
+        config.chain.fisco_node_cert_sha256 = Some("abc".into());
+        assert!(config.validate().unwrap_err().contains("is not a SHA-256"));
+        config.chain.fisco_node_cert_sha256 = Some(format!("0x{}", "ab".repeat(32)));
+        assert_eq!(config.chain.node_cert_pin().unwrap(), Some([0xab; 32]));
+        config.validate().unwrap();
         config.chain.fisco_sdk_certs = None;
+        assert!(config.validate().unwrap_err().contains("it needs fisco_sdk_certs"));
+        config.chain.fisco_node_cert_sha256 = None;
         config.chain.backend = "ethereum".into();
         config.chain.crypto_suite = crate::CryptoSuite::Ecdsa;
         assert!(config.validate().unwrap_err().contains("settings of backend = \"fisco\""));

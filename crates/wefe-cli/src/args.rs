@@ -258,6 +258,11 @@ pub enum ChainCommand {
         /// sdk.crt, sdk.key from build_chain.sh's sdk/ folder), recorded as an absolute path.
         #[arg(long, value_name = "DIR")]
         fisco_sdk_certs: Option<std::path::PathBuf>,
+        /// With --fisco-sdk-certs: the node's own TLS certificate (its conf/ssl.crt), whose
+        /// SHA-256 is recorded as fisco_node_cert_sha256: only that node is then accepted, not any
+        /// holder of a certificate of the chain's CA (another member's SDK certificate).
+        #[arg(long, value_name = "FILE", requires = "fisco_sdk_certs")]
+        fisco_node_cert: Option<std::path::PathBuf>,
         /// Most blocks one log request spans, recorded in the configuration. Default: no limit on
         /// Ethereum chains, 10 with --backend fisco (FISCO's filter_max_process_block default).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]

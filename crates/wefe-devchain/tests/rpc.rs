@@ -44,6 +44,7 @@ fn backend_settings_tls(url: &str, suite: CryptoSuite, sdk_certs: Option<&Path>)
         request_timeout: Duration::from_secs(30),
         max_log_blocks: Some(3),
         sdk_certs: sdk_certs.map(Path::to_path_buf),
+        node_cert_sha256: None,
     }
 }
 
@@ -260,6 +261,17 @@ async fn fisco_rpc_tls_is_mutual_and_checked_against_the_chain_ca() {
     // With the chain's SDK files: the whole lifecycle, over TLS 1.2, no host name check.
     let trail = lifecycle(&chain.url, CryptoSuite::Sm, Some(&certs.join("sdk"))).await;
     assert!(trail.iter().any(|(e, _)| e == "MemberApplied"), "{trail:?}");
+
+    // Pinned to the node's own certificate: accepted; pinned to another certificate of the same CA
+    // (as another member's would be): refused, naming the setting.
+    let node_pem = std::fs::read(certs.join("node/ssl.crt")).unwrap();
+    let mut pinned = backend_settings_tls(&chain.url, CryptoSuite::Sm, Some(&certs.join("sdk")));
+    pinned.node_cert_sha256 = Some(wefe_chain::fisco::tls::certificate_sha256(&node_pem).unwrap());
+    FiscoBackend::connect(pinned.clone(), None).await.unwrap().head_block().await.unwrap();
+    let sdk_pem = std::fs::read(certs.join("sdk/sdk.crt")).unwrap();
+    pinned.node_cert_sha256 = Some(wefe_chain::fisco::tls::certificate_sha256(&sdk_pem).unwrap());
+    let e = FiscoBackend::connect(pinned, None).await.unwrap_err().to_string();
+    assert!(e.contains("not fisco_node_cert_sha256"), "{e}");
 
     // Another chain's SDK files: its CA did not issue the node's certificate, nor the node's CA the client's.
     let other = fisco_certs(&tmp.path().join("other"));

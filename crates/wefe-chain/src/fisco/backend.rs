@@ -2,9 +2,8 @@
 //! default), over HTTPS with the node's RPC TLS (on by default: mutual TLS 1.2
 //! with the SDK certificate files `ca.crt`, `sdk.crt`, `sdk.key` its
 //! `build_chain.sh` writes; the node's certificate is checked against that
-//! CA, not against a host name, since FISCO's certificates name no host: so
-//! any holder of a certificate of the chain's CA — another member's SDK
-//! certificate included — passes as the node, as with FISCO's own SDKs) or over
+//! CA, not against a host name, since FISCO's certificates name no host, and,
+//! when `node_cert_sha256` is given, against that pin: see [`super::tls`]) or over
 //! plain HTTP (`[rpc] disable_ssl = true`, `enable_ssl = false` from 3.12).
 //! SM-TLS (`[rpc] sm_ssl = true`, the SM certificates) is not supported.
 //!
@@ -63,6 +62,9 @@ pub struct FiscoSettings {
     /// For an `https://` URL: the directory of the SDK's TLS files (`ca.crt`,
     /// `sdk.crt`, `sdk.key`, as `build_chain.sh` writes them under `sdk/`).
     pub sdk_certs: Option<std::path::PathBuf>,
+    /// With `sdk_certs`: the SHA-256 of the node's own TLS certificate; any
+    /// other certificate of the chain's CA (another member's) is refused.
+    pub node_cert_sha256: Option<[u8; 32]>,
 }
 
 /// [`ChainBackend`] over FISCO BCOS 3.x native JSON-RPC.
@@ -95,46 +97,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Text without control characters (one line), at most 400 characters.
 fn short_line(text: &str) -> String {
     text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(400).collect()
-}
-
-/// The client side of FISCO's RPC TLS: the chain's CA as the only root, the
-/// SDK certificate and key as the client identity (the node requires one),
-/// and no host name check (FISCO's certificates carry a `FISCO-BCOS…` CN and
-/// no subjectAltName: what is checked is that the peer holds a certificate of
-/// the chain's CA). `sdk.key` must be readable by its owner only.
-fn with_sdk_certs(
-    builder: alloy::transports::http::reqwest::ClientBuilder,
-    dir: &std::path::Path,
-) -> std::result::Result<alloy::transports::http::reqwest::ClientBuilder, String> {
-    use alloy::transports::http::reqwest::{Certificate, Identity};
-    // PEM files of a few KiB: a larger one is not what build_chain.sh wrote.
-    const MAX_PEM: u64 = 1 << 20;
-    let read = |name: &str| {
-        let path = dir.join(name);
-        let cannot = |e: String| {
-            format!(
-                "fisco_sdk_certs: cannot read {} ({e}); the directory must hold ca.crt, sdk.crt and sdk.key",
-                path.display()
-            )
-        };
-        let size = std::fs::metadata(&path).map_err(|e| cannot(e.to_string()))?.len();
-        if size > MAX_PEM {
-            return Err(cannot(format!("{size} bytes, more than a certificate file holds")));
-        }
-        std::fs::read(&path).map_err(|e| cannot(e.to_string()))
-    };
-    let bad = |name: &str, e: &dyn std::error::Error| format!("fisco_sdk_certs: {}: {e}", dir.join(name).display());
-    let ca = Certificate::from_pem_bundle(&read("ca.crt")?).map_err(|e| bad("ca.crt", &e))?;
-    if ca.is_empty() {
-        return Err(format!("fisco_sdk_certs: {}: no certificate in it", dir.join("ca.crt").display()));
-    }
-    wefe_crypto::keyfile::check_owner_only(&dir.join("sdk.key"), "fisco_sdk_certs key")
-        .map_err(|e| format!("fisco_sdk_certs: {e}"))?;
-    let mut pem = read("sdk.crt")?;
-    pem.push(b'\n');
-    pem.extend(read("sdk.key")?);
-    let identity = Identity::from_pem(&pem).map_err(|e| bad("sdk.crt and sdk.key", &e))?;
-    Ok(builder.tls_backend_rustls().tls_certs_only(ca).identity(identity).tls_danger_accept_invalid_hostnames(true))
 }
 
 /// A log's position in its block as one number, the same whether it was read
@@ -202,7 +164,10 @@ impl FiscoBackend {
             .connect_timeout(Duration::from_secs(10))
             .timeout(settings.request_timeout);
         match (url.scheme() == "https", &settings.sdk_certs) {
-            (true, Some(dir)) => http = with_sdk_certs(http, dir).map_err(config)?,
+            (true, Some(dir)) => {
+                let tls = super::tls::client_config(dir, settings.node_cert_sha256).map_err(config)?;
+                http = http.tls_backend_preconfigured(tls);
+            }
             (true, None) => {
                 return Err(config(format!(
                     "rpc_url {} is https: set fisco_sdk_certs to the directory of the chain's SDK TLS files \
@@ -313,7 +278,10 @@ impl FiscoBackend {
                 alloy::transports::RpcError::Transport(kind) => {
                     let why = error_chain(kind);
                     // A TLS refusal says what to check.
-                    let hint = if self.settings.url.starts_with("https://")
+                    let hint = if why.contains("fisco_node_cert_sha256") {
+                        " (the node's certificate is not the pinned one: another node, or someone else holding a \
+                         certificate of the chain's CA)"
+                    } else if self.settings.url.starts_with("https://")
                         && ["certificate", "handshake", "tls", "alert", "CertificateRequired"]
                             .iter()
                             .any(|w| why.to_lowercase().contains(&w.to_lowercase()))
@@ -843,6 +811,7 @@ pub(crate) mod tests {
             request_timeout: Duration::from_secs(10),
             max_log_blocks: None,
             sdk_certs: None,
+            node_cert_sha256: None,
         }
     }
 

@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod selectors;
 pub mod tars;
+pub mod tls;
 pub mod tx;
 
 pub use backend::{FiscoBackend, FiscoSettings};

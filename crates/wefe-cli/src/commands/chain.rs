@@ -24,6 +24,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
             node,
             fisco_chain_id,
             fisco_sdk_certs,
+            fisco_node_cert,
             max_log_blocks,
             confirmations,
             receipt_timeout_secs,
@@ -57,6 +58,14 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                     Err(e) => bail!("--fisco-sdk-certs {}: {e}", dir.display()),
                 })
                 .transpose()?;
+            let fisco_node_cert_sha256 = fisco_node_cert
+                .map(|file| {
+                    let pem = std::fs::read(&file).with_context(|| format!("--fisco-node-cert {}", file.display()))?;
+                    wefe_chain::fisco::tls::certificate_sha256(&pem)
+                        .map(alloy::hex::encode)
+                        .map_err(|e| anyhow::anyhow!("--fisco-node-cert {}: {e}", file.display()))
+                })
+                .transpose()?;
             if fisco && chain_id.is_some() {
                 bail!("--chain-id is for Ethereum chains: a FISCO chain's text id is --fisco-chain-id");
             }
@@ -74,6 +83,7 @@ pub async fn run(global: &GlobalArgs, cmd: ChainCommand) -> Result<Output> {
                 node,
                 fisco_chain_id,
                 fisco_sdk_certs,
+                fisco_node_cert_sha256,
             };
             let connected = if fisco {
                 AnyBackend::connect_chain(&section, Some(key)).await

@@ -35,6 +35,7 @@ pub fn write_chain_config(dir: &Path, anvil: &Anvil, contracts: ContractAddresse
             node: None,
             fisco_chain_id: None,
             fisco_sdk_certs: None,
+            fisco_node_cert_sha256: None,
         },
         contracts,
     };
