@@ -6,7 +6,6 @@
 //! every mismatched setting refused at connect with the setting named.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use wefe_chain::audit::{AuditQuery, scan};
@@ -36,15 +35,10 @@ fn backend_settings(url: &str, suite: CryptoSuite) -> FiscoSettings {
 
 fn backend_settings_tls(url: &str, suite: CryptoSuite, sdk_certs: Option<&Path>) -> FiscoSettings {
     FiscoSettings {
-        url: url.to_owned(),
-        group: "group0".into(),
-        node: String::new(),
         chain: Some("chain0".into()),
-        suite,
-        request_timeout: Duration::from_secs(30),
         max_log_blocks: Some(3),
         sdk_certs: sdk_certs.map(Path::to_path_buf),
-        node_cert_sha256: None,
+        ..FiscoSettings::new(url, suite)
     }
 }
 

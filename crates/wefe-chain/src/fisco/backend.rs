@@ -67,6 +67,24 @@ pub struct FiscoSettings {
     pub node_cert_sha256: Option<[u8; 32]>,
 }
 
+impl FiscoSettings {
+    /// Group `group0`, any node, the chain's id not checked, a 30 s request
+    /// timeout, no `getLogs` limit, no TLS.
+    pub fn new(url: impl Into<String>, suite: CryptoSuite) -> Self {
+        Self {
+            url: url.into(),
+            group: "group0".into(),
+            node: String::new(),
+            chain: None,
+            suite,
+            request_timeout: Duration::from_secs(30),
+            max_log_blocks: None,
+            sdk_certs: None,
+            node_cert_sha256: None,
+        }
+    }
+}
+
 /// [`ChainBackend`] over FISCO BCOS 3.x native JSON-RPC.
 #[derive(Debug, Clone)]
 pub struct FiscoBackend {
@@ -802,17 +820,7 @@ pub(crate) mod tests {
     }
 
     fn settings(url: &str, suite: CryptoSuite) -> FiscoSettings {
-        FiscoSettings {
-            url: url.to_owned(),
-            group: "group0".into(),
-            node: String::new(),
-            chain: Some("chain0".into()),
-            suite,
-            request_timeout: Duration::from_secs(10),
-            max_log_blocks: None,
-            sdk_certs: None,
-            node_cert_sha256: None,
-        }
+        FiscoSettings { chain: Some("chain0".into()), ..FiscoSettings::new(url, suite) }
     }
 
     fn sm_key() -> SuiteKey {
