@@ -462,7 +462,11 @@ function followChain() {
     if (s.indexed_block !== lastBlock && !typing && !picked && !document.querySelector(".verify output:not(:empty)")) render(false);
     lastBlock = s.indexed_block;
   });
-  source.onerror = () => { document.getElementById("live").textContent = t("unreachable"); };
+  source.onerror = () => {
+    document.getElementById("live").textContent = t("unreachable");
+    // Refused (e.g. too many open streams) rather than dropped: the browser gives up, so try again later.
+    if (source.readyState === EventSource.CLOSED) setTimeout(followChain, 10000);
+  };
 }
 
 document.addEventListener("DOMContentLoaded", () => {

@@ -49,6 +49,10 @@ use crate::context;
 
 /// Most events one `/api/events` answer holds (the page pages through more).
 const MAX_PAGE: usize = 1_000;
+/// Most `/api/live` streams open at once: anything on the auditor's host can
+/// open them, and each holds a connection and a task until closed. Beyond
+/// it a stream is refused (503); the page tries again later.
+const MAX_LIVE_STREAMS: usize = 64;
 
 /// A problem with the chain, for the page: what is wrong and what to change.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -86,6 +90,8 @@ pub struct Console {
     updates: watch::Sender<u64>,
     allowed_hosts: Vec<String>,
     scan_step: u64,
+    /// `/api/live` streams open now.
+    live_streams: std::sync::atomic::AtomicUsize,
 }
 
 impl Console {
@@ -113,6 +119,7 @@ impl Console {
             updates,
             allowed_hosts: allowed_hosts(listen, &args.allow_host),
             scan_step: args.scan_step,
+            live_streams: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
 }
@@ -928,17 +935,43 @@ async fn proposals(State(console): State<Arc<Console>>) -> Response {
 /// Server-sent events: `status` whenever a poll ends (new blocks or a
 /// problem), so the page refreshes without reloading.
 async fn live(State(console): State<Arc<Console>>) -> Response {
+    let Some(slot) = LiveSlot::take(&console) else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{MAX_LIVE_STREAMS} live streams are open already: close other console tabs"),
+        );
+    };
     let mut rx = console.updates.subscribe();
     rx.borrow_and_update();
-    let stream = futures_util::stream::unfold((console, rx), |(console, mut rx)| async move {
+    let stream = futures_util::stream::unfold((slot, rx), |(slot, mut rx)| async move {
         rx.changed().await.ok()?;
         let data = {
-            let index = console.index.read().await;
+            let index = slot.0.index.read().await;
             json!({ "indexed_block": index.indexed_block, "head": index.head, "problem": index.problem }).to_string()
         };
-        Some((Ok::<_, std::convert::Infallible>(Event::default().event("status").data(data)), (console, rx)))
+        Some((Ok::<_, std::convert::Infallible>(Event::default().event("status").data(data)), (slot, rx)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+/// One of the [`MAX_LIVE_STREAMS`] places, given back when its stream is dropped.
+struct LiveSlot(Arc<Console>);
+
+impl LiveSlot {
+    fn take(console: &Arc<Console>) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        console
+            .live_streams
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < MAX_LIVE_STREAMS).then_some(n + 1))
+            .ok()
+            .map(|_| Self(Arc::clone(console)))
+    }
+}
+
+impl Drop for LiveSlot {
+    fn drop(&mut self) {
+        self.0.live_streams.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 #[cfg(test)]

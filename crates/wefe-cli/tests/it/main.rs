@@ -1407,6 +1407,28 @@ async fn console_serves_the_consortium_from_the_chain() {
     let text = String::from_utf8_lossy(&chunk);
     assert!(text.contains("event: status") && text.contains("indexed_block"), "{text}");
 
+    // At most 64 live streams at once (anything on the host can open them); a closed one frees its place.
+    let mut open = Vec::new();
+    for _ in 0..63 {
+        let stream = reqwest::get(format!("{}/api/live", console.base)).await.unwrap();
+        assert_eq!(stream.status(), 200);
+        open.push(stream);
+    }
+    let refused = reqwest::get(format!("{}/api/live", console.base)).await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.text().await.unwrap().contains("64 live streams are open already"));
+    drop(open);
+    // The server sees a closed stream at its next write (an update, or the 15 s keep-alive).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let again = reqwest::get(format!("{}/api/live", console.base)).await.unwrap();
+        if again.status() == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "closed live streams never gave their places back");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
     // Bad deep links and filters: a JSON error that says what is wrong, never a crash.
     for (path, code, needle) in [
         ("/api/members/0x12", 400, "account address"),
