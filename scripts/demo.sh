@@ -260,6 +260,9 @@ sm2_key_password_file = "../keys/password"
 certificate = "../pki/$party.pem"
 require_peer_certificates = true
 gateway_listen = "127.0.0.1:${gateway_port[$party]}"
+# The whole consortium is on this host: its peers are called on loopback only
+# (a node refuses loopback peers unless its peer_networks lists them).
+peer_networks = ["127.0.0.0/8"]
 api_listen = "127.0.0.1:${api_port[$party]}"
 import_root = ".."
 TOML

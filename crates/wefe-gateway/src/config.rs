@@ -10,7 +10,8 @@ pub const MIB: usize = 1024 * 1024;
 pub const MESSAGE_OVERHEAD_BYTES: usize = 256;
 
 /// Limits and timings of a [`Gateway`](crate::Gateway). `Default` gives the
-/// values a node uses unless its configuration says otherwise.
+/// values a node uses unless its configuration says otherwise, except
+/// `peer_networks` (see there).
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     /// Largest chunk payload accepted (default 4 MiB).
@@ -107,6 +108,10 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     /// See `max_connections`.
     pub max_connections_per_address: usize,
+    /// Which addresses peers' endpoints may be dialled at (default
+    /// [`PeerNetworks::Any`]; a node uses [`PeerNetworks::NotSpecial`] unless
+    /// its `peer_networks` lists networks).
+    pub peer_networks: crate::PeerNetworks,
 }
 
 /// The TLS identity of a gateway: its certificate chain and private key, and
@@ -172,6 +177,7 @@ impl Default for GatewayConfig {
             tls: None,
             max_connections: 1024,
             max_connections_per_address: 64,
+            peer_networks: crate::PeerNetworks::Any,
         }
     }
 }

@@ -348,12 +348,14 @@ impl Shared {
             }
             (None, false) => {}
         }
+        // Every connection goes to an address the peer_networks rule checked.
+        let (networks, timeout) = (self.config.peer_networks.clone(), self.config.connect_timeout);
+        let connector = tower::service_fn(move |uri| crate::dial::connect(uri, networks.clone(), timeout));
         let channel = target
             .connect_timeout(self.config.connect_timeout)
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
-            .tcp_nodelay(true)
-            .connect_lazy();
+            .connect_with_connector_lazy(connector);
         channels.insert(endpoint.to_owned(), channel.clone());
         Ok(channel)
     }

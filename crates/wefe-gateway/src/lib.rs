@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+mod dial;
 mod directory;
 mod error;
 mod gateway;
@@ -69,6 +70,7 @@ pub mod proto {
 }
 
 pub use config::{GatewayConfig, GatewayTls, MESSAGE_OVERHEAD_BYTES, MIB};
+pub use dial::PeerNetworks;
 pub use directory::{CertificateRecord, PeerDirectory, PeerInfo, StaticPeerDirectory};
 pub use error::{GatewayError, Result};
 pub use gateway::{Gateway, GatewayService, ProbeError};

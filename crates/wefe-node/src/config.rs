@@ -109,6 +109,15 @@ pub struct NodeConfig {
     /// operator page; 0 turns the checks off (default 60).
     #[serde(default = "default_peer_probe")]
     pub peer_probe_secs: u64,
+    /// Networks peers' gateway endpoints may be called at (`10.0.0.0/8`,
+    /// `2001:db8::/32` or single addresses). Unset: any address except this
+    /// host's and special ones (loopback, link-local such as cloud metadata
+    /// services, unspecified, multicast), so a member cannot make this node
+    /// call into its own host by registering such an endpoint. Set it to the
+    /// consortium's networks to refuse everything else; a consortium on one
+    /// host (the demo) lists `127.0.0.0/8`.
+    #[serde(default)]
+    pub peer_networks: Option<Vec<String>>,
 }
 
 fn default_peer_probe() -> u64 {
@@ -198,6 +207,7 @@ impl NodeConfig {
                 path.display()
             );
         }
+        config.peer_networks().with_context(|| format!("node config {}", path.display()))?;
         if config.name.trim().is_empty() {
             bail!("node config {}: name is empty", path.display());
         }
@@ -208,6 +218,17 @@ impl NodeConfig {
             bail!("node config {}: poll_interval_ms and log_chunk_blocks must be at least 1", path.display());
         }
         Ok(config)
+    }
+
+    /// The rule for peers' endpoint addresses (`peer_networks`).
+    pub fn peer_networks(&self) -> Result<wefe_gateway::PeerNetworks> {
+        match &self.peer_networks {
+            None => Ok(wefe_gateway::PeerNetworks::NotSpecial),
+            Some(list) if list.is_empty() => {
+                bail!("peer_networks is empty, so no peer could be called: list networks, or leave it out")
+            }
+            Some(list) => wefe_gateway::PeerNetworks::only(list).map_err(|e| anyhow::anyhow!("peer_networks: {e}")),
+        }
     }
 
     /// The gateway's TLS identity, when configured (the key file must be
@@ -269,6 +290,26 @@ mod tests {
         )
         .unwrap();
         assert!(NodeConfig::load(&path).unwrap_err().to_string().contains("at least 1"));
+    }
+
+    #[test]
+    fn peer_networks_default_to_no_special_addresses_and_bad_entries_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("party.toml");
+        let base = "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
+                    data_dir = \"d\"\nsm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\n\
+                    api_listen = \"127.0.0.1:0\"\n";
+        std::fs::write(&path, base).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap().peer_networks().unwrap(), wefe_gateway::PeerNetworks::NotSpecial);
+        std::fs::write(&path, format!("{base}peer_networks = [\"10.0.0.0/8\", \"192.0.2.7\"]\n")).unwrap();
+        let rule = NodeConfig::load(&path).unwrap().peer_networks().unwrap();
+        assert!(rule.allows("10.9.9.9".parse().unwrap()) && !rule.allows("127.0.0.1".parse().unwrap()));
+        std::fs::write(&path, format!("{base}peer_networks = [\"10.0.0.0/8\", \"intranet\"]\n")).unwrap();
+        let e = format!("{:#}", NodeConfig::load(&path).unwrap_err());
+        assert!(e.contains("peer_networks: 'intranet' is not a network"), "{e}");
+        std::fs::write(&path, format!("{base}peer_networks = []\n")).unwrap();
+        let e = format!("{:#}", NodeConfig::load(&path).unwrap_err());
+        assert!(e.contains("peer_networks is empty"), "{e}");
     }
 
     #[test]

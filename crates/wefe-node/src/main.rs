@@ -98,6 +98,7 @@ async fn run(path: PathBuf) -> Result<()> {
         require_peer_certificates: config.require_peer_certificates,
         tls: config.gateway_tls()?,
         recv_timeout: Some(Duration::from_secs(config.gateway_recv_timeout_secs)),
+        peer_networks: config.peer_networks()?,
         ..GatewayConfig::default()
     };
     if let Some(path) = &config.certificate {

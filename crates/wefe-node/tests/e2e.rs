@@ -97,7 +97,7 @@ fn start_node_with(
         format!(
             "name = \"party-{key}\"\nmember = \"{}\"\nchain_config = \"chain.toml\"\ndata_dir = \"data\"\n\
              poll_interval_ms = 100\nsm2_key = \"sm2.pem\"\ngateway_listen = \"127.0.0.1:{gateway}\"\n\
-             api_listen = \"127.0.0.1:{api}\"\nimport_root = \"..\"\n{extra}",
+             api_listen = \"127.0.0.1:{api}\"\nimport_root = \"..\"\npeer_networks = [\"127.0.0.0/8\"]\n{extra}",
             signer(key).address()
         ),
     )

@@ -692,3 +692,40 @@ async fn a_probe_proves_the_peer_answers_with_its_registered_key() {
     dir.remove(&CAROL);
     assert!(alice.gateway.probe(CAROL).await.unwrap_err().to_string().contains("not a member"));
 }
+
+/// A member whose endpoint points at this node's own host (or anywhere the
+/// rule refuses) gets no request from it: neither probes nor sends dial it,
+/// and the error names the setting.
+#[tokio::test]
+async fn a_peer_endpoint_the_rule_refuses_is_never_dialled() {
+    let dir = Arc::new(StaticPeerDirectory::default());
+    let guarded = GatewayConfig { peer_networks: wefe_gateway::PeerNetworks::NotSpecial, ..GatewayConfig::default() };
+    let alice = start(&dir, ALICE, guarded).await;
+    // "Bob" registered an endpoint on Alice's host: here, a listener that counts connections.
+    let trap = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bob_key = MemberKey::generate().unwrap();
+    dir.insert(
+        BOB,
+        PeerInfo {
+            active: true,
+            public_key: bob_key.public_key(),
+            endpoint: format!("http://{}", trap.local_addr().unwrap()),
+        },
+    );
+    let err = alice.gateway.probe(BOB).await.unwrap_err().to_string();
+    assert!(err.contains("peer_networks in party.toml") && err.contains("127.0.0.1"), "{err}");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), trap.accept()).await.is_err(),
+        "the refused endpoint was never connected to"
+    );
+
+    // The same peer on an allowed network is called as usual.
+    let allowed = GatewayConfig {
+        peer_networks: wefe_gateway::PeerNetworks::only(&["127.0.0.0/8".into()]).unwrap(),
+        ..GatewayConfig::default()
+    };
+    let carol = start(&dir, CAROL, allowed).await;
+    let bob = start(&dir, BOB, GatewayConfig::default()).await;
+    carol.gateway.probe(BOB).await.expect("Bob answers on an allowed network");
+    drop(bob);
+}
