@@ -115,16 +115,22 @@ impl EthereumBackend {
     /// Whether to price transactions as EIP-1559 does: the chain answers
     /// `eth_feeHistory` and its blocks carry a base fee. FISCO BCOS's Web3 RPC
     /// has no `eth_feeHistory` (and no base fee before 3.16.4): transactions
-    /// there are legacy ones at `eth_gasPrice` (0).
+    /// there are legacy ones at `eth_gasPrice` (0). The node's answer is
+    /// kept; a failure to reach it is not an answer (that send is a legacy
+    /// one, which every chain takes, and the next send asks again).
     async fn prices_eip1559(&self) -> bool {
-        *self
-            .eip1559
-            .get_or_init(|| async {
-                let history = self.provider.get_fee_history(1, alloy::eips::BlockNumberOrTag::Latest, &[]).await;
-                let latest = self.provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await;
-                matches!((history, latest), (Ok(_), Ok(Some(b))) if b.header.base_fee_per_gas.is_some())
-            })
-            .await
+        if let Some(known) = self.eip1559.get() {
+            return *known;
+        }
+        let history = self.provider.get_fee_history(1, alloy::eips::BlockNumberOrTag::Latest, &[]).await;
+        let latest = self.provider.get_block_by_number(alloy::eips::BlockNumberOrTag::Latest).await;
+        let unreached = matches!(&history, Err(alloy::transports::RpcError::Transport(_)))
+            || matches!(&latest, Err(alloy::transports::RpcError::Transport(_)));
+        let eip1559 = matches!((history, latest), (Ok(_), Ok(Some(b))) if b.header.base_fee_per_gas.is_some());
+        if !unreached {
+            let _ = self.eip1559.set(eip1559);
+        }
+        eip1559
     }
 
     /// A block's hash and timestamp, read as JSON: FISCO BCOS's Web3 blocks lack
@@ -360,6 +366,9 @@ mod tests {
             head: u64,
             sent: Vec<TxEnvelope>,
             filters: Vec<Value>,
+            /// `eth_feeHistory` requests seen; the first `fee_history_drops` lose their connection.
+            fee_history_asked: u32,
+            fee_history_drops: u32,
         }
 
         fn block(n: u64) -> Value {
@@ -379,6 +388,13 @@ mod tests {
             match method {
                 "eth_chainId" => Ok(json!("0x4ee8")),
                 "eth_gasPrice" => Ok(json!("0x0")),
+                "eth_feeHistory" => {
+                    chain.fee_history_asked += 1;
+                    if chain.fee_history_asked <= chain.fee_history_drops {
+                        return Err(json!(crate::test_rpc::DROP_CONNECTION));
+                    }
+                    Err(json!({"code": -32601, "message": "Method not found"}))
+                }
                 "eth_blockNumber" => Ok(json!(format!("{:#x}", chain.head))),
                 "eth_getBlockByNumber" => {
                     let n = match params[0].as_str().unwrap() {
@@ -428,7 +444,6 @@ mod tests {
                         Ok(json!(format!("0x{}", hex::encode(U256::from(5).abi_encode()))))
                     }
                 }
-                "eth_feeHistory" => Err(json!({"code": -32601, "message": "Method not found"})),
                 "eth_getLogs" => {
                     let filter = params[0].clone();
                     chain.filters.push(filter.clone());
@@ -477,6 +492,21 @@ mod tests {
             let sent = &chain.lock().unwrap().sent[0];
             assert_eq!(sent.gas_price(), Some(0), "a legacy transaction at the chain's gas price (no eth_feeHistory)");
             assert_eq!(sent.chain_id(), Some(20200));
+        }
+
+        /// The node's "no eth_feeHistory" is remembered; a dropped connection is not an answer.
+        #[tokio::test]
+        async fn fee_market_detection_remembers_answers_not_transport_failures() {
+            let (url, chain) = node().await;
+            chain.lock().unwrap().fee_history_drops = 1;
+            let backend =
+                EthereumBackend::connect(&url, Some(20200), Some(signer()), Duration::from_secs(5)).await.unwrap();
+            for _ in 0..3 {
+                backend.send(None, Bytes::from_static(&[0x60, 0x00])).await.unwrap();
+            }
+            let chain = chain.lock().unwrap();
+            assert_eq!(chain.fee_history_asked, 2, "asked again after the dropped connection, then never");
+            assert!(chain.sent.iter().all(|t| t.gas_price() == Some(0)), "legacy transactions throughout");
         }
 
         #[tokio::test]

@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What a handler answers: a `result`, or an `error` object (`{code, message, data?}`).
+/// The error [`DROP_CONNECTION`] closes the connection without an answer (a transport failure).
 pub type Answer = Result<Value, Value>;
+
+/// An error a handler returns to close the connection unanswered.
+pub const DROP_CONNECTION: &str = "test_rpc: drop the connection";
 
 /// Serves `handler` until the test ends; returns the node's URL.
 pub async fn serve(handler: impl Fn(&str, &[Value]) -> Answer + Send + Sync + 'static) -> String {
@@ -40,17 +44,25 @@ pub async fn serve(handler: impl Fn(&str, &[Value]) -> Answer + Send + Sync + 's
                     }
                     let request: Value = serde_json::from_slice(&buffer[end + 4..end + 4 + length]).unwrap_or_default();
                     buffer.drain(..end + 4 + length);
+                    // Each request reaches the handler once; None: drop the connection.
                     let answer = |r: &Value| {
                         let params = r["params"].as_array().cloned().unwrap_or_default();
                         match handler(r["method"].as_str().unwrap_or(""), &params) {
-                            Ok(result) => json!({"jsonrpc": "2.0", "id": r["id"], "result": result}),
-                            Err(error) => json!({"jsonrpc": "2.0", "id": r["id"], "error": error}),
+                            Ok(result) => Some(json!({"jsonrpc": "2.0", "id": r["id"], "result": result})),
+                            Err(error) if error == json!(DROP_CONNECTION) => None,
+                            Err(error) => Some(json!({"jsonrpc": "2.0", "id": r["id"], "error": error})),
                         }
                     };
                     // A batch is answered as one.
                     let body = match &request {
-                        Value::Array(batch) => Value::Array(batch.iter().map(answer).collect()),
-                        single => answer(single),
+                        Value::Array(batch) => match batch.iter().map(answer).collect::<Option<Vec<_>>>() {
+                            Some(answers) => Value::Array(answers),
+                            None => return,
+                        },
+                        single => match answer(single) {
+                            Some(answer) => answer,
+                            None => return,
+                        },
                     }
                     .to_string();
                     let response = format!(
