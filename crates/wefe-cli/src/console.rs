@@ -92,6 +92,9 @@ pub struct Console {
     scan_step: u64,
     /// `/api/live` streams open now.
     live_streams: std::sync::atomic::AtomicUsize,
+    /// Set when the console stops: live streams end, so the graceful
+    /// shutdown does not wait for browser tabs.
+    stopping: watch::Sender<bool>,
 }
 
 impl Console {
@@ -120,6 +123,7 @@ impl Console {
             allowed_hosts: allowed_hosts(listen, &args.allow_host),
             scan_step: args.scan_step,
             live_streams: std::sync::atomic::AtomicUsize::new(0),
+            stopping: watch::channel(false).0,
         }))
     }
 }
@@ -148,9 +152,10 @@ pub async fn run(global: &GlobalArgs, args: &ConsoleArgs) -> Result<()> {
     let console = Console::new(global, addr, args)?;
     eprintln!("wefe console: http://{addr}/ (chain {}, {}); Ctrl-C stops it", console.chain_id, console.rpc_url);
     let poller = tokio::spawn(follow(console.clone(), global.clone(), Duration::from_secs(args.poll_secs)));
-    let app = router(console);
-    let served = axum::serve(listener, app).with_graceful_shutdown(async {
+    let app = router(console.clone());
+    let served = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = tokio::signal::ctrl_c().await;
+        console.stopping.send_replace(true);
     });
     let result = served.await.context("console server");
     poller.abort();
@@ -943,13 +948,17 @@ async fn live(State(console): State<Arc<Console>>) -> Response {
     };
     let mut rx = console.updates.subscribe();
     rx.borrow_and_update();
-    let stream = futures_util::stream::unfold((slot, rx), |(slot, mut rx)| async move {
-        rx.changed().await.ok()?;
+    let stop = console.stopping.subscribe();
+    let stream = futures_util::stream::unfold((slot, rx, stop), |(slot, mut rx, mut stop)| async move {
+        tokio::select! {
+            changed = rx.changed() => changed.ok()?,
+            _ = stop.wait_for(|stopping| *stopping) => return None,
+        }
         let data = {
             let index = slot.0.index.read().await;
             json!({ "indexed_block": index.indexed_block, "head": index.head, "problem": index.problem }).to_string()
         };
-        Some((Ok::<_, std::convert::Infallible>(Event::default().event("status").data(data)), (slot, rx)))
+        Some((Ok::<_, std::convert::Infallible>(Event::default().event("status").data(data)), (slot, rx, stop)))
     });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }

@@ -348,11 +348,11 @@ impl Shared {
             }
             (None, false) => {}
         }
-        // Every connection goes to an address the peer_networks rule checked.
+        // Every connection goes to an address the peer_networks rule checked;
+        // the connector keeps the connect timeout itself (shared by the addresses it tries).
         let (networks, timeout) = (self.config.peer_networks.clone(), self.config.connect_timeout);
         let connector = tower::service_fn(move |uri| crate::dial::connect(uri, networks.clone(), timeout));
         let channel = target
-            .connect_timeout(self.config.connect_timeout)
             .initial_stream_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .connect_with_connector_lazy(connector);

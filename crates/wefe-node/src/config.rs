@@ -111,9 +111,10 @@ pub struct NodeConfig {
     pub peer_probe_secs: u64,
     /// Networks peers' gateway endpoints may be called at (`10.0.0.0/8`,
     /// `2001:db8::/32` or single addresses). Unset: any address except this
-    /// host's and special ones (loopback, link-local such as cloud metadata
-    /// services, unspecified, multicast), so a member cannot make this node
-    /// call into its own host by registering such an endpoint. Set it to the
+    /// host's own and special ones (loopback, link-local and cloud metadata
+    /// services, unspecified, multicast…; see `wefe_gateway::PeerNetworks`),
+    /// so a member cannot make this node call into its own host by
+    /// registering such an endpoint. Set it to the
     /// consortium's networks to refuse everything else; a consortium on one
     /// host (the demo) lists `127.0.0.0/8`.
     #[serde(default)]
