@@ -124,6 +124,19 @@ fn is_special(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether a call failed because the rule refused the peer's endpoint (an
+/// `io::Error` of kind `PermissionDenied` from [`connect`] among its sources).
+pub(crate) fn refused_by_rule(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// Whether `ip` is one of this host's own addresses: binding a socket to it
 /// succeeds only then. Anything listening on all interfaces is reachable there.
 fn is_this_host(ip: IpAddr) -> bool {

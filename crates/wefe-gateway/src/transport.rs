@@ -205,7 +205,17 @@ impl Chunker {
 }
 
 fn link_error(to: &PeerId, endpoint: &str, tag: &str, status: &Status) -> TransportError {
-    TransportError::Link(format!("sending '{tag}' to {to} at {endpoint}: {:?}: {}", status.code(), status.message()))
+    // The connector's reason sits in the status's sources ("transport error" alone says nothing).
+    let mut why = status.message().to_owned();
+    let mut source = std::error::Error::source(status);
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !why.contains(&more) {
+            why = format!("{why}: {more}");
+        }
+        source = cause.source();
+    }
+    TransportError::Link(format!("sending '{tag}' to {to} at {endpoint}: {:?}: {why}", status.code()))
 }
 
 impl Transport for GatewayTransport {
@@ -252,6 +262,10 @@ impl Transport for GatewayTransport {
                     tracing::debug!(%to, ?backoff, "gateway peer busy, retrying: {}", status.message());
                     tokio::time::sleep(backoff).await;
                     backoff = backoff.saturating_mul(2).min(config.max_backoff);
+                }
+                // The peer_networks rule refused the endpoint: trying again changes nothing.
+                Err(status) if crate::dial::refused_by_rule(&status) => {
+                    return Err(link_error(to, &peer.endpoint, tag, &status));
                 }
                 Err(status) if status.code() == Code::Unavailable && attempt < config.send_attempts => {
                     tracing::debug!(%to, attempt, ?backoff, "gateway peer unreachable, retrying: {}", status.message());

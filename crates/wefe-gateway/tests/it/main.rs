@@ -714,6 +714,11 @@ async fn a_peer_endpoint_the_rule_refuses_is_never_dialled() {
     );
     let err = alice.gateway.probe(BOB).await.unwrap_err().to_string();
     assert!(err.contains("peer_networks in party.toml") && err.contains("127.0.0.1"), "{err}");
+    // A send fails at once, naming the rule: no retries, since trying again changes nothing.
+    let started = std::time::Instant::now();
+    let err = alice.gateway.transport(JOB).send(&BOB, "t", b"x".to_vec()).await.unwrap_err().to_string();
+    assert!(err.contains("peer_networks in party.toml"), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(150), "retried: {:?}", started.elapsed());
     assert!(
         tokio::time::timeout(Duration::from_millis(300), trap.accept()).await.is_err(),
         "the refused endpoint was never connected to"
