@@ -89,6 +89,15 @@ async fn rpc(State(chain): State<Shared>, body: axum::body::Bytes) -> axum::Json
     axum::Json(answer.await.unwrap_or_else(|_| stopped()))
 }
 
+async fn run<L: axum::serve::Listener>(listener: L, app: Router)
+where
+    L::Addr: std::fmt::Debug,
+{
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "devchain server stopped");
+    }
+}
+
 /// A running chain.
 #[derive(Debug)]
 pub struct Running {
@@ -132,19 +141,8 @@ pub async fn serve_with(
         Router::new().route("/", post(rpc)).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)).with_state(chain);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let task = match tls {
-        None => tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "devchain server stopped");
-            }
-        }),
-        Some(config) => {
-            let listener = tls::TlsListener::new(listener, config)?;
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!(error = %e, "devchain server stopped");
-                }
-            })
-        }
+        None => tokio::spawn(run(listener, app)),
+        Some(config) => tokio::spawn(run(tls::TlsListener::new(listener, config)?, app)),
     };
     Ok(Running { url: format!("{scheme}://{addr}"), addr, task })
 }

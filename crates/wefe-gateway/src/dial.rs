@@ -127,14 +127,13 @@ fn is_special(ip: IpAddr) -> bool {
 /// Whether a call failed because the rule refused the peer's endpoint (an
 /// `io::Error` of kind `PermissionDenied` from [`connect`] among its sources).
 pub(crate) fn refused_by_rule(status: &tonic::Status) -> bool {
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
-        if cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied) {
-            return true;
-        }
-        source = cause.source();
-    }
-    false
+    causes(status)
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied))
+}
+
+/// What a status reports as its causes (tonic keeps the connector's error there).
+pub(crate) fn causes(status: &tonic::Status) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(status), |cause| cause.source())
 }
 
 /// Whether `ip` is one of this host's own addresses: binding a socket to it

@@ -207,13 +207,11 @@ impl Chunker {
 fn link_error(to: &PeerId, endpoint: &str, tag: &str, status: &Status) -> TransportError {
     // The connector's reason sits in the status's sources ("transport error" alone says nothing).
     let mut why = status.message().to_owned();
-    let mut source = std::error::Error::source(status);
-    while let Some(cause) = source {
+    for cause in crate::dial::causes(status) {
         let more = cause.to_string();
         if !why.contains(&more) {
             why = format!("{why}: {more}");
         }
-        source = cause.source();
     }
     TransportError::Link(format!("sending '{tag}' to {to} at {endpoint}: {:?}: {why}", status.code()))
 }

@@ -279,17 +279,16 @@ mod tests {
         assert_eq!(config.api_token_file(), config.data_dir.join("api-token"));
     }
 
+    /// The fewest settings a node loads with.
+    const MINIMAL: &str = "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\n\
+                           chain_config = \"c\"\ndata_dir = \"d\"\nsm2_key = \"k.pem\"\n\
+                           gateway_listen = \"127.0.0.1:0\"\napi_listen = \"127.0.0.1:0\"\n";
+
     #[test]
     fn zero_intervals_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("party.toml");
-        std::fs::write(
-            &path,
-            "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
-             data_dir = \"d\"\npoll_interval_ms = 0\nsm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\n\
-             api_listen = \"127.0.0.1:0\"\n",
-        )
-        .unwrap();
+        std::fs::write(&path, format!("{MINIMAL}poll_interval_ms = 0\n")).unwrap();
         assert!(NodeConfig::load(&path).unwrap_err().to_string().contains("at least 1"));
     }
 
@@ -297,9 +296,7 @@ mod tests {
     fn peer_networks_default_to_no_special_addresses_and_bad_entries_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("party.toml");
-        let base = "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
-                    data_dir = \"d\"\nsm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\n\
-                    api_listen = \"127.0.0.1:0\"\n";
+        let base = MINIMAL;
         std::fs::write(&path, base).unwrap();
         assert_eq!(NodeConfig::load(&path).unwrap().peer_networks().unwrap(), wefe_gateway::PeerNetworks::NotSpecial);
         std::fs::write(&path, format!("{base}peer_networks = [\"10.0.0.0/8\", \"192.0.2.7\"]\n")).unwrap();
@@ -317,9 +314,7 @@ mod tests {
     fn gateway_tls_needs_all_three_files_and_an_owner_only_key() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("party.toml");
-        let base = "name = \"x\"\nmember = \"0x0000000000000000000000000000000000000001\"\nchain_config = \"c\"\n\
-                    data_dir = \"d\"\nsm2_key = \"k.pem\"\ngateway_listen = \"127.0.0.1:0\"\n\
-                    api_listen = \"127.0.0.1:0\"\ngateway_recv_timeout_secs = 30\n";
+        let base = format!("{MINIMAL}gateway_recv_timeout_secs = 30\n");
         std::fs::write(&path, format!("{base}gateway_tls_cert = \"gw.pem\"\n")).unwrap();
         let e = NodeConfig::load(&path).unwrap_err().to_string();
         assert!(e.contains("needs all of gateway_tls_cert, gateway_tls_key and gateway_tls_ca"), "{e}");

@@ -109,12 +109,7 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
-    short_line(&text)
-}
-
-/// Text without control characters (one line), at most 400 characters.
-fn short_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).take(400).collect()
+    clip(&text, 400)
 }
 
 /// A log's position in its block as one number, the same whether it was read
@@ -139,8 +134,23 @@ fn unhex(what: &str, text: &str) -> Result<Vec<u8>> {
         .map_err(|e| ChainError::Decode { what: what.into(), message: format!("not hex ({e}): {}", short(text)) })
 }
 
+/// Text from the node, on one line (control characters dropped), at most `max` characters.
+fn clip(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
+}
+
 fn short(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(80).collect()
+    clip(text, 80)
+}
+
+/// A list field of a node's answer: absent or null is empty, anything else
+/// but a list is an error.
+fn list<'a>(what: &str, value: &'a Value, name: &str) -> Result<&'a [Value]> {
+    match value.get(name) {
+        None | Some(Value::Null) => Ok(&[]),
+        Some(Value::Array(list)) => Ok(list),
+        Some(_) => Err(ChainError::Decode { what: what.into(), message: format!("{name} is not a list") }),
+    }
 }
 
 /// A JSON number, or a decimal or `0x` hex string, as u64.
@@ -479,13 +489,7 @@ impl FiscoBackend {
             let block_hash: B256 = text(what, &block, "hash")?
                 .parse()
                 .map_err(|_| ChainError::Decode { what: what.into(), message: "bad hash".into() })?;
-            let transactions = match block.get("transactions") {
-                None | Some(Value::Null) => &Vec::new(),
-                Some(Value::Array(list)) => list,
-                Some(_) => {
-                    return Err(ChainError::Decode { what: what.into(), message: "transactions is not a list".into() });
-                }
-            };
+            let transactions = list(what, &block, "transactions")?;
             for (tx_index, entry) in transactions.iter().enumerate() {
                 // Hashes (onlyTxHash), or transaction objects from nodes that ignore it.
                 let hash = entry.as_str().or_else(|| entry.get("hash").and_then(Value::as_str)).ok_or_else(|| {
@@ -499,16 +503,7 @@ impl FiscoBackend {
                 if number("transaction receipt", field("transaction receipt", &receipt, "status")?)? != 0 {
                     continue;
                 }
-                let entries = match receipt.get("logEntries") {
-                    None | Some(Value::Null) => &Vec::new(),
-                    Some(Value::Array(list)) => list,
-                    Some(_) => {
-                        return Err(ChainError::Decode {
-                            what: "transaction receipt".into(),
-                            message: "logEntries is not a list".into(),
-                        });
-                    }
-                };
+                let entries = list("transaction receipt", &receipt, "logEntries")?;
                 for (i, e) in entries.iter().enumerate() {
                     let index = log_index(tx_index as u64, i as u64)?;
                     let log = self.log_of("receipt log", e, number_, Some(block_hash), tx_hash, index)?;
@@ -633,12 +628,11 @@ impl ChainBackend for FiscoBackend {
             ),
             _ => None,
         };
-        let entries = receipt.get("logEntries").and_then(Value::as_array).cloned().unwrap_or_default();
-        let logs = entries
+        // Positions within this receipt: the receipt does not carry the transaction's index in its block.
+        let logs = list(what, &receipt, "logEntries")?
             .iter()
             .enumerate()
             .map(|(i, e)| self.log_of("receipt log", e, block, None, tx_hash, i as u64))
-            // (positions within this receipt: the transaction's index in its block is not in the receipt)
             .collect::<Result<Vec<_>>>()?;
         Ok(TxOutcome {
             tx_hash,
